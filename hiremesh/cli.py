@@ -1,0 +1,184 @@
+"""The `hiremesh` command: run the mesh, manage the embedded database, probe health."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import sys
+from pathlib import Path
+
+from hiremesh import config
+from hiremesh.config import ConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hiremesh", description="hiremesh: AI recruitment as a gRPC mesh")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the database, the five services and the gateway")
+    up.add_argument("--local-llm", action="store_true", help="also serve the bundled SmolLM2 with llama.cpp")
+    up.add_argument("--timeout", type=float, default=300, help="seconds each process may take to be SERVING")
+
+    sub.add_parser("status", help="show each process of `hiremesh up` and its health")
+
+    db = sub.add_parser("db", help="manage the embedded PostgreSQL cluster")
+    db.add_argument("action", choices=["start", "stop", "status", "url"])
+
+    probe = sub.add_parser("probe", help="exit 0 only when ADDR's health says SERVING")
+    probe.add_argument("addr")
+    probe.add_argument("service", nargs="?", default="")
+    probe.add_argument("--timeout", type=float, default=3.0)
+
+    for name, text in (("users", "manage gateway users and tokens"),
+                       ("analytics", "warehouse sync, model training, export, info")):
+        extra = sub.add_parser(name, help=text, add_help=False)
+        extra.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "up":
+            return asyncio.run(_up(args.local_llm, args.timeout))
+        if args.command == "status":
+            return asyncio.run(_status())
+        if args.command == "db":
+            from hiremesh.pg import db_command
+
+            return db_command(args.action)
+        if args.command == "probe":
+            return asyncio.run(_probe(args.addr, args.service, args.timeout))
+        if args.command == "users":
+            return _delegate("hiremesh.users_cli", "users_command", args.rest)
+        if args.command == "analytics":
+            return _delegate("hiremesh.analytics_cli", "analytics_command", args.rest)
+    except ConfigError as exc:
+        print(f"hiremesh: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+def _delegate(module: str, function: str, argv: list[str]) -> int:
+    command = getattr(importlib.import_module(module), function)
+    return int(command(argv))
+
+
+async def _probe(addr: str, service: str, timeout: float) -> int:
+    from hiremesh.probe import check
+
+    status = await check(addr, service, timeout=timeout)
+    print(status)
+    return 0 if status == "SERVING" else 1
+
+
+async def _status() -> int:
+    from hiremesh.supervisor import Child, ChildSpec, child_health, read_state
+
+    home = config.home()
+    state = read_state(home)
+    if state is None:
+        print(f"hiremesh is not running (no state in {home / 'run'})")
+        return 1
+    print(f"supervisor pid {state['pid']}")
+    worst = 0
+    for name, info in state["children"].items():
+        host, _, port = info["addr"].rpartition(":")
+        child = Child(ChildSpec(name, info["module"], int(port), info["health_service"]), Path(info["log"]), {})
+        health = await child_health(child)
+        alive = _pid_alive(info["pid"])
+        worst = worst if health == "SERVING" and alive else 1
+        print(f"  {name:<10} pid {info['pid']!s:<8} {'running' if alive else 'DEAD':<8} {health:<12} "
+              f"{info['addr']:<18} restarts {info['restarts']}  log {info['log']}")
+    return worst
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _up(local_llm: bool, timeout: float) -> int:
+    from hiremesh.supervisor import Supervisor, default_specs
+
+    home = config.home()
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["HIREMESH_HOME"] = str(home)
+    for port_name in ("embedding", "search", "screening", "guardrail", "analytics", "gateway"):
+        config.service_port(port_name)  # fail now, naming the variable, not in a child
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    cluster = None
+    llm = None
+    supervisor = Supervisor(home, default_specs(), env, start_timeout=timeout)
+    try:
+        if os.environ.get("HIREMESH_DATABASE_URL"):
+            print("database: external (HIREMESH_DATABASE_URL)")
+        else:
+            from hiremesh.pg import Cluster
+
+            cluster = Cluster.from_env()
+            await asyncio.to_thread(cluster.start)
+            await asyncio.to_thread(cluster.ensure_database, "hiremesh")
+            env["HIREMESH_DATABASE_URL"] = cluster.url("hiremesh")
+            print(f"database: embedded PostgreSQL at {cluster.url('hiremesh')}")
+        if local_llm:
+            from screening_svc.llm_server import LocalLLM
+
+            llm = LocalLLM.from_env()
+            await llm.start()
+            env["HIREMESH_LLM_BASE_URL"] = llm.base_url
+            env.setdefault("HIREMESH_LLM_MODEL", llm.model_name)
+            print(f"llm: local llama.cpp at {llm.base_url}")
+        print("starting services (first start builds caches; logs in "
+              f"{home / 'logs'})", flush=True)
+        starting = asyncio.create_task(supervisor.start())
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if starting not in done:
+            starting.cancel()
+            with contextlib.suppress(BaseException):
+                await starting
+            return 130
+        starting.result()
+        gateway_port = config.service_port("gateway")
+        print(f"\nhiremesh is up: http://127.0.0.1:{gateway_port}/", flush=True)
+        token_file = home / "admin-token"
+        if token_file.exists():
+            print(f"first admin token (also in {token_file}):\n  {token_file.read_text().strip()}")
+        print(f"logs: {home / 'logs'}   status: hiremesh status   stop: Ctrl-C", flush=True)
+        await stopper
+        return 0
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        print(f"hiremesh up failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping ...", flush=True)
+        await supervisor.stop()
+        if llm is not None:
+            await llm.stop()
+        if cluster is not None:
+            await asyncio.to_thread(cluster.stop)
+        print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
