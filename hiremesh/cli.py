@@ -89,7 +89,7 @@ async def _status() -> int:
     print(f"supervisor pid {state['pid']}")
     worst = 0
     for name, info in state["children"].items():
-        host, _, port = info["addr"].rpartition(":")
+        port = info["addr"].rpartition(":")[2]
         child = Child(ChildSpec(name, info["module"], int(port), info["health_service"]), Path(info["log"]), {})
         health = await child_health(child)
         alive = _pid_alive(info["pid"])

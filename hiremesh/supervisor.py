@@ -102,7 +102,7 @@ class Supervisor:
 
     async def _spawn(self, child: Child) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
-        out = open(child.log_path, "ab")  # noqa: SIM115 - owned by the child process
+        out = open(child.log_path, "ab")  # closed below; the child keeps its own descriptor
         try:
             child.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", child.spec.module, *child.spec.args,
