@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 
 from hiremesh.server import MAX_MESSAGE_BYTES
+from hiremesh.tls import TlsConfig
 
 _SERVICE_CONFIG = json.dumps(
     {
@@ -47,5 +48,12 @@ CHANNEL_OPTIONS: list[tuple[str, Any]] = [
 
 
 def channel(target: str) -> grpc.aio.Channel:
-    """An insecure aio channel to `target` (host:port, or dns:///host:port for round-robin)."""
-    return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+    """An aio channel to `target` (host:port, or dns:///host:port for round-robin); TLS when configured."""
+    tls = TlsConfig.from_env()
+    creds = tls.channel_credentials()
+    if creds is None:
+        return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+    options = list(CHANNEL_OPTIONS)
+    if tls.server_name:
+        options.append(("grpc.ssl_target_name_override", tls.server_name))
+    return grpc.aio.secure_channel(target, creds, options=options)

@@ -8,10 +8,12 @@ import time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from hiremesh.clients import channel
+
 
 async def check(addr: str, service: str = "", timeout: float = 2.0) -> str:
     """Return the health status name of `service` at `addr` ("SERVING", "NOT_SERVING", "UNREACHABLE", ...)."""
-    async with grpc.aio.insecure_channel(addr) as chan:
+    async with channel(addr) as chan:
         stub = health_pb2_grpc.HealthStub(chan)
         try:
             reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)

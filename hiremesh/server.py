@@ -24,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 from hiremesh import metrics
 from hiremesh.config import log_level
 from hiremesh.errors import HiremeshError
+from hiremesh.tls import TlsConfig
 
 log = logging.getLogger("hiremesh.server")
 
@@ -192,7 +193,9 @@ class MeshServer:
         names = [*self.services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                  reflection.SERVICE_NAME]
         reflection.enable_server_reflection(names, self.grpc)
-        bound = self.grpc.add_insecure_port(f"{self.host}:{self.port}")
+        creds = TlsConfig.from_env().server_credentials()
+        target = f"{self.host}:{self.port}"
+        bound = self.grpc.add_secure_port(target, creds) if creds else self.grpc.add_insecure_port(target)
         if bound == 0:
             raise OSError(f"cannot bind gRPC port {self.host}:{self.port}")
         self.port = bound
