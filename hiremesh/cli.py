@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("service", nargs="?", default="")
     probe.add_argument("--timeout", type=float, default=3.0)
 
+    from hiremesh import ops_cli
+
+    ops_cli.add_parsers(sub)
+
     for name, text in (("users", "manage gateway users and tokens"),
                        ("analytics", "warehouse sync, model training, export, info")):
         extra = sub.add_parser(name, help=text, add_help=False)
@@ -53,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             return db_command(args.action)
         if args.command == "probe":
             return asyncio.run(_probe(args.addr, args.service, args.timeout))
+        if args.command in {"seed-demo", "import", "search", "screen", "migrate"}:
+            from hiremesh import ops_cli
+
+            return ops_cli.run(args)
         if args.command == "users":
             return _delegate("hiremesh.users_cli", "users_command", args.rest)
         if args.command == "analytics":

@@ -11,8 +11,16 @@ from typing import Any
 
 import grpc
 
+from hiremesh.config import service_addr
 from hiremesh.server import MAX_MESSAGE_BYTES
 from hiremesh.tls import TlsConfig
+from hiremesh.v1 import (
+    analytics_pb2_grpc,
+    embedding_pb2_grpc,
+    guardrail_pb2_grpc,
+    screening_pb2_grpc,
+    search_pb2_grpc,
+)
 
 _SERVICE_CONFIG = json.dumps(
     {
@@ -57,3 +65,34 @@ def channel(target: str) -> grpc.aio.Channel:
     if tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))
     return grpc.aio.secure_channel(target, creds, options=options)
+
+
+def _as_async(stub: object) -> Any:
+    return stub
+
+
+# Typed constructors: mypy-protobuf's overloads pick the sync stub for grpc.aio.Channel under grpc-stubs,
+# so these return the async stub types that the calls really have.
+def embedding_stub(target: str | None = None) -> embedding_pb2_grpc.EmbeddingServiceAsyncStub:
+    chan = channel(target or service_addr("embedding"))
+    return _as_async(embedding_pb2_grpc.EmbeddingServiceStub(chan))
+
+
+def search_stub(target: str | None = None) -> search_pb2_grpc.SearchServiceAsyncStub:
+    chan = channel(target or service_addr("search"))
+    return _as_async(search_pb2_grpc.SearchServiceStub(chan))
+
+
+def guardrail_stub(target: str | None = None) -> guardrail_pb2_grpc.GuardrailServiceAsyncStub:
+    chan = channel(target or service_addr("guardrail"))
+    return _as_async(guardrail_pb2_grpc.GuardrailServiceStub(chan))
+
+
+def screening_stub(target: str | None = None) -> screening_pb2_grpc.ScreeningServiceAsyncStub:
+    chan = channel(target or service_addr("screening"))
+    return _as_async(screening_pb2_grpc.ScreeningServiceStub(chan))
+
+
+def analytics_stub(target: str | None = None) -> analytics_pb2_grpc.AnalyticsServiceAsyncStub:
+    chan = channel(target or service_addr("analytics"))
+    return _as_async(analytics_pb2_grpc.AnalyticsServiceStub(chan))
