@@ -1,0 +1,114 @@
+"""The deploy/ files are valid: Kubernetes schemas, compose targets, Prometheus rules, Grafana JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+K8S = REPO / "deploy" / "k8s"
+MONITORING = REPO / "deploy" / "monitoring"
+K8S_VERSION = "1.33.0"
+
+
+def _k8s_documents() -> list[tuple[str, dict]]:
+    docs = []
+    for path in sorted(K8S.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                docs.append((f"{path.name}:{doc['kind']}/{doc['metadata']['name']}", doc))
+    return docs
+
+
+@pytest.mark.parametrize(("name", "doc"), _k8s_documents(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_manifest_matches_the_kubernetes_schema(name: str, doc: dict) -> None:
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_the_validator_rejects_a_broken_manifest() -> None:
+    doc = yaml.safe_load((K8S / "search.yaml").read_text().split("---")[0])
+    doc["spec"]["replicas"] = "two"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_kustomization_lists_every_manifest_and_only_existing_ones() -> None:
+    listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
+    on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk
+
+
+def test_grpc_services_have_native_grpc_probes_and_headless_services() -> None:
+    docs = dict(_k8s_documents())
+    for svc, port in (("embedding", 50051), ("search", 50052), ("screening", 50053), ("guardrail", 50054),
+                      ("analytics", 50055)):
+        deployment = docs[f"{svc}.yaml:Deployment/{svc}"]
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["readinessProbe"]["grpc"] == {"port": port, "service": f"hiremesh.v1.{svc.title()}Service"}
+        assert container["livenessProbe"]["grpc"]["port"] == port
+        assert docs[f"{svc}.yaml:Service/{svc}"]["spec"]["clusterIP"] == "None"
+    config = docs["configmap.yaml:ConfigMap/hiremesh-config"]["data"]
+    assert all(config[f"HIREMESH_{s}_ADDR"].startswith("dns:///")
+               for s in ("EMBEDDING", "SEARCH", "SCREENING", "GUARDRAIL", "ANALYTICS"))
+
+
+def test_only_the_gateway_is_open_to_the_outside() -> None:
+    docs = dict(_k8s_documents())
+    policies = {n: d for n, d in docs.items() if d["kind"] == "NetworkPolicy"}
+    deny = policies["networkpolicies.yaml:NetworkPolicy/default-deny-ingress"]
+    assert deny["spec"]["podSelector"] == {} and "ingress" not in deny["spec"]
+    open_to_all = [d for d in policies.values() for rule in d["spec"].get("ingress", []) if "from" not in rule]
+    assert [d["spec"]["podSelector"]["matchLabels"] for d in open_to_all] == [{"app.kubernetes.io/name": "gateway"}]
+
+
+def test_compose_parses_and_names_only_existing_targets_and_files() -> None:
+    compose = yaml.safe_load((REPO / "deploy" / "compose.yaml").read_text())
+    dockerfile = (REPO / "deploy" / "docker" / "Dockerfile").read_text()
+    targets = set(re.findall(r"^FROM \S+ AS (\S+)$", dockerfile, re.MULTILINE))
+    for name, service in compose["services"].items():
+        build = service.get("build")
+        if build:
+            assert build["target"] in targets, f"{name}: unknown target {build['target']}"
+            assert (REPO / "deploy" / build["context"] / build["dockerfile"]).resolve().is_file()
+            assert build["target"] == name
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (REPO / "deploy" / source).exists(), f"{name}: missing {source}"
+    # Every COPY source in the Dockerfile exists in the repo.
+    for source in re.findall(r"^COPY (?!--from)(?:--\S+ )*(\S+)", dockerfile, re.MULTILINE):
+        assert (REPO / source).exists(), f"Dockerfile copies missing {source}"
+
+
+def test_alert_rules_are_well_formed() -> None:
+    rules = yaml.safe_load((MONITORING / "alerts.yml").read_text())
+    names = set()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            assert rule["alert"] not in names
+            names.add(rule["alert"])
+            assert rule["expr"].strip()
+            assert rule["expr"].count("(") == rule["expr"].count(")"), rule["alert"]
+            assert rule["labels"]["severity"] in {"warning", "critical"}
+            assert rule["annotations"]["summary"]
+            assert re.fullmatch(r"\d+[smh]", rule.get("for", "0m"))
+    expected = {"error rate", "latency", "backlog", "task failures", "pool", "fallback"}
+    text = " ".join(r["annotations"]["summary"].lower() for g in rules["groups"] for r in g["rules"])
+    assert all(word in text for word in expected), "an alert class from the runbook is missing"
+
+
+def test_dashboard_is_valid_json_with_queries() -> None:
+    dashboard = json.loads((MONITORING / "grafana-dashboard.json").read_text())
+    panels = dashboard["panels"]
+    assert len(panels) >= 8
+    for panel in panels:
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            assert target["expr"].strip()
