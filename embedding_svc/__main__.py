@@ -1,0 +1,46 @@
+"""Start the embedding service: bind (NOT_SERVING), load + verify + warm the model, then SERVING."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from embedding_svc.batcher import MicroBatcher
+from embedding_svc.config import EmbeddingConfig
+from embedding_svc.model import MiniLM
+from embedding_svc.servicer import SERVICE_NAME, EmbeddingServicer
+from hiremesh.errors import FailedPrecondition
+from hiremesh.server import MeshServer, run
+from hiremesh.v1 import embedding_pb2_grpc
+
+log = logging.getLogger("embedding_svc")
+
+
+async def main() -> None:
+    config = EmbeddingConfig.from_env()
+    server = MeshServer("embedding", config.port, [SERVICE_NAME])
+    servicer = EmbeddingServicer()
+    embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(servicer, server.grpc)
+    await server.start()
+    try:
+        # Loading (checksum of ~90 MB + session build) and warming are CPU work: keep the loop free for
+        # health checks meanwhile.
+        model = await asyncio.to_thread(MiniLM, config.model_dir, threads=config.threads,
+                                        token_budget=config.token_budget, max_rows=config.max_batch_texts)
+        await asyncio.to_thread(model.warm_up)
+    except FailedPrecondition as exc:
+        log.error("%s; run `make models` (or python -m embedding_svc.build_model with .venv-build)", exc)
+        await server.stop(0)
+        raise SystemExit(1) from None
+    batcher = MicroBatcher(model, max_batch_texts=config.max_batch_texts, max_wait=config.max_wait_ms / 1000,
+                           max_queue_texts=config.max_queue_texts)
+    batcher.start()
+    servicer.attach(model, batcher)
+    server.on_shutdown(batcher.close)
+    server.set_serving(True)
+    log.info("embedding service ready on port %d (%s %s)", server.port, model.name, model.variant)
+    await server.wait()
+
+
+if __name__ == "__main__":
+    run(main())

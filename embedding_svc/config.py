@@ -1,0 +1,42 @@
+"""Embedding service settings from `HIREMESH_*` variables, validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from embedding_svc.artifacts import model_path
+from hiremesh.config import env_float, env_int, env_path, home, service_port
+
+
+def default_threads() -> int:
+    """Cores this process may run on (the container's share, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    port: int
+    model_dir: Path  # the folder holding model.onnx, tokenizer.json and manifest.json
+    threads: int  # onnxruntime intra-op threads; one batch runs at a time, so this is all the cores
+    max_batch_texts: int  # texts gathered into one model run
+    max_wait_ms: float  # how long an idle batcher waits for company before running a lone request
+    max_queue_texts: int  # texts waiting beyond this are refused with RESOURCE_EXHAUSTED
+    token_budget: int  # padded tokens per onnxruntime call (length buckets stay under it)
+
+    @classmethod
+    def from_env(cls) -> EmbeddingConfig:
+        models = env_path("HIREMESH_MODEL_DIR", home() / "models")
+        return cls(
+            port=service_port("embedding"),
+            model_dir=model_path(models),
+            threads=env_int("HIREMESH_EMBEDDING_THREADS", default_threads(), min=1, max=256),
+            max_batch_texts=env_int("HIREMESH_EMBEDDING_MAX_BATCH", 64, min=1, max=4096),
+            max_wait_ms=env_float("HIREMESH_EMBEDDING_MAX_WAIT_MS", 4.0, min=0.0, max=1000.0),
+            max_queue_texts=env_int("HIREMESH_EMBEDDING_MAX_QUEUE", 4096, min=1, max=1_000_000),
+            token_budget=env_int("HIREMESH_EMBEDDING_TOKEN_BUDGET", 8192, min=256, max=1_000_000),
+        )

@@ -1,0 +1,1 @@
+"""guardrail_svc: PII, bias and toxicity checks, redaction and validation of AI output."""
