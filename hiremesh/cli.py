@@ -45,6 +45,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # These own their argument parsing (incl. --help); argparse's REMAINDER would swallow a leading option.
+    if argv and argv[0] in _DELEGATED:
+        module, function = _DELEGATED[argv[0]]
+        try:
+            return _delegate(module, function, argv[1:])
+        except ConfigError as exc:
+            print(f"hiremesh: configuration error: {exc}", file=sys.stderr)
+            return 2
     args = _parser().parse_args(argv)
     try:
         if args.command == "up":
@@ -61,16 +70,16 @@ def main(argv: list[str] | None = None) -> int:
             from hiremesh import ops_cli
 
             return ops_cli.run(args)
-        if args.command == "users":
-            return _delegate("hiremesh.users_cli", "users_command", args.rest)
-        if args.command == "analytics":
-            return _delegate("hiremesh.analytics_cli", "analytics_command", args.rest)
     except ConfigError as exc:
         print(f"hiremesh: configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return 1
+
+
+_DELEGATED = {"users": ("hiremesh.users_cli", "users_command"),
+              "analytics": ("hiremesh.analytics_cli", "analytics_command")}
 
 
 def _delegate(module: str, function: str, argv: list[str]) -> int:

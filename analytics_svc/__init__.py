@@ -1,0 +1,1 @@
+"""analytics_svc: the DuckDB hiring warehouse — ETL from PostgreSQL, reports, models, Parquet export."""
