@@ -17,6 +17,8 @@ CREATE TABLE screening.tasks (
     error           text NOT NULL DEFAULT '',
     result_id       uuid,
     queue_job_id    bigint,
+    -- Bumped on every change; watchers use it to drop notifications older than the state they read.
+    version         bigint NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     finished_at     timestamptz
@@ -24,6 +26,7 @@ CREATE TABLE screening.tasks (
 CREATE INDEX tasks_state_idx ON screening.tasks (state);
 CREATE INDEX tasks_application_idx ON screening.tasks (application_id);
 CREATE INDEX tasks_updated_at_idx ON screening.tasks (updated_at);
+CREATE INDEX tasks_job_idx ON screening.tasks (job_id);
 
 -- One result per (candidate, job, engine_version): re-running a task is idempotent.
 CREATE TABLE screening.results (
@@ -48,6 +51,8 @@ CREATE TABLE screening.results (
     bias_count       integer NOT NULL DEFAULT 0,
     toxicity_score   double precision NOT NULL DEFAULT 0,
     has_safety_issues boolean NOT NULL DEFAULT false,
+    -- False when guardrail_svc could not be reached: the result is kept, its safety is unknown.
+    safety_checked   boolean NOT NULL DEFAULT true,
     safety_report    jsonb NOT NULL DEFAULT '{}'::jsonb,
     traces           jsonb NOT NULL DEFAULT '[]'::jsonb,
     duration_ms      double precision NOT NULL DEFAULT 0,
@@ -58,3 +63,5 @@ CREATE TABLE screening.results (
 CREATE INDEX results_job_idx ON screening.results (job_id, match_score DESC);
 CREATE INDEX results_application_idx ON screening.results (application_id);
 CREATE INDEX results_updated_at_idx ON screening.results (updated_at);
+CREATE INDEX results_created_id_idx ON screening.results (created_at DESC, id DESC);
+CREATE INDEX results_candidate_idx ON screening.results (candidate_id);

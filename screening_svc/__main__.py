@@ -1,0 +1,107 @@
+"""screening_svc start-up: `python -m screening_svc [--worker-only]`.
+
+Health stays NOT_SERVING until PostgreSQL is reachable, the `screening` migrations are applied and
+procrastinate's schema is installed; until then calls answer UNAVAILABLE. `--worker-only` runs just the
+queue worker (no ScreeningService; the overall health "" turns SERVING once it runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from hiremesh import db
+from hiremesh.clients import guardrail_stub, search_stub
+from hiremesh.server import MeshServer, run
+from hiremesh.v1 import screening_pb2_grpc
+from screening_svc.config import ScreeningConfig
+from screening_svc.events import EventHub
+from screening_svc.queue import ScreeningQueue, ensure_schema
+from screening_svc.runner import Screener
+from screening_svc.servicer import Deps, ScreeningServicer
+from screening_svc.targets import Targets
+from screening_svc.tasks import TaskStore
+
+SERVICE = "hiremesh.v1.ScreeningService"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger("screening_svc")
+
+
+def _pipeline(cfg: ScreeningConfig, search: Any) -> tuple[Any, Callable[..., Awaitable[Any]]]:
+    """The agent pipeline and guard function of screening_svc.agents."""
+    from screening_svc import agents
+
+    return agents.Pipeline.from_env(search=search, timeout=cfg.call_timeout_s), agents.guard
+
+
+async def _bring_up(cfg: ScreeningConfig, server: MeshServer, servicer: ScreeningServicer, worker_only: bool,
+                    closers: list[Callable[[], Awaitable[None]]]) -> None:
+    """Retry until the database is usable, then wire everything and turn SERVING."""
+    delay = 0.5
+    while True:
+        try:
+            await db.migrate(cfg.database_url, "screening", MIGRATIONS)
+            await ensure_schema(cfg.database_url)
+            pool = await db.open_pool(cfg.database_url, min_size=1, max_size=cfg.workers + 6)
+            break
+        except Exception as exc:  # the database is not up yet (or not reachable): keep NOT_SERVING
+            log.warning("database not ready (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    closers.append(pool.close)
+    store = TaskStore(pool)
+    search = search_stub(cfg.search_addr)
+    guardrail = guardrail_stub(cfg.guardrail_addr)
+    pipeline, guard = _pipeline(cfg, search)
+    screener = Screener(cfg, pipeline, guard, guardrail, store)
+    queue = ScreeningQueue(cfg, store, pool, screener.run_task)
+    await queue.open()
+    closers.append(queue.close)
+    if not worker_only:
+        hub = EventHub(cfg.database_url)
+        await hub.start()
+        closers.append(hub.close)
+        servicer.ready(Deps(store, queue, hub, Targets(search, cfg.call_timeout_s), screener))
+    queue.start_background(worker=True)
+    server.set_serving(True)
+    log.info("screening ready (workers=%d, worker_only=%s)", cfg.workers, worker_only)
+
+
+async def main(worker_only: bool) -> None:
+    cfg = ScreeningConfig.from_env()
+    server = MeshServer("screening", cfg.port, [] if worker_only else [SERVICE])
+    servicer = ScreeningServicer(cfg.default_engine)
+    if not worker_only:
+        screening_pb2_grpc.add_ScreeningServiceServicer_to_server(servicer, server.grpc)
+    await server.start()
+    closers: list[Callable[[], Awaitable[None]]] = []
+    startup = asyncio.create_task(_bring_up(cfg, server, servicer, worker_only, closers))
+
+    async def shutdown() -> None:
+        startup.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await startup
+        for close in reversed(closers):  # queue (lets running jobs finish or requeue) before the pool
+            try:
+                await close()
+            except Exception:
+                log.exception("error while closing")
+
+    server.on_shutdown(shutdown)
+    await server.wait()
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m screening_svc")
+    parser.add_argument("--worker-only", action="store_true", help="run only the task worker (no ScreeningService)")
+    args = parser.parse_args()
+    run(main(args.worker_only))
+
+
+if __name__ == "__main__":
+    cli()

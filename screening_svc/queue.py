@@ -1,0 +1,275 @@
+"""The durable screening queue: procrastinate 3.10 in its own schema, its worker and stalled-job recovery.
+
+procrastinate's objects live in schema `procrastinate` (its connections run with that search_path); its
+`apply_schema_async()` is not idempotent, so `ensure_schema` installs it once under an advisory lock.
+
+A worker killed with SIGKILL stops its heartbeat; procrastinate 3.10 only *reports* such jobs
+(`get_stalled_jobs`), so every process runs `_recover_stalled`: jobs of workers silent for
+HIREMESH_SCREENING_STALLED_AFTER_S go back to `todo` and another worker runs them. The result upsert and
+the row lock in `TaskStore.complete` keep that to one result and one success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
+
+import psycopg
+from procrastinate import App, JobContext, PsycopgConnector, RetryDecision
+from procrastinate import exceptions as pq_exceptions
+from procrastinate.jobs import Job
+from procrastinate.retry import BaseRetryStrategy
+from procrastinate.schema import SchemaManager
+from procrastinate.types import JSONDict
+from psycopg_pool import AsyncConnectionPool
+
+from screening_svc import metrics
+from screening_svc.config import ScreeningConfig
+from screening_svc.tasks import TaskRecord, TaskStore
+
+log = logging.getLogger("screening_svc.queue")
+
+SCHEMA = "procrastinate"
+QUEUE = "screening"
+TASK_NAME = "screening.run"
+_SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('hiremesh:procrastinate-schema'))"
+_RECOVERY_LOCK = 0x5C4E_E41E  # session advisory lock: one replica recovers stalled jobs at a time
+_TRANSIENT_CODES = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"}
+
+# Runs one attempt of a task: given the claimed task, stores its result (or raises).
+Attempt = Callable[[TaskRecord], Awaitable[None]]
+
+
+class RetryTask(Exception):
+    """Raised by a job body to ask procrastinate for another attempt after a back-off."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures another attempt may not hit: a dependency down or slow, the database away."""
+    if isinstance(exc, TimeoutError | ConnectionError | psycopg.OperationalError):
+        return True
+    code = getattr(exc, "code", None)
+    if callable(code):  # grpc.aio.AioRpcError.code() (no grpc import in this module)
+        code = code()
+    return getattr(code, "name", "") in _TRANSIENT_CODES
+
+
+def describe(exc: BaseException) -> str:
+    details = getattr(exc, "details", None)
+    if callable(details):
+        text = details()
+        return f"{type(exc).__name__}: {text}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class _Retry(BaseRetryStrategy):
+    """Back off exponentially after `RetryTask`; rerun at once after a worker shutdown aborted a job."""
+
+    def __init__(self, base_wait_s: float) -> None:
+        self._base = base_wait_s
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, RetryTask):
+            return RetryDecision(retry_in={"seconds": self._base * (2 ** job.attempts)})
+        if isinstance(exception, asyncio.CancelledError | pq_exceptions.JobAborted):
+            # Shutdown (a user abort is turned into `failed` by procrastinate itself).
+            return RetryDecision()
+        return None
+
+
+async def ensure_schema(url: str) -> bool:
+    """Install procrastinate's schema unless present; True if this call installed it."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn, conn.transaction():
+        await conn.execute(_SCHEMA_LOCK)
+        cur = await conn.execute("SELECT to_regclass('procrastinate.procrastinate_jobs') IS NOT NULL")
+        row = await cur.fetchone()
+        if row is not None and row[0]:
+            return False
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        await conn.execute(f"SET LOCAL search_path = {SCHEMA}")
+        # No parameters: psycopg sends the script as-is (its % signs stay literal).
+        await conn.execute(cast(Any, SchemaManager.get_schema()))
+        log.info("installed procrastinate schema in %r", SCHEMA)
+        return True
+
+
+def make_app(url: str, pool_size: int) -> App:
+    connector = PsycopgConnector(conninfo=url, kwargs={"options": f"-c search_path={SCHEMA}"},
+                                 min_size=1, max_size=pool_size)
+    return App(connector=connector)
+
+
+class ScreeningQueue:
+    """Defers, cancels and runs screening tasks through procrastinate."""
+
+    def __init__(self, cfg: ScreeningConfig, store: TaskStore, pool: AsyncConnectionPool[Any],
+                 attempt: Attempt) -> None:
+        self._cfg = cfg
+        self._store = store
+        self._pool = pool
+        self._attempt = attempt
+        self.app = make_app(cfg.database_url, pool_size=max(2, cfg.workers + 2))
+        self._task = self.app.task(name=TASK_NAME, queue=QUEUE, pass_context=True,
+                                   retry=_Retry(cfg.retry_wait_s))(self._run_job)
+        self._background: list[asyncio.Task[None]] = []
+        self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def open(self) -> None:
+        await self.app.open_async()
+
+    async def close(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._background.clear()
+        await self.app.close_async()
+
+    # --- producer side -------------------------------------------------------------------------------
+
+    async def defer(self, tasks: Sequence[TaskRecord], priority: int) -> None:
+        """Queue one job per task; tasks the queue refused are deleted so none is left orphaned."""
+        if not tasks:
+            return
+        ids = [t.id for t in tasks]
+        try:
+            deferrer = self._task.configure(priority=priority, queue=QUEUE)
+            kwargs: list[JSONDict] = [{"task_id": i} for i in ids]
+            job_ids = await deferrer.batch_defer_async(*kwargs)
+        except BaseException:
+            await asyncio.shield(self._store.delete(ids))
+            raise
+        await self._store.attach_queue_jobs(ids, job_ids)
+        metrics.TASKS_SUBMITTED.inc(len(ids))
+
+    async def cancel(self, task: TaskRecord) -> None:
+        """Stop the queue job behind a task that `TaskStore.cancel` has just marked cancelled."""
+        if task.queue_job_id is None:
+            return
+        # todo -> cancelled; doing -> abort requested: the worker cancels the running coroutine.
+        await self.app.job_manager.cancel_job_by_id_async(task.queue_job_id, abort=True)
+
+    async def depth(self) -> int:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT count(*) FROM procrastinate.procrastinate_jobs WHERE queue_name = %s AND status = 'todo'",
+                (QUEUE,))
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    # --- consumer side -------------------------------------------------------------------------------
+
+    def start_background(self, *, worker: bool) -> None:
+        """Start the worker (if `worker`), stalled-job recovery and the queue gauges."""
+        if worker and self._cfg.workers > 0:
+            self._background.append(asyncio.create_task(self._run_worker(), name="screening-worker"))
+        self._background.append(asyncio.create_task(self._recover_stalled_forever(), name="screening-recovery"))
+        self._background.append(asyncio.create_task(self._refresh_gauges_forever(), name="screening-gauges"))
+
+    async def _run_worker(self) -> None:
+        while True:
+            try:
+                await self.app.run_worker_async(
+                    queues=[QUEUE], name=self.worker_name, concurrency=self._cfg.workers,
+                    install_signal_handlers=False, update_heartbeat_interval=self._cfg.heartbeat_s,
+                    stalled_worker_timeout=self._cfg.stalled_after_s,
+                    fetch_job_polling_interval=self._cfg.poll_s, abort_job_polling_interval=self._cfg.poll_s,
+                    shutdown_graceful_timeout=self._cfg.shutdown_grace_s, delete_jobs="successful")
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A side task (listener, heartbeat) died with the database: restart once it is back.
+                log.exception("screening worker stopped; restarting in 2s")
+                await asyncio.sleep(2)
+
+    async def _run_job(self, context: JobContext, task_id: str) -> None:
+        task = await self._store.start(task_id, context.worker_name or self.worker_name)
+        if task is None:
+            log.info("task %s was cancelled or finished before attempt; skipping", task_id)
+            return
+        attempts = context.job.attempts
+        try:
+            await self._attempt(task)
+        except asyncio.CancelledError:
+            # Worker shutdown or a cancel request; a cancelled task keeps its state (requeue needs 'running').
+            await asyncio.shield(self._store.requeue(task_id, "worker stopped; the task will be retried"))
+            raise
+        except Exception as exc:
+            reason = describe(exc)
+            if is_transient(exc) and attempts + 1 < self._cfg.max_attempts:
+                wait = self._cfg.retry_wait_s * (2 ** attempts)
+                await self._store.requeue(task_id, f"attempt {attempts + 1} failed; retrying in {wait:g}s", reason)
+                metrics.TASK_RETRIES.labels("error").inc()
+                raise RetryTask(reason) from exc
+            await self._store.fail(task_id, reason)
+            metrics.TASKS_FINISHED.labels("failed").inc()
+            raise
+
+    async def _recover_stalled_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._cfg.stall_check_s)
+            try:
+                await self.recover_stalled()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("stalled-job recovery failed; will retry")
+
+    async def recover_stalled(self) -> int:
+        """Requeue jobs whose worker stopped sending heartbeats; returns how many were requeued."""
+        async with self._pool.connection() as lock_conn:
+            cur = await lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (_RECOVERY_LOCK,))
+            row = await cur.fetchone()
+            if not row or not row[0]:
+                return 0  # another replica is at it
+            try:
+                return await self._requeue_stalled()
+            finally:
+                await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_RECOVERY_LOCK,))
+
+    async def _requeue_stalled(self) -> int:
+        manager = self.app.job_manager
+        await manager.prune_stalled_workers(self._cfg.stalled_after_s)
+        stalled = await manager.get_stalled_jobs(queue=QUEUE, task_name=TASK_NAME,
+                                                 seconds_since_heartbeat=self._cfg.stalled_after_s)
+        count = 0
+        for job in stalled:
+            try:
+                await manager.retry_job(job)
+            except pq_exceptions.ConnectorException as exc:
+                log.info("stalled job %s changed meanwhile (%s)", job.id, exc)
+                continue
+            task_id = str(job.task_kwargs.get("task_id", ""))
+            if task_id:
+                await self._store.requeue(task_id, "worker lost (no heartbeat); retrying on another worker")
+            metrics.TASK_RETRIES.labels("stalled").inc()
+            log.warning("requeued stalled job %s (task %s) of a silent worker", job.id, task_id)
+            count += 1
+        if count:
+            # retry_job only UPDATEs the row; wake idle workers now instead of at their next poll.
+            payload = json.dumps({"type": "job_inserted", "job_id": None})
+            async with self._pool.connection() as conn:
+                await conn.execute("SELECT pg_notify(%s, %s), pg_notify(%s, %s)",
+                                   (f"procrastinate_queue_v1#{QUEUE}", payload, "procrastinate_any_queue_v1", payload))
+        return count
+
+    async def _refresh_gauges_forever(self) -> None:
+        while True:
+            try:
+                metrics.QUEUE_DEPTH.set(await self.depth())
+                counts = await self._store.state_counts()
+                for state in ("queued", "running", "succeeded", "failed", "cancelled"):
+                    metrics.TASKS_BY_STATE.labels(state).set(counts.get(state, 0))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("gauge refresh failed: %s", exc)
+            await asyncio.sleep(max(self._cfg.poll_s, 5.0))

@@ -1,0 +1,154 @@
+"""One screening from start to stored result: pipeline stages, guardrails, progress, persistence.
+
+Shared by the synchronous `Screen` RPC and the queue's job body, so both report the same stages
+(retrieving → analyzing ‖ interviewing → guarding → done) and store results the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hiremesh.errors import Cancelled
+from hiremesh.v1 import common_pb2
+from screening_svc import metrics
+from screening_svc.config import ScreeningConfig
+from screening_svc.convert import as_json
+from screening_svc.targets import Target
+from screening_svc.tasks import NewResult, ResultRecord, TaskRecord, TaskStore
+
+if TYPE_CHECKING:
+    from hiremesh.v1.guardrail_pb2_grpc import GuardrailServiceAsyncStub
+
+log = logging.getLogger("screening_svc.runner")
+
+# Where each stage starts, in percent; the pipeline may pass its own figure.
+STAGE_PERCENT = {"queued": 0.0, "retrieving": 5.0, "analyzing": 30.0, "interviewing": 55.0, "guarding": 85.0,
+                 "done": 100.0}
+UNCHECKED_SUMMARY = "Safety check could not run: guardrail_svc was unavailable ({reason}). Review manually."
+
+# Records a stage; returns False when the work should stop (its task was cancelled).
+Progress = Callable[[str, float, str], Awaitable[bool]]
+
+
+class PipelineRunner(Protocol):
+    """What screening_svc.agents.Pipeline offers (see that module)."""
+
+    async def run(self, candidate_id: str, job_id: str, engine: str,
+                  on_stage: Callable[..., Awaitable[None]]) -> Any: ...
+
+
+Guard = Callable[[Any, "GuardrailServiceAsyncStub"], Awaitable[common_pb2.SafetyReport]]
+
+
+class TaskCancelled(Exception):
+    """The task this run belongs to was cancelled; stop without storing anything."""
+
+
+def unchecked_report(reason: str) -> common_pb2.SafetyReport:
+    """The safety report kept with a result when guardrail_svc could not be asked."""
+    return common_pb2.SafetyReport(
+        summary=UNCHECKED_SUMMARY.format(reason=reason[:300]),
+        has_issues=True,
+        validation=[common_pb2.ValidationIssue(
+            field="safety", code="GUARDRAIL_UNAVAILABLE", severity=common_pb2.SEVERITY_MEDIUM,
+            message="PII, bias and toxicity checks did not run; the result is stored unchecked")],
+    )
+
+
+class Screener:
+    """Runs the agent pipeline for one target, guards its output and builds the result to store."""
+
+    def __init__(self, cfg: ScreeningConfig, pipeline: PipelineRunner, guard: Guard,
+                 guardrail: GuardrailServiceAsyncStub, store: TaskStore) -> None:
+        self._cfg = cfg
+        self._pipeline = pipeline
+        self._guard = guard
+        self._guardrail = guardrail
+        self._store = store
+
+    async def screen(self, target: Target, engine: str, progress: Progress) -> NewResult:
+        """Run every stage, reporting each through `progress`; raises TaskCancelled if it says stop."""
+        started = time.perf_counter()
+        reached = 0.0
+
+        async def on_stage(stage: str, percent: float | None = None, message: str = "") -> None:
+            nonlocal reached
+            # Analyzer and interviewer run in parallel: never let the bar move backwards.
+            reached = max(reached, STAGE_PERCENT.get(stage, reached) if percent is None else float(percent))
+            if not await progress(stage, reached, message or stage):
+                raise TaskCancelled(stage)
+            if self._cfg.test_stage_delay_ms and stage == self._cfg.test_delay_stage:
+                await asyncio.sleep(self._cfg.test_stage_delay_ms / 1000)
+
+        outcome = await self._pipeline.run(target.candidate_id, target.job_id, engine, on_stage)
+        await on_stage("guarding", None, "checking the analysis for PII, bias and toxicity")
+        guard_started = time.perf_counter()
+        guard_at = datetime.now(UTC)
+        report, checked = await self._safety(outcome)
+        guard_ms = (time.perf_counter() - guard_started) * 1000
+        traces = as_json(list(getattr(outcome, "traces", []) or []))
+        traces.append({"agent": "guardrail", "duration_ms": guard_ms, "started_at": guard_at.isoformat(),
+                       "tool_calls": ["GuardrailService.Scan", "GuardrailService.ValidateOutput"],
+                       "error": "" if checked else report.summary})
+        analysis = as_json(outcome.analysis)
+        toxicity = report.toxicity.score if report.HasField("toxicity") else 0.0
+        return NewResult(
+            candidate_id=target.candidate_id, job_id=target.job_id, application_id=target.application_id,
+            engine=str(outcome.engine), engine_version=str(outcome.engine_version), model=str(outcome.model or ""),
+            analysis=analysis, degraded=bool(outcome.degraded), degraded_reason=str(outcome.reason or ""),
+            safety=as_json(report), safety_checked=checked, pii_count=len(report.pii), bias_count=len(report.bias),
+            toxicity_score=float(toxicity), has_safety_issues=bool(report.has_issues), traces=traces,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def _safety(self, outcome: Any) -> tuple[common_pb2.SafetyReport, bool]:
+        try:
+            report = await self._guard(outcome, self._guardrail)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Never lose a screening because the safety service is down: keep it, flagged as unchecked.
+            reason = getattr(exc, "details", None)
+            text = reason() if callable(reason) else str(exc)
+            log.warning("guardrail check failed (%s); storing the result unchecked", text)
+            metrics.GUARDRAIL_UNCHECKED.inc()
+            return unchecked_report(text or type(exc).__name__), False
+        checked = not any(issue.code == "GUARDRAIL_UNAVAILABLE" for issue in report.validation)
+        if not checked:
+            metrics.GUARDRAIL_UNCHECKED.inc()
+        return report, checked
+
+    # --- the two callers ---------------------------------------------------------------------------------
+
+    async def run_task(self, task: TaskRecord) -> None:
+        """A queued task's attempt: progress persisted and NOTIFY'd, result stored with the success."""
+
+        async def progress(stage: str, percent: float, message: str) -> bool:
+            return await self._store.progress(task.id, stage, percent, message)
+
+        started = time.perf_counter()
+        target = Target(task.candidate_id, task.job_id, task.application_id)
+        try:
+            result = await self.screen(target, task.engine, progress)
+        except TaskCancelled:
+            log.info("task %s cancelled during %s", task.id, "screening")
+            return
+        done = await self._store.complete(task.id, result)
+        if done is None:
+            log.info("task %s stopped running before its result was stored; dropped", task.id)
+            return
+        metrics.TASKS_FINISHED.labels("succeeded").inc()
+        metrics.TASK_DURATION.observe(time.perf_counter() - started)
+
+    async def run_now(self, target: Target, engine: str, progress: Progress) -> ResultRecord:
+        """A synchronous screening (no task): stages streamed by `progress`, result upserted."""
+        try:
+            result = await self.screen(target, engine, progress)
+        except TaskCancelled:
+            raise Cancelled("screening cancelled by the caller") from None
+        return await self._store.save_result(result)

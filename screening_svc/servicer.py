@@ -1,0 +1,149 @@
+"""ScreeningService: proto ⇄ domain, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+
+from hiremesh.errors import Unavailable
+from hiremesh.v1 import screening_pb2 as pb
+from hiremesh.v1 import screening_pb2_grpc
+from screening_svc import convert
+from screening_svc.events import EventHub, TaskEvent, watch_task
+from screening_svc.queue import ScreeningQueue
+from screening_svc.runner import Screener
+from screening_svc.targets import Targets
+from screening_svc.tasks import ResultRecord, TaskSpec, TaskStore
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the handlers need once the database, migrations and queue schema are ready."""
+
+    store: TaskStore
+    queue: ScreeningQueue
+    hub: EventHub
+    targets: Targets
+    screener: Screener
+
+
+class ScreeningServicer(screening_pb2_grpc.ScreeningServiceServicer):
+    def __init__(self, default_engine: str) -> None:
+        self._engine = default_engine
+        self._deps: Deps | None = None
+
+    def ready(self, deps: Deps) -> None:
+        self._deps = deps
+
+    @property
+    def d(self) -> Deps:
+        if self._deps is None:
+            raise Unavailable("screening_svc is starting: database not ready yet")
+        return self._deps
+
+    async def Screen(self, request: pb.ScreenRequest, context: Context) -> AsyncIterator[pb.ScreenResponse]:
+        app, cand, job = convert.target_ids(request.application_id, request.candidate_id, request.job_id)
+        engine = convert.engine(request.engine, self._engine)
+        deps = self.d
+        target = await deps.targets.resolve(app, cand, job)
+        events: asyncio.Queue[TaskEvent] = asyncio.Queue()
+        version = 0
+
+        async def progress(stage: str, percent: float, message: str) -> bool:
+            nonlocal version
+            version += 1
+            events.put_nowait(TaskEvent("", version, "running", stage, percent, message, "", "",
+                                        datetime.now(UTC)))
+            return True
+
+        work = asyncio.create_task(deps.screener.run_now(target, engine, progress))
+        try:
+            while not (work.done() and events.empty()):
+                getter = asyncio.ensure_future(events.get())
+                await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield pb.ScreenResponse(event=convert.event(getter.result()))
+                else:
+                    getter.cancel()
+            stored = work.result()  # raises the screening's error, mapped to a status by the interceptor
+        finally:
+            if not work.done():
+                work.cancel()
+                with contextlib.suppress(BaseException):
+                    await work
+        done = TaskEvent("", version + 1, "succeeded", "done", 100.0, "done", "", stored.id, datetime.now(UTC))
+        yield pb.ScreenResponse(event=convert.event(done, stored))
+
+    async def SubmitScreening(self, request: pb.SubmitScreeningRequest,
+                              context: Context) -> pb.SubmitScreeningResponse:
+        app, cand, job = convert.target_ids(request.application_id, request.candidate_id, request.job_id)
+        priority = convert.priority(request.priority)
+        engine = convert.engine(request.engine, self._engine)
+        deps = self.d
+        target = await deps.targets.resolve(app, cand, job)
+        [task] = await deps.store.create(
+            [TaskSpec(target.candidate_id, target.job_id, target.application_id, engine, priority)])
+        await deps.queue.defer([task], priority)
+        return pb.SubmitScreeningResponse(task=convert.task(task))
+
+    async def SubmitBatchScreening(self, request: pb.SubmitBatchScreeningRequest,
+                                   context: Context) -> pb.SubmitBatchScreeningResponse:
+        job = convert.uuid_field("job_id", request.job_id)
+        priority = convert.priority(request.priority)
+        engine = convert.engine(request.engine, self._engine)
+        deps = self.d
+        targets = await deps.targets.applications(job)
+        tasks = await deps.store.create(
+            [TaskSpec(t.candidate_id, t.job_id, t.application_id, engine, priority) for t in targets])
+        await deps.queue.defer(tasks, priority)
+        return pb.SubmitBatchScreeningResponse(tasks=[convert.task(t) for t in tasks])
+
+    async def GetScreeningTask(self, request: pb.GetScreeningTaskRequest,
+                               context: Context) -> pb.GetScreeningTaskResponse:
+        task_id = convert.uuid_field("id", request.id)
+        task = await self.d.store.get(task_id)
+        reply = pb.GetScreeningTaskResponse(task=convert.task(task))
+        if task.result_id:
+            reply.result.CopyFrom(convert.result(await self.d.store.result(task.result_id)))
+        return reply
+
+    async def WatchScreeningTask(self, request: pb.WatchScreeningTaskRequest,
+                                 context: Context) -> AsyncIterator[pb.WatchScreeningTaskResponse]:
+        task_id = convert.uuid_field("id", request.id)
+        deps = self.d
+        async for item in watch_task(deps.store, deps.hub, task_id):
+            stored: ResultRecord | None = None
+            if item.final and item.result_id:
+                stored = await deps.store.result(item.result_id)
+            yield pb.WatchScreeningTaskResponse(event=convert.event(item, stored))
+
+    async def CancelScreeningTask(self, request: pb.CancelScreeningTaskRequest,
+                                  context: Context) -> pb.CancelScreeningTaskResponse:
+        task_id = convert.uuid_field("id", request.id)
+        deps = self.d
+        task = await deps.store.cancel(task_id)
+        await deps.queue.cancel(task)
+        return pb.CancelScreeningTaskResponse(task=convert.task(task))
+
+    async def ListScreeningResults(self, request: pb.ListScreeningResultsRequest,
+                                   context: Context) -> pb.ListScreeningResultsResponse:
+        size = convert.page_size(request.page_size)
+        page, token = await self.d.store.results(
+            job_id=convert.uuid_field("job_id", request.job_id, required=False),
+            candidate_id=convert.uuid_field("candidate_id", request.candidate_id, required=False),
+            application_id=convert.uuid_field("application_id", request.application_id, required=False),
+            page_size=size, page_token=request.page_token)
+        return pb.ListScreeningResultsResponse(results=[convert.result(r) for r in page], next_page_token=token)
+
+    async def GetScreeningResult(self, request: pb.GetScreeningResultRequest,
+                                 context: Context) -> pb.GetScreeningResultResponse:
+        result_id = convert.uuid_field("id", request.id)
+        return pb.GetScreeningResultResponse(result=convert.result(await self.d.store.result(result_id)))
