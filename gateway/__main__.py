@@ -1,0 +1,63 @@
+"""`python -m gateway`: serve REST, WebSockets and the UI on HIREMESH_GATEWAY_HOST:PORT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.app import build_app, create_gateway
+from gateway.config import GatewayConfig
+from gateway.users import UserStore
+from hiremesh.server import run
+
+log = logging.getLogger("hiremesh.gateway")
+
+
+async def write_bootstrap_token(users: UserStore, token_file: Path) -> str | None:
+    """Create the first admin on an empty user table and write its token to `token_file` (mode 0600).
+
+    `hiremesh up` prints that file. When users already exist and the file holds a token that no longer
+    works (a new database), the file is removed so nobody is shown a dead token.
+    """
+    token = await users.ensure_bootstrap_admin()
+    if token is not None:
+        token_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(token + "\n")
+        log.info("created user 'admin'; its API key is in %s", token_file)
+        return token
+    with contextlib.suppress(OSError):
+        old = token_file.read_text().strip()
+        if old and await users.lookup(old) is None:
+            token_file.unlink()
+    return None
+
+
+async def main() -> None:
+    config = GatewayConfig.from_env()
+    gw = await create_gateway(config)
+    assert gw.users is not None
+    await write_bootstrap_token(gw.users, config.token_file)
+    runner = web.AppRunner(build_app(gw), access_log=None, shutdown_timeout=5.0)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
+    await site.start()
+    log.info("gateway listening on http://%s:%d/", config.host, config.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("gateway stopping")
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    run(main())

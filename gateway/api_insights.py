@@ -1,0 +1,149 @@
+"""REST handlers for guardrail scans, analytics reports, predictions, and the operation triggers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from gateway.api_catalog import API
+from gateway.backends import call
+from gateway.errors import ApiError, bad_request
+from gateway.protojson import json_response, parse, read_json, to_dict
+from gateway.state import Route, gateway_of, principal_of
+from gateway.tokens import Role
+from hiremesh.v1 import analytics_pb2 as apb
+from hiremesh.v1 import guardrail_pb2 as gpb
+
+REPORTS = ("funnel", "ai_performance", "top_candidates", "safety_trends", "job_title_success", "summary",
+           "schedules")
+
+
+# --- guardrail ------------------------------------------------------------------------------------
+async def scan(request: web.Request) -> web.Response:
+    req = parse(await read_json(request), gpb.ScanRequest())
+    if req.WhichOneof("content") is None:
+        raise bad_request("text", "give text or json_document")
+    return json_response(await call(request, "guardrail", gateway_of(request).backends.guardrail.Scan, req))
+
+
+async def redact(request: web.Request) -> web.Response:
+    req = parse(await read_json(request), gpb.RedactRequest())
+    return json_response(await call(request, "guardrail", gateway_of(request).backends.guardrail.Redact, req))
+
+
+async def validate(request: web.Request) -> web.Response:
+    req = parse(await read_json(request), gpb.ValidateOutputRequest())
+    return json_response(await call(request, "guardrail", gateway_of(request).backends.guardrail.ValidateOutput,
+                                    req))
+
+
+# --- analytics ------------------------------------------------------------------------------------
+def _plain(value: apb.ReportValue) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind is None or kind == "null_value":
+        return None
+    raw = getattr(value, kind)
+    if isinstance(raw, Timestamp):
+        return raw.ToJsonString()
+    return raw
+
+
+async def get_report(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    req = apb.GetReportRequest(name=name, params=dict(request.query))
+    reply = await call(request, "analytics", gateway_of(request).backends.analytics.GetReport, req)
+    body = to_dict(reply)
+    # Rows as plain objects keyed by column name: what a chart wants, without ReportValue's oneof wrapper.
+    names = [c.name for c in reply.columns]
+    body["records"] = [dict(zip(names, (_plain(v) for v in row.values), strict=False)) for row in reply.rows]
+    return json_response(body)
+
+
+async def predict_hire(request: web.Request) -> web.Response:
+    req = parse(await read_json(request), apb.PredictHireRequest())
+    if req.WhichOneof("subject") is None:
+        raise bad_request("application_id", "give an application_id or features")
+    return json_response(await call(request, "analytics", gateway_of(request).backends.analytics.PredictHire, req))
+
+
+async def predict_time_to_hire(request: web.Request) -> web.Response:
+    req = parse(await read_json(request), apb.PredictTimeToHireRequest())
+    if req.WhichOneof("subject") is None:
+        raise bad_request("application_id", "give an application_id or features")
+    return json_response(await call(request, "analytics",
+                                    gateway_of(request).backends.analytics.PredictTimeToHire, req))
+
+
+async def sync(request: web.Request) -> web.Response:
+    gw = gateway_of(request)
+    req = parse(await read_json(request), apb.SyncRequest())
+    timeout = gw.config.operation_timeout
+    op = gw.operations.start("sync", principal_of(request).user,
+                             lambda: gw.backends.analytics.Sync(req, timeout=timeout), "analytics")
+    return json_response(op.resource(), 202, {"Location": f"{API}/operations/{op.id}"})
+
+
+async def train(request: web.Request) -> web.Response:
+    gw = gateway_of(request)
+    req = parse(await read_json(request), apb.TrainModelsRequest())
+    timeout = gw.config.operation_timeout
+    op = gw.operations.start("train", principal_of(request).user,
+                             lambda: gw.backends.analytics.TrainModels(req, timeout=timeout), "analytics")
+    return json_response(op.resource(), 202, {"Location": f"{API}/operations/{op.id}"})
+
+
+async def export(request: web.Request) -> web.Response:
+    gw = gateway_of(request)
+    req = parse(await read_json(request), apb.ExportParquetRequest())
+    timeout = gw.config.operation_timeout
+    op = gw.operations.start("export", principal_of(request).user,
+                             lambda: gw.backends.analytics.ExportParquet(req, timeout=timeout), "analytics")
+    return json_response(op.resource(), 202, {"Location": f"{API}/operations/{op.id}"})
+
+
+# --- operations and identity ----------------------------------------------------------------------
+async def get_operation(request: web.Request) -> web.Response:
+    op = gateway_of(request).operations.get(request.match_info["id"])
+    if op is None:
+        raise ApiError(404, f"no operation {request.match_info['id']!r} (operations are kept in gateway memory)")
+    return json_response(op.resource())
+
+
+async def list_operations(request: web.Request) -> web.Response:
+    return json_response({"operations": [op.resource() for op in gateway_of(request).operations.recent()]})
+
+
+async def me(request: web.Request) -> web.Response:
+    who = principal_of(request)
+    return json_response({"user": who.user, "role": who.role.label, "token_kind": who.kind,
+                          "expires_at": who.expires_at})
+
+
+ROUTES = [
+    Route("POST", "/guardrail/scan", scan, "Scan a text or JSON document for PII, bias and toxicity", "guardrail",
+          role=Role.VIEWER, body=gpb.ScanRequest, response=gpb.ScanResponse),
+    Route("POST", "/guardrail/redact", redact, "Redact PII from a text", "guardrail", role=Role.VIEWER,
+          body=gpb.RedactRequest, response=gpb.RedactResponse),
+    Route("POST", "/guardrail/validate", validate, "Validate (and optionally repair) a screening result",
+          "guardrail", role=Role.VIEWER, body=gpb.ValidateOutputRequest, response=gpb.ValidateOutputResponse),
+    Route("GET", "/analytics/reports/{name}", get_report, f"A warehouse report ({', '.join(REPORTS)}); "
+          "other query parameters are report parameters", "analytics", extra_query={
+              "days": "report window in days", "weeks": "report window in weeks", "limit": "row limit",
+              "title": "job title filter"}, response="Report"),
+    Route("POST", "/analytics/predictions/hire", predict_hire, "Probability of a hire", "analytics",
+          role=Role.VIEWER, body=apb.PredictHireRequest, response=apb.PredictHireResponse),
+    Route("POST", "/analytics/predictions/time-to-hire", predict_time_to_hire, "Days until a hire", "analytics",
+          role=Role.VIEWER, body=apb.PredictTimeToHireRequest, response=apb.PredictTimeToHireResponse),
+    Route("POST", "/analytics/sync", sync, "Sync the warehouse from PostgreSQL (runs as an operation)",
+          "analytics", body=apb.SyncRequest, response="Operation", status=202),
+    Route("POST", "/analytics/train", train, "Train the hire models (runs as an operation)", "analytics",
+          role=Role.ADMIN, body=apb.TrainModelsRequest, response="Operation", status=202),
+    Route("POST", "/analytics/export", export, "Export the warehouse as Parquet (runs as an operation)",
+          "analytics", role=Role.ADMIN, body=apb.ExportParquetRequest, response="Operation", status=202),
+    Route("GET", "/operations", list_operations, "Recent operations", "operations", response="OperationList"),
+    Route("GET", "/operations/{id}", get_operation, "An operation's state and, once done, its result",
+          "operations", response="Operation"),
+    Route("GET", "/me", me, "Who the token belongs to", "auth", response="Me"),
+]

@@ -1,0 +1,88 @@
+"""gRPC status -> HTTP status and the JSON error body, the way grpc-gateway maps them.
+
+Every error a caller sees is `{"code": <gRPC code number>, "status": <code name>, "message": ...,
+"details": [...]}`; the HTTP status follows the table below (FAILED_PRECONDITION is 412 here, by the issue).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import grpc
+
+HTTP_STATUS: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.FAILED_PRECONDITION: 412,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 500,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DATA_LOSS: 500,
+}
+
+# Codes a gateway-side check produces for HTTP-only conditions that have no gRPC twin.
+_CODE_FOR_HTTP: dict[int, grpc.StatusCode] = {
+    400: grpc.StatusCode.INVALID_ARGUMENT, 401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED, 404: grpc.StatusCode.NOT_FOUND, 405: grpc.StatusCode.UNIMPLEMENTED,
+    409: grpc.StatusCode.ALREADY_EXISTS, 412: grpc.StatusCode.FAILED_PRECONDITION,
+    413: grpc.StatusCode.RESOURCE_EXHAUSTED, 415: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED, 503: grpc.StatusCode.UNAVAILABLE, 504: grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+
+# hiremesh.errors.InvalidArgument renders as "field.path: message".
+_FIELD_MESSAGE = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.DOTALL)
+
+
+class ApiError(Exception):
+    """An error to send as the JSON error body with `http_status`."""
+
+    def __init__(self, http_status: int, message: str, *, code: grpc.StatusCode | None = None,
+                 details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code or _CODE_FOR_HTTP.get(http_status, grpc.StatusCode.UNKNOWN)
+        self.message = message
+        self.details = details or []
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code.value[0], "status": self.code.name, "message": self.message,
+                "details": self.details}
+
+
+def bad_request(field: str, message: str) -> ApiError:
+    """400 naming the offending field (a JSON path or a query parameter)."""
+    return ApiError(400, f"{field}: {message}" if field else message, code=grpc.StatusCode.INVALID_ARGUMENT,
+                    details=[field_violation(field, message)] if field else [])
+
+
+def field_violation(field: str, description: str) -> dict[str, Any]:
+    return {"@type": "type.googleapis.com/google.rpc.BadRequest",
+            "field_violations": [{"field": field, "description": description}]}
+
+
+def from_rpc_error(exc: grpc.aio.AioRpcError, backend: str) -> ApiError:
+    code = exc.code()
+    message = exc.details() or code.name
+    details: list[dict[str, Any]] = []
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        match = _FIELD_MESSAGE.match(message)
+        if match:
+            details.append(field_violation(match.group(1), match.group(2)))
+    if code == grpc.StatusCode.UNAVAILABLE:
+        message = f"{backend} service unavailable: {message}"
+        details.append({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "BACKEND_UNAVAILABLE",
+                        "metadata": {"backend": backend}})
+    headers = {"Retry-After": "1"} if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED) else {}
+    return ApiError(HTTP_STATUS.get(code, 500), message, code=code, details=details, headers=headers)

@@ -1,0 +1,161 @@
+"""Long-running backend streams (sync, training, export, import, reindex) run as gateway operations.
+
+A trigger returns 202 at once with an `op_...` id; the stream runs in a task the registry owns, and its
+progress reaches WebSocket watchers and `GET /api/v1/operations/{id}` in the same `task_update` shape
+screening tasks use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import AsyncIterable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from gateway import metrics
+from gateway.errors import from_rpc_error
+from gateway.protojson import to_dict
+
+log = logging.getLogger("hiremesh.gateway.operations")
+
+Listener = Callable[[dict[str, Any]], None]
+OP_PREFIX = "op_"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Operation:
+    id: str
+    kind: str
+    owner: str
+    status: str = "started"  # started | progress | completed | failed
+    progress: float = 0.0
+    stage: str = ""
+    message: str = ""
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+    listeners: set[Listener] = field(default_factory=set, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("completed", "failed")
+
+    def update_message(self) -> dict[str, Any]:
+        return {"type": "task_update", "task_id": self.id, "kind": self.kind, "status": self.status,
+                "progress": self.progress, "stage": self.stage, "message": self.message, "result": self.result,
+                "error": self.error["message"] if self.error else None, "timestamp": self.updated_at}
+
+    def resource(self) -> dict[str, Any]:
+        body = self.update_message()
+        del body["type"]
+        body.update(id=self.id, owner=self.owner, created_at=self.created_at, error_detail=self.error)
+        return body
+
+
+class Operations:
+    """Registry of operations: starts them, keeps the latest `keep` finished ones, fans out updates."""
+
+    def __init__(self, keep: int = 200) -> None:
+        self._ops: OrderedDict[str, Operation] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._keep = keep
+
+    def get(self, op_id: str) -> Operation | None:
+        return self._ops.get(op_id)
+
+    def recent(self, limit: int = 50) -> list[Operation]:
+        return list(reversed(self._ops.values()))[:limit]
+
+    def start(self, kind: str, owner: str, stream: Callable[[], AsyncIterable[Any]], backend: str) -> Operation:
+        op = Operation(id=OP_PREFIX + secrets.token_hex(8), kind=kind, owner=owner)
+        self._ops[op.id] = op
+        self._evict()
+        task = asyncio.create_task(self._run(op, stream, backend), name=f"operation {op.id} {kind}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return op
+
+    def subscribe(self, op_id: str, listener: Listener) -> Operation | None:
+        """Send the current state to `listener` at once, then every update; None for an unknown id."""
+        op = self._ops.get(op_id)
+        if op is None:
+            return None
+        listener(op.update_message())
+        if not op.done:
+            op.listeners.add(listener)
+        return op
+
+    def unsubscribe(self, op_id: str, listener: Listener) -> None:
+        op = self._ops.get(op_id)
+        if op is not None:
+            op.listeners.discard(listener)
+
+    async def _run(self, op: Operation, stream: Callable[[], AsyncIterable[Any]], backend: str) -> None:
+        last: Message | None = None
+        try:
+            async for reply in stream():
+                last = reply
+                progress = getattr(reply, "progress", None)
+                if progress is not None and reply.HasField("progress"):
+                    op.status = "progress"
+                    op.progress = round(progress.percent, 2)
+                    op.stage = progress.stage
+                    op.message = progress.message
+                    self._emit(op)
+            op.result = _final(last)
+            op.status, op.progress = "completed", 100.0
+        except grpc.aio.AioRpcError as exc:
+            err = from_rpc_error(exc, backend)
+            op.status, op.error = "failed", {"http_status": err.http_status, **err.body()}
+        except asyncio.CancelledError:
+            op.status, op.error = "failed", {"message": "gateway shutting down", "status": "CANCELLED", "code": 1}
+            self._emit(op)
+            raise
+        except Exception as exc:  # a bug must still end the operation, not leave watchers hanging
+            log.exception("operation %s failed", op.id)
+            op.status, op.error = "failed", {"message": f"internal error: {type(exc).__name__}",
+                                             "status": "INTERNAL", "code": 13}
+        metrics.OPERATIONS.labels(op.kind, op.status).inc()
+        self._emit(op)
+        op.listeners.clear()
+
+    def _emit(self, op: Operation) -> None:
+        op.updated_at = now_iso()
+        message = op.update_message()
+        for listener in list(op.listeners):
+            listener(message)
+
+    def _evict(self) -> None:
+        while len(self._ops) > self._keep:
+            oldest = next((k for k, v in self._ops.items() if v.done), None)
+            if oldest is None:
+                return
+            del self._ops[oldest]
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _final(last: Message | None) -> dict[str, Any] | None:
+    if last is None:
+        return None
+    body = to_dict(last)
+    body.pop("progress", None)
+    return body

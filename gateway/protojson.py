@@ -1,0 +1,203 @@
+"""Protobuf <-> JSON for the REST API (protobuf `json_format`, snake_case field names).
+
+Inputs are lenient where it costs nothing: enum values may be given short and in any case
+(`"open"` for `JOB_STATUS_OPEN`). Every failure is an `ApiError` 400 that names the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from aiohttp import web
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from gateway.errors import ApiError, bad_request
+
+M = TypeVar("M", bound=Message)
+
+_INT_TYPES = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
+              FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64,
+              FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED32,
+              FieldDescriptor.TYPE_SFIXED64}
+_FLOAT_TYPES = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
+
+
+def json_response(message: Message | Mapping[str, Any], status: int = 200,
+                  headers: Mapping[str, str] | None = None) -> web.Response:
+    body = to_dict(message) if isinstance(message, Message) else message
+    return web.Response(text=json.dumps(body, separators=(",", ":")), status=status,
+                        content_type="application/json", headers=headers)
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object ({} when empty); 400 naming the problem otherwise."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    if request.content_type not in ("application/json", "application/octet-stream", "text/plain") and \
+            not request.content_type.endswith("+json"):
+        raise ApiError(415, f"expected a JSON body (Content-Type: application/json), got {request.content_type}")
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise bad_request("", "request body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise bad_request("", f"request body is not valid JSON: {exc.msg} at line {exc.lineno} "
+                              f"column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise bad_request("", f"request body must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def parse(data: Mapping[str, Any], message: M, where: str = "") -> M:
+    """Fill `message` from a JSON object; `where` prefixes field names in error messages."""
+    fixed = normalize_enums(dict(data), message.DESCRIPTOR)
+    try:
+        json_format.ParseDict(fixed, message)
+    except json_format.ParseError as exc:
+        raise bad_request(where, str(exc)) from None
+    return message
+
+
+def enum_value(enum: Any, raw: object) -> object:
+    """Map a short or lower-case enum name to the full one; other values pass through unchanged."""
+    if not isinstance(raw, str) or raw in enum.values_by_name:
+        return raw
+    prefix = enum_prefix(enum)
+    candidate = prefix + raw.strip().upper().replace("-", "_").replace(" ", "_")
+    return candidate if candidate in enum.values_by_name else raw
+
+
+def enum_prefix(enum: Any) -> str:
+    first = enum.values[0].name
+    return first[: -len("UNSPECIFIED")] if first.endswith("UNSPECIFIED") else ""
+
+
+def short_enum_names(enum: Any) -> list[str]:
+    prefix = enum_prefix(enum)
+    return [v.name[len(prefix):].lower() for v in enum.values if not v.name.endswith("UNSPECIFIED")]
+
+
+def _field(descriptor: Any, key: str) -> FieldDescriptor | None:
+    found = descriptor.fields_by_name.get(key)
+    if found is not None:
+        return found
+    for candidate in descriptor.fields:
+        if candidate.json_name == key:
+            return candidate
+    return None
+
+
+def _is_map(field: Any) -> bool:
+    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
+
+
+def normalize_enums(data: dict[str, Any], descriptor: Any) -> dict[str, Any]:
+    for key, value in list(data.items()):
+        field: Any = _field(descriptor, key)
+        if field is None or value is None:
+            continue
+        if field.type == FieldDescriptor.TYPE_ENUM:
+            if isinstance(value, list):
+                data[key] = [enum_value(field.enum_type, v) for v in value]
+            else:
+                data[key] = enum_value(field.enum_type, value)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and not _is_map(field) and \
+                not field.message_type.full_name.startswith("google.protobuf."):
+            if isinstance(value, list):
+                data[key] = [normalize_enums(dict(v), field.message_type) if isinstance(v, dict) else v
+                             for v in value]
+            elif isinstance(value, dict):
+                data[key] = normalize_enums(dict(value), field.message_type)
+    return data
+
+
+def apply_query(query: Mapping[str, str], message: Message, params: Mapping[str, str],
+                multi: Mapping[str, list[str]] | None = None) -> None:
+    """Set fields of `message` from query parameters; `params` maps a parameter to a dotted field path.
+
+    Repeated fields take a comma-separated value or the parameter repeated. Unknown parameters are
+    ignored, as browsers and proxies add their own.
+    """
+    for name, path in params.items():
+        values = (multi or {}).get(name) or ([query[name]] if name in query else [])
+        if not values:
+            continue
+        target, field = _resolve(message, path)
+        try:
+            if field.is_repeated:
+                items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+                getattr(target, field.name).extend(_scalar(field, item) for item in items)
+            else:
+                setattr(target, field.name, _scalar(field, values[-1]))
+        except ValueError as exc:
+            raise bad_request(name, str(exc)) from None
+
+
+def _resolve(message: Message, path: str) -> tuple[Message, Any]:
+    target = message
+    parts = path.split(".")
+    for part in parts[:-1]:
+        target = getattr(target, part)
+    return target, target.DESCRIPTOR.fields_by_name[parts[-1]]
+
+
+def _scalar(field: Any, raw: str) -> Any:
+    if field.type in _INT_TYPES:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"expected an integer, got {raw!r}") from None
+    if field.type in _FLOAT_TYPES:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ValueError(f"expected a number, got {raw!r}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(f"expected a finite number, got {raw!r}")
+        return number
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {raw!r}")
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        name = enum_value(field.enum_type, raw)
+        value = field.enum_type.values_by_name.get(str(name))
+        if value is None:
+            raise ValueError(f"expected one of {', '.join(short_enum_names(field.enum_type))}, got {raw!r}")
+        return value.number
+    return raw
+
+
+def query_param_type(message_cls: type[Message], path: str) -> dict[str, Any]:
+    """The OpenAPI schema of the query parameter bound to `path` in `message_cls`."""
+    descriptor: Any = message_cls.DESCRIPTOR
+    parts = path.split(".")
+    for part in parts[:-1]:
+        descriptor = descriptor.fields_by_name[part].message_type
+    field = descriptor.fields_by_name[parts[-1]]
+    if field.type in _INT_TYPES:
+        schema: dict[str, Any] = {"type": "integer"}
+    elif field.type in _FLOAT_TYPES:
+        schema = {"type": "number"}
+    elif field.type == FieldDescriptor.TYPE_BOOL:
+        schema = {"type": "boolean"}
+    elif field.type == FieldDescriptor.TYPE_ENUM:
+        schema = {"type": "string", "enum": short_enum_names(field.enum_type)}
+    else:
+        schema = {"type": "string"}
+    if field.is_repeated:
+        return {"type": "array", "items": schema}
+    return schema

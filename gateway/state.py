@@ -1,0 +1,70 @@
+"""What every handler reaches through `request.app[GATEWAY]`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from google.protobuf.message import Message
+
+from gateway.auth import Authenticator
+from gateway.backends import Backends
+from gateway.config import GatewayConfig
+from gateway.operations import Operations
+from gateway.ratelimit import RateLimiter
+from gateway.tokens import Principal, Role
+from gateway.users import UserStore
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+
+
+@dataclass
+class Gateway:
+    config: GatewayConfig
+    backends: Backends
+    auth: Authenticator
+    limiter: RateLimiter
+    operations: Operations
+    users: UserStore | None = None
+    # (method, route template) -> the least role that may call it.
+    roles: dict[tuple[str, str], Role] = field(default_factory=dict)
+
+
+GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)
+
+
+def gateway_of(request: web.Request) -> Gateway:
+    return request.app[GATEWAY]
+
+
+def principal_of(request: web.Request) -> Principal:
+    return request[PRINCIPAL_KEY]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One REST route: how aiohttp dispatches it and what the OpenAPI document says about it."""
+
+    method: str
+    path: str  # under /api/v1, with {name} parameters
+    handler: Handler
+    summary: str
+    tag: str
+    role: Role | None = None  # None: viewer for GET, recruiter otherwise
+    body: type[Message] | None = None
+    multipart: bool = False
+    # Query parameter -> dotted field path in `query_message`.
+    query: Mapping[str, str] = field(default_factory=dict)
+    query_message: type[Message] | None = None
+    extra_query: Mapping[str, str] = field(default_factory=dict)  # parameters handled by hand: name -> doc
+    response: type[Message] | str | None = None  # a message, a named schema, or None (no body)
+    status: int = 200
+
+    @property
+    def min_role(self) -> Role:
+        if self.role is not None:
+            return self.role
+        return Role.VIEWER if self.method in ("GET", "HEAD") else Role.RECRUITER
