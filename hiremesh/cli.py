@@ -164,6 +164,8 @@ async def _up(local_llm: bool, timeout: float) -> int:
             await llm.start()
             env["HIREMESH_LLM_BASE_URL"] = llm.base_url
             env.setdefault("HIREMESH_LLM_MODEL", llm.model_name)
+            # ~13 tokens/s on 2 cores: a shorter answer keeps two agent calls inside the screening deadline.
+            env.setdefault("HIREMESH_LLM_MAX_TOKENS", "384")
             print(f"llm: local llama.cpp at {llm.base_url}")
         print("starting services (first start builds caches; logs in "
               f"{home / 'logs'})", flush=True)

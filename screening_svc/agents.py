@@ -1,0 +1,374 @@
+"""The screening agents and the pipeline that runs them.
+
+RetrieverAgent fetches the candidate and the job (and optional context: similar candidates, analytics tools);
+then AnalyzerAgent and InterviewerAgent run in parallel on that shared state. Every agent leaves a trace
+(duration, tokens, tool calls, error). A failed interviewer keeps the analysis (with its own questions); a
+failed analyzer fails the run, since there is nothing to store without it. Guardrails run after the pipeline
+through `guard`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import grpc
+
+from hiremesh.clients import embedding_stub
+from hiremesh.config import env_float, env_int, service_addr
+from hiremesh.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    HiremeshError,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
+from hiremesh.v1 import common_pb2, embedding_pb2, guardrail_pb2, search_pb2
+from screening_svc import metrics
+from screening_svc.engines import (
+    CandidateInfo,
+    Engine,
+    EngineResult,
+    JobInfo,
+    QuestionsResult,
+    ScreeningInput,
+    build_engines,
+)
+from screening_svc.engines.base import DEFAULT_QUESTIONS
+from screening_svc.engines.client import LLMSettings
+from screening_svc.engines.evidence import Embed
+
+if TYPE_CHECKING:
+    from hiremesh.v1.embedding_pb2_grpc import EmbeddingServiceAsyncStub
+    from hiremesh.v1.guardrail_pb2_grpc import GuardrailServiceAsyncStub
+    from hiremesh.v1.search_pb2_grpc import SearchServiceAsyncStub
+
+log = logging.getLogger("screening_svc.agents")
+
+OnStage = Callable[[str, float, str], Awaitable[None]]
+# An optional retrieval tool, e.g. an analytics prediction: (candidate, job) -> JSON-able context.
+Tool = Callable[[CandidateInfo, JobInfo], Awaitable[Any]]
+EMBED_BATCH = 256
+
+
+# --- the catalog the retriever reads ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SimilarCandidate:
+    candidate_id: str
+    name: str
+    score: float
+    matched_skills: tuple[str, ...] = ()
+
+
+class Catalog(Protocol):
+    """Where candidates and jobs come from (search_svc in production)."""
+
+    async def get_candidate(self, candidate_id: str) -> CandidateInfo: ...
+
+    async def get_job(self, job_id: str) -> JobInfo: ...
+
+    async def similar_candidates(self, job_id: str, k: int) -> list[SimilarCandidate]: ...
+
+
+def _rpc_error(exc: grpc.aio.AioRpcError, what: str) -> HiremeshError:
+    code, details = exc.code(), exc.details() or ""
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(f"{what} not found")
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidArgument("", f"{what}: {details}")
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return DeadlineExceeded(f"search_svc did not return the {what} in time")
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.CANCELLED):
+        return Unavailable(f"search_svc unavailable while fetching the {what}: {details}")
+    return FailedPrecondition(f"search_svc failed to return the {what}: {code.name} {details}")
+
+
+class SearchCatalog:
+    """Catalog over search_svc's gRPC API."""
+
+    def __init__(self, stub: SearchServiceAsyncStub, timeout: float) -> None:
+        self._stub = stub
+        self._timeout = timeout
+
+    async def get_candidate(self, candidate_id: str) -> CandidateInfo:
+        try:
+            resp = await self._stub.GetCandidate(search_pb2.GetCandidateRequest(id=candidate_id),
+                                                 timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _rpc_error(exc, f"candidate {candidate_id}") from None
+        c = resp.candidate
+        return CandidateInfo(id=c.id, name=c.name, headline=c.headline, resume_text=c.resume_text,
+                             skills=tuple(c.skills), years_experience=c.years_experience, location=c.location)
+
+    async def get_job(self, job_id: str) -> JobInfo:
+        try:
+            resp = await self._stub.GetJob(search_pb2.GetJobRequest(id=job_id), timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _rpc_error(exc, f"job {job_id}") from None
+        j = resp.job
+        return JobInfo(id=j.id, title=j.title, description=j.description, required_skills=tuple(j.required_skills),
+                       min_experience=j.min_experience, max_experience=j.max_experience, location=j.location,
+                       company=j.company)
+
+    async def similar_candidates(self, job_id: str, k: int) -> list[SimilarCandidate]:
+        request = search_pb2.SearchCandidatesRequest(job_id=job_id, options=search_pb2.SearchOptions(top_k=k))
+        try:
+            resp = await self._stub.SearchCandidates(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _rpc_error(exc, f"candidates similar to job {job_id}") from None
+        return [SimilarCandidate(h.candidate.id, h.candidate.name, h.match.score, tuple(h.match.matched_skills))
+                for h in resp.hits]
+
+
+def grpc_embedder(stub: EmbeddingServiceAsyncStub, timeout: float) -> Embed:
+    """An `embed(texts)` callable over embedding_svc's Embed RPC."""
+
+    async def embed(texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for i in range(0, len(texts), EMBED_BATCH):
+            resp = await stub.Embed(embedding_pb2.EmbedRequest(texts=texts[i:i + EMBED_BATCH]), timeout=timeout)
+            vectors += [list(e.values) for e in resp.embeddings]
+        return vectors
+
+    return embed
+
+
+# --- traces and shared state -----------------------------------------------------------------------------
+
+@dataclass
+class AgentTrace:
+    """What one agent did; field names match the AgentTrace proto message."""
+
+    agent: str
+    duration_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tool_calls: list[str] = field(default_factory=list)
+    error: str = ""
+    started_at: str = ""
+
+
+@dataclass
+class SharedState:
+    """What the agents of one run read and write."""
+
+    candidate_id: str
+    job_id: str
+    engine: str
+    questions: int
+    inp: ScreeningInput | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    analysis: EngineResult | None = None
+    interview: QuestionsResult | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def _traced(name: str, step: Callable[[AgentTrace], Awaitable[None]]) -> tuple[AgentTrace, Exception | None]:
+    """Run one agent step; its exception is returned with the trace, not raised."""
+    trace = AgentTrace(agent=name, started_at=_now())
+    started = time.perf_counter()
+    error: Exception | None = None
+    try:
+        await step(trace)
+    except Exception as exc:  # kept in the trace; the pipeline decides whether it is fatal
+        error = exc
+        trace.error = f"{type(exc).__name__}: {exc}"[:500]
+    trace.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    metrics.AGENT_DURATION.labels(name, "error" if error else "ok").observe(trace.duration_ms / 1000)
+    return trace, error
+
+
+# --- agents ----------------------------------------------------------------------------------------------
+
+class RetrieverAgent:
+    name = "retriever"
+
+    def __init__(self, catalog: Catalog, *, peers_k: int = 5, tools: Mapping[str, Tool] | None = None) -> None:
+        self.catalog = catalog
+        self.peers_k = peers_k
+        self.tools = dict(tools or {})
+
+    async def run(self, state: SharedState, trace: AgentTrace) -> None:
+        trace.tool_calls += ["SearchService.GetCandidate", "SearchService.GetJob"]
+        candidate, job = await asyncio.gather(self.catalog.get_candidate(state.candidate_id),
+                                              self.catalog.get_job(state.job_id))
+        state.inp = ScreeningInput(candidate=candidate, job=job, questions=state.questions)
+        # Context is nice to have: a failing optional tool is noted, never fatal.
+        if self.peers_k > 0:
+            trace.tool_calls.append("SearchService.SearchCandidates")
+            try:
+                peers = await self.catalog.similar_candidates(state.job_id, self.peers_k)
+            except HiremeshError as exc:
+                trace.tool_calls[-1] += f" (failed: {exc})"
+            else:
+                ids = [p.candidate_id for p in peers]
+                state.context["similar_candidates"] = [{"candidate_id": p.candidate_id, "score": p.score}
+                                                       for p in peers]
+                state.context["search_rank"] = ids.index(candidate.id) + 1 if candidate.id in ids else 0
+        for name, tool in self.tools.items():
+            trace.tool_calls.append(name)
+            try:
+                state.context[name] = await tool(candidate, job)
+            except Exception as exc:
+                trace.tool_calls[-1] += f" (failed: {str(exc)[:120]})"
+
+
+class AnalyzerAgent:
+    name = "analyzer"
+
+    def __init__(self, engines: Mapping[str, Engine]) -> None:
+        self.engines = engines
+
+    async def run(self, state: SharedState, trace: AgentTrace) -> None:
+        assert state.inp is not None
+        result = await self.engines[state.engine].analyze(state.inp)
+        state.analysis = result
+        trace.prompt_tokens, trace.completion_tokens = result.usage.prompt_tokens, result.usage.completion_tokens
+        trace.tool_calls += result.tool_calls
+        if result.degraded:
+            trace.error = f"degraded to {result.engine}: {result.reason}"[:500]
+
+
+class InterviewerAgent:
+    name = "interviewer"
+
+    def __init__(self, engines: Mapping[str, Engine]) -> None:
+        self.engines = engines
+
+    async def run(self, state: SharedState, trace: AgentTrace) -> None:
+        assert state.inp is not None
+        result = await self.engines[state.engine].interview_questions(state.inp)
+        state.interview = result
+        trace.prompt_tokens, trace.completion_tokens = result.usage.prompt_tokens, result.usage.completion_tokens
+        trace.tool_calls += result.tool_calls
+        if result.degraded:
+            trace.error = f"degraded to {result.engine}: {result.reason}"[:500]
+
+
+# --- the pipeline ----------------------------------------------------------------------------------------
+
+@dataclass
+class PipelineOutcome:
+    """A run's result. `analysis` is ScreeningAnalysis-shaped JSON; `engine` the engine that produced it."""
+
+    analysis: dict[str, Any]
+    engine: str
+    engine_version: str
+    model: str
+    degraded: bool
+    reason: str
+    traces: list[AgentTrace]
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+class Pipeline:
+    """retriever → (analyzer ‖ interviewer), reporting stages through `on_stage`."""
+
+    def __init__(self, catalog: Catalog, engines: Mapping[str, Engine], *, questions: int = DEFAULT_QUESTIONS,
+                 peers_k: int = 5, tools: Mapping[str, Tool] | None = None) -> None:
+        self.engines = dict(engines)
+        self.questions = questions
+        self.retriever = RetrieverAgent(catalog, peers_k=peers_k, tools=tools)
+        self.analyzer = AnalyzerAgent(self.engines)
+        self.interviewer = InterviewerAgent(self.engines)
+
+    @classmethod
+    def from_env(cls, *, search: SearchServiceAsyncStub, timeout: float,
+                 embedding: EmbeddingServiceAsyncStub | None = None) -> Pipeline:
+        """Engines from HIREMESH_LLM_* settings; embeddings from HIREMESH_EMBEDDING_ADDR."""
+        stub = embedding if embedding is not None else embedding_stub(service_addr("embedding"))
+        engines = build_engines(LLMSettings.from_env(), grpc_embedder(stub, timeout),
+                                cooldown_s=env_float("HIREMESH_LLM_COOLDOWN_S", 30.0, min=0, max=3600))
+        return cls(SearchCatalog(search, timeout), engines,
+                   questions=env_int("HIREMESH_SCREENING_QUESTIONS", DEFAULT_QUESTIONS, min=1, max=20),
+                   peers_k=env_int("HIREMESH_SCREENING_PEERS", 5, min=0, max=50))
+
+    async def run(self, candidate_id: str, job_id: str, engine: str, on_stage: OnStage) -> PipelineOutcome:
+        """Screen one candidate for one job. Raises the retriever's or analyzer's error when it fails (and
+        whatever `on_stage` raises, e.g. when the task was cancelled)."""
+        if engine not in self.engines:
+            raise InvalidArgument("engine", f"unknown engine {engine!r}; one of {', '.join(sorted(self.engines))}")
+        state = SharedState(candidate_id, job_id, engine, self.questions)
+        traces: list[AgentTrace] = []
+
+        await on_stage("retrieving", 5.0, "fetching the candidate and the job from search")
+        trace, error = await _traced(self.retriever.name, lambda t: self.retriever.run(state, t))
+        traces.append(trace)
+        if error is not None:
+            raise error
+        await on_stage("analyzing", 30.0, f"analyzing the resume with the {engine} engine")
+
+        analyzer = asyncio.create_task(_traced(self.analyzer.name, lambda t: self.analyzer.run(state, t)))
+        interviewer = asyncio.create_task(_traced(self.interviewer.name, lambda t: self.interviewer.run(state, t)))
+        try:
+            done, _ = await asyncio.wait({analyzer, interviewer}, return_when=asyncio.FIRST_COMPLETED)
+            if analyzer in done and interviewer not in done:
+                await on_stage("interviewing", 55.0, "analysis ready; writing interview questions")
+            await asyncio.wait({analyzer, interviewer})
+        finally:
+            for task in (analyzer, interviewer):  # on_stage raised (cancelled run): stop the agents too
+                if not task.done():
+                    task.cancel()
+        (a_trace, a_error), (i_trace, _) = analyzer.result(), interviewer.result()
+        traces += [a_trace, i_trace]
+        if a_error is not None or state.analysis is None:
+            raise a_error or FailedPrecondition("the analyzer produced no analysis")
+        outcome = self._merge(state, traces)
+        await on_stage("interviewing", 80.0,
+                       f"{len(outcome.analysis['interview_questions'])} interview questions ready")
+        return outcome
+
+    def _merge(self, state: SharedState, traces: list[AgentTrace]) -> PipelineOutcome:
+        result = state.analysis
+        assert result is not None
+        analysis = result.analysis.model_copy(deep=True)
+        interview = state.interview
+        # The interviewer's dedicated questions win, unless they are an evidence stand-in for an LLM analysis
+        # that came with its own questions (its failure is in the interviewer's trace either way).
+        if (interview is not None and len(interview.questions) == self.questions
+                and (not interview.degraded or result.degraded)):
+            analysis.interview_questions = list(interview.questions)
+        metrics.ENGINE_RUNS.labels(result.engine, str(result.degraded).lower()).inc()
+        return PipelineOutcome(
+            analysis=analysis.model_dump(mode="json"), engine=result.engine, engine_version=result.engine_version,
+            model=result.model, degraded=result.degraded, reason=result.reason, traces=traces,
+            context=state.context,
+        )
+
+
+# --- guardrails ------------------------------------------------------------------------------------------
+
+async def guard(outcome: PipelineOutcome, guardrail: GuardrailServiceAsyncStub, *,
+                timeout: float = 30.0, expected_questions: int = 0) -> common_pb2.SafetyReport:
+    """Scan the analysis (PII, bias, toxicity) and validate it, as one SafetyReport.
+
+    Scan errors propagate (the caller decides to store unchecked); a failing ValidateOutput only loses the
+    validation part of the report."""
+    document = json.dumps(outcome.analysis)
+    expected = expected_questions or len(outcome.analysis.get("interview_questions", [])) or DEFAULT_QUESTIONS
+    scan = guardrail.Scan(guardrail_pb2.ScanRequest(json_document=document), timeout=timeout)
+    validate = guardrail.ValidateOutput(
+        guardrail_pb2.ValidateOutputRequest(result_json=document, expected_questions=expected), timeout=timeout)
+    scanned, validated = await asyncio.gather(scan, validate, return_exceptions=True)
+    if isinstance(scanned, BaseException):
+        raise scanned
+    report = common_pb2.SafetyReport()
+    report.CopyFrom(scanned.report)
+    if isinstance(validated, BaseException):
+        log.warning("ValidateOutput failed; report without validation: %s", validated)
+    else:
+        report.validation.extend(validated.issues)
+        if not validated.valid:
+            report.has_issues = True
+    return report

@@ -1,0 +1,121 @@
+"""Prompts and JSON schemas of the LLM engine: one recruiter screening call and one interviewer call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from screening_svc.engines.base import ScreeningInput
+
+# Resumes can be long; the local model has a small context. The head of a resume holds most of the signal.
+MAX_RESUME_CHARS = 6000
+MAX_JOB_CHARS = 3000
+
+ANALYSIS_SYSTEM = (
+    "You are an experienced technical recruiter screening a resume against a job posting. "
+    "Judge only job-relevant evidence: skills, experience, and accomplishments. Ignore and never mention age, "
+    "gender, ethnicity, religion, nationality, marital status, disability or other protected attributes. "
+    "Answer with one JSON object and nothing else."
+)
+
+ANALYSIS_INSTRUCTIONS = """Return a JSON object with exactly these keys:
+- "match_score": integer 0-100, how well the candidate fits the job (100 = perfect fit).
+- "summary": 2-4 sentences on the fit, citing concrete evidence from the resume.
+- "strengths": list of short strings, job-relevant strengths found in the resume.
+- "weaknesses": list of short strings, gaps or risks for this job.
+- "missing_skills": list of required skills the resume does not show.
+- "interview_questions": list of exactly {n} specific questions, each ending with "?", that probe the gaps
+  and verify the claimed skills (no generic questions such as "tell me about yourself")."""
+
+QUESTIONS_SYSTEM = (
+    "You are a technical interviewer preparing a screening call. Write specific, job-relevant questions that "
+    "probe skill gaps and verify claimed experience. Never ask about protected attributes. "
+    "Answer with one JSON object and nothing else."
+)
+
+QUESTIONS_INSTRUCTIONS = """Return a JSON object {{"interview_questions": [...]}} with exactly {n} items, each
+{{"question": "...?", "rationale": "gap: <skill>" or "claimed: <skill>", "skill": "<skill>"}}.
+Each question must end with "?" and name a concrete skill, project or requirement."""
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " […]"
+
+
+def job_block(inp: ScreeningInput) -> str:
+    job = inp.job
+    lines = [f"Title: {job.title}"]
+    if job.company:
+        lines.append(f"Company: {job.company}")
+    if job.location:
+        lines.append(f"Location: {job.location}")
+    if job.required_skills:
+        lines.append("Required skills: " + ", ".join(job.required_skills))
+    if job.min_experience > 0:
+        span = f"{job.min_experience:g}" + (f"-{job.max_experience:g}" if job.max_experience > 0 else "+")
+        lines.append(f"Experience: {span} years")
+    lines.append("Description:\n" + _clip(job.description, MAX_JOB_CHARS))
+    return "\n".join(lines)
+
+
+def resume_block(inp: ScreeningInput) -> str:
+    cand = inp.candidate
+    lines = []
+    if cand.headline:
+        lines.append(f"Headline: {cand.headline}")
+    if cand.skills:
+        lines.append("Listed skills: " + ", ".join(cand.skills))
+    if cand.years_experience > 0:
+        lines.append(f"Years of experience: {cand.years_experience:g}")
+    lines.append("Resume:\n" + _clip(cand.resume_text, MAX_RESUME_CHARS))
+    return "\n".join(lines)
+
+
+def analysis_messages(inp: ScreeningInput) -> list[dict[str, str]]:
+    user = (f"JOB POSTING\n{job_block(inp)}\n\nCANDIDATE\n{resume_block(inp)}\n\n"
+            + ANALYSIS_INSTRUCTIONS.format(n=inp.questions))
+    return [{"role": "system", "content": ANALYSIS_SYSTEM}, {"role": "user", "content": user}]
+
+
+def questions_messages(inp: ScreeningInput) -> list[dict[str, str]]:
+    user = (f"JOB POSTING\n{job_block(inp)}\n\nCANDIDATE\n{resume_block(inp)}\n\n"
+            + QUESTIONS_INSTRUCTIONS.format(n=inp.questions))
+    return [{"role": "system", "content": QUESTIONS_SYSTEM}, {"role": "user", "content": user}]
+
+
+def _question_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"question": {"type": "string"}, "rationale": {"type": "string"},
+                       "skill": {"type": "string"}},
+        "required": ["question", "rationale", "skill"],
+        "additionalProperties": False,
+    }
+
+
+def analysis_schema(n: int) -> dict[str, Any]:
+    strings = {"type": "array", "items": {"type": "string"}}
+    return {
+        "type": "object",
+        "properties": {
+            "match_score": {"type": "integer", "minimum": 0, "maximum": 100},
+            "summary": {"type": "string"},
+            "strengths": strings,
+            "weaknesses": strings,
+            "missing_skills": strings,
+            "interview_questions": {"type": "array", "items": _question_schema(), "minItems": n, "maxItems": n},
+        },
+        "required": ["match_score", "summary", "strengths", "weaknesses", "missing_skills", "interview_questions"],
+        "additionalProperties": False,
+    }
+
+
+def questions_schema(n: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "interview_questions": {"type": "array", "items": _question_schema(), "minItems": n, "maxItems": n},
+        },
+        "required": ["interview_questions"],
+        "additionalProperties": False,
+    }
