@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -110,9 +112,24 @@ class Cluster:
 
     @classmethod
     def from_env(cls) -> Cluster:
-        """The cluster `hiremesh up` runs: `$HIREMESH_HOME/pg/data`, port `$HIREMESH_PG_PORT` (5433)."""
+        """The cluster `hiremesh up` runs: `$HIREMESH_HOME/pg/data`, port `$HIREMESH_PG_PORT` (5433).
+
+        `HIREMESH_PG_DATA` overrides the folder. As root with a home the server user cannot traverse (a clone
+        under /root, say) the cluster lives in /var/lib/hiremesh/pg-<hash of home> instead, so `make run`
+        works wherever the repository was cloned, without loosening permissions on the caller's folders.
+        """
         home = config.home()
         port = config.env_int("HIREMESH_PG_PORT", DEFAULT_PORT, min=1, max=65535)
+        explicit = config.env_str("HIREMESH_PG_DATA", "")
+        if explicit:
+            data = Path(explicit).expanduser().absolute()
+            return cls(data, port, log_file=data.parent / "postgres.log")
+        if os.geteuid() == 0 and not _others_can_traverse(home):
+            root = Path("/var/lib/hiremesh") / f"pg-{hashlib.sha1(str(home).encode()).hexdigest()[:12]}"
+            root.parent.mkdir(mode=0o711, parents=True, exist_ok=True)
+            root.parent.chmod(0o711)
+            log.info("%s is not traversable by the server user; cluster data in %s", home, root)
+            return cls(root / "data", port, log_file=root / "postgres.log")
         return cls(home / "pg" / "data", port, log_file=home / "logs" / "postgres.log")
 
     # -- public API ---------------------------------------------------------------------------------------
@@ -417,6 +434,18 @@ def _link_or_copy(src: str, dst: str) -> str:
     # A private copy of a file only root could read: open it up (a link would have shared the mode).
     os.chmod(dst, mode | 0o044 | (0o011 if mode & 0o100 else 0))
     return dst
+
+
+def _others_can_traverse(path: Path) -> bool:
+    """True when every existing folder from / down to `path` has the others' search (x) bit."""
+    for folder in [*reversed(path.parents), path]:
+        try:
+            mode = folder.stat().st_mode
+        except FileNotFoundError:
+            break  # created later by us, with the bits we choose
+        if not mode & stat.S_IXOTH:
+            return False
+    return True
 
 
 def _traversable(path: Path, entry: pwd.struct_passwd) -> bool:

@@ -28,13 +28,14 @@ def _pid_alive(pid: int) -> bool:
 @pytest.mark.slow
 def test_up_serves_everything_then_stops_cleanly() -> None:
     home = Path(tempfile.mkdtemp(prefix="hiremesh-up-", dir="/tmp"))
+    home.chmod(0o755)  # the cluster's server user must traverse it (tests/hiremesh covers the fallback)
     ports = {name: free_port() for name in ("EMBEDDING", "SEARCH", "SCREENING", "GUARDRAIL", "ANALYTICS",
                                             "GATEWAY", "PG")}
     env = {**os.environ, "HIREMESH_HOME": str(home), "HIREMESH_SCREENING_ENGINE": "evidence",
            "HIREMESH_MODEL_DIR": os.environ.get("HIREMESH_MODEL_DIR", str(REPO / ".hiremesh" / "models")),
            **{f"HIREMESH_{k}_PORT": str(v) for k, v in ports.items()}}
     env.pop("HIREMESH_DATABASE_URL", None)
-    log = open(home / "up.out", "w+b")  # noqa: SIM115 - read back below
+    log = open(home / "up.out", "w+b")  # read back below, closed in finally
     proc = subprocess.Popen([sys.executable, "-m", "hiremesh.cli", "up"], cwd=REPO, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     children: dict[str, int] = {}

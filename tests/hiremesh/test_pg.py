@@ -183,3 +183,21 @@ def test_binaries_the_server_user_cannot_read_are_copied_next_to_the_cluster(
             assert conn.execute("SELECT '[1,1]'::vector <=> '[1,1]'::vector").fetchone() == (0.0,)
     finally:
         cluster.stop("immediate")
+
+
+def test_cluster_moves_out_of_a_home_the_server_user_cannot_traverse(monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root runs the server as another user")
+    tmp_path = Path(tempfile.mkdtemp(dir="/tmp"))
+    closed = tmp_path / "private"
+    closed.mkdir(mode=0o700)
+    monkeypatch.setenv("HIREMESH_HOME", str(closed / "home"))
+    monkeypatch.delenv("HIREMESH_PG_DATA", raising=False)
+    moved = Cluster.from_env()
+    assert str(moved.data_dir).startswith("/var/lib/hiremesh/pg-")
+    assert Cluster.from_env().data_dir == moved.data_dir  # stable per home
+    closed.chmod(0o755)
+    tmp_path.chmod(0o755)
+    assert Cluster.from_env().data_dir == closed / "home" / "pg" / "data"
+    monkeypatch.setenv("HIREMESH_PG_DATA", str(tmp_path / "elsewhere" / "data"))
+    assert Cluster.from_env().data_dir == tmp_path / "elsewhere" / "data"
