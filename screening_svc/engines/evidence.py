@@ -302,7 +302,7 @@ def _snippet(text: str, limit: int = 90) -> str:
 
 def _embedding_failure_reason(exc: Exception) -> str:
     code = exc.code() if isinstance(exc, grpc.aio.AioRpcError) else None
-    if code == grpc.StatusCode.UNAVAILABLE:
+    if code == grpc.StatusCode.UNAVAILABLE or isinstance(exc, ConnectionError):
         return "the embedding service is unavailable"
     if code == grpc.StatusCode.DEADLINE_EXCEEDED or isinstance(exc, TimeoutError):
         return "the embedding service did not answer in time"

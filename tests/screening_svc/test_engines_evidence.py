@@ -90,7 +90,8 @@ async def test_without_embeddings_the_score_is_still_explained_with_less_confide
 
     without = (await EvidenceEngine(broken).analyze(ScreeningInput(MATCHING, JOB))).analysis
     assert without.confidence < with_vectors.confidence
-    assert "not scored" in without.summary and "embedding service down" in without.summary
+    assert "not scored (the embedding service is unavailable)" in without.summary
+    assert "ConnectionError" not in without.summary  # the recruiter sees the cause, not the exception
     assert without.missing_skills == ["Kubernetes"] and without.match_score > 60
 
 
