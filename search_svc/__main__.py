@@ -1,0 +1,70 @@
+"""Start the search service: bind (NOT_SERVING), open the pool, migrate, then SERVING plus the catch-up loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from hiremesh.clients import embedding_stub
+from hiremesh.db import migrate, open_pool
+from hiremesh.errors import HiremeshError
+from hiremesh.server import MeshServer, run
+from hiremesh.v1 import search_pb2_grpc
+from search_svc.applications import Applications
+from search_svc.candidates import Candidates
+from search_svc.config import SearchConfig
+from search_svc.embedder import Embedder
+from search_svc.jobs import Jobs
+from search_svc.ranking import Ranker
+from search_svc.reembed import Reembedder
+from search_svc.servicer import SERVICE_NAME, Backend, SearchServicer
+
+log = logging.getLogger("search_svc")
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def main() -> None:
+    config = SearchConfig.from_env()
+    server = MeshServer("search", config.port, [SERVICE_NAME])
+    servicer = SearchServicer()
+    search_pb2_grpc.add_SearchServiceServicer_to_server(servicer, server.grpc)
+    await server.start()  # health answers NOT_SERVING while the database comes up
+    try:
+        applied = await migrate(config.database_url, "catalog", MIGRATIONS)
+        pool = await open_pool(config.database_url, min_size=1, max_size=config.pool_max, timeout=60,
+                               name="search")
+    except HiremeshError as exc:
+        log.error("cannot start: %s", exc.message)
+        await server.stop(0)
+        raise SystemExit(1) from None
+    log.info("catalog schema ready (%s)", ", ".join(applied) if applied else "up to date")
+    embedder = Embedder(embedding_stub(config.embedding_addr), timeout=config.embed_timeout,
+                        batch=config.embed_batch)
+    candidates = Candidates(pool, embedder)
+    jobs = Jobs(pool, embedder)
+    reembedder = Reembedder(candidates, jobs)
+    servicer.attach(Backend(candidates, jobs, Applications(pool), Ranker(pool, embedder), reembedder,
+                            config.import_root))
+
+    catchup: asyncio.Task[None] | None = None
+    if config.catchup_interval > 0:
+        catchup = asyncio.create_task(reembedder.run(config.catchup_interval, config.catchup_batch),
+                                      name="search-catchup")
+
+    async def shutdown() -> None:
+        if catchup is not None:
+            catchup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await catchup
+        await pool.close()
+
+    server.on_shutdown(shutdown)
+    server.set_serving(True)
+    log.info("search service ready on port %d", server.port)
+    await server.wait()
+
+
+if __name__ == "__main__":
+    run(main())

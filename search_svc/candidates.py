@@ -1,0 +1,219 @@
+"""Candidates in PostgreSQL: create (from fields and/or a resume file), read, update, delete, list.
+
+Every write of text embeds it first; when embedding_svc is down the row is written anyway with its old
+(or no) vector, so `embedding_stale` is true until the catch-up loop re-embeds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from psycopg import sql
+from psycopg.errors import UniqueViolation
+from psycopg.rows import dict_row
+
+from hiremesh.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from hiremesh.skills import normalise_skills
+from search_svc import ingest, paging
+from search_svc.profile import extract_profile
+from search_svc.records import CANDIDATE_FIELDS, CANDIDATE_TEXT_FIELDS, Candidate, Page, candidate_text
+from search_svc.rows import RowStore, Table, ilike_pattern
+
+TABLE = Table("candidates", "candidate", ("id", *CANDIDATE_FIELDS, "resume_sha256", "embedded_at", "created_at",
+                                          "updated_at"))
+MAX_YEARS = 80.0
+MAX_TEXT_CHARS = 2_000_000
+_UPDATE_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class ResumeUpload:
+    file_name: str
+    media_type: str
+    content: bytes
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def prepare(given: Candidate, resume: ResumeUpload | None, field: str = "resume") -> Candidate:
+    """A candidate ready to insert: resume text extracted, empty fields filled from it, values checked.
+
+    Explicit fields win over extracted ones; the dedupe key is the file's sha256, or the text's when the
+    resume came as text.
+    """
+    c = replace(given, skills=list(given.skills))
+    if resume is not None and resume.content:
+        extracted = ingest.extract(resume.content, resume.media_type, resume.file_name, field)
+        c.resume_text = c.resume_text or extracted.text
+        c.resume_media_type = extracted.media_type
+        c.resume_file_name = c.resume_file_name or resume.file_name
+        c.resume_sha256 = extracted.sha256
+    elif c.resume_text.strip():
+        c.resume_text = c.resume_text.strip()
+        c.resume_media_type = c.resume_media_type or ingest.TEXT
+        c.resume_sha256 = text_sha256(c.resume_text)
+    if c.resume_text:
+        found = extract_profile(c.resume_text)
+        c.name = c.name.strip() or found.name
+        c.email = c.email.strip() or found.email
+        c.phone = c.phone.strip() or found.phone
+        c.headline = c.headline.strip() or found.headline
+        c.years_experience = c.years_experience or found.years_experience
+        c.skills = normalise_skills(c.skills) if c.skills else found.skills
+    else:
+        c.skills = normalise_skills(c.skills)
+    validate(c, "candidate")
+    if not (c.name or c.resume_text):
+        raise InvalidArgument("candidate.name", "a candidate needs a name or a resume")
+    return c
+
+
+def validate(c: Candidate, prefix: str) -> None:
+    if not math.isfinite(c.years_experience) or not 0 <= c.years_experience <= MAX_YEARS:
+        raise InvalidArgument(f"{prefix}.years_experience", f"must be between 0 and {MAX_YEARS:g}")
+    if c.email and ("@" not in c.email or len(c.email) > 320 or any(ch.isspace() for ch in c.email.strip())):
+        raise InvalidArgument(f"{prefix}.email", f"not an e-mail address: {c.email[:80]!r}")
+    if len(c.resume_text) > MAX_TEXT_CHARS:
+        raise InvalidArgument(f"{prefix}.resume_text", f"longer than {MAX_TEXT_CHARS} characters")
+    for name in ("name", "email", "phone", "location", "headline", "resume_file_name"):
+        if len(getattr(c, name)) > 1000:
+            raise InvalidArgument(f"{prefix}.{name}", "longer than 1000 characters")
+    if len(c.skills) > 500:
+        raise InvalidArgument(f"{prefix}.skills", "more than 500 skills")
+
+
+_INSERT = sql.SQL(
+    "INSERT INTO catalog.candidates ({cols}, resume_sha256, embedding, embedded_at) "
+    "VALUES ({vals}, %s, %s, CASE WHEN %s THEN now() END) "
+    "ON CONFLICT (resume_sha256) WHERE resume_sha256 IS NOT NULL DO NOTHING RETURNING id"
+).format(cols=sql.SQL(", ").join(sql.Identifier(c) for c in CANDIDATE_FIELDS),
+         vals=sql.SQL(", ").join(sql.Placeholder() for _ in CANDIDATE_FIELDS))
+
+
+class Candidates(RowStore):
+    table = TABLE
+
+    async def create(self, given: Candidate, resume: ResumeUpload | None) -> tuple[Candidate, bool]:
+        """The new candidate, or the existing one with the same resume and True (deduplicated)."""
+        c = prepare(given, resume)
+        if c.resume_sha256:
+            existing = await self.by_sha256(c.resume_sha256)
+            if existing is not None:
+                return existing, True
+        vectors = await self.try_embed([candidate_text(c)])
+        [(out, dedup)] = await self.insert_many([c], vectors)
+        return out, dedup
+
+    async def by_sha256(self, sha: str) -> Candidate | None:
+        query = sql.SQL("{select} WHERE resume_sha256 = %s").format(select=TABLE.select)
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, (sha,))
+            row = await cur.fetchone()
+        return Candidate.from_row(row) if row else None
+
+    async def existing_sha256(self, shas: list[str]) -> dict[str, str]:
+        """sha256 -> id for the given hashes that are already in the catalog."""
+        if not shas:
+            return {}
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT resume_sha256, id FROM catalog.candidates WHERE resume_sha256 = ANY(%s)", (shas,))
+            return {sha: str(cid) for sha, cid in await cur.fetchall()}
+
+    async def insert_many(self, prepared: list[Candidate],
+                          vectors: list[np.ndarray] | None) -> list[tuple[Candidate, bool]]:
+        """Insert prepared candidates in one transaction; a sha256 already present returns that row."""
+        out: list[tuple[Candidate, bool]] = []
+        async with self.pool.connection() as conn, conn.transaction():
+            for i, c in enumerate(prepared):
+                vector = vectors[i] if vectors is not None else None
+                values = [getattr(c, f) for f in CANDIDATE_FIELDS]
+                cur = await conn.execute(_INSERT, [*values, c.resume_sha256, vector, vector is not None])
+                inserted = await cur.fetchone()
+                if inserted is not None:
+                    out.append((Candidate.from_row(await self.fetch(conn, str(inserted[0]))), False))
+                    continue
+                async with conn.cursor(row_factory=dict_row) as dup:
+                    await dup.execute(sql.SQL("{select} WHERE resume_sha256 = %s").format(select=TABLE.select),
+                                      (c.resume_sha256,))
+                    row = await dup.fetchone()
+                assert row is not None  # the conflict was on this key, inside this transaction's snapshot
+                out.append((Candidate.from_row(row), True))
+        return out
+
+    async def get(self, candidate_id: str) -> Candidate:
+        return Candidate.from_row(await self.get_row(candidate_id))
+
+    async def update(self, candidate_id: str, changes: dict[str, Any]) -> Candidate:
+        """Apply `changes` (writable field -> value); re-embeds when a field the vector reads changed."""
+        candidate_id = paging.parse_id(candidate_id, "candidate.id")
+        unknown = set(changes) - set(CANDIDATE_FIELDS)
+        if unknown:
+            raise InvalidArgument("update_mask", f"not updatable: {', '.join(sorted(unknown))}")
+        if "skills" in changes:
+            changes["skills"] = normalise_skills(list(changes["skills"]))
+        for _attempt in range(_UPDATE_RETRIES):
+            current = await self.get(candidate_id)
+            merged = replace(current, **changes)
+            validate(merged, "candidate")
+            text_changed = any(f in CANDIDATE_TEXT_FIELDS for f in changes) and \
+                candidate_text(merged) != candidate_text(current)
+            if "resume_text" in changes and merged.resume_text != current.resume_text:
+                changes["resume_sha256"] = text_sha256(merged.resume_text) if merged.resume_text else None
+            vector: np.ndarray | None = None
+            if text_changed:
+                vectors = await self.try_embed([candidate_text(merged)])
+                vector = vectors[0] if vectors else None
+            row = await self._write(candidate_id, current, changes, text_changed, vector)
+            if row is not None:
+                return row
+        raise FailedPrecondition(f"candidate {candidate_id} was updated concurrently {_UPDATE_RETRIES} times; retry")
+
+    async def _write(self, candidate_id: str, current: Candidate, changes: dict[str, Any], text_changed: bool,
+                     vector: np.ndarray | None) -> Candidate | None:
+        sets: list[sql.Composable] = [sql.SQL("{} = %s").format(sql.Identifier(f)) for f in changes]
+        params: list[Any] = list(changes.values())
+        sets.append(sql.SQL("updated_at = now()"))
+        if text_changed and vector is not None:
+            sets.append(sql.SQL("embedding = %s, embedded_at = now()"))
+            params.append(vector)
+        elif not text_changed:
+            # The vector still describes the text: keep a fresh row fresh.
+            sets.append(sql.SQL("embedded_at = CASE WHEN embedded_at >= updated_at THEN now() ELSE embedded_at END"))
+        # Optimistic: only if nobody changed the row since we read (and embedded) it.
+        query = sql.SQL("UPDATE catalog.candidates SET {sets} WHERE id = %s AND updated_at = %s RETURNING id").format(
+            sets=sql.SQL(", ").join(sets))
+        try:
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(query, [*params, candidate_id, current.updated_at])
+                if await cur.fetchone() is None:
+                    return None
+                return Candidate.from_row(await self.fetch(conn, candidate_id))
+        except UniqueViolation:
+            raise AlreadyExists("candidate.resume_text: another candidate has the same resume text") from None
+
+    async def list(self, size: int, token: str, location: str = "", skill: str = "",
+                   min_years: float = 0.0) -> Page[Candidate]:
+        size = paging.page_size(size)
+        where: list[sql.Composable] = []
+        params: list[Any] = []
+        if location.strip():
+            where.append(sql.SQL("location ILIKE %s"))
+            params.append(ilike_pattern(location))
+        if skill.strip():
+            where.append(sql.SQL("skills @> %s::text[]"))
+            params.append(normalise_skills([skill]))
+        if min_years:
+            if not math.isfinite(min_years) or min_years < 0:
+                raise InvalidArgument("min_years_experience", "must be a non-negative number")
+            where.append(sql.SQL("years_experience >= %s"))
+            params.append(min_years)
+        key = paging.filter_key("candidates", location.strip().lower(), normalise_skills([skill]), min_years)
+        rows, next_token, total = await self.list_rows(where, params, size, token, key)
+        return Page([Candidate.from_row(r) for r in rows], next_token, total)

@@ -1,0 +1,186 @@
+"""Proto <-> domain conversion for the search service (no I/O)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from google.protobuf import field_mask_pb2, timestamp_pb2
+
+from hiremesh.errors import InvalidArgument
+from hiremesh.v1 import common_pb2, search_pb2
+from search_svc import ranking
+from search_svc.candidates import ResumeUpload
+from search_svc.records import (
+    APPLICATION_FIELDS,
+    CANDIDATE_FIELDS,
+    JOB_FIELDS,
+    Application,
+    Candidate,
+    Job,
+)
+
+_JOB_STATUS: dict[int, str] = {common_pb2.JOB_STATUS_OPEN: "open", common_pb2.JOB_STATUS_CLOSED: "closed"}
+_JOB_STATUS_PB = {v: k for k, v in _JOB_STATUS.items()}
+_APP_STATUS: dict[int, str] = {
+    common_pb2.APPLICATION_STATUS_PENDING: "pending",
+    common_pb2.APPLICATION_STATUS_REVIEWING: "reviewing",
+    common_pb2.APPLICATION_STATUS_ACCEPTED: "accepted",
+    common_pb2.APPLICATION_STATUS_REJECTED: "rejected",
+    common_pb2.APPLICATION_STATUS_HIRED: "hired",
+}
+_APP_STATUS_PB = {v: k for k, v in _APP_STATUS.items()}
+_MODES: dict[int, ranking.Mode] = {
+    search_pb2.SEARCH_MODE_UNSPECIFIED: "hybrid",
+    search_pb2.SEARCH_MODE_HYBRID: "hybrid",
+    search_pb2.SEARCH_MODE_VECTOR: "vector",
+    search_pb2.SEARCH_MODE_KEYWORD: "keyword",
+}
+_MODES_PB = {"hybrid": search_pb2.SEARCH_MODE_HYBRID, "vector": search_pb2.SEARCH_MODE_VECTOR,
+             "keyword": search_pb2.SEARCH_MODE_KEYWORD}
+
+
+def _ts(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def job_status(value: int, field: str) -> str:
+    """'' for UNSPECIFIED, else the stored status; InvalidArgument for numbers outside the enum."""
+    if value == common_pb2.JOB_STATUS_UNSPECIFIED:
+        return ""
+    if value not in _JOB_STATUS:
+        raise InvalidArgument(field, f"unknown job status {value}")
+    return _JOB_STATUS[value]
+
+
+def application_status(value: int, field: str) -> str:
+    if value == common_pb2.APPLICATION_STATUS_UNSPECIFIED:
+        return ""
+    if value not in _APP_STATUS:
+        raise InvalidArgument(field, f"unknown application status {value}")
+    return _APP_STATUS[value]
+
+
+# --- candidates -------------------------------------------------------------------------------------------
+
+def candidate_in(msg: search_pb2.Candidate) -> Candidate:
+    return Candidate(name=msg.name.strip(), email=msg.email.strip(), phone=msg.phone.strip(),
+                     location=msg.location.strip(), headline=msg.headline.strip(),
+                     years_experience=msg.years_experience, skills=list(msg.skills),
+                     resume_file_name=msg.resume_file_name, resume_media_type=msg.resume_media_type,
+                     resume_text=msg.resume_text)
+
+
+def resume_in(msg: search_pb2.ResumeFile) -> ResumeUpload:
+    return ResumeUpload(msg.file_name, msg.media_type, msg.content)
+
+
+def candidate_out(c: Candidate) -> search_pb2.Candidate:
+    return search_pb2.Candidate(
+        id=c.id, name=c.name, email=c.email, phone=c.phone, location=c.location,
+        years_experience=c.years_experience, skills=c.skills, resume_file_name=c.resume_file_name,
+        resume_media_type=c.resume_media_type, resume_sha256=c.resume_sha256 or "", resume_text=c.resume_text,
+        headline=c.headline, embedded_at=_ts(c.embedded_at), created_at=_ts(c.created_at),
+        updated_at=_ts(c.updated_at), embedding_stale=c.embedding_stale)
+
+
+def mask_changes(mask: field_mask_pb2.FieldMask, msg: Any, writable: tuple[str, ...],
+                 prefix: str) -> dict[str, Any]:
+    """field -> new value from `msg` for each path (all writable fields when the mask is empty)."""
+    paths = list(mask.paths) or list(writable)
+    changes: dict[str, Any] = {}
+    for path in paths:
+        name = path.removeprefix(prefix + ".")
+        if name not in writable:
+            raise InvalidArgument("update_mask", f"{path!r} is not an updatable field "
+                                  f"(updatable: {', '.join(writable)})")
+        value = getattr(msg, name)
+        changes[name] = list(value) if name in ("skills", "required_skills") else value
+    return changes
+
+
+def candidate_changes(req: search_pb2.UpdateCandidateRequest) -> dict[str, Any]:
+    changes = mask_changes(req.update_mask, req.candidate, CANDIDATE_FIELDS, "candidate")
+    for key in ("name", "email", "phone", "location", "headline"):
+        if key in changes:
+            changes[key] = changes[key].strip()
+    return changes
+
+
+# --- jobs -------------------------------------------------------------------------------------------------
+
+def job_in(msg: search_pb2.Job) -> Job:
+    return Job(title=msg.title, description=msg.description, company=msg.company.strip(),
+               department=msg.department.strip(), location=msg.location.strip(),
+               min_experience=msg.min_experience, max_experience=msg.max_experience,
+               required_skills=list(msg.required_skills), status=job_status(msg.status, "job.status"))
+
+
+def job_out(j: Job) -> search_pb2.Job:
+    return search_pb2.Job(
+        id=j.id, title=j.title, description=j.description, location=j.location, min_experience=j.min_experience,
+        max_experience=j.max_experience, required_skills=j.required_skills,
+        status=common_pb2.JobStatus.ValueType(_JOB_STATUS_PB.get(j.status, 0)), company=j.company,
+        department=j.department, embedded_at=_ts(j.embedded_at), created_at=_ts(j.created_at),
+        updated_at=_ts(j.updated_at), embedding_stale=j.embedding_stale)
+
+
+def job_changes(req: search_pb2.UpdateJobRequest) -> dict[str, Any]:
+    changes = mask_changes(req.update_mask, req.job, JOB_FIELDS, "job")
+    if "status" in changes:
+        changes["status"] = job_status(changes["status"], "job.status") or "open"
+    return changes
+
+
+# --- applications -----------------------------------------------------------------------------------------
+
+def application_out(a: Application) -> search_pb2.Application:
+    return search_pb2.Application(
+        id=a.id, candidate_id=a.candidate_id, job_id=a.job_id,
+        status=common_pb2.ApplicationStatus.ValueType(_APP_STATUS_PB.get(a.status, 0)),
+        applied_at=_ts(a.applied_at), updated_at=_ts(a.updated_at), decided_at=_ts(a.decided_at), notes=a.notes)
+
+
+def application_changes(req: search_pb2.UpdateApplicationRequest) -> dict[str, Any]:
+    changes = mask_changes(req.update_mask, req.application, APPLICATION_FIELDS, "application")
+    if "status" in changes:
+        status = application_status(changes["status"], "application.status")
+        if not status:
+            raise InvalidArgument("application.status", "required when in the update mask")
+        changes["status"] = status
+    return changes
+
+
+# --- search -----------------------------------------------------------------------------------------------
+
+def search_options(msg: search_pb2.SearchOptions, for_jobs: bool) -> ranking.Options:
+    if msg.mode not in _MODES:
+        raise InvalidArgument("options.mode", f"unknown search mode {msg.mode}")
+    f = msg.filters
+    status = job_status(f.job_status, "options.filters.job_status") if for_jobs else ""
+    filters = ranking.Filters(location=f.location, min_years=f.min_years_experience,
+                              required_skills=tuple(f.required_skills), job_status=status or "open")
+    return ranking.Options(mode=_MODES[msg.mode], top_k=msg.top_k, min_similarity=msg.min_similarity,
+                           ef_search=msg.ef_search, filters=filters)
+
+
+def match_out(hit: ranking.Hit) -> search_pb2.MatchExplanation:
+    return search_pb2.MatchExplanation(score=hit.score, cosine_similarity=hit.cosine_similarity,
+                                       keyword_rank=hit.keyword_rank, matched_skills=hit.matched_skills,
+                                       vector_position=hit.vector_position, keyword_position=hit.keyword_position)
+
+
+def mode_out(mode: ranking.Mode) -> search_pb2.SearchMode.ValueType:
+    return _MODES_PB[mode]
+
+
+def progress(stage: str, done: int, total: int, failed: int, message: str) -> common_pb2.Progress:
+    ts = timestamp_pb2.Timestamp()
+    ts.GetCurrentTime()
+    percent = 100.0 if total == 0 else round(100.0 * done / total, 2)
+    return common_pb2.Progress(stage=stage, done=done, total=total, percent=percent, message=message,
+                               failed=failed, time=ts)

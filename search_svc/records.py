@@ -1,0 +1,106 @@
+"""Catalog rows as plain dataclasses: what the domain modules return and the servicer turns into protos."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+JOB_STATUSES = ("open", "closed")
+APPLICATION_STATUSES = ("pending", "reviewing", "accepted", "rejected", "hired")
+DECIDED_STATUSES = frozenset({"accepted", "rejected", "hired"})
+
+# Writable columns per table: the only identifiers that ever reach SQL from a request (field masks).
+CANDIDATE_FIELDS = ("name", "email", "phone", "location", "headline", "years_experience", "skills",
+                    "resume_file_name", "resume_media_type", "resume_text")
+JOB_FIELDS = ("title", "description", "company", "department", "location", "min_experience", "max_experience",
+              "required_skills", "status")
+APPLICATION_FIELDS = ("status", "notes")
+
+# Fields whose change alters what the vector means: changing them makes the row stale until re-embedded.
+CANDIDATE_TEXT_FIELDS = frozenset({"name", "headline", "skills", "resume_text"})
+JOB_TEXT_FIELDS = frozenset({"title", "description", "required_skills"})
+
+
+@dataclass
+class Candidate:
+    id: str = ""
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    location: str = ""
+    headline: str = ""
+    years_experience: float = 0.0
+    skills: list[str] = field(default_factory=list)
+    resume_file_name: str = ""
+    resume_media_type: str = ""
+    resume_sha256: str | None = None
+    resume_text: str = ""
+    embedded_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    embedding_stale: bool = True
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Candidate:
+        return cls(**{**row, "id": str(row["id"])})
+
+
+@dataclass
+class Job:
+    id: str = ""
+    title: str = ""
+    description: str = ""
+    company: str = ""
+    department: str = ""
+    location: str = ""
+    min_experience: float = 0.0
+    max_experience: float = 0.0
+    required_skills: list[str] = field(default_factory=list)
+    status: str = "open"
+    embedded_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    embedding_stale: bool = True
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Job:
+        return cls(**{**row, "id": str(row["id"])})
+
+
+@dataclass
+class Application:
+    id: str = ""
+    candidate_id: str = ""
+    job_id: str = ""
+    status: str = "pending"
+    notes: str = ""
+    applied_at: datetime | None = None
+    updated_at: datetime | None = None
+    decided_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Application:
+        return cls(**{**row, "id": str(row["id"]), "candidate_id": str(row["candidate_id"]),
+                      "job_id": str(row["job_id"])})
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_page_token: str
+    total_size: int
+
+
+def candidate_text(c: Candidate) -> str:
+    """What a candidate's vector encodes: the model reads ~256 tokens, so the dense parts go first."""
+    parts = [c.headline, ", ".join(c.skills), c.resume_text or c.name]
+    return "\n".join(p for p in parts if p).strip()
+
+
+def job_text(j: Job) -> str:
+    """What a job's vector encodes: title, required skills, then the description."""
+    parts = [j.title, ", ".join(j.required_skills), j.description]
+    return "\n".join(p for p in parts if p).strip()

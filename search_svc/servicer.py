@@ -1,0 +1,181 @@
+"""SearchService: proto in, one domain call, proto out. Domain errors map to status codes in hiremesh.server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hiremesh.errors import InvalidArgument, Unavailable
+from hiremesh.v1 import search_pb2 as pb
+from hiremesh.v1 import search_pb2_grpc
+from search_svc import convert, importer
+from search_svc.applications import Applications
+from search_svc.candidates import Candidates
+from search_svc.jobs import Jobs
+from search_svc.ranking import Ranker
+from search_svc.records import Candidate, Job
+from search_svc.reembed import Reembedder
+
+SERVICE_NAME = "hiremesh.v1.SearchService"
+MAX_REINDEX_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Backend:
+    candidates: Candidates
+    jobs: Jobs
+    applications: Applications
+    ranker: Ranker
+    reembedder: Reembedder
+    import_root: Path | None
+
+
+class SearchServicer(search_pb2_grpc.SearchServiceServicer):
+    """Registered before the server starts (gRPC requires it); answers UNAVAILABLE until `attach`."""
+
+    def __init__(self) -> None:
+        self._backend: Backend | None = None
+
+    def attach(self, backend: Backend) -> None:
+        self._backend = backend
+
+    @property
+    def _b(self) -> Backend:
+        if self._backend is None:
+            raise Unavailable("search service is starting (database not ready yet)")
+        return self._backend
+
+    # --- candidates ---------------------------------------------------------------------------------------
+
+    async def CreateCandidate(self, request: pb.CreateCandidateRequest, context: Any) -> pb.CreateCandidateResponse:
+        resume = convert.resume_in(request.resume) if request.HasField("resume") else None
+        cand, dedup = await self._b.candidates.create(convert.candidate_in(request.candidate), resume)
+        return pb.CreateCandidateResponse(candidate=convert.candidate_out(cand), deduplicated=dedup)
+
+    async def GetCandidate(self, request: pb.GetCandidateRequest, context: Any) -> pb.GetCandidateResponse:
+        return pb.GetCandidateResponse(candidate=convert.candidate_out(await self._b.candidates.get(request.id)))
+
+    async def UpdateCandidate(self, request: pb.UpdateCandidateRequest, context: Any) -> pb.UpdateCandidateResponse:
+        cand = await self._b.candidates.update(request.candidate.id, convert.candidate_changes(request))
+        return pb.UpdateCandidateResponse(candidate=convert.candidate_out(cand))
+
+    async def DeleteCandidate(self, request: pb.DeleteCandidateRequest, context: Any) -> pb.DeleteCandidateResponse:
+        await self._b.candidates.delete(request.id)
+        return pb.DeleteCandidateResponse()
+
+    async def ListCandidates(self, request: pb.ListCandidatesRequest, context: Any) -> pb.ListCandidatesResponse:
+        page = await self._b.candidates.list(request.page_size, request.page_token, request.location, request.skill,
+                                           request.min_years_experience)
+        return pb.ListCandidatesResponse(candidates=[convert.candidate_out(c) for c in page.items],
+                                         next_page_token=page.next_page_token, total_size=page.total_size)
+
+    async def ImportCandidates(self, request: pb.ImportCandidatesRequest,
+                               context: Any) -> AsyncIterator[pb.ImportCandidatesResponse]:
+        sources = importer.sources_from([convert.resume_in(f) for f in request.files], request.folder,
+                                        list(request.jsonl_records), self._b.import_root)
+        if not sources:
+            raise InvalidArgument("files", "nothing to import: give files, a folder or jsonl_records")
+        async for event in importer.run_import(self._b.candidates, sources, request.batch_size):
+            reply = pb.ImportCandidatesResponse(
+                progress=convert.progress("importing" if not event.final else "done", event.done, event.total,
+                                          event.failed, event.message),
+                errors=[pb.ImportRecordError(source=s, reason=r) for s, r in event.errors])
+            if event.final:
+                reply.summary.CopyFrom(pb.ImportSummary(total=event.total, created=event.created,
+                                                        duplicates=event.duplicates, failed=event.failed,
+                                                        candidate_ids=event.candidate_ids))
+            yield reply
+
+    # --- jobs ---------------------------------------------------------------------------------------------
+
+    async def CreateJob(self, request: pb.CreateJobRequest, context: Any) -> pb.CreateJobResponse:
+        return pb.CreateJobResponse(job=convert.job_out(await self._b.jobs.create(convert.job_in(request.job))))
+
+    async def GetJob(self, request: pb.GetJobRequest, context: Any) -> pb.GetJobResponse:
+        return pb.GetJobResponse(job=convert.job_out(await self._b.jobs.get(request.id)))
+
+    async def UpdateJob(self, request: pb.UpdateJobRequest, context: Any) -> pb.UpdateJobResponse:
+        job = await self._b.jobs.update(request.job.id, convert.job_changes(request))
+        return pb.UpdateJobResponse(job=convert.job_out(job))
+
+    async def DeleteJob(self, request: pb.DeleteJobRequest, context: Any) -> pb.DeleteJobResponse:
+        await self._b.jobs.delete(request.id)
+        return pb.DeleteJobResponse()
+
+    async def ListJobs(self, request: pb.ListJobsRequest, context: Any) -> pb.ListJobsResponse:
+        page = await self._b.jobs.list(request.page_size, request.page_token,
+                                     convert.job_status(request.status, "status"), request.location, request.skill)
+        return pb.ListJobsResponse(jobs=[convert.job_out(j) for j in page.items],
+                                   next_page_token=page.next_page_token, total_size=page.total_size)
+
+    # --- applications -------------------------------------------------------------------------------------
+
+    async def CreateApplication(self, request: pb.CreateApplicationRequest,
+                                context: Any) -> pb.CreateApplicationResponse:
+        a = request.application
+        app = await self._b.applications.create(a.candidate_id, a.job_id,
+                                              convert.application_status(a.status, "application.status"), a.notes)
+        return pb.CreateApplicationResponse(application=convert.application_out(app))
+
+    async def GetApplication(self, request: pb.GetApplicationRequest, context: Any) -> pb.GetApplicationResponse:
+        app = await self._b.applications.get(request.id)
+        return pb.GetApplicationResponse(application=convert.application_out(app))
+
+    async def UpdateApplication(self, request: pb.UpdateApplicationRequest,
+                                context: Any) -> pb.UpdateApplicationResponse:
+        app = await self._b.applications.update(request.application.id, convert.application_changes(request))
+        return pb.UpdateApplicationResponse(application=convert.application_out(app))
+
+    async def DeleteApplication(self, request: pb.DeleteApplicationRequest,
+                                context: Any) -> pb.DeleteApplicationResponse:
+        await self._b.applications.delete(request.id)
+        return pb.DeleteApplicationResponse()
+
+    async def ListApplications(self, request: pb.ListApplicationsRequest,
+                               context: Any) -> pb.ListApplicationsResponse:
+        page = await self._b.applications.list(request.page_size, request.page_token, request.job_id,
+                                             request.candidate_id, convert.application_status(request.status,
+                                                                                              "status"))
+        return pb.ListApplicationsResponse(applications=[convert.application_out(a) for a in page.items],
+                                           next_page_token=page.next_page_token, total_size=page.total_size)
+
+    # --- search -------------------------------------------------------------------------------------------
+
+    async def SearchCandidates(self, request: pb.SearchCandidatesRequest,
+                               context: Any) -> pb.SearchCandidatesResponse:
+        options = convert.search_options(request.options, for_jobs=False)
+        which = request.WhichOneof("query")
+        if which == "job_id":
+            result = await self._b.ranker.candidates_for_job(request.job_id, options)
+        elif which == "text":
+            result = await self._b.ranker.candidates_for_text(request.text, options)
+        else:
+            raise InvalidArgument("query", "give job_id or text")
+        return pb.SearchCandidatesResponse(
+            hits=[pb.CandidateHit(candidate=convert.candidate_out(Candidate.from_row(h.row)),
+                                  match=convert.match_out(h)) for h in result.hits],
+            mode=convert.mode_out(result.mode), ef_search=result.ef_search)
+
+    async def SearchJobs(self, request: pb.SearchJobsRequest, context: Any) -> pb.SearchJobsResponse:
+        options = convert.search_options(request.options, for_jobs=True)
+        which = request.WhichOneof("query")
+        if which == "candidate_id":
+            result = await self._b.ranker.jobs_for_candidate(request.candidate_id, options)
+        elif which == "text":
+            result = await self._b.ranker.jobs_for_text(request.text, options)
+        else:
+            raise InvalidArgument("query", "give candidate_id or text")
+        return pb.SearchJobsResponse(
+            hits=[pb.JobHit(job=convert.job_out(Job.from_row(h.row)), match=convert.match_out(h))
+                  for h in result.hits],
+            mode=convert.mode_out(result.mode), ef_search=result.ef_search)
+
+    async def Reindex(self, request: pb.ReindexRequest, context: Any) -> AsyncIterator[pb.ReindexResponse]:
+        batch = request.batch_size or 64
+        if not 1 <= batch <= MAX_REINDEX_BATCH:
+            raise InvalidArgument("batch_size", f"must be between 1 and {MAX_REINDEX_BATCH} (0 means 64)")
+        async for event in self._b.reembedder.reindex(request.only_stale, batch):
+            yield pb.ReindexResponse(progress=convert.progress(event.stage, event.done, event.total, event.failed,
+                                                               event.message))

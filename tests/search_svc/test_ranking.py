@@ -1,0 +1,155 @@
+"""Ranking SQL on a real PostgreSQL + pgvector, with a stand-in vector function instead of the model.
+
+The stand-in maps each topic word to its own direction, so which rows are nearest is known exactly; the
+real model is exercised by tests/integration/test_search_grpc.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import pytest_asyncio
+
+from hiremesh.db import migrate, open_pool
+from hiremesh.errors import InvalidArgument
+from search_svc import ranking
+from search_svc.ranking import Filters, Options, Ranker
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "search_svc" / "migrations"
+TOPICS = ["python", "java", "nursing", "accounting", "welding", "design"]
+
+
+def standin_vector(text: str, jitter: int = 0) -> np.ndarray:
+    """A unit vector near the axis of the first topic word in `text` (a deterministic stand-in embedding)."""
+    seed = int(hashlib.sha256(f"{text}|{jitter}".encode()).hexdigest()[:8], 16)
+    vec = np.random.default_rng(seed).normal(0, 0.05, 384).astype(np.float32)
+    for i, topic in enumerate(TOPICS):
+        if topic in text.lower():
+            vec[i] += 1.0
+            break
+    return vec / np.linalg.norm(vec)
+
+
+class StandinEmbedder:
+    async def embed_one(self, text: str) -> np.ndarray:
+        return standin_vector(text)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def pool(module_db_url: str) -> AsyncIterator[Any]:
+    await migrate(module_db_url, "catalog", MIGRATIONS)
+    pool = await open_pool(module_db_url, max_size=4)
+    rows = []
+    for i in range(3000):
+        topic = TOPICS[i % len(TOPICS)]
+        # 30 rows in Reykjavik, all of them "design" people: far from a python query vector.
+        location = "Reykjavik" if i % 100 == 5 else ("50%_off town" if i == 7 else "Berlin")
+        rows.append((f"Person {i}", location, float(i % 15), [topic.title()],
+                     f"{topic} specialist number {i}", standin_vector(topic, i)))
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO catalog.candidates (name, location, years_experience, skills, resume_text, embedding, "
+            "embedded_at) VALUES (%s, %s, %s, %s, %s, %s, now())", rows)
+        await cur.execute("INSERT INTO catalog.jobs (title, status, required_skills) VALUES "
+                          "('Python developer', 'open', '{Python}'), ('Python architect', 'closed', '{Python}')")
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def ranker(pool: Any) -> Ranker:
+    return Ranker(pool, StandinEmbedder())  # type: ignore[arg-type]
+
+
+def test_rrf_rewards_rows_in_both_lists() -> None:
+    fused = ranking.rrf(["a", "b", "c"], ["c", "d"])
+    assert fused[0][0] == "c"
+    assert [i for i, _ in fused] == ["c", "a", "b", "d"]
+    assert fused[0][1] == pytest.approx(1 / 63 + 1 / 61)
+
+
+def test_any_terms_query_keeps_only_words() -> None:
+    q = ranking.any_terms_query("C++ & Go; DROP TABLE x -- 'or' \"quoted\"", ["Kubernetes"])
+    assert q == "kubernetes or go or drop or table or quoted"
+    assert "'" not in q and ";" not in q
+
+
+async def test_vector_search_ranks_by_cosine(ranker: Ranker) -> None:
+    result = await ranker.candidates_for_text("python backend work", Options(mode="vector", top_k=20))
+    assert len(result.hits) == 20
+    assert all("python" in h.row["resume_text"] for h in result.hits)
+    sims = [h.cosine_similarity for h in result.hits]
+    assert sims == sorted(sims, reverse=True)
+    assert [h.vector_position for h in result.hits] == list(range(1, 21))
+
+
+async def test_a_selective_filter_does_not_starve_the_vector_leg(ranker: Ranker) -> None:
+    # Every Reykjavik row is far from the query, so a plain HNSW scan with ef_search=40 finds none of them.
+    opts = Options(mode="vector", top_k=10, ef_search=40, filters=Filters(location="reykjavik"))
+    result = await ranker.candidates_for_text("python", opts)
+    assert len(result.hits) == 10
+    assert {h.row["location"] for h in result.hits} == {"Reykjavik"}
+
+
+async def test_min_similarity_drops_weak_hits(ranker: Ranker) -> None:
+    opts = Options(mode="vector", top_k=50, min_similarity=0.5, filters=Filters(location="reykjavik"))
+    assert (await ranker.candidates_for_text("python", opts)).hits == []
+
+
+async def test_filters_for_experience_and_skills(ranker: Ranker) -> None:
+    opts = Options(mode="hybrid", top_k=30, filters=Filters(min_years=12, required_skills=("java",)))
+    hits = (await ranker.candidates_for_text("java", opts)).hits
+    assert hits
+    assert all(h.row["years_experience"] >= 12 and "Java" in h.row["skills"] for h in hits)
+    assert all(h.matched_skills == ["Java"] for h in hits)
+
+
+async def test_like_metacharacters_in_a_location_are_literal(ranker: Ranker) -> None:
+    hits = (await ranker.candidates_for_text("python", Options(mode="hybrid", filters=Filters(location="50%_off"))))
+    assert [h.row["name"] for h in hits.hits] == ["Person 7"]
+
+
+@pytest.mark.parametrize("text", ["'; DROP TABLE catalog.candidates; --", "nursing) OR 1=1 --", "\\", "!!! & | :*"])
+async def test_sql_metacharacters_in_keyword_queries_are_inert(ranker: Ranker, pool: Any, text: str) -> None:
+    await ranker.candidates_for_text(text, Options(mode="keyword"))
+    async with pool.connection() as conn:
+        count = await (await conn.execute("SELECT count(*) FROM catalog.candidates")).fetchone()
+    assert count[0] == 3000
+
+
+async def test_websearch_syntax_works_in_keyword_mode(ranker: Ranker) -> None:
+    hits = (await ranker.candidates_for_text('"welding specialist" -python', Options(mode="keyword", top_k=5))).hits
+    assert len(hits) == 5
+    assert all("welding" in h.row["resume_text"] and h.keyword_rank > 0 for h in hits)
+    assert all(h.keyword_position >= 1 and h.vector_position == 0 for h in hits)
+
+
+async def test_job_search_defaults_to_open_jobs(ranker: Ranker) -> None:
+    hits = (await ranker.jobs_for_text("python", Options(mode="keyword"))).hits
+    assert [h.row["title"] for h in hits] == ["Python developer"]
+    closed = await ranker.jobs_for_text("python", Options(mode="keyword", filters=Filters(job_status="closed")))
+    assert [h.row["title"] for h in closed.hits] == ["Python architect"]
+
+
+@pytest.mark.parametrize(("opts", "field"), [
+    (Options(top_k=201), "options.top_k"),
+    (Options(min_similarity=1.5), "options.min_similarity"),
+    (Options(ef_search=5000), "options.ef_search"),
+    (Options(filters=Filters(min_years=-1)), "options.filters.min_years_experience"),
+])
+async def test_bad_options_name_the_field(ranker: Ranker, opts: Options, field: str) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        await ranker.candidates_for_text("python", opts)
+    assert err.value.field == field
+
+
+def test_ef_search_grows_with_pool_and_filters() -> None:
+    assert ranking.pick_ef_search(Options(), 10) == 100
+    assert ranking.pick_ef_search(Options(), 10, rows=1_000_000) == 400
+    assert ranking.pick_ef_search(Options(filters=Filters(location="x")), 150) == 300
+    assert ranking.pick_ef_search(Options(ef_search=77), 500) == 77
