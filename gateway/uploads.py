@@ -7,6 +7,7 @@ import mimetypes
 from dataclasses import dataclass, field
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.errors import ApiError, bad_request
 
@@ -41,7 +42,10 @@ async def read_form(request: web.Request, per_file_limit: int, max_files: int = 
     form = Form()
     reader = await request.multipart()
     while True:
-        part = await reader.next()
+        try:
+            part = await reader.next()
+        except (HttpProcessingError, ValueError) as exc:  # a caller's malformed part headers, not our fault
+            raise bad_request("body", f"malformed multipart/form-data: {type(exc).__name__}") from None
         if part is None:
             break
         if not isinstance(part, BodyPartReader):

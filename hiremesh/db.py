@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,8 @@ async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, timeout:
         configure=_configure,
         # A cheap round-trip on checkout so connections broken by a database restart are replaced, not handed out.
         check=AsyncConnectionPool.check_connection,
+        # Callers fail fast with Unavailable during a database outage instead of queueing for 30 s.
+        timeout=timeout,
         open=False,
         name=name,
     )
@@ -129,6 +131,31 @@ async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, timeout:
                           f"({exc})") from exc
     _POOLS[pool.name] = pool
     return pool
+
+
+async def watch_database(pool: AsyncConnectionPool[Any], on_change: Callable[[bool], None],
+                         interval: float = 2.0) -> None:
+    """Call `on_change(False)` when the database stops answering and `on_change(True)` when it is back.
+
+    Services run this next to their gRPC server so health turns NOT_SERVING during an outage and load
+    balancers / probes route around the replica instead of sending it calls that can only fail.
+    """
+    healthy = True
+    while True:
+        try:
+            async with pool.connection(timeout=interval) as conn:
+                await conn.execute("SELECT 1")
+            ok = True
+        except (psycopg.Error, PoolTimeout, OSError) as exc:
+            if healthy:
+                log.warning("database %s unreachable: %s", pool.name, exc)
+            ok = False
+        if ok != healthy:
+            healthy = ok
+            if ok:
+                log.info("database %s reachable again", pool.name)
+            on_change(ok)
+        await asyncio.sleep(interval)
 
 
 _POOLS: weakref.WeakValueDictionary[str, AsyncConnectionPool[Any]] = weakref.WeakValueDictionary()

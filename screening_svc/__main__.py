@@ -69,6 +69,14 @@ async def _bring_up(cfg: ScreeningConfig, server: MeshServer, servicer: Screenin
         servicer.ready(Deps(store, queue, hub, Targets(search, cfg.call_timeout_s), screener))
     queue.start_background(worker=True)
     server.set_serving(True)
+    watcher = asyncio.create_task(db.watch_database(pool, server.set_serving))
+
+    async def stop_watching() -> None:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+    closers.append(stop_watching)
     log.info("screening ready (workers=%d, worker_only=%s)", cfg.workers, worker_only)
 
 

@@ -51,7 +51,7 @@ class ScreeningConfig:
             guardrail_addr=service_addr("guardrail"),
             default_engine=env_choice("HIREMESH_SCREENING_ENGINE", "auto", ENGINES),
             workers=env_int("HIREMESH_SCREENING_WORKERS", 2, min=0, max=256),
-            max_attempts=env_int("HIREMESH_SCREENING_MAX_ATTEMPTS", 3, min=1, max=100),
+            max_attempts=env_int("HIREMESH_SCREENING_MAX_ATTEMPTS", 6, min=1, max=100),
             retry_wait_s=env_float("HIREMESH_SCREENING_RETRY_WAIT_S", 2.0, min=0, max=3600),
             heartbeat_s=heartbeat,
             stalled_after_s=stalled,

@@ -31,6 +31,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from screening_svc import metrics
 from screening_svc.config import ScreeningConfig
+from screening_svc.runner import TaskRequeued
 from screening_svc.tasks import TaskRecord, TaskStore
 
 log = logging.getLogger("screening_svc.queue")
@@ -202,6 +203,9 @@ class ScreeningQueue:
             # Worker shutdown or a cancel request; a cancelled task keeps its state (requeue needs 'running').
             await asyncio.shield(self._store.requeue(task_id, "worker stopped; the task will be retried"))
             raise
+        except TaskRequeued as exc:
+            metrics.TASK_RETRIES.labels("requeued").inc()
+            raise RetryTask(str(exc)) from exc
         except Exception as exc:
             reason = describe(exc)
             if is_transient(exc) and attempts + 1 < self._cfg.max_attempts:

@@ -45,6 +45,10 @@ class PipelineRunner(Protocol):
 Guard = Callable[[Any, "GuardrailServiceAsyncStub"], Awaitable[common_pb2.SafetyReport]]
 
 
+class TaskRequeued(Exception):
+    """Stall recovery handed this running task back to the queue (e.g. heartbeats lost in a DB restart)."""
+
+
 class TaskCancelled(Exception):
     """The task this run belongs to was cancelled; stop without storing anything."""
 
@@ -136,14 +140,22 @@ class Screener:
         try:
             result = await self.screen(target, task.engine, progress)
         except TaskCancelled:
+            await self._raise_if_requeued(task.id)
             log.info("task %s cancelled during %s", task.id, "screening")
             return
         done = await self._store.complete(task.id, result)
         if done is None:
+            await self._raise_if_requeued(task.id)
             log.info("task %s stopped running before its result was stored; dropped", task.id)
             return
         metrics.TASKS_FINISHED.labels("succeeded").inc()
         metrics.TASK_DURATION.observe(time.perf_counter() - started)
+
+    async def _raise_if_requeued(self, task_id: str) -> None:
+        # "Not running any more" means cancelled, unless stall recovery re-queued it: then ending this job as a
+        # success would leave the task queued with no job to run it, so the attempt must be retried instead.
+        if (await self._store.get(task_id)).state == "queued":
+            raise TaskRequeued(f"task {task_id} was requeued while running")
 
     async def run_now(self, target: Target, engine: str, progress: Progress) -> ResultRecord:
         """A synchronous screening (no task): stages streamed by `progress`, result upserted."""
