@@ -102,10 +102,12 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
 
 
 async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0,
-                    name: str | None = None) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
+                    name: str | None = None, checkout_timeout: float = 5.0
+                    ) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
     """An open pool of autocommit connections with pgvector types registered.
 
     Waits up to `timeout` seconds for the database; raises Unavailable when it does not answer in time.
+    Later, a caller waits at most `checkout_timeout` seconds for a connection before PoolTimeout (UNAVAILABLE).
     """
     await wait_for_db(url, timeout)
     pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
@@ -119,7 +121,7 @@ async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, timeout:
         # A cheap round-trip on checkout so connections broken by a database restart are replaced, not handed out.
         check=AsyncConnectionPool.check_connection,
         # Callers fail fast with Unavailable during a database outage instead of queueing for 30 s.
-        timeout=timeout,
+        timeout=checkout_timeout,
         open=False,
         name=name,
     )

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from hiremesh.clients import embedding_stub
-from hiremesh.db import migrate, open_pool
+from hiremesh.db import migrate, open_pool, watch_database
 from hiremesh.errors import HiremeshError
 from hiremesh.server import MeshServer, run
 from hiremesh.v1 import search_pb2_grpc
@@ -53,11 +53,14 @@ async def main() -> None:
         catchup = asyncio.create_task(reembedder.run(config.catchup_interval, config.catchup_batch),
                                       name="search-catchup")
 
+    watcher = asyncio.create_task(watch_database(pool, server.set_serving), name="search-db-watch")
+
     async def shutdown() -> None:
-        if catchup is not None:
-            catchup.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await catchup
+        for task in (catchup, watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await pool.close()
 
     server.on_shutdown(shutdown)

@@ -58,6 +58,7 @@ def prepare(given: Candidate, resume: ResumeUpload | None, field: str = "resume"
         c.resume_text = c.resume_text.strip()
         c.resume_media_type = c.resume_media_type or ingest.TEXT
         c.resume_sha256 = text_sha256(c.resume_text)
+    c.resume_file_name = ingest.safe_file_name(c.resume_file_name)
     if c.resume_text:
         found = extract_profile(c.resume_text)
         c.name = c.name.strip() or found.name
@@ -158,6 +159,8 @@ class Candidates(RowStore):
             raise InvalidArgument("update_mask", f"not updatable: {', '.join(sorted(unknown))}")
         if "skills" in changes:
             changes["skills"] = normalise_skills(list(changes["skills"]))
+        if "resume_file_name" in changes:
+            changes["resume_file_name"] = ingest.safe_file_name(str(changes["resume_file_name"]))
         for _attempt in range(_UPDATE_RETRIES):
             current = await self.get(candidate_id)
             merged = replace(current, **changes)

@@ -84,6 +84,18 @@ def _file_loader(upload: ResumeUpload, field_name: str) -> Callable[[], Candidat
     return lambda: prepare(Candidate(), upload, field=field_name)
 
 
+def _path_loader(path: Path) -> Callable[[], Candidate]:
+    # Read when the record's batch is processed, so a big folder is never all in memory at once.
+    def load() -> Candidate:
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise InvalidArgument("file", f"cannot read: {exc.strerror or exc}") from None
+        return prepare(Candidate(), ResumeUpload(path.name, ingest.media_type_for(path.name) or "", content),
+                       field="file")
+    return load
+
+
 def _record_loader(line: str) -> Callable[[], Candidate]:
     return lambda: record_candidate(line)
 
@@ -143,8 +155,7 @@ def _folder_sources(folder: str, import_root: Path | None) -> list[Source]:
         if suffix == ".jsonl":
             out += _jsonl_sources(name, file.read_text(encoding="utf-8", errors="replace"))
         else:
-            upload = ResumeUpload(file.name, ingest.media_type_for(file.name) or "", file.read_bytes())
-            out.append(Source(name, _file_loader(upload, "file")))
+            out.append(Source(name, _path_loader(file)))
     return out
 
 

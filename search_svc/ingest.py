@@ -9,7 +9,10 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from hiremesh.errors import InvalidArgument
@@ -32,6 +35,13 @@ class ExtractedResume:
     text: str
     media_type: str
     sha256: str
+
+
+def safe_file_name(name: str) -> str:
+    """The last component of a client-supplied file name: a label to show, never a path."""
+    base = re.split(r"[\\/]", name.replace("\x00", ""))[-1]
+    # Runs of dots and leading dots carry no meaning in a label but look like traversal to every reader.
+    return re.sub(r"\.{2,}", ".", base).strip().lstrip(".").strip()[:255]
 
 
 def media_type_for(file_name: str) -> str | None:
@@ -80,7 +90,7 @@ def extract(content: bytes, media_type: str = "", file_name: str = "", field: st
 
 def _pdf_text(content: bytes, field: str) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(content))
@@ -97,8 +107,9 @@ def _pdf_text(content: bytes, field: str) -> str:
         raise
     except FileNotDecryptedError:
         raise InvalidArgument(f"{field}.content", "PDF is password-protected; upload an unlocked copy") from None
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
-            RecursionError, AssertionError, NotImplementedError) as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, ArithmeticError,
+            RecursionError, AssertionError, NotImplementedError, struct.error, zlib.error) as exc:
+        # Damaged files make pypdf fail in many ways (its own errors, loops, bad streams); all mean "corrupt".
         raise InvalidArgument(f"{field}.content", f"corrupt or unreadable PDF: {exc}") from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +74,9 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
 
     async def ImportCandidates(self, request: pb.ImportCandidatesRequest,
                                context: Any) -> AsyncIterator[pb.ImportCandidatesResponse]:
-        sources = importer.sources_from([convert.resume_in(f) for f in request.files], request.folder,
-                                        list(request.jsonl_records), self._b.import_root)
+        # Listing a folder (and reading its JSONL files) is disk work: keep it off the event loop.
+        sources = await asyncio.to_thread(importer.sources_from, [convert.resume_in(f) for f in request.files],
+                                          request.folder, list(request.jsonl_records), self._b.import_root)
         if not sources:
             raise InvalidArgument("files", "nothing to import: give files, a folder or jsonl_records")
         async for event in importer.run_import(self._b.candidates, sources, request.batch_size):

@@ -201,3 +201,31 @@ def test_cluster_moves_out_of_a_home_the_server_user_cannot_traverse(monkeypatch
     assert Cluster.from_env().data_dir == closed / "home" / "pg" / "data"
     monkeypatch.setenv("HIREMESH_PG_DATA", str(tmp_path / "elsewhere" / "data"))
     assert Cluster.from_env().data_dir == tmp_path / "elsewhere" / "data"
+
+
+async def test_watch_database_reports_an_outage_and_the_recovery(own_cluster: Cluster) -> None:
+    import asyncio
+
+    from hiremesh.db import open_pool, watch_database
+
+    await asyncio.to_thread(own_cluster.start)
+    await asyncio.to_thread(own_cluster.ensure_database, "watched")
+    pool = await open_pool(own_cluster.url("watched"), max_size=2, checkout_timeout=1.0)
+    changes: list[bool] = []
+    watcher = asyncio.create_task(watch_database(pool, changes.append, interval=0.2))
+    try:
+        await asyncio.to_thread(own_cluster.stop)
+        for _ in range(100):
+            if changes:
+                break
+            await asyncio.sleep(0.1)
+        assert changes == [False]
+        await asyncio.to_thread(own_cluster.start)
+        for _ in range(150):
+            if len(changes) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert changes == [False, True]
+    finally:
+        watcher.cancel()
+        await pool.close()
