@@ -161,7 +161,10 @@ async def test_model_info(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub, em
 
 
 async def test_health_is_not_serving_until_the_model_is_warm(embedding_models: Path) -> None:
-    proc = start_process("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(embedding_models)})
+    # The delay holds NOT_SERVING after warm-up with the event loop free, so the poll reliably sees it (the
+    # load itself can starve the loop long enough for a probe to time out).
+    proc = start_process("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(embedding_models),
+                                                        "HIREMESH_EMBEDDING_TEST_READY_DELAY_MS": "1500"})
     try:
         seen: list[str] = []
         for _ in range(3000):
@@ -174,6 +177,7 @@ async def test_health_is_not_serving_until_the_model_is_warm(embedding_models: P
         assert seen[-1] == "SERVING", proc.log_tail()
         assert "NOT_SERVING" in seen
         assert set(seen[:-1]) <= {"UNREACHABLE", "SERVICE_UNKNOWN", "NOT_SERVING"}
+        assert seen.index("NOT_SERVING") < len(seen) - 1
         assert "ready" in proc.log_tail()
     finally:
         await proc.stop()
