@@ -148,6 +148,12 @@ def document(routes: Iterable[Route], prefix: str = "/api/v1") -> dict[str, Any]
         for code, text in _ERRORS.items():
             responses[code] = {"description": text,
                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        if route.method != "GET":
+            responses["409"] = {"description": "already exists (e.g. the same application twice)",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        # FAILED_PRECONDITION: e.g. no model trained yet, a finished task cancelled, too little data.
+        responses["412"] = {"description": "precondition failed",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         if route.multipart:
             responses["413"] = {"description": "upload too large",
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

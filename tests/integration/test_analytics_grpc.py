@@ -28,7 +28,8 @@ async def report(stub: object, name: str, **params: str) -> tuple[list[str], lis
     return [c.name for c in reply.columns], list(reply.rows)
 
 
-async def test_sync_report_train_predict_export(analytics_service: AnalyticsService) -> None:
+async def test_sync_report_train_predict_export(fresh_analytics_service: AnalyticsService) -> None:
+    analytics_service = fresh_analytics_service
     stub = analytics_stub(analytics_service.addr)
     messages = [m async for m in stub.Sync(pb.SyncRequest(mode=pb.SYNC_MODE_FULL), timeout=120)]
     assert any(m.progress.stage == "applications" and m.progress.total == 900 for m in messages)
