@@ -96,9 +96,8 @@ def _use_numpy_matmul(nlp: Language) -> None:
 
 def uses_blis(nlp: Language) -> bool:
     """Whether any layer of the pipeline still multiplies matrices through blis."""
-    return any(getattr(node.ops, "use_blis", False)
-               for _, component in nlp.pipeline if getattr(component, "model", None) is not None
-               for node in component.model.walk())
+    models = [getattr(component, "model", None) for _, component in nlp.pipeline]
+    return any(getattr(node.ops, "use_blis", False) for model in models if model is not None for node in model.walk())
 
 
 def build_nlp_engine() -> LeanSpacyNlpEngine:

@@ -21,7 +21,7 @@ AD = ("We are a young team looking for fresh blood to join our sales floor. "
       "The ideal salesman thrives under pressure.")
 
 
-def llm_answer(*findings: dict[str, Any]) -> str:
+def llm_answer(*findings: Any) -> str:
     return json.dumps({"findings": list(findings)})
 
 
