@@ -30,9 +30,11 @@ async def open_analytics(cfg: AnalyticsConfig) -> Analytics:
 async def main() -> None:
     cfg = AnalyticsConfig.from_env()
     server = MeshServer("analytics", cfg.port, [SERVICE])
-    await server.start()  # NOT_SERVING until the warehouse is open
+    servicer = AnalyticsServicer()
+    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server.grpc)
+    await server.start()  # NOT_SERVING, and UNAVAILABLE answers, until the warehouse is open
     analytics = await open_analytics(cfg)
-    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(analytics), server.grpc)
+    servicer.attach(analytics)
     server.on_shutdown(analytics.close)
     await analytics.start_schedules()
     server.set_serving(True)

@@ -167,6 +167,11 @@ async def test_not_serving_until_the_warehouse_opens(tmp_path: Path) -> None:
                 status = await check(proc.addr, ANALYTICS_HEALTH)
                 await asyncio.sleep(0.1)
         assert status == "NOT_SERVING"
+        # Calls before the warehouse opens are refused as a dependency outage, not an unknown method.
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await analytics_stub(proc.addr).GetReport(pb.GetReportRequest(name="funnel"), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "warehouse" in (refused.value.details() or "")
         holder.close()
         await wait_serving(proc.addr, ANALYTICS_HEALTH, timeout=60, alive=proc.alive)
     finally:
