@@ -27,7 +27,8 @@ async def main() -> None:
         # Loading (checksum of ~90 MB + session build) and warming are CPU work: keep the loop free for
         # health checks meanwhile.
         model = await asyncio.to_thread(MiniLM, config.model_dir, threads=config.threads,
-                                        token_budget=config.token_budget, max_rows=config.max_batch_texts)
+                                        token_budget=config.token_budget, max_rows=config.max_batch_texts,
+                                        spin=config.spin)
         await asyncio.to_thread(model.warm_up)
     except FailedPrecondition as exc:
         log.error("%s; run `make models` (or python -m embedding_svc.build_model with .venv-build)", exc)

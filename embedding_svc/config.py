@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embedding_svc.artifacts import model_path
-from hiremesh.config import env_float, env_int, env_path, home, service_port
+from hiremesh.config import env_bool, env_float, env_int, env_path, home, service_port
 
 
 def default_threads() -> int:
@@ -27,6 +27,7 @@ class EmbeddingConfig:
     max_wait_ms: float  # how long an idle batcher waits for company before running a lone request
     max_queue_texts: int  # texts waiting beyond this are refused with RESOURCE_EXHAUSTED
     token_budget: int  # padded tokens per onnxruntime call (length buckets stay under it)
+    spin: bool  # let idle onnxruntime threads busy-wait (only worth it on cores no other service uses)
 
     @classmethod
     def from_env(cls) -> EmbeddingConfig:
@@ -39,4 +40,5 @@ class EmbeddingConfig:
             max_wait_ms=env_float("HIREMESH_EMBEDDING_MAX_WAIT_MS", 4.0, min=0.0, max=1000.0),
             max_queue_texts=env_int("HIREMESH_EMBEDDING_MAX_QUEUE", 4096, min=1, max=1_000_000),
             token_budget=env_int("HIREMESH_EMBEDDING_TOKEN_BUDGET", 8192, min=256, max=1_000_000),
+            spin=env_bool("HIREMESH_EMBEDDING_SPIN", False),
         )

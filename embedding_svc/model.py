@@ -70,7 +70,8 @@ def length_buckets(lengths: Sequence[int], token_budget: int, max_rows: int) -> 
 class MiniLM:
     """An onnxruntime session over the built model; thread-safe for one caller at a time per batch."""
 
-    def __init__(self, folder: Path, *, threads: int, token_budget: int = 8192, max_rows: int = 64) -> None:
+    def __init__(self, folder: Path, *, threads: int, token_budget: int = 8192, max_rows: int = 64,
+                 spin: bool = False) -> None:
         try:
             self.manifest: Manifest = verify(folder)  # checksum before a byte reaches onnxruntime
         except (ValueError, KeyError, OSError) as exc:
@@ -91,6 +92,10 @@ class MiniLM:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not spin:
+            # Idle intra-op threads otherwise busy-wait after every run, taking the cores from the services
+            # sharing the machine (guardrail's NER ran ~25% slower right after an Embed).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
         self._inputs = {node.name for node in self.session.get_inputs()}
         outputs = [node.name for node in self.session.get_outputs()]

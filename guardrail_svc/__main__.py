@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from threadpoolctl import threadpool_limits
+
 from guardrail_svc.config import GuardrailConfig
 from guardrail_svc.llm_bias import LlmBiasChecker
 from guardrail_svc.offload import Offloader
@@ -21,6 +23,9 @@ SERVICE = "hiremesh.v1.GuardrailService"
 
 
 def build_guardrail(config: GuardrailConfig) -> Guardrail:
+    # Requests already run on `workers` threads; OpenBLAS's own threads on top of them only spin against the
+    # other services' processes for the few cores (the NER's products are small): one BLAS thread each.
+    threadpool_limits(1, "blas")
     try:
         backend = load_backend(config.detoxify_checkpoint, config.detoxify_model_type, config.detoxify_config_dir)
     except ToxicityBackendError as exc:

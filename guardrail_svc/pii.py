@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import tldextract
@@ -108,11 +108,13 @@ class PiiDetector:
         wanted = self._entities(mode, entities)
         if not wanted:
             return [[] for _ in texts]
-        artifacts: Iterable[NlpArtifacts] = (
-            self.nlp.process_fast(texts) if mode == "fast" or not set(wanted) & set(NER_ENTITIES)
-            else self.nlp.process_full(texts))
+        ner = mode == "full" and bool(set(wanted) & set(NER_ENTITIES))
+        needs_ner = [ner and _may_name_someone(t) for t in texts]
+        with_ner = iter(self.nlp.process_full([t for t, n in zip(texts, needs_ner, strict=True) if n]))
+        without = iter(self.nlp.process_fast([t for t, n in zip(texts, needs_ner, strict=True) if not n]))
         out: list[list[PiiFinding]] = []
-        for text, art in zip(texts, artifacts, strict=True):
+        for text, n in zip(texts, needs_ner, strict=True):
+            art: NlpArtifacts = next(with_ner) if n else next(without)
             results = self.analyzer.analyze(text, language="en", entities=wanted, nlp_artifacts=art,
                                             score_threshold=self.score_threshold)
             out.append(self._clean(text, results))
@@ -170,6 +172,16 @@ class PiiDetector:
             cursor = f.end
         pieces.append(text[cursor:])
         return "".join(pieces)
+
+
+def _may_name_someone(text: str) -> bool:
+    """Whether NER could find a person or place here that `_false_positive` would keep.
+
+    A text without a capital letter only yields lowercase spans, and a text that is one skill name only
+    yields skill words: both are dropped after NER anyway, so they skip it (a screening result's JSON has
+    dozens of such strings: skill lists, "gap: python" rationales)."""
+    stripped = text.strip()
+    return any(ch.isupper() for ch in stripped) and not is_skill_term(stripped)
 
 
 def _token_around(text: str, start: int, end: int) -> str:

@@ -1,7 +1,8 @@
 """The screening agents and the pipeline that runs them.
 
-RetrieverAgent fetches the candidate and the job (and optional context: similar candidates, analytics tools);
-then AnalyzerAgent and InterviewerAgent run in parallel on that shared state. Every agent leaves a trace
+RetrieverAgent fetches the candidate and the job; then AnalyzerAgent and InterviewerAgent run in parallel on
+that shared state, while the retriever's optional context (similar candidates, analytics tools), which no
+engine reads, is gathered alongside them and lands in the outcome. Every agent leaves a trace
 (duration, tokens, tool calls, error). A failed interviewer keeps the analysis (with its own questions); a
 failed analyzer fails the run, since there is nothing to store without it. Guardrails run after the pipeline
 through `guard`.
@@ -168,6 +169,7 @@ class SharedState:
     context: dict[str, Any] = field(default_factory=dict)
     analysis: EngineResult | None = None
     interview: QuestionsResult | None = None
+    background: asyncio.Future[None] | None = None  # the retriever's optional context, still arriving
 
 
 def _now() -> str:
@@ -201,27 +203,48 @@ class RetrieverAgent:
 
     async def run(self, state: SharedState, trace: AgentTrace) -> None:
         trace.tool_calls += ["SearchService.GetCandidate", "SearchService.GetJob"]
-        candidate, job = await asyncio.gather(self.catalog.get_candidate(state.candidate_id),
-                                              self.catalog.get_job(state.job_id))
+        # The peer search needs only the job id: it starts alongside the two lookups.
+        peers = asyncio.ensure_future(self._peers(state.job_id, trace)) if self.peers_k > 0 else None
+        try:
+            candidate, job = await asyncio.gather(self.catalog.get_candidate(state.candidate_id),
+                                                  self.catalog.get_job(state.job_id))
+        except BaseException:
+            if peers is not None:
+                peers.cancel()
+            raise
         state.inp = ScreeningInput(candidate=candidate, job=job, questions=state.questions)
-        # Context is nice to have: a failing optional tool is noted, never fatal.
-        if self.peers_k > 0:
-            trace.tool_calls.append("SearchService.SearchCandidates")
-            try:
-                peers = await self.catalog.similar_candidates(state.job_id, self.peers_k)
-            except HiremeshError as exc:
-                trace.tool_calls[-1] += f" (failed: {exc})"
+        # No engine reads the context, so the analysis does not wait for it: the pipeline collects it at
+        # the end (Pipeline.run) and it lands in the outcome.
+        state.background = asyncio.ensure_future(self._context(state, candidate, job, peers, trace))
+
+    async def _context(self, state: SharedState, candidate: CandidateInfo, job: JobInfo,
+                       peers: asyncio.Future[list[SimilarCandidate] | None] | None, trace: AgentTrace) -> None:
+        names = list(self.tools)
+        trace.tool_calls += names
+        outcomes = await asyncio.gather(*(self.tools[n](candidate, job) for n in names), return_exceptions=True)
+        for name, outcome in zip(names, outcomes, strict=True):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, BaseException):
+                i = trace.tool_calls.index(name)
+                trace.tool_calls[i] += f" (failed: {str(outcome)[:120]})"
             else:
-                ids = [p.candidate_id for p in peers]
-                state.context["similar_candidates"] = [{"candidate_id": p.candidate_id, "score": p.score}
-                                                       for p in peers]
-                state.context["search_rank"] = ids.index(candidate.id) + 1 if candidate.id in ids else 0
-        for name, tool in self.tools.items():
-            trace.tool_calls.append(name)
-            try:
-                state.context[name] = await tool(candidate, job)
-            except Exception as exc:
-                trace.tool_calls[-1] += f" (failed: {str(exc)[:120]})"
+                state.context[name] = outcome
+        found = await peers if peers is not None else None
+        if found is not None:
+            ids = [p.candidate_id for p in found]
+            state.context["similar_candidates"] = [{"candidate_id": p.candidate_id, "score": p.score}
+                                                   for p in found]
+            state.context["search_rank"] = ids.index(candidate.id) + 1 if candidate.id in ids else 0
+
+    async def _peers(self, job_id: str, trace: AgentTrace) -> list[SimilarCandidate] | None:
+        # Context is nice to have: a failing optional tool is noted, never fatal.
+        trace.tool_calls.append("SearchService.SearchCandidates")
+        try:
+            return await self.catalog.similar_candidates(job_id, self.peers_k)
+        except HiremeshError as exc:
+            trace.tool_calls[-1] += f" (failed: {exc})"
+            return None
 
 
 class AnalyzerAgent:
@@ -320,10 +343,16 @@ class Pipeline:
             for task in (analyzer, interviewer):  # on_stage raised (cancelled run): stop the agents too
                 if not task.done():
                     task.cancel()
+            if state.background is not None and not (analyzer.done() and interviewer.done()):
+                state.background.cancel()
         (a_trace, a_error), (i_trace, _) = analyzer.result(), interviewer.result()
         traces += [a_trace, i_trace]
         if a_error is not None or state.analysis is None:
+            if state.background is not None:
+                state.background.cancel()
             raise a_error or FailedPrecondition("the analyzer produced no analysis")
+        if state.background is not None:
+            await state.background  # optional context: its own failures are already noted in the trace
         outcome = self._merge(state, traces)
         await on_stage("interviewing", 80.0,
                        f"{len(outcome.analysis['interview_questions'])} interview questions ready")

@@ -96,6 +96,9 @@ class Screener:
         report, checked = await self._safety(outcome)
         guard_ms = (time.perf_counter() - guard_started) * 1000
         traces = as_json(list(getattr(outcome, "traces", []) or []))
+        context = as_json(getattr(outcome, "context", None) or {})
+        if context and traces and traces[0].get("agent") == "retriever":
+            traces[0]["context"] = context
         traces.append({"agent": "guardrail", "duration_ms": guard_ms, "started_at": guard_at.isoformat(),
                        "tool_calls": ["GuardrailService.Scan", "GuardrailService.ValidateOutput"],
                        "error": "" if checked else report.summary})

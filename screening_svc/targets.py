@@ -6,6 +6,7 @@ UNAVAILABLE naming it, so callers can tell a bad id from an outage.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import grpc
@@ -52,8 +53,7 @@ class Targets:
             if job_id and job_id != app.job_id:
                 raise InvalidArgument("job_id", f"does not match application {application_id}")
             return Target(app.candidate_id, app.job_id, application_id)
-        await self.check_candidate(candidate_id)
-        await self.check_job(job_id)
+        await asyncio.gather(self.check_candidate(candidate_id), self.check_job(job_id))
         return Target(candidate_id, job_id)
 
     async def check_candidate(self, candidate_id: str) -> None:

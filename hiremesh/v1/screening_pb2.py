@@ -22,63 +22,64 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from hiremesh.v1 import common_pb2 as hiremesh_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bhiremesh/v1/screening.proto\x12\x0bhiremesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18hiremesh/v1/common.proto\"\xb5\x01\n\nAgentTrace\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\x01\x12\x15\n\rprompt_tokens\x18\x03 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x04 \x01(\x05\x12\x12\n\ntool_calls\x18\x05 \x03(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12.\n\nstarted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x99\x03\n\x0fScreeningResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x04 \x01(\t\x12\x0e\n\x06job_id\x18\x05 \x01(\t\x12\x30\n\x08\x61nalysis\x18\x06 \x01(\x0b\x32\x1e.hiremesh.v1.ScreeningAnalysis\x12\x0e\n\x06\x65ngine\x18\x07 \x01(\t\x12\x16\n\x0e\x65ngine_version\x18\x08 \x01(\t\x12\r\n\x05model\x18\t \x01(\t\x12\x10\n\x08\x64\x65graded\x18\n \x01(\x08\x12\x17\n\x0f\x64\x65graded_reason\x18\x0b \x01(\t\x12)\n\x06safety\x18\x0c \x01(\x0b\x32\x19.hiremesh.v1.SafetyReport\x12\'\n\x06traces\x18\r \x03(\x0b\x32\x17.hiremesh.v1.AgentTrace\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64uration_ms\x18\x0f \x01(\x01\"\x99\x03\n\rScreeningTask\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x03 \x01(\t\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12%\n\x05state\x18\x05 \x01(\x0e\x32\x16.hiremesh.v1.TaskState\x12*\n\x05stage\x18\x06 \x01(\x0e\x32\x1b.hiremesh.v1.ScreeningStage\x12\x0f\n\x07percent\x18\x07 \x01(\x01\x12\x10\n\x08priority\x18\x08 \x01(\x05\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12#\n\x06\x65ngine\x18\n \x01(\x0e\x32\x13.hiremesh.v1.Engine\x12\r\n\x05\x65rror\x18\x0b \x01(\t\x12\x11\n\tresult_id\x18\x0c \x01(\t\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x0f \x01(\t\"\xfd\x01\n\x0eScreeningEvent\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12%\n\x05state\x18\x02 \x01(\x0e\x32\x16.hiremesh.v1.TaskState\x12*\n\x05stage\x18\x03 \x01(\x0e\x32\x1b.hiremesh.v1.ScreeningStage\x12\x0f\n\x07percent\x18\x04 \x01(\x01\x12\x0f\n\x07message\x18\x05 \x01(\t\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x06result\x18\x07 \x01(\x0b\x32\x1c.hiremesh.v1.ScreeningResult\x12\r\n\x05\x65rror\x18\x08 \x01(\t\"r\n\rScreenRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12#\n\x06\x65ngine\x18\x04 \x01(\x0e\x32\x13.hiremesh.v1.Engine\"<\n\x0eScreenResponse\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.hiremesh.v1.ScreeningEvent\"\x8d\x01\n\x16SubmitScreeningRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12#\n\x06\x65ngine\x18\x05 \x01(\x0e\x32\x13.hiremesh.v1.Engine\"C\n\x17SubmitScreeningResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x1a.hiremesh.v1.ScreeningTask\"d\n\x1bSubmitBatchScreeningRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08priority\x18\x02 \x01(\x05\x12#\n\x06\x65ngine\x18\x03 \x01(\x0e\x32\x13.hiremesh.v1.Engine\"I\n\x1cSubmitBatchScreeningResponse\x12)\n\x05tasks\x18\x01 \x03(\x0b\x32\x1a.hiremesh.v1.ScreeningTask\"%\n\x17GetScreeningTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"r\n\x18GetScreeningTaskResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x1a.hiremesh.v1.ScreeningTask\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1c.hiremesh.v1.ScreeningResult\"\'\n\x19WatchScreeningTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"H\n\x1aWatchScreeningTaskResponse\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.hiremesh.v1.ScreeningEvent\"(\n\x1a\x43\x61ncelScreeningTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"G\n\x1b\x43\x61ncelScreeningTaskResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x1a.hiremesh.v1.ScreeningTask\"\x82\x01\n\x1bListScreeningResultsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x04 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x05 \x01(\t\"f\n\x1cListScreeningResultsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.hiremesh.v1.ScreeningResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x19GetScreeningResultRequest\x12\n\n\x02id\x18\x01 \x01(\t\"J\n\x1aGetScreeningResultResponse\x12,\n\x06result\x18\x01 \x01(\x0b\x32\x1c.hiremesh.v1.ScreeningResult*V\n\x06\x45ngine\x12\x16\n\x12\x45NGINE_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x45NGINE_AUTO\x10\x01\x12\x0e\n\nENGINE_LLM\x10\x02\x12\x13\n\x0f\x45NGINE_EVIDENCE\x10\x03*\xa1\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11TASK_STATE_QUEUED\x10\x01\x12\x16\n\x12TASK_STATE_RUNNING\x10\x02\x12\x18\n\x14TASK_STATE_SUCCEEDED\x10\x03\x12\x15\n\x11TASK_STATE_FAILED\x10\x04\x12\x18\n\x14TASK_STATE_CANCELLED\x10\x05*\xe6\x01\n\x0eScreeningStage\x12\x1f\n\x1bSCREENING_STAGE_UNSPECIFIED\x10\x00\x12\x1a\n\x16SCREENING_STAGE_QUEUED\x10\x01\x12\x1e\n\x1aSCREENING_STAGE_RETRIEVING\x10\x02\x12\x1d\n\x19SCREENING_STAGE_ANALYZING\x10\x03\x12 \n\x1cSCREENING_STAGE_INTERVIEWING\x10\x04\x12\x1c\n\x18SCREENING_STAGE_GUARDING\x10\x05\x12\x18\n\x14SCREENING_STAGE_DONE\x10\x06\x32\xaa\x06\n\x10ScreeningService\x12\x43\n\x06Screen\x12\x1a.hiremesh.v1.ScreenRequest\x1a\x1b.hiremesh.v1.ScreenResponse0\x01\x12\\\n\x0fSubmitScreening\x12#.hiremesh.v1.SubmitScreeningRequest\x1a$.hiremesh.v1.SubmitScreeningResponse\x12k\n\x14SubmitBatchScreening\x12(.hiremesh.v1.SubmitBatchScreeningRequest\x1a).hiremesh.v1.SubmitBatchScreeningResponse\x12_\n\x10GetScreeningTask\x12$.hiremesh.v1.GetScreeningTaskRequest\x1a%.hiremesh.v1.GetScreeningTaskResponse\x12g\n\x12WatchScreeningTask\x12&.hiremesh.v1.WatchScreeningTaskRequest\x1a\'.hiremesh.v1.WatchScreeningTaskResponse0\x01\x12h\n\x13\x43\x61ncelScreeningTask\x12\'.hiremesh.v1.CancelScreeningTaskRequest\x1a(.hiremesh.v1.CancelScreeningTaskResponse\x12k\n\x14ListScreeningResults\x12(.hiremesh.v1.ListScreeningResultsRequest\x1a).hiremesh.v1.ListScreeningResultsResponse\x12\x65\n\x12GetScreeningResult\x12&.hiremesh.v1.GetScreeningResultRequest\x1a\'.hiremesh.v1.GetScreeningResultResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bhiremesh/v1/screening.proto\x12\x0bhiremesh.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18hiremesh/v1/common.proto\"\xdf\x01\n\nAgentTrace\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\x01\x12\x15\n\rprompt_tokens\x18\x03 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x04 \x01(\x05\x12\x12\n\ntool_calls\x18\x05 \x03(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12.\n\nstarted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x63ontext\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x99\x03\n\x0fScreeningResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x04 \x01(\t\x12\x0e\n\x06job_id\x18\x05 \x01(\t\x12\x30\n\x08\x61nalysis\x18\x06 \x01(\x0b\x32\x1e.hiremesh.v1.ScreeningAnalysis\x12\x0e\n\x06\x65ngine\x18\x07 \x01(\t\x12\x16\n\x0e\x65ngine_version\x18\x08 \x01(\t\x12\r\n\x05model\x18\t \x01(\t\x12\x10\n\x08\x64\x65graded\x18\n \x01(\x08\x12\x17\n\x0f\x64\x65graded_reason\x18\x0b \x01(\t\x12)\n\x06safety\x18\x0c \x01(\x0b\x32\x19.hiremesh.v1.SafetyReport\x12\'\n\x06traces\x18\r \x03(\x0b\x32\x17.hiremesh.v1.AgentTrace\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x64uration_ms\x18\x0f \x01(\x01\"\x99\x03\n\rScreeningTask\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x03 \x01(\t\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12%\n\x05state\x18\x05 \x01(\x0e\x32\x16.hiremesh.v1.TaskState\x12*\n\x05stage\x18\x06 \x01(\x0e\x32\x1b.hiremesh.v1.ScreeningStage\x12\x0f\n\x07percent\x18\x07 \x01(\x01\x12\x10\n\x08priority\x18\x08 \x01(\x05\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12#\n\x06\x65ngine\x18\n \x01(\x0e\x32\x13.hiremesh.v1.Engine\x12\r\n\x05\x65rror\x18\x0b \x01(\t\x12\x11\n\tresult_id\x18\x0c \x01(\t\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x0f \x01(\t\"\xfd\x01\n\x0eScreeningEvent\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12%\n\x05state\x18\x02 \x01(\x0e\x32\x16.hiremesh.v1.TaskState\x12*\n\x05stage\x18\x03 \x01(\x0e\x32\x1b.hiremesh.v1.ScreeningStage\x12\x0f\n\x07percent\x18\x04 \x01(\x01\x12\x0f\n\x07message\x18\x05 \x01(\t\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x06result\x18\x07 \x01(\x0b\x32\x1c.hiremesh.v1.ScreeningResult\x12\r\n\x05\x65rror\x18\x08 \x01(\t\"r\n\rScreenRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12#\n\x06\x65ngine\x18\x04 \x01(\x0e\x32\x13.hiremesh.v1.Engine\"<\n\x0eScreenResponse\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.hiremesh.v1.ScreeningEvent\"\x8d\x01\n\x16SubmitScreeningRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12#\n\x06\x65ngine\x18\x05 \x01(\x0e\x32\x13.hiremesh.v1.Engine\"C\n\x17SubmitScreeningResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x1a.hiremesh.v1.ScreeningTask\"d\n\x1bSubmitBatchScreeningRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08priority\x18\x02 \x01(\x05\x12#\n\x06\x65ngine\x18\x03 \x01(\x0e\x32\x13.hiremesh.v1.Engine\"I\n\x1cSubmitBatchScreeningResponse\x12)\n\x05tasks\x18\x01 \x03(\x0b\x32\x1a.hiremesh.v1.ScreeningTask\"%\n\x17GetScreeningTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"r\n\x18GetScreeningTaskResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x1a.hiremesh.v1.ScreeningTask\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1c.hiremesh.v1.ScreeningResult\"\'\n\x19WatchScreeningTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"H\n\x1aWatchScreeningTaskResponse\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.hiremesh.v1.ScreeningEvent\"(\n\x1a\x43\x61ncelScreeningTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"G\n\x1b\x43\x61ncelScreeningTaskResponse\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x1a.hiremesh.v1.ScreeningTask\"\x82\x01\n\x1bListScreeningResultsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x04 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x05 \x01(\t\"f\n\x1cListScreeningResultsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.hiremesh.v1.ScreeningResult\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x19GetScreeningResultRequest\x12\n\n\x02id\x18\x01 \x01(\t\"J\n\x1aGetScreeningResultResponse\x12,\n\x06result\x18\x01 \x01(\x0b\x32\x1c.hiremesh.v1.ScreeningResult*V\n\x06\x45ngine\x12\x16\n\x12\x45NGINE_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x45NGINE_AUTO\x10\x01\x12\x0e\n\nENGINE_LLM\x10\x02\x12\x13\n\x0f\x45NGINE_EVIDENCE\x10\x03*\xa1\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11TASK_STATE_QUEUED\x10\x01\x12\x16\n\x12TASK_STATE_RUNNING\x10\x02\x12\x18\n\x14TASK_STATE_SUCCEEDED\x10\x03\x12\x15\n\x11TASK_STATE_FAILED\x10\x04\x12\x18\n\x14TASK_STATE_CANCELLED\x10\x05*\xe6\x01\n\x0eScreeningStage\x12\x1f\n\x1bSCREENING_STAGE_UNSPECIFIED\x10\x00\x12\x1a\n\x16SCREENING_STAGE_QUEUED\x10\x01\x12\x1e\n\x1aSCREENING_STAGE_RETRIEVING\x10\x02\x12\x1d\n\x19SCREENING_STAGE_ANALYZING\x10\x03\x12 \n\x1cSCREENING_STAGE_INTERVIEWING\x10\x04\x12\x1c\n\x18SCREENING_STAGE_GUARDING\x10\x05\x12\x18\n\x14SCREENING_STAGE_DONE\x10\x06\x32\xaa\x06\n\x10ScreeningService\x12\x43\n\x06Screen\x12\x1a.hiremesh.v1.ScreenRequest\x1a\x1b.hiremesh.v1.ScreenResponse0\x01\x12\\\n\x0fSubmitScreening\x12#.hiremesh.v1.SubmitScreeningRequest\x1a$.hiremesh.v1.SubmitScreeningResponse\x12k\n\x14SubmitBatchScreening\x12(.hiremesh.v1.SubmitBatchScreeningRequest\x1a).hiremesh.v1.SubmitBatchScreeningResponse\x12_\n\x10GetScreeningTask\x12$.hiremesh.v1.GetScreeningTaskRequest\x1a%.hiremesh.v1.GetScreeningTaskResponse\x12g\n\x12WatchScreeningTask\x12&.hiremesh.v1.WatchScreeningTaskRequest\x1a\'.hiremesh.v1.WatchScreeningTaskResponse0\x01\x12h\n\x13\x43\x61ncelScreeningTask\x12\'.hiremesh.v1.CancelScreeningTaskRequest\x1a(.hiremesh.v1.CancelScreeningTaskResponse\x12k\n\x14ListScreeningResults\x12(.hiremesh.v1.ListScreeningResultsRequest\x1a).hiremesh.v1.ListScreeningResultsResponse\x12\x65\n\x12GetScreeningResult\x12&.hiremesh.v1.GetScreeningResultRequest\x1a\'.hiremesh.v1.GetScreeningResultResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hiremesh.v1.screening_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENGINE']._serialized_start=2674
-  _globals['_ENGINE']._serialized_end=2760
-  _globals['_TASKSTATE']._serialized_start=2763
-  _globals['_TASKSTATE']._serialized_end=2924
-  _globals['_SCREENINGSTAGE']._serialized_start=2927
-  _globals['_SCREENINGSTAGE']._serialized_end=3157
-  _globals['_AGENTTRACE']._serialized_start=104
-  _globals['_AGENTTRACE']._serialized_end=285
-  _globals['_SCREENINGRESULT']._serialized_start=288
-  _globals['_SCREENINGRESULT']._serialized_end=697
-  _globals['_SCREENINGTASK']._serialized_start=700
-  _globals['_SCREENINGTASK']._serialized_end=1109
-  _globals['_SCREENINGEVENT']._serialized_start=1112
-  _globals['_SCREENINGEVENT']._serialized_end=1365
-  _globals['_SCREENREQUEST']._serialized_start=1367
-  _globals['_SCREENREQUEST']._serialized_end=1481
-  _globals['_SCREENRESPONSE']._serialized_start=1483
-  _globals['_SCREENRESPONSE']._serialized_end=1543
-  _globals['_SUBMITSCREENINGREQUEST']._serialized_start=1546
-  _globals['_SUBMITSCREENINGREQUEST']._serialized_end=1687
-  _globals['_SUBMITSCREENINGRESPONSE']._serialized_start=1689
-  _globals['_SUBMITSCREENINGRESPONSE']._serialized_end=1756
-  _globals['_SUBMITBATCHSCREENINGREQUEST']._serialized_start=1758
-  _globals['_SUBMITBATCHSCREENINGREQUEST']._serialized_end=1858
-  _globals['_SUBMITBATCHSCREENINGRESPONSE']._serialized_start=1860
-  _globals['_SUBMITBATCHSCREENINGRESPONSE']._serialized_end=1933
-  _globals['_GETSCREENINGTASKREQUEST']._serialized_start=1935
-  _globals['_GETSCREENINGTASKREQUEST']._serialized_end=1972
-  _globals['_GETSCREENINGTASKRESPONSE']._serialized_start=1974
-  _globals['_GETSCREENINGTASKRESPONSE']._serialized_end=2088
-  _globals['_WATCHSCREENINGTASKREQUEST']._serialized_start=2090
-  _globals['_WATCHSCREENINGTASKREQUEST']._serialized_end=2129
-  _globals['_WATCHSCREENINGTASKRESPONSE']._serialized_start=2131
-  _globals['_WATCHSCREENINGTASKRESPONSE']._serialized_end=2203
-  _globals['_CANCELSCREENINGTASKREQUEST']._serialized_start=2205
-  _globals['_CANCELSCREENINGTASKREQUEST']._serialized_end=2245
-  _globals['_CANCELSCREENINGTASKRESPONSE']._serialized_start=2247
-  _globals['_CANCELSCREENINGTASKRESPONSE']._serialized_end=2318
-  _globals['_LISTSCREENINGRESULTSREQUEST']._serialized_start=2321
-  _globals['_LISTSCREENINGRESULTSREQUEST']._serialized_end=2451
-  _globals['_LISTSCREENINGRESULTSRESPONSE']._serialized_start=2453
-  _globals['_LISTSCREENINGRESULTSRESPONSE']._serialized_end=2555
-  _globals['_GETSCREENINGRESULTREQUEST']._serialized_start=2557
-  _globals['_GETSCREENINGRESULTREQUEST']._serialized_end=2596
-  _globals['_GETSCREENINGRESULTRESPONSE']._serialized_start=2598
-  _globals['_GETSCREENINGRESULTRESPONSE']._serialized_end=2672
-  _globals['_SCREENINGSERVICE']._serialized_start=3160
-  _globals['_SCREENINGSERVICE']._serialized_end=3970
+  _globals['_ENGINE']._serialized_start=2746
+  _globals['_ENGINE']._serialized_end=2832
+  _globals['_TASKSTATE']._serialized_start=2835
+  _globals['_TASKSTATE']._serialized_end=2996
+  _globals['_SCREENINGSTAGE']._serialized_start=2999
+  _globals['_SCREENINGSTAGE']._serialized_end=3229
+  _globals['_AGENTTRACE']._serialized_start=134
+  _globals['_AGENTTRACE']._serialized_end=357
+  _globals['_SCREENINGRESULT']._serialized_start=360
+  _globals['_SCREENINGRESULT']._serialized_end=769
+  _globals['_SCREENINGTASK']._serialized_start=772
+  _globals['_SCREENINGTASK']._serialized_end=1181
+  _globals['_SCREENINGEVENT']._serialized_start=1184
+  _globals['_SCREENINGEVENT']._serialized_end=1437
+  _globals['_SCREENREQUEST']._serialized_start=1439
+  _globals['_SCREENREQUEST']._serialized_end=1553
+  _globals['_SCREENRESPONSE']._serialized_start=1555
+  _globals['_SCREENRESPONSE']._serialized_end=1615
+  _globals['_SUBMITSCREENINGREQUEST']._serialized_start=1618
+  _globals['_SUBMITSCREENINGREQUEST']._serialized_end=1759
+  _globals['_SUBMITSCREENINGRESPONSE']._serialized_start=1761
+  _globals['_SUBMITSCREENINGRESPONSE']._serialized_end=1828
+  _globals['_SUBMITBATCHSCREENINGREQUEST']._serialized_start=1830
+  _globals['_SUBMITBATCHSCREENINGREQUEST']._serialized_end=1930
+  _globals['_SUBMITBATCHSCREENINGRESPONSE']._serialized_start=1932
+  _globals['_SUBMITBATCHSCREENINGRESPONSE']._serialized_end=2005
+  _globals['_GETSCREENINGTASKREQUEST']._serialized_start=2007
+  _globals['_GETSCREENINGTASKREQUEST']._serialized_end=2044
+  _globals['_GETSCREENINGTASKRESPONSE']._serialized_start=2046
+  _globals['_GETSCREENINGTASKRESPONSE']._serialized_end=2160
+  _globals['_WATCHSCREENINGTASKREQUEST']._serialized_start=2162
+  _globals['_WATCHSCREENINGTASKREQUEST']._serialized_end=2201
+  _globals['_WATCHSCREENINGTASKRESPONSE']._serialized_start=2203
+  _globals['_WATCHSCREENINGTASKRESPONSE']._serialized_end=2275
+  _globals['_CANCELSCREENINGTASKREQUEST']._serialized_start=2277
+  _globals['_CANCELSCREENINGTASKREQUEST']._serialized_end=2317
+  _globals['_CANCELSCREENINGTASKRESPONSE']._serialized_start=2319
+  _globals['_CANCELSCREENINGTASKRESPONSE']._serialized_end=2390
+  _globals['_LISTSCREENINGRESULTSREQUEST']._serialized_start=2393
+  _globals['_LISTSCREENINGRESULTSREQUEST']._serialized_end=2523
+  _globals['_LISTSCREENINGRESULTSRESPONSE']._serialized_start=2525
+  _globals['_LISTSCREENINGRESULTSRESPONSE']._serialized_end=2627
+  _globals['_GETSCREENINGRESULTREQUEST']._serialized_start=2629
+  _globals['_GETSCREENINGRESULTREQUEST']._serialized_end=2668
+  _globals['_GETSCREENINGRESULTRESPONSE']._serialized_start=2670
+  _globals['_GETSCREENINGRESULTRESPONSE']._serialized_end=2744
+  _globals['_SCREENINGSERVICE']._serialized_start=3232
+  _globals['_SCREENINGSERVICE']._serialized_end=4042
 # @@protoc_insertion_point(module_scope)

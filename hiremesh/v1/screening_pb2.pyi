@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -103,6 +104,7 @@ class AgentTrace(_message.Message):
     TOOL_CALLS_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     STARTED_AT_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
     agent: _builtins.str
     duration_ms: _builtins.float
     prompt_tokens: _builtins.int
@@ -112,6 +114,12 @@ class AgentTrace(_message.Message):
     def tool_calls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def started_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def context(self) -> _struct_pb2.Struct:
+        """What the agent gathered besides its tool calls (the retriever: similar_candidates, search_rank and the
+        answers of analytics tools); empty for the other agents.
+        """
+
     def __init__(
         self,
         *,
@@ -122,10 +130,11 @@ class AgentTrace(_message.Message):
         tool_calls: _abc.Iterable[_builtins.str] | None = ...,
         error: _builtins.str = ...,
         started_at: _timestamp_pb2.Timestamp | None = ...,
+        context: _struct_pb2.Struct | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["started_at", b"started_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "started_at", b"started_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "completion_tokens", b"completion_tokens", "duration_ms", b"duration_ms", "error", b"error", "prompt_tokens", b"prompt_tokens", "started_at", b"started_at", "tool_calls", b"tool_calls"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "completion_tokens", b"completion_tokens", "context", b"context", "duration_ms", b"duration_ms", "error", b"error", "prompt_tokens", b"prompt_tokens", "started_at", b"started_at", "tool_calls", b"tool_calls"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

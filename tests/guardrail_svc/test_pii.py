@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guardrail_svc.nlp import uses_blis
-from guardrail_svc.pii import PiiDetector
+from guardrail_svc.pii import PiiDetector, _may_name_someone
 from tests.guardrail_svc.resumes import make_resume
 
 SEEDS = list(range(12))
@@ -108,3 +108,21 @@ def test_ner_multiplies_through_numpy_not_blis(detector: PiiDetector) -> None:
     # blis falls back to its generic reference kernel on CPUs it does not know (Zen 4 here), ~5x slower.
     assert detector.nlp.nlp is not None
     assert not uses_blis(detector.nlp.nlp["en"])
+
+
+def test_strings_ner_cannot_matter_for_skip_it() -> None:
+    assert not _may_name_someone("gap: python")
+    assert not _may_name_someone("Kubernetes")
+    assert not _may_name_someone("  PostgreSQL ")
+    assert _may_name_someone("Strong fit; John Smith led the Kafka migration")
+    assert _may_name_someone("Lives in Berlin")
+
+
+def test_skipping_ner_keeps_every_finding_of_a_screening_document(detector: PiiDetector) -> None:
+    texts = ["Maria Gonzalez is a strong backend engineer.", "gap: kubernetes", "Kubernetes",
+             "reach her at maria@gonzalez.dev", "based in Madrid, Spain", "claimed: django"]
+    batch = detector.analyze_many(texts)
+    assert {texts[0][f.start:f.end] for f in batch[0]} == {"Maria Gonzalez"}
+    assert batch[1] == [] and batch[2] == [] and batch[5] == []
+    assert [f.entity_type for f in batch[3]] == ["EMAIL_ADDRESS"]
+    assert {f.entity_type for f in batch[4]} == {"LOCATION"}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import grpc
 import pytest
 import pytest_asyncio
+from google.protobuf import json_format
 
 from hiremesh.clients import screening_stub, search_stub
 from hiremesh.probe import check
@@ -100,8 +101,16 @@ async def test_screen_streams_every_stage_then_the_stored_result(screening_addr:
     assert result.engine == "evidence" and 0 <= result.analysis.match_score <= 100
     assert result.analysis.summary and result.safety.summary
     assert any(t.agent == "guardrail" for t in result.traces)
+    # The retriever's hybrid-search context is gathered alongside the analysis and kept with the result.
+    retriever = result.traces[0]
+    assert retriever.agent == "retriever" and "SearchService.SearchCandidates" in retriever.tool_calls
+    context = json_format.MessageToDict(retriever.context)
+    peers = context["similar_candidates"]
+    assert len(peers) >= 1 and all(p["candidate_id"] and 0 < p["score"] for p in peers)
+    assert context["search_rank"] >= 0
     stored = (await stub.GetScreeningResult(pb.GetScreeningResultRequest(id=result.id), timeout=T)).result
     assert stored.analysis == result.analysis and stored.candidate_id == pair.candidate_id
+    assert stored.traces[0].context == retriever.context
 
 
 async def test_batch_screening_runs_every_application_once(screening_addr: str, search_addr: str) -> None:

@@ -154,6 +154,76 @@ async def test_optional_tools_fail_softly(embed: Embed) -> None:
     assert not outcome.traces[0].error
 
 
+class RendezvousCatalog(MemoryCatalog):
+    """Every lookup waits until all three retrieval calls have started: only a concurrent retriever finishes."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.started = 0
+        self.all_started = asyncio.Event()
+
+    async def _meet(self) -> None:
+        self.started += 1
+        if self.started == 3:
+            self.all_started.set()
+        await self.all_started.wait()
+
+    async def get_candidate(self, candidate_id: str) -> CandidateInfo:
+        await self._meet()
+        return await super().get_candidate(candidate_id)
+
+    async def get_job(self, job_id: str) -> JobInfo:
+        await self._meet()
+        return await super().get_job(job_id)
+
+    async def similar_candidates(self, job_id: str, k: int) -> list[SimilarCandidate]:
+        await self._meet()
+        return await super().similar_candidates(job_id, k)
+
+
+async def test_retriever_runs_its_three_lookups_and_its_tools_concurrently(embed: Embed) -> None:
+    both = asyncio.Event()
+    entered: list[str] = []
+
+    def tool(name: str) -> Any:
+        async def call(candidate: CandidateInfo, job: JobInfo) -> str:
+            entered.append(name)
+            if len(entered) == 2:
+                both.set()
+            await both.wait()
+            return name
+        return call
+
+    p = pipeline(embed, tools={"a": tool("a"), "b": tool("b")})
+    p.retriever.catalog = RendezvousCatalog([MATCHING, NON_MATCHING], [JOB])
+    async with asyncio.timeout(20):  # a serial retriever waits here for ever
+        outcome = await p.run(MATCHING.id, JOB.id, "evidence", Stages())
+    assert outcome.context["a"] == "a" and outcome.context["b"] == "b"
+    assert outcome.context["search_rank"] == 1
+    assert outcome.traces[0].tool_calls[:3] == ["SearchService.GetCandidate", "SearchService.GetJob",
+                                                "SearchService.SearchCandidates"]
+
+
+async def test_a_failed_lookup_cancels_the_peer_search(embed: Embed) -> None:
+    catalog = MemoryCatalog([MATCHING], [JOB])
+    peer_search_cancelled = asyncio.Event()
+
+    async def slow_peers(job_id: str, k: int) -> list[SimilarCandidate]:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            peer_search_cancelled.set()
+            raise
+        return []
+
+    catalog.similar_candidates = slow_peers  # type: ignore[method-assign]
+    p = pipeline(embed)
+    p.retriever.catalog = catalog
+    with pytest.raises(NotFound):
+        await p.run("no-such-candidate", JOB.id, "evidence", Stages())
+    await asyncio.wait_for(peer_search_cancelled.wait(), 5)
+
+
 async def test_a_cancelling_on_stage_stops_the_agents(embed: Embed, fake_llm: FakeOpenAI) -> None:
     fake_llm.default = Reply(analysis_json(), delay=30)
 
