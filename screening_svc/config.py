@@ -29,6 +29,7 @@ class ScreeningConfig:
     heartbeat_s: float
     stalled_after_s: float
     stall_check_s: float
+    orphan_after_s: float  # a queued task with no queue job this old lost its submitter: queue it again
     poll_s: float
     call_timeout_s: float
     shutdown_grace_s: float
@@ -56,6 +57,7 @@ class ScreeningConfig:
             heartbeat_s=heartbeat,
             stalled_after_s=stalled,
             stall_check_s=env_float("HIREMESH_SCREENING_STALL_CHECK_S", 10.0, min=0.1, max=3600),
+            orphan_after_s=env_float("HIREMESH_SCREENING_ORPHAN_AFTER_S", 60.0, min=0.1, max=86_400),
             poll_s=env_float("HIREMESH_SCREENING_POLL_S", 5.0, min=0.1, max=3600),
             call_timeout_s=env_float("HIREMESH_SCREENING_CALL_TIMEOUT_S", 30.0, min=0.1, max=3600),
             shutdown_grace_s=env_float("HIREMESH_SCREENING_SHUTDOWN_GRACE_S", 10.0, min=0, max=3600),

@@ -19,7 +19,8 @@ TASKS_FINISHED = Counter(
 )
 TASK_RETRIES = Counter(
     "hiremesh_screening_task_retries_total",
-    "Screening tasks sent back to the queue: 'error' (transient failure) or 'stalled' (worker lost).",
+    "Screening tasks sent back to the queue: 'error' (transient failure), 'stalled' (worker lost) or "
+    "'orphaned' (its submitter died before queueing it).",
     ["reason"],
 )
 TASKS_BY_STATE = Gauge(

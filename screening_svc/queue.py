@@ -192,7 +192,7 @@ class ScreeningQueue:
                 await asyncio.sleep(2)
 
     async def _run_job(self, context: JobContext, task_id: str) -> None:
-        task = await self._store.start(task_id, context.worker_name or self.worker_name)
+        task = await self._store.start(task_id, context.worker_name or self.worker_name, context.job.id)
         if task is None:
             log.info("task %s was cancelled or finished before attempt; skipping", task_id)
             return
@@ -235,9 +235,31 @@ class ScreeningQueue:
             if not row or not row[0]:
                 return 0  # another replica is at it
             try:
-                return await self._requeue_stalled()
+                requeued = await self._requeue_stalled()
+                await self._adopt_orphans()
+                return requeued
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_RECOVERY_LOCK,))
+
+    async def _adopt_orphans(self) -> int:
+        """Give a queue job to every task whose submitter died between inserting it and queueing it."""
+        age = self._cfg.orphan_after_s
+        linked = await self._store.adopt_queue_jobs(age, SCHEMA, QUEUE, TASK_NAME)
+        orphans = await self._store.orphans(age, SCHEMA, QUEUE, TASK_NAME)
+        by_priority: dict[int, list[TaskRecord]] = {}
+        for task in orphans:
+            by_priority.setdefault(task.priority, []).append(task)
+        for priority, tasks in by_priority.items():
+            # Unlike `defer`, a failure here must not delete the tasks: the next round tries again.
+            deferrer = self._task.configure(priority=priority, queue=QUEUE)
+            kwargs: list[JSONDict] = [{"task_id": t.id} for t in tasks]
+            job_ids = await deferrer.batch_defer_async(*kwargs)
+            await self._store.attach_queue_jobs([t.id for t in tasks], job_ids)
+            metrics.TASK_RETRIES.labels("orphaned").inc(len(tasks))
+        if linked or orphans:
+            log.warning("adopted %d orphaned task(s): %d linked to their queued job, %d queued anew",
+                        linked + len(orphans), linked, len(orphans))
+        return linked + len(orphans)
 
     async def _requeue_stalled(self) -> int:
         manager = self.app.job_manager

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, LiteralString
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -250,6 +250,35 @@ class TaskStore:
             rows = {str(r["id"]): _task(r) for r in await cur.fetchall()}
         return [rows[i] for i in ids]
 
+    async def adopt_queue_jobs(self, older_than_s: float, queue_schema: str, queue: str, task_name: str) -> int:
+        """Link queued tasks that have no queue job id to the job already deferred for them (the submitter
+        died between deferring and recording the id); returns how many were linked."""
+        query = sql.SQL("""
+            UPDATE screening.tasks t SET queue_job_id = j.id
+              FROM {jobs} j
+             WHERE t.state = 'queued' AND t.queue_job_id IS NULL
+               AND t.created_at < now() - make_interval(secs => %(age)s)
+               AND j.queue_name = %(queue)s AND j.task_name = %(task)s AND j.args->>'task_id' = t.id::text
+        """).format(jobs=sql.Identifier(queue_schema, "procrastinate_jobs"))
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(query, {"age": older_than_s, "queue": queue, "task": task_name})
+            return cur.rowcount
+
+    async def orphans(self, older_than_s: float, queue_schema: str, queue: str, task_name: str,
+                      limit: int = 500) -> list[TaskRecord]:
+        """Queued tasks that never got a queue job (the submitter died between insert and defer)."""
+        query = sql.SQL("""
+            SELECT * FROM screening.tasks t
+             WHERE t.state = 'queued' AND t.queue_job_id IS NULL
+               AND t.created_at < now() - make_interval(secs => %(age)s)
+               AND NOT EXISTS (SELECT 1 FROM {jobs} j WHERE j.queue_name = %(queue)s AND j.task_name = %(task)s
+                                  AND j.args->>'task_id' = t.id::text)
+             ORDER BY t.created_at LIMIT %(limit)s
+        """).format(jobs=sql.Identifier(queue_schema, "procrastinate_jobs"))
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, {"age": older_than_s, "queue": queue, "task": task_name, "limit": limit})
+            return [_task(r) for r in await cur.fetchall()]
+
     async def attach_queue_jobs(self, task_ids: Sequence[str], job_ids: Sequence[int]) -> None:
         query: LiteralString = """
             UPDATE screening.tasks t SET queue_job_id = v.q
@@ -270,14 +299,17 @@ class TaskStore:
             raise NotFound(f"screening task {task_id} not found")
         return _task(row)
 
-    async def start(self, task_id: str, worker: str) -> TaskRecord | None:
-        """Claim a task for an attempt; None when it was cancelled or already finished meanwhile."""
+    async def start(self, task_id: str, worker: str, queue_job_id: int | None = None) -> TaskRecord | None:
+        """Claim a task for an attempt; None when it was cancelled or already finished meanwhile.
+
+        `queue_job_id` fills in the job id when the submitter died before recording it (cancel needs it)."""
         return await self._change("""
             UPDATE screening.tasks SET state = 'running', stage = 'queued', percent = 0, error = '',
                    attempts = attempts + 1, message = 'attempt ' || (attempts + 1) || ' on ' || %(worker)s,
+                   queue_job_id = coalesce(queue_job_id, %(job)s),
                    version = version + 1, updated_at = clock_timestamp()
              WHERE id = %(id)s AND state IN ('queued', 'running')
-            RETURNING *""", {"id": task_id, "worker": worker})
+            RETURNING *""", {"id": task_id, "worker": worker, "job": queue_job_id})
 
     async def progress(self, task_id: str, stage: str, percent: float, message: str) -> bool:
         """Record a stage; False when the task is no longer running (cancelled), so the worker stops."""
