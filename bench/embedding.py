@@ -1,11 +1,12 @@
-"""Embedding benchmark: sentence-transformers (PyTorch fp32) vs this service's onnxruntime fp32 path.
+"""Embedding benchmark: sentence-transformers (PyTorch fp32) vs this service's onnxruntime fp32 and int8 paths.
 
 Run from the repo root with the build venv (it has torch==2.13.0 + sentence-transformers; the service
 itself runs as a separate process from .venv):
 
     make models && PYTHONPATH=. .venv-build/bin/python bench/embedding.py [--quick] [--out FILE]
 
-Measures, in one process and one after the other (never both at once, 2 cores): texts/s and per-call
+Measures, in one process and one after the other (never two at once, 2 cores), for sentence-transformers and
+the service's fp32 and int8 variants: texts/s and per-call
 p50/p99 latency for resume-length (~300 words) and short (~15 words) texts at batch 1/16/64; a shuffled
 mixed-length corpus of 2,000 documents; cosine mean/min vs PyTorch; recall@10 agreement on 200 queries
 × 2,000 documents; then 16 concurrent single-text gRPC callers against `python -m embedding_svc`.
@@ -177,12 +178,12 @@ async def grpc_callers(addr: str, texts: list[str], callers: int) -> dict[str, f
             "grpc_batch64_texts_per_s": len(batch64) * 64 / batch_elapsed}
 
 
-def start_service(models_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_service(models_dir: Path, variant: str) -> tuple[subprocess.Popen[bytes], str]:
     from hiremesh.probe import wait_serving
 
     port = free_port()
     env = {**os.environ, "HIREMESH_MODEL_DIR": str(models_dir), "HIREMESH_EMBEDDING_PORT": str(port),
-           "HIREMESH_METRICS_PORT": "-1"}
+           "HIREMESH_METRICS_PORT": "-1", "HIREMESH_EMBEDDING_VARIANT": variant}
     env.pop("PYTHONPATH", None)
     proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "python"), "-m", "embedding_svc"], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -224,7 +225,11 @@ def main() -> None:
     svc = MiniLM(model_path(models_dir), threads=threads)
     svc.warm_up()
     rss_svc = rss_mb()[0]
-    results["rss_load_mb"] = {"sentence_transformers": rss_st - rss0, "service_fp32": rss_svc - rss_st}
+    svc8 = MiniLM(model_path(models_dir), threads=threads, variant="int8")
+    svc8.warm_up()
+    rss_svc8 = rss_mb()[0]
+    results["rss_load_mb"] = {"sentence_transformers": rss_st - rss0, "service_fp32": rss_svc - rss_st,
+                              "service_int8": rss_svc8 - rss_svc}
 
     def st_fn(batch: list[str]) -> np.ndarray:
         return np.asarray(st.encode(batch, batch_size=64, normalize_embeddings=True, convert_to_numpy=True))
@@ -232,61 +237,72 @@ def main() -> None:
     def svc_fn(batch: list[str]) -> np.ndarray:
         return np.stack([e.vector for e in svc.embed(batch)])
 
+    def svc8_fn(batch: list[str]) -> np.ndarray:
+        return np.stack([e.vector for e in svc8.embed(batch)])
+
+    engines = (("st_pytorch_fp32", st_fn), ("service_fp32", svc_fn), ("service_int8", svc8_fn))
+
     throughput: dict[str, dict[str, dict[str, float]]] = {}
     for label, texts in (("resume_300w", resumes), ("short_15w", shorts)):
         for batch in (1, 16, 64):
             subset = texts[: (64 if batch == 1 and label == "resume_300w" else len(texts))]
-            for engine, fn in (("st_pytorch_fp32", st_fn), ("service_fp32", svc_fn)):
+            for engine, fn in engines:
                 row = run_batches(fn, subset, batch)
                 throughput.setdefault(f"{label}/batch{batch}", {})[engine] = row
                 print(f"{label:12s} batch {batch:3d} {engine:16s} {row['texts_per_s']:8.1f} texts/s "
                       f"p50 {row['p50_ms']:8.1f} ms p99 {row['p99_ms']:8.1f} ms", flush=True)
     results["throughput"] = throughput
 
-    # Shuffled mixed-length corpus: what bulk indexing sees. Both engines get the whole corpus at once.
-    t0 = time.perf_counter()
-    st_docs = st_fn(docs)
-    st_docs_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    svc_docs = np.concatenate([svc_fn(docs[i: i + 256]) for i in range(0, len(docs), 256)])
-    svc_docs_s = time.perf_counter() - t0
-    results["mixed_corpus"] = {"texts": len(docs), "st_pytorch_fp32_texts_per_s": len(docs) / st_docs_s,
-                               "service_fp32_texts_per_s": len(docs) / svc_docs_s}
-    print(f"mixed corpus {len(docs)} docs: ST {len(docs) / st_docs_s:.1f} texts/s, "
-          f"service {len(docs) / svc_docs_s:.1f} texts/s", flush=True)
+    # Shuffled mixed-length corpus: what bulk indexing sees. Every engine gets the whole corpus in one call
+    # (ST sorts by length itself, the service by its length buckets).
+    corpus: dict[str, np.ndarray] = {}
+    results["mixed_corpus"] = {"texts": len(docs)}
+    for engine, fn in engines:
+        t0 = time.perf_counter()
+        corpus[engine] = fn(docs)
+        results["mixed_corpus"][f"{engine}_texts_per_s"] = len(docs) / (time.perf_counter() - t0)
+    print(f"mixed corpus: {results['mixed_corpus']}", flush=True)
 
-    st_q, svc_q = st_fn(queries), svc_fn(queries)
-    cos = np.concatenate([(st_docs * svc_docs).sum(axis=1), (st_q * svc_q).sum(axis=1),
-                          (st_fn(resumes) * svc_fn(resumes)).sum(axis=1),
-                          (st_fn(shorts) * svc_fn(shorts)).sum(axis=1)])
-    results["quality"] = {"cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()),
-                          "recall_at_10_agreement": recall_at_10(st_q, st_docs, svc_q, svc_docs),
-                          "queries": len(queries), "docs": len(docs)}
-    print(f"quality: {results['quality']}", flush=True)
+    st_q = st_fn(queries)
+    st_resumes, st_shorts = st_fn(resumes), st_fn(shorts)
+    results["quality"] = {}
+    for engine, fn in engines[1:]:
+        q = fn(queries)
+        cos = np.concatenate([(corpus["st_pytorch_fp32"] * corpus[engine]).sum(axis=1), (st_q * q).sum(axis=1),
+                              (st_resumes * fn(resumes)).sum(axis=1), (st_shorts * fn(shorts)).sum(axis=1)])
+        results["quality"][engine] = {
+            "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()),
+            "recall_at_10_agreement": recall_at_10(st_q, corpus["st_pytorch_fp32"], q, corpus[engine]),
+            "queries": len(queries), "docs": len(docs)}
+        print(f"quality {engine}: {results['quality'][engine]}", flush=True)
     results["rss_bench_process_peak_mb"] = rss_mb()[1]
 
-    proc, addr = start_service(models_dir)
-    try:
-        grpc_texts = resumes * (1 if args.quick else 2)
-        row = asyncio.run(grpc_callers(addr, grpc_texts, 16))
-        row["service_rss_mb"], row["service_peak_rss_mb"] = rss_mb(proc.pid)
-        results["grpc_16_callers_resume_300w"] = row
-        print(f"gRPC 16 callers: {row}", flush=True)
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    for variant in ("fp32", "int8"):
+        proc, addr = start_service(models_dir, variant)
+        try:
+            grpc_texts = resumes * (1 if args.quick else 2)
+            row = asyncio.run(grpc_callers(addr, grpc_texts, 16))
+            row["service_rss_mb"], row["service_peak_rss_mb"] = rss_mb(proc.pid)
+            results[f"grpc_16_callers_resume_300w_{variant}"] = row
+            print(f"gRPC 16 callers, {variant}: {row}", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
-    offline64 = throughput["resume_300w/batch64"]["service_fp32"]["texts_per_s"]
     st64 = throughput["resume_300w/batch64"]["st_pytorch_fp32"]["texts_per_s"]
-    results["targets"] = {
-        "resume_speedup_vs_st (>=1.6)": offline64 / st64,
-        "mixed_corpus_speedup_vs_st (>=2.0)": results["mixed_corpus"]["service_fp32_texts_per_s"]
-        / results["mixed_corpus"]["st_pytorch_fp32_texts_per_s"],
-        "cosine_min (>=0.999)": results["quality"]["cosine_min"],
-        "recall_at_10_agreement (>=0.99)": results["quality"]["recall_at_10_agreement"],
-        "grpc_16_callers_vs_offline_batch64 (>=0.70)":
-            results["grpc_16_callers_resume_300w"]["texts_per_s"] / offline64,
-    }
+    results["targets"] = {}
+    for variant in ("fp32", "int8"):
+        engine = f"service_{variant}"
+        offline64 = throughput["resume_300w/batch64"][engine]["texts_per_s"]
+        results["targets"][variant] = {
+            "resume_speedup_vs_st (>=1.6)": offline64 / st64,
+            "mixed_corpus_speedup_vs_st (>=2.0)": results["mixed_corpus"][f"{engine}_texts_per_s"]
+            / results["mixed_corpus"]["st_pytorch_fp32_texts_per_s"],
+            "cosine_min (>=0.999)": results["quality"][engine]["cosine_min"],
+            "recall_at_10_agreement (>=0.99)": results["quality"][engine]["recall_at_10_agreement"],
+            "grpc_16_callers_vs_offline_batch64 (>=0.70)":
+                results[f"grpc_16_callers_resume_300w_{variant}"]["texts_per_s"] / offline64,
+        }
     results["machine"]["loadavg_at_end"] = os.getloadavg()
     print(json.dumps(results["targets"], indent=2))
     if args.out:

@@ -15,10 +15,15 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
 MAX_TOKENS = 256
 MODEL_FILE = "model.onnx"
+# 8-bit weights in blocks of 128 with int8 arithmetic on activations quantised per row and block (onnxruntime's
+# MatMulNBits, accuracy level 4): vectors stay within cosine 0.9995 of fp32 and, unlike per-tensor dynamic
+# int8, do not depend on the other texts in the batch.
+INT8_FILE = "model-int8.onnx"
+VARIANT_FILES = {"fp32": MODEL_FILE, "int8": INT8_FILE}
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
 # Bump when the export recipe changes so existing builds are redone.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
 
 def model_path(models_dir: Path) -> Path:

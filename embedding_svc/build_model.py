@@ -23,6 +23,7 @@ from pathlib import Path
 
 from embedding_svc.artifacts import (
     DIMENSION,
+    INT8_FILE,
     MAX_TOKENS,
     MODEL_FILE,
     MODEL_NAME,
@@ -103,6 +104,22 @@ def export(source: Path, work: Path) -> Path:
     return candidates[0]
 
 
+INT8_BLOCK = 128
+
+
+def quantize_int8(fp32_file: Path, out: Path) -> None:
+    """The int8 variant: every encoder MatMul as MatMulNBits (8-bit symmetric weights in blocks of
+    INT8_BLOCK along K, int8 compute with per-row, per-block activation scales). The fused Attention
+    nodes (Q/K/V projections and softmax) stay fp32."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32_file)), bits=8, block_size=INT8_BLOCK, is_symmetric=True,
+                                     accuracy_level=4)
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
+
+
 def build(target: Path, *, force: bool = False) -> Manifest:
     source = source_dir()
     source_sha = sha256_file(source / "model.safetensors")
@@ -118,6 +135,7 @@ def build(target: Path, *, force: bool = False) -> Manifest:
         stage = work / "stage"
         stage.mkdir()
         shutil.copy2(onnx_file, stage / MODEL_FILE)
+        quantize_int8(stage / MODEL_FILE, stage / INT8_FILE)
         # The runtime sets truncation (256) and padding itself: the shipped file says 128.
         shutil.copy2(source / TOKENIZER_FILE, stage / TOKENIZER_FILE)
         manifest = Manifest(
@@ -125,7 +143,7 @@ def build(target: Path, *, force: bool = False) -> Manifest:
             variant="fp32",
             dimension=DIMENSION,
             max_tokens=MAX_TOKENS,
-            files={name: sha256_file(stage / name) for name in (MODEL_FILE, TOKENIZER_FILE)},
+            files={name: sha256_file(stage / name) for name in (MODEL_FILE, INT8_FILE, TOKENIZER_FILE)},
             source_sha256=source_sha,
             recipe=RECIPE_VERSION,
             versions={
@@ -138,6 +156,7 @@ def build(target: Path, *, force: bool = False) -> Manifest:
                 "onnxruntime": _version("onnxruntime"),
                 "opset": str(OPSET),
                 "optimization": "O3",
+                "int8": f"MatMulNBits bits=8 block={INT8_BLOCK} symmetric accuracy_level=4",
             },
         )
         manifest.write(stage)

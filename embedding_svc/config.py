@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embedding_svc.artifacts import model_path
-from hiremesh.config import env_bool, env_float, env_int, env_path, home, service_port
+from hiremesh.config import env_bool, env_choice, env_float, env_int, env_path, home, service_port
 
 
 def default_threads() -> int:
@@ -28,6 +28,7 @@ class EmbeddingConfig:
     max_queue_texts: int  # texts waiting beyond this are refused with RESOURCE_EXHAUSTED
     token_budget: int  # padded tokens per onnxruntime call (length buckets stay under it)
     spin: bool  # let idle onnxruntime threads busy-wait (only worth it on cores no other service uses)
+    variant: str  # "fp32" (default) or "int8" (see embedding_svc.artifacts.INT8_FILE)
 
     @classmethod
     def from_env(cls) -> EmbeddingConfig:
@@ -41,4 +42,5 @@ class EmbeddingConfig:
             max_queue_texts=env_int("HIREMESH_EMBEDDING_MAX_QUEUE", 4096, min=1, max=1_000_000),
             token_budget=env_int("HIREMESH_EMBEDDING_TOKEN_BUDGET", 8192, min=256, max=1_000_000),
             spin=env_bool("HIREMESH_EMBEDDING_SPIN", False),
+            variant=env_choice("HIREMESH_EMBEDDING_VARIANT", "fp32", ("fp32", "int8")),
         )

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
-from embedding_svc.artifacts import MODEL_FILE, TOKENIZER_FILE, Manifest, verify
+from embedding_svc.artifacts import TOKENIZER_FILE, VARIANT_FILES, Manifest, verify
 from hiremesh.errors import FailedPrecondition
 
 log = logging.getLogger("embedding_svc.model")
@@ -71,11 +71,18 @@ class MiniLM:
     """An onnxruntime session over the built model; thread-safe for one caller at a time per batch."""
 
     def __init__(self, folder: Path, *, threads: int, token_budget: int = 8192, max_rows: int = 64,
-                 spin: bool = False) -> None:
+                 spin: bool = False, variant: str = "fp32") -> None:
         try:
             self.manifest: Manifest = verify(folder)  # checksum before a byte reaches onnxruntime
         except (ValueError, KeyError, OSError) as exc:
             raise FailedPrecondition(f"embedding model not usable: {exc}") from exc
+        if variant not in VARIANT_FILES:
+            raise FailedPrecondition(f"unknown embedding model variant {variant!r}; one of {', '.join(VARIANT_FILES)}")
+        self.model_file = VARIANT_FILES[variant]
+        if self.model_file not in self.manifest.files:
+            raise FailedPrecondition(f"the {variant} variant is not in the build at {folder}; rebuild with "
+                                     "`make models`")
+        self._variant = variant
         self.folder = folder
         self.token_budget = token_budget
         self.max_rows = max_rows
@@ -96,7 +103,8 @@ class MiniLM:
             # Idle intra-op threads otherwise busy-wait after every run, taking the cores from the services
             # sharing the machine (guardrail's NER ran ~25% slower right after an Embed).
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(folder / self.model_file), options,
+                                            providers=["CPUExecutionProvider"])
         self._inputs = {node.name for node in self.session.get_inputs()}
         outputs = [node.name for node in self.session.get_outputs()]
         # The sentence-transformers export pools and normalises in the graph; a plain transformer export
@@ -113,7 +121,7 @@ class MiniLM:
 
     @property
     def variant(self) -> str:
-        return self.manifest.variant
+        return self._variant
 
     @property
     def dimension(self) -> int:
@@ -125,7 +133,7 @@ class MiniLM:
 
     @property
     def sha256(self) -> str:
-        return self.manifest.files[MODEL_FILE]
+        return self.manifest.files[self.model_file]
 
     def tokenize(self, texts: Sequence[str]) -> list[Encoding]:
         return list(self.tokenizer.encode_batch(list(texts)))

@@ -22,6 +22,13 @@ def minilm(embedding_models: Path) -> MiniLM:
 
 
 @pytest.fixture(scope="session")
+def minilm_int8(embedding_models: Path) -> MiniLM:
+    model = MiniLM(model_path(embedding_models), threads=2, variant="int8")
+    model.warm_up()
+    return model
+
+
+@pytest.fixture(scope="session")
 def reference() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(REFERENCE.read_text())
     return data

@@ -13,13 +13,13 @@ import grpc
 import numpy as np
 import pytest
 
-from embedding_svc.artifacts import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, model_path
+from embedding_svc.artifacts import INT8_FILE, MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, model_path
 from hiremesh.clients import channel
 from hiremesh.probe import check
 from hiremesh.v1 import embedding_pb2 as pb
 from hiremesh.v1 import embedding_pb2_grpc
 from tests.fixtures.embedding import EMBEDDING_HEALTH
-from tests.fixtures.procs import REPO, ServiceProcess, free_port, start_process
+from tests.fixtures.procs import REPO, ServiceProcess, free_port, spawn_service, start_process
 
 REFERENCE = REPO / "bench" / "reference" / "minilm_reference.json"
 RESUME = ("Senior backend engineer with ten years of experience designing distributed systems in Python and Go. "
@@ -160,6 +160,31 @@ async def test_model_info(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub, em
     assert info.max_batch_size > 0
 
 
+async def test_int8_variant_is_served_and_reported(embedding_models: Path) -> None:
+    svc = await spawn_service("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(embedding_models),
+                                                             "HIREMESH_EMBEDDING_VARIANT": "int8"}, EMBEDDING_HEALTH)
+    try:
+        stub = embedding_pb2_grpc.EmbeddingServiceStub(channel(svc.addr))
+        info = await stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10)
+        manifest = json.loads((model_path(embedding_models) / MANIFEST_FILE).read_text())
+        assert info.variant == pb.MODEL_VARIANT_INT8
+        assert info.sha256 == manifest["files"][INT8_FILE] != manifest["files"][MODEL_FILE]
+        texts = ["Senior Go developer", "Go backend engineer", "Pastry chef for a hotel kitchen"]
+        reply = await stub.Embed(pb.EmbedRequest(texts=texts), timeout=30)
+        a, b, c = (np.asarray(e.values, dtype=np.float32) for e in reply.embeddings)
+        assert abs(float(np.linalg.norm(a)) - 1) < 1e-4
+        assert float(np.dot(a, b)) > float(np.dot(a, c)) + 0.2
+    finally:
+        await svc.stop()
+
+
+def test_unknown_variant_is_a_configuration_error(embedding_models: Path) -> None:
+    proc = start_process("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(embedding_models),
+                                                        "HIREMESH_EMBEDDING_VARIANT": "fp16"})
+    assert proc.proc.wait(60) != 0
+    assert "HIREMESH_EMBEDDING_VARIANT" in proc.log_tail()
+
+
 async def test_health_is_not_serving_until_the_model_is_warm(embedding_models: Path) -> None:
     # The delay holds NOT_SERVING after warm-up with the event loop free, so the poll reliably sees it (the
     # load itself can starve the loop long enough for a probe to time out).
@@ -188,6 +213,7 @@ async def test_tampered_model_never_serves(embedding_models: Path, tmp_path: Pat
     target = model_path(tmp_path)
     target.mkdir(parents=True)
     (target / MODEL_FILE).symlink_to(source / MODEL_FILE)
+    (target / INT8_FILE).symlink_to(source / INT8_FILE)
     shutil.copy2(source / MANIFEST_FILE, target / MANIFEST_FILE)
     (target / TOKENIZER_FILE).write_text((source / TOKENIZER_FILE).read_text() + " ")
     proc = start_process("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(tmp_path)})
