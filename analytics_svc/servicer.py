@@ -7,7 +7,8 @@ from typing import Any
 
 from analytics_svc import convert
 from analytics_svc.app import Analytics, Step
-from hiremesh.errors import InvalidArgument, Unavailable
+from hiremesh.errors import InvalidArgument
+from hiremesh.pending import Pending
 from hiremesh.v1 import analytics_pb2 as pb
 from hiremesh.v1 import analytics_pb2_grpc
 
@@ -15,17 +16,15 @@ from hiremesh.v1 import analytics_pb2_grpc
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     """Registered before the server starts; answers UNAVAILABLE until the warehouse is attached."""
 
-    def __init__(self, analytics: Analytics | None = None) -> None:
-        self._analytics = analytics
+    def __init__(self) -> None:
+        self._analytics: Pending[Analytics] = Pending("the analytics warehouse is still opening")
 
     def attach(self, analytics: Analytics) -> None:
-        self._analytics = analytics
+        self._analytics.set(analytics)
 
     @property
     def _a(self) -> Analytics:
-        if self._analytics is None:
-            raise Unavailable("the analytics warehouse is still opening")
-        return self._analytics
+        return self._analytics.get()
 
     async def Sync(self, request: pb.SyncRequest, context: Any) -> AsyncIterator[pb.SyncResponse]:
         mode = convert.sync_mode(request)

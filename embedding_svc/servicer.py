@@ -11,7 +11,7 @@ from embedding_svc.batcher import MicroBatcher
 from embedding_svc.bulk import BulkItem, embed_stream
 from embedding_svc.model import Embedded, MiniLM
 from embedding_svc.validation import check_texts
-from hiremesh.errors import Unavailable
+from hiremesh.pending import Pending
 from hiremesh.v1 import common_pb2, embedding_pb2, embedding_pb2_grpc
 
 SERVICE_NAME = "hiremesh.v1.EmbeddingService"
@@ -33,17 +33,13 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
     """Answers UNAVAILABLE until `attach` hands it a loaded, warmed model."""
 
     def __init__(self) -> None:
-        self._model: MiniLM | None = None
-        self._batcher: MicroBatcher | None = None
+        self._loaded: Pending[tuple[MiniLM, MicroBatcher]] = Pending("embedding model is still loading")
 
     def attach(self, model: MiniLM, batcher: MicroBatcher) -> None:
-        self._model = model
-        self._batcher = batcher
+        self._loaded.set((model, batcher))
 
     def _ready(self) -> tuple[MiniLM, MicroBatcher]:
-        if self._model is None or self._batcher is None:
-            raise Unavailable("embedding model is still loading")
-        return self._model, self._batcher
+        return self._loaded.get()
 
     async def Embed(self, request: embedding_pb2.EmbedRequest,
                     context: grpc.aio.ServicerContext[Any, Any]) -> embedding_pb2.EmbedResponse:

@@ -109,11 +109,18 @@ class PiiDetector:
         if not wanted:
             return [[] for _ in texts]
         ner = mode == "full" and bool(set(wanted) & set(NER_ENTITIES))
-        needs_ner = [ner and _may_name_someone(t) for t in texts]
+        # A string that is just a skill name carries no PII (every hit in it is dropped as a false positive);
+        # screening results hold dozens of them (skill lists, question topics).
+        bare_skill = [is_skill_term(t.strip()) for t in texts]
+        needs_ner = [ner and not skill and _may_name_someone(t) for t, skill in zip(texts, bare_skill, strict=True)]
         with_ner = iter(self.nlp.process_full([t for t, n in zip(texts, needs_ner, strict=True) if n]))
-        without = iter(self.nlp.process_fast([t for t, n in zip(texts, needs_ner, strict=True) if not n]))
+        without = iter(self.nlp.process_fast([t for t, n, skill in zip(texts, needs_ner, bare_skill, strict=True)
+                                              if not n and not skill]))
         out: list[list[PiiFinding]] = []
-        for text, n in zip(texts, needs_ner, strict=True):
+        for text, n, skill in zip(texts, needs_ner, bare_skill, strict=True):
+            if skill:
+                out.append([])
+                continue
             art: NlpArtifacts = next(with_ner) if n else next(without)
             results = self.analyzer.analyze(text, language="en", entities=wanted, nlp_artifacts=art,
                                             score_threshold=self.score_threshold)
@@ -175,13 +182,9 @@ class PiiDetector:
 
 
 def _may_name_someone(text: str) -> bool:
-    """Whether NER could find a person or place here that `_false_positive` would keep.
-
-    A text without a capital letter only yields lowercase spans, and a text that is one skill name only
-    yields skill words: both are dropped after NER anyway, so they skip it (a screening result's JSON has
-    dozens of such strings: skill lists, "gap: python" rationales)."""
-    stripped = text.strip()
-    return any(ch.isupper() for ch in stripped) and not is_skill_term(stripped)
+    """Whether NER could find a person or place here that `_false_positive` would keep: a text without a
+    capital letter only yields lowercase spans, which it drops ("gap: python" rationales skip NER)."""
+    return any(ch.isupper() for ch in text)
 
 
 def _token_around(text: str, start: int, end: int) -> str:

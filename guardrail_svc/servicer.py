@@ -10,7 +10,8 @@ from guardrail_svc.offload import Offloader
 from guardrail_svc.report import SafetyReport
 from guardrail_svc.scanner import Guardrail, ScanOptions
 from guardrail_svc.validation import validate_analysis
-from hiremesh.errors import InvalidArgument, Unavailable
+from hiremesh.errors import InvalidArgument
+from hiremesh.pending import Pending
 from hiremesh.v1 import guardrail_pb2, guardrail_pb2_grpc
 
 
@@ -19,18 +20,16 @@ class GuardrailServicer(guardrail_pb2_grpc.GuardrailServiceServicer):
 
     def __init__(self, offload: Offloader) -> None:
         self._offload = offload
-        self._ready: Guardrail | None = None
+        self._ready: Pending[Guardrail] = Pending("guardrail models are still loading")
         self._llm: LlmBiasChecker | None = None
 
     def attach(self, guardrail: Guardrail, llm: LlmBiasChecker | None = None) -> None:
-        self._ready = guardrail
         self._llm = llm
+        self._ready.set(guardrail)
 
     @property
     def _guardrail(self) -> Guardrail:
-        if self._ready is None:
-            raise Unavailable("guardrail models are still loading")
-        return self._ready
+        return self._ready.get()
 
     async def Scan(self, request: guardrail_pb2.ScanRequest, context: grpc.aio.ServicerContext
                    ) -> guardrail_pb2.ScanResponse:

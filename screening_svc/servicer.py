@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from hiremesh.errors import Unavailable
+from hiremesh.pending import Pending
 from hiremesh.v1 import screening_pb2 as pb
 from hiremesh.v1 import screening_pb2_grpc
 from screening_svc import convert
@@ -38,16 +38,14 @@ class Deps:
 class ScreeningServicer(screening_pb2_grpc.ScreeningServiceServicer):
     def __init__(self, default_engine: str) -> None:
         self._engine = default_engine
-        self._deps: Deps | None = None
+        self._deps: Pending[Deps] = Pending("screening_svc is starting: database not ready yet")
 
     def ready(self, deps: Deps) -> None:
-        self._deps = deps
+        self._deps.set(deps)
 
     @property
     def d(self) -> Deps:
-        if self._deps is None:
-            raise Unavailable("screening_svc is starting: database not ready yet")
-        return self._deps
+        return self._deps.get()
 
     async def Screen(self, request: pb.ScreenRequest, context: Context) -> AsyncIterator[pb.ScreenResponse]:
         app, cand, job = convert.target_ids(request.application_id, request.candidate_id, request.job_id)

@@ -180,26 +180,11 @@ class Candidates(RowStore):
 
     async def _write(self, candidate_id: str, current: Candidate, changes: dict[str, Any], text_changed: bool,
                      vector: np.ndarray | None) -> Candidate | None:
-        sets: list[sql.Composable] = [sql.SQL("{} = %s").format(sql.Identifier(f)) for f in changes]
-        params: list[Any] = list(changes.values())
-        sets.append(sql.SQL("updated_at = now()"))
-        if text_changed and vector is not None:
-            sets.append(sql.SQL("embedding = %s, embedded_at = now()"))
-            params.append(vector)
-        elif not text_changed:
-            # The vector still describes the text: keep a fresh row fresh.
-            sets.append(sql.SQL("embedded_at = CASE WHEN embedded_at >= updated_at THEN now() ELSE embedded_at END"))
-        # Optimistic: only if nobody changed the row since we read (and embedded) it.
-        query = sql.SQL("UPDATE catalog.candidates SET {sets} WHERE id = %s AND updated_at = %s RETURNING id").format(
-            sets=sql.SQL(", ").join(sets))
         try:
-            async with self.pool.connection() as conn:
-                cur = await conn.execute(query, [*params, candidate_id, current.updated_at])
-                if await cur.fetchone() is None:
-                    return None
-                return Candidate.from_row(await self.fetch(conn, candidate_id))
+            row = await self.write_if_unchanged(candidate_id, current.updated_at, changes, text_changed, vector)
         except UniqueViolation:
             raise AlreadyExists("candidate.resume_text: another candidate has the same resume text") from None
+        return Candidate.from_row(row) if row is not None else None
 
     async def list(self, size: int, token: str, location: str = "", skill: str = "",
                    min_years: float = 0.0) -> Page[Candidate]:

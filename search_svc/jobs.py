@@ -86,21 +86,8 @@ class Jobs(RowStore):
 
     async def _write(self, job_id: str, current: Job, changes: dict[str, Any], text_changed: bool,
                      vector: np.ndarray | None) -> Job | None:
-        sets: list[sql.Composable] = [sql.SQL("{} = %s").format(sql.Identifier(f)) for f in changes]
-        params: list[Any] = list(changes.values())
-        sets.append(sql.SQL("updated_at = now()"))
-        if text_changed and vector is not None:
-            sets.append(sql.SQL("embedding = %s, embedded_at = now()"))
-            params.append(vector)
-        elif not text_changed:
-            sets.append(sql.SQL("embedded_at = CASE WHEN embedded_at >= updated_at THEN now() ELSE embedded_at END"))
-        query = sql.SQL("UPDATE catalog.jobs SET {sets} WHERE id = %s AND updated_at = %s RETURNING id").format(
-            sets=sql.SQL(", ").join(sets))
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(query, [*params, job_id, current.updated_at])
-            if await cur.fetchone() is None:
-                return None
-            return Job.from_row(await self.fetch(conn, job_id))
+        row = await self.write_if_unchanged(job_id, current.updated_at, changes, text_changed, vector)
+        return Job.from_row(row) if row is not None else None
 
     async def list(self, size: int, token: str, status: str = "", location: str = "", skill: str = "") -> Page[Job]:
         size = paging.page_size(size)

@@ -103,6 +103,29 @@ class RowStore:
             token_out = paging.encode(last["created_at"], str(last["id"]), key)
         return rows, token_out, total
 
+    async def write_if_unchanged(self, row_id: str, read_at: Any, changes: dict[str, Any], text_changed: bool,
+                                 vector: np.ndarray | None) -> dict[str, Any] | None:
+        """Apply `changes` only if nobody updated the row since it was read (its `updated_at` is still
+        `read_at`); the new row, or None when it moved meanwhile and the caller should re-read and retry.
+
+        A changed text stores `vector` with it, or leaves the row stale when there is none (embedding_svc
+        down); an unchanged text keeps a fresh row fresh."""
+        sets: list[sql.Composable] = [sql.SQL("{} = %s").format(sql.Identifier(f)) for f in changes]
+        params: list[Any] = list(changes.values())
+        sets.append(sql.SQL("updated_at = now()"))
+        if text_changed and vector is not None:
+            sets.append(sql.SQL("embedding = %s, embedded_at = now()"))
+            params.append(vector)
+        elif not text_changed:
+            sets.append(sql.SQL("embedded_at = CASE WHEN embedded_at >= updated_at THEN now() ELSE embedded_at END"))
+        query = sql.SQL("UPDATE {t} SET {sets} WHERE id = %s AND updated_at = %s RETURNING id").format(
+            t=self.table.ident, sets=sql.SQL(", ").join(sets))
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, [*params, row_id, read_at])
+            if await cur.fetchone() is None:
+                return None
+            return await self.fetch(conn, row_id)
+
     async def stale_count(self) -> int:
         query = sql.SQL("SELECT count(*) FROM {t} WHERE embedded_at IS NULL OR embedded_at < updated_at").format(
             t=self.table.ident)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hiremesh.errors import InvalidArgument, Unavailable
+from hiremesh.errors import InvalidArgument
+from hiremesh.pending import Pending
 from hiremesh.v1 import search_pb2 as pb
 from hiremesh.v1 import search_pb2_grpc
 from search_svc import convert, importer
@@ -37,16 +38,14 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
     """Registered before the server starts (gRPC requires it); answers UNAVAILABLE until `attach`."""
 
     def __init__(self) -> None:
-        self._backend: Backend | None = None
+        self._backend: Pending[Backend] = Pending("search service is starting (database not ready yet)")
 
     def attach(self, backend: Backend) -> None:
-        self._backend = backend
+        self._backend.set(backend)
 
     @property
     def _b(self) -> Backend:
-        if self._backend is None:
-            raise Unavailable("search service is starting (database not ready yet)")
-        return self._backend
+        return self._backend.get()
 
     # --- candidates ---------------------------------------------------------------------------------------
 
