@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from aiohttp import web
 from google.protobuf.descriptor import Descriptor
@@ -54,6 +55,73 @@ def _location(path: str) -> dict[str, str]:
     return {"Location": f"{API}{path}"}
 
 
+# --- handlers that differ only in their resource: built once per resource -------------------------
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _named(name: str, handler: Handler) -> Handler:
+    # OpenAPI operationIds come from handler names: keep them what they were when written out by hand.
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
+def _rpc(request: web.Request, name: str) -> Any:
+    return getattr(gateway_of(request).backends.search, name)
+
+
+def create_handler(name: str, rpc: str, request_type: type[Message], field: str, path: str) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        req = request_type()
+        parse(await read_json(request), getattr(req, field))
+        reply = await call(request, "search", _rpc(request, rpc), req)
+        return json_response(reply, 201, _location(f"{path}/{getattr(reply, field).id}"))
+    return _named(name, handler)
+
+
+def list_handler(name: str, rpc: str, request_type: type[Message], params: dict[str, str]) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        req = request_type()
+        _query(request, req, params)
+        return json_response(await call(request, "search", _rpc(request, rpc), req))
+    return _named(name, handler)
+
+
+def get_handler(name: str, rpc: str, request_type: type[Message]) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        req = request_type(id=request.match_info["id"])
+        return json_response(await call(request, "search", _rpc(request, rpc), req))
+    return _named(name, handler)
+
+
+def update_handler(name: str, rpc: str, request_type: type[Message], field: str, message: type[Message]
+                   ) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        data = await read_json(request)
+        req: Any = request_type()
+        req.update_mask.paths.extend(_mask_paths(data, cast(Descriptor, message.DESCRIPTOR)))
+        target = getattr(req, field)
+        parse(data, target)
+        target.id = request.match_info["id"]
+        return json_response(await call(request, "search", _rpc(request, rpc), req))
+    return _named(name, handler)
+
+
+def delete_handler(name: str, rpc: str, request_type: type[Message]) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await call(request, "search", _rpc(request, rpc), request_type(id=request.match_info["id"]))
+        return web.Response(status=204)
+    return _named(name, handler)
+
+
+def matches_handler(name: str, rpc: str, request_type: type[Message], id_field: str) -> Handler:
+    """Best matches for one stored row (a job's candidates, a candidate's jobs)."""
+    async def handler(request: web.Request) -> web.StreamResponse:
+        req = request_type(**{id_field: request.match_info["id"]})
+        _query(request, req, SEARCH_OPTIONS)
+        return json_response(await call(request, "search", _rpc(request, rpc), req))
+    return _named(name, handler)
+
+
 # --- candidates -----------------------------------------------------------------------------------
 async def create_candidate(request: web.Request) -> web.Response:
     gw = gateway_of(request)
@@ -72,36 +140,12 @@ async def create_candidate(request: web.Request) -> web.Response:
     return json_response(reply, status, _location(f"/candidates/{reply.candidate.id}"))
 
 
-async def list_candidates(request: web.Request) -> web.Response:
-    req = pb.ListCandidatesRequest()
-    _query(request, req, CANDIDATE_FILTERS)
-    return json_response(await call(request, "search", gateway_of(request).backends.search.ListCandidates, req))
-
-
-async def get_candidate(request: web.Request) -> web.Response:
-    req = pb.GetCandidateRequest(id=request.match_info["id"])
-    return json_response(await call(request, "search", gateway_of(request).backends.search.GetCandidate, req))
-
-
-async def update_candidate(request: web.Request) -> web.Response:
-    data = await read_json(request)
-    req = pb.UpdateCandidateRequest()
-    req.update_mask.paths.extend(_mask_paths(data, pb.Candidate.DESCRIPTOR))
-    parse(data, req.candidate)
-    req.candidate.id = request.match_info["id"]
-    return json_response(await call(request, "search", gateway_of(request).backends.search.UpdateCandidate, req))
-
-
-async def delete_candidate(request: web.Request) -> web.Response:
-    req = pb.DeleteCandidateRequest(id=request.match_info["id"])
-    await call(request, "search", gateway_of(request).backends.search.DeleteCandidate, req)
-    return web.Response(status=204)
-
-
-async def candidate_jobs(request: web.Request) -> web.Response:
-    req = pb.SearchJobsRequest(candidate_id=request.match_info["id"])
-    _query(request, req, SEARCH_OPTIONS)
-    return json_response(await call(request, "search", gateway_of(request).backends.search.SearchJobs, req))
+list_candidates = list_handler("list_candidates", "ListCandidates", pb.ListCandidatesRequest, CANDIDATE_FILTERS)
+get_candidate = get_handler("get_candidate", "GetCandidate", pb.GetCandidateRequest)
+update_candidate = update_handler("update_candidate", "UpdateCandidate", pb.UpdateCandidateRequest, "candidate",
+                                  pb.Candidate)
+delete_candidate = delete_handler("delete_candidate", "DeleteCandidate", pb.DeleteCandidateRequest)
+candidate_jobs = matches_handler("candidate_jobs", "SearchJobs", pb.SearchJobsRequest, "candidate_id")
 
 
 async def import_candidates(request: web.Request) -> web.Response:
@@ -126,78 +170,22 @@ async def reindex(request: web.Request) -> web.Response:
     return json_response(op.resource(), 202, _location(f"/operations/{op.id}"))
 
 
-# --- jobs -----------------------------------------------------------------------------------------
-async def create_job(request: web.Request) -> web.Response:
-    req = pb.CreateJobRequest()
-    parse(await read_json(request), req.job)
-    reply = await call(request, "search", gateway_of(request).backends.search.CreateJob, req)
-    return json_response(reply, 201, _location(f"/jobs/{reply.job.id}"))
+# --- jobs and applications --------------------------------------------------------------------------
+create_job = create_handler("create_job", "CreateJob", pb.CreateJobRequest, "job", "/jobs")
+list_jobs = list_handler("list_jobs", "ListJobs", pb.ListJobsRequest, JOB_FILTERS)
+get_job = get_handler("get_job", "GetJob", pb.GetJobRequest)
+update_job = update_handler("update_job", "UpdateJob", pb.UpdateJobRequest, "job", pb.Job)
+delete_job = delete_handler("delete_job", "DeleteJob", pb.DeleteJobRequest)
+job_candidates = matches_handler("job_candidates", "SearchCandidates", pb.SearchCandidatesRequest, "job_id")
 
-
-async def list_jobs(request: web.Request) -> web.Response:
-    req = pb.ListJobsRequest()
-    _query(request, req, JOB_FILTERS)
-    return json_response(await call(request, "search", gateway_of(request).backends.search.ListJobs, req))
-
-
-async def get_job(request: web.Request) -> web.Response:
-    req = pb.GetJobRequest(id=request.match_info["id"])
-    return json_response(await call(request, "search", gateway_of(request).backends.search.GetJob, req))
-
-
-async def update_job(request: web.Request) -> web.Response:
-    data = await read_json(request)
-    req = pb.UpdateJobRequest()
-    req.update_mask.paths.extend(_mask_paths(data, pb.Job.DESCRIPTOR))
-    parse(data, req.job)
-    req.job.id = request.match_info["id"]
-    return json_response(await call(request, "search", gateway_of(request).backends.search.UpdateJob, req))
-
-
-async def delete_job(request: web.Request) -> web.Response:
-    req = pb.DeleteJobRequest(id=request.match_info["id"])
-    await call(request, "search", gateway_of(request).backends.search.DeleteJob, req)
-    return web.Response(status=204)
-
-
-async def job_candidates(request: web.Request) -> web.Response:
-    req = pb.SearchCandidatesRequest(job_id=request.match_info["id"])
-    _query(request, req, SEARCH_OPTIONS)
-    return json_response(await call(request, "search", gateway_of(request).backends.search.SearchCandidates, req))
-
-
-# --- applications ---------------------------------------------------------------------------------
-async def create_application(request: web.Request) -> web.Response:
-    req = pb.CreateApplicationRequest()
-    parse(await read_json(request), req.application)
-    reply = await call(request, "search", gateway_of(request).backends.search.CreateApplication, req)
-    return json_response(reply, 201, _location(f"/applications/{reply.application.id}"))
-
-
-async def list_applications(request: web.Request) -> web.Response:
-    req = pb.ListApplicationsRequest()
-    _query(request, req, APPLICATION_FILTERS)
-    return json_response(await call(request, "search", gateway_of(request).backends.search.ListApplications, req))
-
-
-async def get_application(request: web.Request) -> web.Response:
-    req = pb.GetApplicationRequest(id=request.match_info["id"])
-    return json_response(await call(request, "search", gateway_of(request).backends.search.GetApplication, req))
-
-
-async def update_application(request: web.Request) -> web.Response:
-    data = await read_json(request)
-    req = pb.UpdateApplicationRequest()
-    req.update_mask.paths.extend(_mask_paths(data, pb.Application.DESCRIPTOR))
-    parse(data, req.application)
-    req.application.id = request.match_info["id"]
-    return json_response(await call(request, "search", gateway_of(request).backends.search.UpdateApplication, req))
-
-
-async def delete_application(request: web.Request) -> web.Response:
-    req = pb.DeleteApplicationRequest(id=request.match_info["id"])
-    await call(request, "search", gateway_of(request).backends.search.DeleteApplication, req)
-    return web.Response(status=204)
+create_application = create_handler("create_application", "CreateApplication", pb.CreateApplicationRequest,
+                                    "application", "/applications")
+list_applications = list_handler("list_applications", "ListApplications", pb.ListApplicationsRequest,
+                                 APPLICATION_FILTERS)
+get_application = get_handler("get_application", "GetApplication", pb.GetApplicationRequest)
+update_application = update_handler("update_application", "UpdateApplication", pb.UpdateApplicationRequest,
+                                    "application", pb.Application)
+delete_application = delete_handler("delete_application", "DeleteApplication", pb.DeleteApplicationRequest)
 
 
 # --- search ---------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             return asyncio.run(_status())
         if args.command == "db":
-            from hiremesh.pg import db_command
+            from hiremesh.db_cli import db_command
 
             return db_command(args.action)
         if args.command == "probe":

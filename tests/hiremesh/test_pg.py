@@ -14,7 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hiremesh.pg import PG_USER, Cluster, ClusterError, db_command
+from hiremesh.db_cli import db_command
+from hiremesh.pg import PG_USER, Cluster, ClusterError
 from tests.fixtures.pg import create_database, drop_database
 
 needs_embedded = pytest.mark.skipif(bool(os.environ.get("HIREMESH_TEST_DATABASE_URL")),
