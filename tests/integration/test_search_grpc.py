@@ -427,11 +427,12 @@ async def test_writes_survive_an_embedding_outage_and_catch_up_later(
         from hiremesh.probe import wait_serving
 
         await wait_serving(f"127.0.0.1:{emb_port}", EMBEDDING_HEALTH, timeout=120, alive=embedding.alive)
+        # The catch-up loop walks candidates, then jobs: wait for both rows, not just the first one.
         deadline = asyncio.get_running_loop().time() + 60
-        while (await stub.GetCandidate(pb.GetCandidateRequest(id=cand.id), timeout=T)).candidate.embedding_stale:
-            assert asyncio.get_running_loop().time() < deadline, "catch-up never re-embedded the row"
+        while ((await stub.GetCandidate(pb.GetCandidateRequest(id=cand.id), timeout=T)).candidate.embedding_stale
+               or (await stub.GetJob(pb.GetJobRequest(id=job.id), timeout=T)).job.embedding_stale):
+            assert asyncio.get_running_loop().time() < deadline, "catch-up never re-embedded the rows"
             await asyncio.sleep(0.25)
-        assert not (await stub.GetJob(pb.GetJobRequest(id=job.id), timeout=T)).job.embedding_stale
         hits = (await stub.SearchCandidates(pb.SearchCandidatesRequest(
             text="aviator flying aircraft", options=opts(pb.SEARCH_MODE_VECTOR)), timeout=T)).hits
         assert hits[0].candidate.id == cand.id and not hits[0].candidate.embedding_stale
