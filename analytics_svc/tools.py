@@ -5,10 +5,12 @@ Each returns plain dicts/lists (JSON-ready for an LLM tool call) and raises grpc
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from hiremesh.clients import analytics_stub
 from hiremesh.v1 import analytics_pb2 as pb
+from hiremesh.v1 import analytics_pb2_grpc
 
 TIMEOUT_S = 10.0
 
@@ -22,8 +24,20 @@ def _value(value: pb.ReportValue) -> Any:
     return getattr(value, kind)
 
 
+_STUBS: dict[tuple[str | None, int], analytics_pb2_grpc.AnalyticsServiceAsyncStub] = {}
+
+
+def _stub(addr: str | None) -> analytics_pb2_grpc.AnalyticsServiceAsyncStub:
+    # One channel per address and event loop (aio channels belong to their loop), not one per call: the
+    # screening retriever calls these tools for every screening.
+    key = (addr, id(asyncio.get_running_loop()))
+    if key not in _STUBS:
+        _STUBS[key] = analytics_stub(addr)
+    return _STUBS[key]
+
+
 async def _report(name: str, params: dict[str, str], addr: str | None, timeout: float) -> list[dict[str, Any]]:
-    reply = await analytics_stub(addr).GetReport(pb.GetReportRequest(name=name, params=params), timeout=timeout)
+    reply = await _stub(addr).GetReport(pb.GetReportRequest(name=name, params=params), timeout=timeout)
     names = [c.name for c in reply.columns]
     return [dict(zip(names, (_value(v) for v in row.values), strict=True)) for row in reply.rows]
 
@@ -52,6 +66,6 @@ async def predict_hire(features: dict[str, float], *, addr: str | None = None,
     if unknown:
         raise ValueError(f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     msg = pb.HireFeatures(**features)  # type: ignore[arg-type]
-    reply = await analytics_stub(addr).PredictHire(pb.PredictHireRequest(features=msg), timeout=timeout)
+    reply = await _stub(addr).PredictHire(pb.PredictHireRequest(features=msg), timeout=timeout)
     return {"probability": reply.probability, "likely_hire": reply.likely_hire, "confidence": reply.confidence,
             "model_version": reply.model_version, "feature_importances": dict(reply.feature_importances)}

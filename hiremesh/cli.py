@@ -134,6 +134,8 @@ async def _up(local_llm: bool, timeout: float) -> int:
     home = config.home()
     home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    # The whole mesh runs here, analytics included: let the screening retriever use its tools.
+    env.setdefault("HIREMESH_SCREENING_ANALYTICS_TOOLS", "on")
     env["HIREMESH_HOME"] = str(home)
     for port_name in ("embedding", "search", "screening", "guardrail", "analytics", "gateway"):
         config.service_port(port_name)  # fail now, naming the variable, not in a child

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import grpc
 
 from hiremesh.clients import embedding_stub
-from hiremesh.config import env_float, env_int, service_addr
+from hiremesh.config import env_bool, env_float, env_int, service_addr
 from hiremesh.errors import (
     DeadlineExceeded,
     FailedPrecondition,
@@ -313,9 +313,15 @@ class Pipeline:
         stub = embedding if embedding is not None else embedding_stub(service_addr("embedding"))
         engines = build_engines(LLMSettings.from_env(), grpc_embedder(stub, timeout),
                                 cooldown_s=env_float("HIREMESH_LLM_COOLDOWN_S", 30.0, min=0, max=3600))
+        tools = None
+        if env_bool("HIREMESH_SCREENING_ANALYTICS_TOOLS", False):
+            from screening_svc.context_tools import analytics_tools
+
+            tools = analytics_tools(service_addr("analytics"),
+                                    env_float("HIREMESH_SCREENING_TOOL_TIMEOUT_S", 2.0, min=0.05, max=60))
         return cls(SearchCatalog(search, timeout), engines,
                    questions=env_int("HIREMESH_SCREENING_QUESTIONS", DEFAULT_QUESTIONS, min=1, max=20),
-                   peers_k=env_int("HIREMESH_SCREENING_PEERS", 5, min=0, max=50))
+                   peers_k=env_int("HIREMESH_SCREENING_PEERS", 5, min=0, max=50), tools=tools)
 
     async def run(self, candidate_id: str, job_id: str, engine: str, on_stage: OnStage) -> PipelineOutcome:
         """Screen one candidate for one job. Raises the retriever's or analyzer's error when it fails (and
