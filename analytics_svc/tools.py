@@ -6,6 +6,7 @@ Each returns plain dicts/lists (JSON-ready for an LLM tool call) and raises grpc
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 from hiremesh.clients import analytics_stub
@@ -24,16 +25,17 @@ def _value(value: pb.ReportValue) -> Any:
     return getattr(value, kind)
 
 
-_STUBS: dict[tuple[str | None, int], analytics_pb2_grpc.AnalyticsServiceAsyncStub] = {}
+# One channel per address and event loop (aio channels belong to their loop), not one per call: the screening
+# retriever calls these tools for every screening. Keyed weakly by the loop so a closed loop's channels go too.
+_STUBS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str | None, Any]] = weakref.WeakKeyDictionary()
 
 
 def _stub(addr: str | None) -> analytics_pb2_grpc.AnalyticsServiceAsyncStub:
-    # One channel per address and event loop (aio channels belong to their loop), not one per call: the
-    # screening retriever calls these tools for every screening.
-    key = (addr, id(asyncio.get_running_loop()))
-    if key not in _STUBS:
-        _STUBS[key] = analytics_stub(addr)
-    return _STUBS[key]
+    per_loop = _STUBS.setdefault(asyncio.get_running_loop(), {})
+    if addr not in per_loop:
+        per_loop[addr] = analytics_stub(addr)
+    stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub = per_loop[addr]
+    return stub
 
 
 async def _report(name: str, params: dict[str, str], addr: str | None, timeout: float) -> list[dict[str, Any]]:

@@ -238,12 +238,14 @@ class RetrieverAgent:
             state.context["search_rank"] = ids.index(candidate.id) + 1 if candidate.id in ids else 0
 
     async def _peers(self, job_id: str, trace: AgentTrace) -> list[SimilarCandidate] | None:
-        # Context is nice to have: a failing optional tool is noted, never fatal.
+        # Context is nice to have: a failing optional tool is noted, never fatal. The tools append their own
+        # names meanwhile, so the failure is noted at this call's own position, not at the end.
+        at = len(trace.tool_calls)
         trace.tool_calls.append("SearchService.SearchCandidates")
         try:
             return await self.catalog.similar_candidates(job_id, self.peers_k)
-        except HiremeshError as exc:
-            trace.tool_calls[-1] += f" (failed: {exc})"
+        except Exception as exc:
+            trace.tool_calls[at] += f" (failed: {str(exc)[:120]})"
             return None
 
 

@@ -224,6 +224,23 @@ async def test_a_failed_lookup_cancels_the_peer_search(embed: Embed) -> None:
     await asyncio.wait_for(peer_search_cancelled.wait(), 5)
 
 
+async def test_a_late_peer_search_failure_is_noted_on_its_own_call(embed: Embed) -> None:
+    async def ok_tool(candidate: CandidateInfo, job: JobInfo) -> str:
+        return "fine"
+
+    async def late_failure(job_id: str, k: int) -> list[SimilarCandidate]:
+        await asyncio.sleep(0.2)  # fails after the tools have added their names to the trace
+        raise ConnectionError("search went away")
+
+    p = pipeline(embed, tools={"analytics.ok": ok_tool})
+    p.retriever.catalog.similar_candidates = late_failure  # type: ignore[method-assign]
+    outcome = await p.run(MATCHING.id, JOB.id, "evidence", Stages())
+    calls = outcome.traces[0].tool_calls
+    assert calls[2].startswith("SearchService.SearchCandidates (failed: search went away")
+    assert "analytics.ok" in calls and outcome.context["analytics.ok"] == "fine"
+    assert "similar_candidates" not in outcome.context
+
+
 async def test_a_cancelling_on_stage_stops_the_agents(embed: Embed, fake_llm: FakeOpenAI) -> None:
     fake_llm.default = Reply(analysis_json(), delay=30)
 
