@@ -25,6 +25,8 @@ import platform
 import statistics
 import sys
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,38 @@ def split_times(result: pb.ScreeningResult) -> dict[str, float]:
             "retrieve_ms": sum(v for k, v in by_agent.items() if "retriev" in k)}
 
 
+async def guardrail_cache_counts(guardrail_addr: str) -> dict[str, float] | None:
+    """hiremesh_guardrail_pii_cache_total by result, from guardrail_svc's metrics port (gRPC port + 1000)."""
+    host, port = guardrail_addr.rsplit(":", 1)
+    url = f"http://{host}:{int(port) + 1000}/metrics"
+    try:
+        text = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read().decode())
+    except OSError:
+        return None
+    counts = {"hit": 0.0, "miss": 0.0}
+    for line in text.splitlines():
+        if line.startswith("hiremesh_guardrail_pii_cache_total{"):
+            result = line.split('result="', 1)[1].split('"', 1)[0]
+            counts[result] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def cache_delta(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, float] | None:
+    if before is None or after is None:
+        return None
+    hit, miss = after["hit"] - before["hit"], after["miss"] - before["miss"]
+    return {"hits": hit, "misses": miss, "hit_ratio": round(hit / (hit + miss), 3) if hit + miss else 0.0}
+
+
+async def drop_database(base_url: str, database_url: str) -> None:
+    import psycopg
+
+    name = urllib.parse.urlsplit(database_url).path.lstrip("/") if "://" in database_url else \
+        database_url.split("dbname=", 1)[1].split()[0]
+    async with await psycopg.AsyncConnection.connect(base_url, autocommit=True) as conn:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 async def screen_once(stub: Any, job_id: str, candidate_id: str) -> dict[str, float]:
     started = time.perf_counter()
     last = None
@@ -90,14 +124,11 @@ async def screen_once(stub: Any, job_id: str, candidate_id: str) -> dict[str, fl
     return {"wall_ms": wall, **split_times(last.result)}
 
 
-async def bench_sync(stub: Any, job_id: str, cands: list[str], rounds: int, concurrency: int) -> dict[str, Any]:
-    for cand in cands[:3]:  # warm-up: connections, caches, spaCy in guardrail
-        await screen_once(stub, job_id, cand)
-    samples = [await screen_once(stub, job_id, cands[i % len(cands)]) for i in range(rounds)]
+def summarize(samples: list[dict[str, float]]) -> dict[str, Any]:
     overhead = [s["wall_ms"] - s["engine_ms"] for s in samples]
     no_guard = [s["wall_ms"] - s["engine_ms"] - s["guard_ms"] for s in samples]
-    out: dict[str, Any] = {
-        "screenings": rounds,
+    return {
+        "screenings": len(samples),
         "wall_ms_p50": pct([s["wall_ms"] for s in samples], 0.5),
         "wall_ms_p95": pct([s["wall_ms"] for s in samples], 0.95),
         "engine_ms_p50": pct([s["engine_ms"] for s in samples], 0.5),
@@ -107,11 +138,33 @@ async def bench_sync(stub: Any, job_id: str, cands: list[str], rounds: int, conc
         "overhead_ms_mean": statistics.fmean(overhead),
         "overhead_without_guardrail_ms_p50": pct(no_guard, 0.5),
     }
+
+
+async def bench_sync(stub: Any, baseline: Any, job_id: str, cands: list[str], rounds: int,
+                     concurrency: int) -> dict[str, Any]:
+    """Sequential screenings alternating between `stub` (guardrail with its findings cache) and `baseline`
+    (a guardrail with the cache off), then `rounds` screenings through `stub` with `concurrency` callers.
+
+    Every measured screening is of a candidate not screened before (`cands` holds 6 + 3 x rounds): their
+    summaries and evidence quotes are new to the guardrail; only the strings that truly repeat across a job's
+    applicants (question templates per skill, verdict lines) can come from the cache."""
+    assert len(cands) >= 6 + 3 * rounds
+    for i in range(3):  # warm-up: connections, caches, spaCy in guardrail
+        await screen_once(stub, job_id, cands[i])
+        await screen_once(baseline, job_id, cands[3 + i])
+    cached, uncached = [], []
+    for i in range(rounds):
+        cached.append(await screen_once(stub, job_id, cands[6 + 2 * i]))
+        uncached.append(await screen_once(baseline, job_id, cands[7 + 2 * i]))
+    out = summarize(cached)
+    out["guardrail_cache_off"] = summarize(uncached)
+    out["overhead_p50_ratio_cache_off_to_on"] = round(out["guardrail_cache_off"]["overhead_ms_p50"]
+                                                      / out["overhead_ms_p50"], 2)
     sem = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
         async with sem:
-            await screen_once(stub, job_id, cands[i % len(cands)])
+            await screen_once(stub, job_id, cands[6 + 2 * rounds + i])
 
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(rounds)))
@@ -191,18 +244,36 @@ async def main() -> None:
 
     base_url = os.environ["HIREMESH_DATABASE_URL"]
     search_addr, guardrail_addr = service_addr("search"), service_addr("guardrail")
-    job_id, cands = await make_catalog(search_addr, batch)
+    job_id, cands = await make_catalog(search_addr, 6 + 3 * rounds)
+    queue_job_id, queue_cands = await make_catalog(search_addr, batch)
+    cache_before = await guardrail_cache_counts(guardrail_addr)
     screening_db = await new_database(base_url, "bench_screening")
-    proc = await spawn_service("screening_svc", free_port(),
-                               screening_env(screening_db, search_addr, guardrail_addr,
-                                             HIREMESH_SCREENING_WORKERS="2"), SCREENING_HEALTH)
+    # The baseline: the same screening_svc code against a guardrail_svc whose findings cache is off.
+    plain_guardrail = await spawn_service("guardrail_svc", free_port(),
+                                          {**os.environ, "HIREMESH_GUARDRAIL_PII_CACHE": "0",
+                                           "HIREMESH_METRICS_PORT": "-1"}, "hiremesh.v1.GuardrailService")
+    procs = [plain_guardrail]
     try:
-        stub = screening_stub(proc.addr)
-        sync = await bench_sync(stub, job_id, cands, rounds, concurrency=4)
-        queued = await bench_queue(stub, job_id, len(cands))
+        procs.append(await spawn_service("screening_svc", free_port(),
+                                         screening_env(screening_db, search_addr, guardrail_addr,
+                                                       HIREMESH_SCREENING_WORKERS="2"), SCREENING_HEALTH))
+        procs.append(await spawn_service("screening_svc", free_port(),
+                                         screening_env(screening_db, search_addr, plain_guardrail.addr,
+                                                       HIREMESH_SCREENING_WORKERS="0",
+                                                       HIREMESH_METRICS_PORT="-1"), SCREENING_HEALTH))
+        stub, baseline = screening_stub(procs[1].addr), screening_stub(procs[2].addr)
+        sync = await bench_sync(stub, baseline, job_id, cands, rounds, concurrency=4)
+        sync["guardrail_pii_cache"] = cache_delta(cache_before, await guardrail_cache_counts(guardrail_addr))
+        queued = await bench_queue(stub, queue_job_id, len(queue_cands))
     finally:
-        await proc.stop()
-    mechanism = await bench_queue_only(await new_database(base_url, "bench_queue"), queue_only)
+        for proc in reversed(procs):
+            await proc.stop()
+        await drop_database(base_url, screening_db)
+    queue_db = await new_database(base_url, "bench_queue")
+    try:
+        mechanism = await bench_queue_only(queue_db, queue_only)
+    finally:
+        await drop_database(base_url, queue_db)
     report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
               "screen": sync, "queue_pipeline": queued, "queue_only": mechanism}
     print(json.dumps(report, indent=2))

@@ -30,7 +30,8 @@ def build_guardrail(config: GuardrailConfig) -> Guardrail:
         backend = load_backend(config.detoxify_checkpoint, config.detoxify_model_type, config.detoxify_config_dir)
     except ToxicityBackendError as exc:
         raise ConfigError("HIREMESH_DETOXIFY_CHECKPOINT", str(exc)) from None
-    pii = PiiDetector(score_threshold=config.pii_score_threshold, hash_salt=config.redaction_salt)
+    pii = PiiDetector(score_threshold=config.pii_score_threshold, hash_salt=config.redaction_salt,
+                      cache_entries=config.pii_cache_entries)
     toxicity = ToxicityScorer(backend, config.toxicity_threshold)
     guardrail = Guardrail(pii, toxicity, Limits(config.max_text_bytes, config.max_batch_texts))
     guardrail.scan_text("Warm-up resume for Jane Doe, jane@example.com. A young salesman.")

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from guardrail_svc.pii import DEFAULT_CACHE_ENTRIES
 from hiremesh.config import ConfigError, env_bool, env_choice, env_float, env_int, env_str, service_port
 
 
@@ -32,6 +33,7 @@ class GuardrailConfig:
     llm_timeout_s: float
     max_text_bytes: int
     max_batch_texts: int
+    pii_cache_entries: int  # short texts whose PII findings are remembered (0: off)
 
     @classmethod
     def from_env(cls) -> GuardrailConfig:
@@ -60,4 +62,5 @@ class GuardrailConfig:
             llm_timeout_s=env_float("HIREMESH_GUARDRAIL_LLM_TIMEOUT", 20.0, min=0.1, max=600.0),
             max_text_bytes=env_int("HIREMESH_GUARDRAIL_MAX_TEXT_BYTES", 1_000_000, min=1_000, max=32_000_000),
             max_batch_texts=env_int("HIREMESH_GUARDRAIL_MAX_BATCH", 256, min=1, max=10_000),
+            pii_cache_entries=env_int("HIREMESH_GUARDRAIL_PII_CACHE", DEFAULT_CACHE_ENTRIES, min=0, max=10_000_000),
         )

@@ -16,3 +16,8 @@ FINDINGS = Counter(
     ["check", "type"],
 )
 TEXTS = Counter("hiremesh_guardrail_texts_total", "Texts scanned.", ["mode"])
+PII_CACHE = Counter(
+    "hiremesh_guardrail_pii_cache_total",
+    "PII lookups of short texts answered from the findings cache (hit) or by the models (miss).",
+    ["result"],
+)

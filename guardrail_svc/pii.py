@@ -28,10 +28,12 @@ from presidio_analyzer.predefined_recognizers import (
 
 from guardrail_svc import recognizers
 from guardrail_svc.nlp import LeanSpacyNlpEngine, build_nlp_engine
+from guardrail_svc.pii_cache import FindingsCache
 from guardrail_svc.report import PiiFinding
 from hiremesh.skills import is_skill_term
 
 PiiMode = Literal["full", "fast"]
+DEFAULT_CACHE_ENTRIES = 4096
 RedactionStyle = Literal["tag", "hash"]
 
 NER_ENTITIES = ("PERSON", "LOCATION")
@@ -74,7 +76,8 @@ def _salted_hash(value: str, salt: bytes) -> str:
 class PiiDetector:
     """Finds PII spans in texts (full: NER + rules; fast: rules only) and redacts them."""
 
-    def __init__(self, *, score_threshold: float = 0.4, hash_salt: bytes = b"hiremesh") -> None:
+    def __init__(self, *, score_threshold: float = 0.4, hash_salt: bytes = b"hiremesh",
+                 cache_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
         pin_tldextract_to_snapshot()
         self.score_threshold = score_threshold
         self._salt = hash_salt
@@ -97,6 +100,7 @@ class PiiDetector:
             registry.add_recognizer(recognizer)
         self.analyzer = AnalyzerEngine(registry=registry, nlp_engine=self.nlp, supported_languages=["en"])
         # A first call JIT-builds Presidio's regexes and spaCy's tables so the first request is not slow.
+        self.cache = FindingsCache(cache_entries)
         self.analyze_many(["Warm-up: John Smith, john@example.com, +44 20 7946 0958, London."], "full")
 
     def analyze(self, text: str, mode: PiiMode = "full", entities: Sequence[str] = ()) -> list[PiiFinding]:
@@ -110,22 +114,26 @@ class PiiDetector:
             return [[] for _ in texts]
         ner = mode == "full" and bool(set(wanted) & set(NER_ENTITIES))
         # A string that is just a skill name carries no PII (every hit in it is dropped as a false positive);
-        # screening results hold dozens of them (skill lists, question topics).
-        bare_skill = [is_skill_term(t.strip()) for t in texts]
-        needs_ner = [ner and not skill and _may_name_someone(t) for t, skill in zip(texts, bare_skill, strict=True)]
-        with_ner = iter(self.nlp.process_full([t for t, n in zip(texts, needs_ner, strict=True) if n]))
-        without = iter(self.nlp.process_fast([t for t, n, skill in zip(texts, needs_ner, bare_skill, strict=True)
-                                              if not n and not skill]))
-        out: list[list[PiiFinding]] = []
-        for text, n, skill in zip(texts, needs_ner, bare_skill, strict=True):
-            if skill:
-                out.append([])
-                continue
-            art: NlpArtifacts = next(with_ner) if n else next(without)
-            results = self.analyzer.analyze(text, language="en", entities=wanted, nlp_artifacts=art,
+        # screening results hold dozens of them (skill lists, question topics). Strings seen before (their
+        # questions and verdict lines repeat across a job's applicants) come from the cache.
+        out: list[list[PiiFinding] | None] = []
+        keys: list[bytes | None] = []
+        for text in texts:
+            skill = is_skill_term(text.strip())
+            keys.append(None if skill else self.cache.key(text, wanted, ner))
+            out.append([] if skill else self.cache.get(keys[-1]))
+        todo = [i for i, found in enumerate(out) if found is None]
+        needs_ner = {i for i in todo if ner and _may_name_someone(texts[i])}
+        with_ner = iter(self.nlp.process_full([texts[i] for i in todo if i in needs_ner]))
+        without = iter(self.nlp.process_fast([texts[i] for i in todo if i not in needs_ner]))
+        for i in todo:
+            art: NlpArtifacts = next(with_ner) if i in needs_ner else next(without)
+            results = self.analyzer.analyze(texts[i], language="en", entities=wanted, nlp_artifacts=art,
                                             score_threshold=self.score_threshold)
-            out.append(self._clean(text, results))
-        return out
+            found = self._clean(texts[i], results)
+            self.cache.put(keys[i], found)
+            out[i] = found
+        return [found if found is not None else [] for found in out]
 
     @staticmethod
     def _entities(mode: PiiMode, entities: Sequence[str]) -> list[str]:

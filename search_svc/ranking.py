@@ -83,6 +83,10 @@ class _Query:
     vector: np.ndarray | None
     keyword_text: str  # websearch_to_tsquery input
     skills: list[str]  # the query's skills, for matched_skills
+    # A user's words are ranked by cover density (ts_rank_cd: terms close together score higher). A query built
+    # from a whole job or resume ORs up to 64 terms, where every single term is a cover, so cover density ranks
+    # like plain term frequency at ~6x the cost per matching row (33 vs 5.5 ms over 1,700 candidates): ts_rank.
+    rank_fn: str = "ts_rank_cd"
 
 
 @dataclass
@@ -136,6 +140,10 @@ def any_terms_query(text: str, first: list[str] | None = None) -> str:
             if lowered not in {"or", "and", "not"} and len(lowered) > 1:
                 words.setdefault(lowered, None)
     return " or ".join(list(words)[:_MAX_OR_TERMS])
+
+
+def _rank(query: _Query) -> sql.Identifier:
+    return sql.Identifier(query.rank_fn)
 
 
 def rrf(vector_ids: list[str], keyword_ids: list[str]) -> list[tuple[str, float]]:
@@ -233,9 +241,10 @@ class Ranker:
         if table is JOBS:
             job = Job.from_row(row)
             return _Query(job_text(job), vector, any_terms_query(job_text(job), job.required_skills),
-                          job.required_skills)
+                          job.required_skills, "ts_rank")
         cand = Candidate.from_row(row)
-        return _Query(candidate_text(cand), vector, any_terms_query(candidate_text(cand), cand.skills), cand.skills)
+        return _Query(candidate_text(cand), vector, any_terms_query(candidate_text(cand), cand.skills), cand.skills,
+                      "ts_rank")
 
     async def _embed(self, text: str) -> np.ndarray:
         try:
@@ -279,10 +288,10 @@ class Ranker:
             if query.vector is not None and opts.mode != "keyword":
                 vcur = await self._vector_leg(conn, target, query.vector, where, params, pool_size, ef)
             if opts.mode != "vector" and query.keyword_text.strip():
-                kcur = await self._keyword_leg(conn, target, query.keyword_text, where, params, pool_size)
+                kcur = await self._keyword_leg(conn, target, query, where, params, pool_size)
         vector_ids = [str(r[0]) for r in await vcur.fetchall()] if vcur is not None else []
         keyword_ids = [str(r[0]) for r in await kcur.fetchall()] if kcur is not None else []
-        return await self._hydrate(conn, target, query.vector, query.keyword_text, vector_ids, keyword_ids, opts)
+        return await self._hydrate(conn, target, query, vector_ids, keyword_ids, opts)
 
     async def _vector_only(self, conn: AsyncConnection[Any], target: _Target, query: _Query,
                            where: list[sql.Composable], params: list[Any], opts: Options, ef: int) -> list[Hit]:
@@ -291,10 +300,10 @@ class Ranker:
             "WITH hits AS MATERIALIZED (SELECT id, embedding <=> %s::vector AS distance FROM {t} "
             "WHERE embedding IS NOT NULL{filters} ORDER BY embedding <=> %s::vector LIMIT %s) "
             "SELECT r.*, 1 - h.distance AS cosine, "
-            "CASE WHEN c.tsv @@ q THEN ts_rank_cd(c.tsv, q, %s) ELSE 0 END AS keyword_rank "
+            "CASE WHEN c.tsv @@ q THEN {rank}(c.tsv, q, %s) ELSE 0 END AS keyword_rank "
             "FROM hits h JOIN ({select}) r ON r.id = h.id JOIN {t} c ON c.id = h.id, "
             "websearch_to_tsquery('english', %s) q ORDER BY h.distance, h.id"
-        ).format(t=target.table.ident, filters=_and(where), select=target.table.select)
+        ).format(t=target.table.ident, filters=_and(where), select=target.table.select, rank=_rank(query))
         async with conn.pipeline(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await _set_search_knobs(conn, ef, bool(where))
             await cur.execute(statement, [query.vector, *params, query.vector, opts.top_k, TS_NORMALISATION,
@@ -322,16 +331,16 @@ class Ranker:
             await _set_search_knobs(conn, ef, bool(where))
             return await conn.execute(query, [vector, *params, vector, limit])
 
-    async def _keyword_leg(self, conn: AsyncConnection[Any], target: _Target, text: str,
+    async def _keyword_leg(self, conn: AsyncConnection[Any], target: _Target, query: _Query,
                            where: list[sql.Composable], params: list[Any], limit: int) -> AsyncCursor[Any]:
-        query = sql.SQL(
+        statement = sql.SQL(
             "SELECT id FROM {t}, websearch_to_tsquery('english', %s) q WHERE tsv @@ q{filters} "
-            "ORDER BY ts_rank_cd(tsv, q, %s) DESC, id LIMIT %s"
-        ).format(t=target.table.ident, filters=_and(where))
-        return await conn.execute(query, [text, *params, TS_NORMALISATION, limit])
+            "ORDER BY {rank}(tsv, q, %s) DESC, id LIMIT %s"
+        ).format(t=target.table.ident, filters=_and(where), rank=_rank(query))
+        return await conn.execute(statement, [query.keyword_text, *params, TS_NORMALISATION, limit])
 
-    async def _hydrate(self, conn: AsyncConnection[Any], target: _Target, vector: np.ndarray | None,
-                       keyword_text: str, vector_ids: list[str], keyword_ids: list[str], opts: Options) -> list[Hit]:
+    async def _hydrate(self, conn: AsyncConnection[Any], target: _Target, q: _Query, vector_ids: list[str],
+                       keyword_ids: list[str], opts: Options) -> list[Hit]:
         """Rows of the fused list with both scores computed for every hit, thresholded and cut to top_k."""
         if opts.mode == "vector":
             fused = [(i, 0.0) for i in vector_ids]
@@ -344,12 +353,12 @@ class Ranker:
         query = sql.SQL(
             "SELECT r.*, CASE WHEN %s::vector IS NULL OR c.embedding IS NULL THEN NULL "
             "ELSE 1 - (c.embedding <=> %s::vector) END AS cosine, "
-            "CASE WHEN c.tsv @@ q THEN ts_rank_cd(c.tsv, q, %s) ELSE 0 END AS keyword_rank "
+            "CASE WHEN c.tsv @@ q THEN {rank}(c.tsv, q, %s) ELSE 0 END AS keyword_rank "
             "FROM ({select} WHERE id = ANY(%s::uuid[])) r JOIN {t} c ON c.id = r.id, "
             "websearch_to_tsquery('english', %s) q"
-        ).format(select=target.table.select, t=target.table.ident)
+        ).format(select=target.table.select, t=target.table.ident, rank=_rank(q))
         async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(query, [vector, vector, TS_NORMALISATION, [i for i, _ in fused], keyword_text])
+            await cur.execute(query, [q.vector, q.vector, TS_NORMALISATION, [i for i, _ in fused], q.keyword_text])
             rows = {str(r["id"]): r for r in await cur.fetchall()}
         vpos = {row_id: i for i, row_id in enumerate(vector_ids, start=1)}
         kpos = {row_id: i for i, row_id in enumerate(keyword_ids, start=1)}

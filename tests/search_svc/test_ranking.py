@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import pytest_asyncio
+from psycopg import sql
 
 from hiremesh.db import migrate, open_pool
 from hiremesh.errors import InvalidArgument
@@ -127,6 +128,35 @@ async def test_websearch_syntax_works_in_keyword_mode(ranker: Ranker) -> None:
     assert len(hits) == 5
     assert all("welding" in h.row["resume_text"] and h.keyword_rank > 0 for h in hits)
     assert all(h.keyword_position >= 1 and h.vector_position == 0 for h in hits)
+
+
+async def keyword_ranks(pool: Any, fn: str, text: str, ids: list[str]) -> dict[str, float]:
+    async with pool.connection() as conn:
+        statement = sql.SQL("SELECT id::text, {fn}(tsv, websearch_to_tsquery('english', %s), %s) "
+                            "FROM catalog.candidates WHERE id = ANY(%s::uuid[])").format(fn=sql.Identifier(fn))
+        rows = await (await conn.execute(statement, [text, ranking.TS_NORMALISATION, ids])).fetchall()
+    return {row_id: rank for row_id, rank in rows}
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+async def test_a_users_words_rank_by_cover_density_and_a_jobs_whole_text_by_term_weight(
+        ranker: Ranker, pool: Any, mode: str) -> None:
+    typed = (await ranker.candidates_for_text("python specialist", Options(mode=mode, top_k=20))).hits
+    ids = [str(h.row["id"]) for h in typed]
+    cover = await keyword_ranks(pool, "ts_rank_cd", "python specialist", ids)
+    assert [h.keyword_rank for h in typed] == pytest.approx([cover[i] for i in ids])
+
+    async with pool.connection() as conn:
+        job = await (await conn.execute("SELECT id::text FROM catalog.jobs WHERE title = 'Python developer'")
+                     ).fetchone()
+    by_job = (await ranker.candidates_for_job(job[0], Options(mode=mode, top_k=20))).hits
+    assert by_job and all("python" in h.row["resume_text"] for h in by_job)
+    ids = [str(h.row["id"]) for h in by_job]
+    query = ranking.any_terms_query("Python developer", ["Python"])
+    weight = await keyword_ranks(pool, "ts_rank", query, ids)
+    assert [h.keyword_rank for h in by_job] == pytest.approx([weight[i] for i in ids])
+    if mode == "keyword":
+        assert [h.keyword_rank for h in by_job] == sorted((h.keyword_rank for h in by_job), reverse=True)
 
 
 async def test_job_search_defaults_to_open_jobs(ranker: Ranker) -> None:
