@@ -140,7 +140,7 @@ async def keyword_ranks(pool: Any, fn: str, text: str, ids: list[str]) -> dict[s
 
 @pytest.mark.parametrize("mode", ["keyword", "hybrid"])
 async def test_a_users_words_rank_by_cover_density_and_a_jobs_whole_text_by_term_weight(
-        ranker: Ranker, pool: Any, mode: str) -> None:
+        ranker: Ranker, pool: Any, mode: ranking.Mode) -> None:
     typed = (await ranker.candidates_for_text("python specialist", Options(mode=mode, top_k=20))).hits
     ids = [str(h.row["id"]) for h in typed]
     cover = await keyword_ranks(pool, "ts_rank_cd", "python specialist", ids)
