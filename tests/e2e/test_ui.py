@@ -16,7 +16,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.fixtures.mesh import Mesh
-from tests.fixtures.procs import REPO
+from tests.fixtures.procs import REPO, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -183,4 +183,81 @@ async def test_viewer_sees_read_only_ui(browser: Browser, mesh: Mesh) -> None:
     await expect(page.locator("#dropzone")).to_have_count(0)
     await page.click("#signout")
     await expect(page.locator("#signin-form")).to_be_visible()
+    await context.close()
+
+
+# Routes every WebSocket the page opens through a gate the test controls: while `blocked`, new sockets go to
+# a port nothing listens on (connection refused, as when the gateway is unreachable), and `drop()` closes the
+# open ones, as a network blip would.
+WEBSOCKET_GATE = """
+(() => {
+  const Native = window.WebSocket;
+  const gate = { blocked: false, deadUrl: "DEAD_URL", sockets: [], updates: 0 };
+  gate.drop = () => gate.sockets.forEach((s) => s.close());
+  gate.open = () => gate.sockets.filter((s) => s.readyState === Native.OPEN).length;
+  class GatedWebSocket extends Native {
+    constructor(url, protocols) {
+      super(gate.blocked ? gate.deadUrl : url, protocols);
+      gate.sockets.push(this);
+      this.addEventListener("message", (event) => {
+        if (JSON.parse(event.data).type === "task_update") gate.updates += 1;
+      });
+    }
+  }
+  window.WebSocket = GatedWebSocket;
+  window.__wsGate = gate;
+})();
+"""
+
+
+async def test_live_updates_fall_back_to_polling_and_reconnect(browser: Browser, mesh: Mesh) -> None:
+    tag = uuid.uuid4().hex[:5]
+    names = [f"Grace Weld {tag}", f"Hugo Weld {tag}"]
+    async with aiohttp.ClientSession(mesh.url, headers=mesh.headers("recruiter")) as http:
+        async with http.post("/api/v1/jobs", json={
+                "title": f"Pipeline Welder {tag}", "company": "Gate Works", "location": "Leeds", "min_experience": 2,
+                "required_skills": ["welding", "blueprint reading"],
+                "description": "TIG and MIG welding of steel pipelines; read blueprints; site safety."}) as resp:
+            assert resp.status == 201, await resp.text()
+            job_id = (await resp.json())["job"]["id"]
+        for name in names:
+            async with http.post("/api/v1/candidates", json={
+                    "name": name, "years_experience": 6, "skills": ["welding", "blueprint reading"],
+                    "resume_text": f"{name}. Pipeline welder, 6 years of TIG and MIG welding on steel pipelines; "
+                                   "reads blueprints; site safety lead."}) as resp:
+                assert resp.status == 201, await resp.text()
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    await context.add_init_script(WEBSOCKET_GATE.replace("DEAD_URL", f"ws://127.0.0.1:{free_port()}/ws/tasks"))
+    page = await context.new_page()
+    polls: list[str] = []
+    page.on("request", lambda req: polls.append(req.url) if "/api/v1/screenings/" in req.url else None)
+    await sign_in(page, mesh, mesh.recruiter_token)
+    await page.goto(f"{mesh.url}/#/jobs/{job_id}")
+    body = page.locator("body")
+    await expect(body).to_have_attribute("data-feed", "on", timeout=30_000)
+    cards = [page.locator(".match-card", has_text=name) for name in names]
+    for card in cards:
+        await expect(card).to_be_visible(timeout=60_000)
+
+    # The live connection drops and cannot come back: the screening still reaches 100 %, by polling.
+    await page.evaluate("window.__wsGate.blocked = true; window.__wsGate.drop()")
+    await expect(body).to_have_attribute("data-feed", "polling")
+    updates_before = await page.evaluate("window.__wsGate.updates")
+    await cards[0].locator("button.screen").click()
+    await expect(cards[0].locator(".progress")).to_have_attribute("data-progress", "100", timeout=180_000)
+    await expect(page.locator("#screening-result #match-score")).to_have_text(re.compile(r"^\d+$"))
+    assert await page.evaluate("document.body.dataset.feed") == "polling"
+    assert await page.evaluate("window.__wsGate.open()") == 0
+    assert polls, "no screening was polled while the WebSocket was down"
+    assert await page.evaluate("window.__wsGate.updates") == updates_before
+    assert await page.evaluate("window.__wsGate.sockets.length") > 2, "the page stopped trying to reconnect"
+
+    # The gateway is reachable again: the page reconnects by itself and the next screening streams live.
+    await page.evaluate("window.__wsGate.blocked = false")
+    await expect(body).to_have_attribute("data-feed", "on", timeout=90_000)
+    await cards[1].locator("button.screen").click()
+    await expect(cards[1].locator(".progress")).to_have_attribute("data-progress", "100", timeout=180_000)
+    assert await page.evaluate("document.body.dataset.feed") == "on"
+    assert await page.evaluate("window.__wsGate.updates") > updates_before, "no update came over the WebSocket"
     await context.close()
