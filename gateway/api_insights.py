@@ -105,14 +105,16 @@ async def export(request: web.Request) -> web.Response:
 
 # --- operations and identity ----------------------------------------------------------------------
 async def get_operation(request: web.Request) -> web.Response:
-    op = gateway_of(request).operations.get(request.match_info["id"])
+    gw = gateway_of(request)
+    op = await gw.operations.get(request.match_info["id"])
     if op is None:
-        raise ApiError(404, f"no operation {request.match_info['id']!r} (operations are kept in gateway memory)")
+        where = "in this gateway's memory" if gw.operations.journal is None else "(finished ones are kept 1,000 deep)"
+        raise ApiError(404, f"no operation {request.match_info['id']!r} {where}")
     return json_response(op.resource())
 
 
 async def list_operations(request: web.Request) -> web.Response:
-    return json_response({"operations": [op.resource() for op in gateway_of(request).operations.recent()]})
+    return json_response({"operations": [op.resource() for op in await gateway_of(request).operations.recent()]})
 
 
 async def me(request: web.Request) -> web.Response:

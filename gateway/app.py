@@ -13,6 +13,7 @@ from gateway.auth import Authenticator
 from gateway.backends import Backends
 from gateway.config import GatewayConfig
 from gateway.middleware import cors, edge, guard
+from gateway.operation_journal import OperationJournal
 from gateway.operations import Operations
 from gateway.ratelimit import RateLimiter
 from gateway.state import GATEWAY, Gateway, Route, gateway_of
@@ -89,11 +90,17 @@ async def create_gateway(config: GatewayConfig, users: UserStore | None = None) 
         users = await UserStore.open(config.database_url)
     secret = config.jwt_secret or (await users.jwt_secret() if users is not None else "")
     assert config.backends is not None, "GatewayConfig.backends is required"
+    operations = Operations()
+    if users is not None:
+        # Operations are shared through the database every replica already uses for its users.
+        conninfo = users.pool.conninfo if isinstance(users.pool.conninfo, str) else config.database_url
+        operations.journal = OperationJournal(users.pool, conninfo, running=operations.running)
+        await operations.journal.start()
     return Gateway(
         config=config,
         backends=Backends(config.backends),
         auth=Authenticator(users, secret, config.auth_cache_seconds),
         limiter=RateLimiter(config.rate_limit, config.rate_burst),
-        operations=Operations(),
+        operations=operations,
         users=users,
     )

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import Message
@@ -23,6 +23,9 @@ from google.protobuf.message import Message
 from gateway import metrics
 from gateway.errors import from_rpc_error
 from gateway.protojson import to_dict
+
+if TYPE_CHECKING:
+    from gateway.operation_journal import OperationJournal
 
 log = logging.getLogger("hiremesh.gateway.operations")
 
@@ -66,42 +69,66 @@ class Operation:
 
 
 class Operations:
-    """Registry of operations: starts them, keeps the latest `keep` finished ones, fans out updates."""
+    """Registry of operations: starts them, keeps the latest `keep` finished ones, fans out updates.
+
+    With a journal (a gateway with a database) every state is also recorded in PostgreSQL, and operations
+    another replica runs are read and followed from there."""
 
     def __init__(self, keep: int = 200) -> None:
         self._ops: OrderedDict[str, Operation] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._keep = keep
+        self.journal: OperationJournal | None = None
 
-    def get(self, op_id: str) -> Operation | None:
-        return self._ops.get(op_id)
+    def running(self) -> list[str]:
+        return [op_id for op_id, op in self._ops.items() if not op.done]
 
-    def recent(self, limit: int = 50) -> list[Operation]:
+    async def get(self, op_id: str) -> Operation | None:
+        op = self._ops.get(op_id)
+        if op is None and self.journal is not None:
+            op = await self.journal.load(op_id)
+        return op
+
+    async def recent(self, limit: int = 50) -> list[Operation]:
+        if self.journal is not None:
+            return await self.journal.recent(limit)
         return list(reversed(self._ops.values()))[:limit]
 
     def start(self, kind: str, owner: str, stream: Callable[[], AsyncIterable[Any]], backend: str) -> Operation:
         op = Operation(id=OP_PREFIX + secrets.token_hex(8), kind=kind, owner=owner)
         self._ops[op.id] = op
         self._evict()
+        if self.journal is not None:
+            self.journal.record(op)
         task = asyncio.create_task(self._run(op, stream, backend), name=f"operation {op.id} {kind}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return op
 
-    def subscribe(self, op_id: str, listener: Listener) -> Operation | None:
+    async def subscribe(self, op_id: str, listener: Listener) -> Operation | None:
         """Send the current state to `listener` at once, then every update; None for an unknown id."""
         op = self._ops.get(op_id)
-        if op is None:
+        if op is not None:
+            listener(op.update_message())
+            if not op.done:
+                op.listeners.add(listener)
+            return op
+        if self.journal is None:
             return None
-        listener(op.update_message())
-        if not op.done:
-            op.listeners.add(listener)
+        self.journal.follow(op_id, listener)  # before reading, so no update slips between the two
+        op = await self.journal.load(op_id)
+        if op is None or op.done:
+            self.journal.unfollow(op_id, listener)
+        if op is not None:
+            listener(op.update_message())
         return op
 
     def unsubscribe(self, op_id: str, listener: Listener) -> None:
         op = self._ops.get(op_id)
         if op is not None:
             op.listeners.discard(listener)
+        if self.journal is not None:
+            self.journal.unfollow(op_id, listener)
 
     async def _run(self, op: Operation, stream: Callable[[], AsyncIterable[Any]], backend: str) -> None:
         last: Message | None = None
@@ -134,6 +161,8 @@ class Operations:
 
     def _emit(self, op: Operation) -> None:
         op.updated_at = now_iso()
+        if self.journal is not None:
+            self.journal.record(op)
         message = op.update_message()
         for listener in list(op.listeners):
             listener(message)
@@ -151,6 +180,8 @@ class Operations:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.journal is not None:
+            await self.journal.close()  # after the cancelled operations recorded their last state
 
 
 def _final(last: Message | None) -> dict[str, Any] | None:

@@ -129,7 +129,7 @@ class Client:
             if message["status"] in _TERMINAL:
                 done.set()
 
-        op = self.gw.operations.subscribe(op_id, listener)
+        op = await self.gw.operations.subscribe(op_id, listener)
         if op is None:
             self.send({"type": "error", "task_id": op_id, "code": 404, "message": f"no operation {op_id!r}"})
             return
