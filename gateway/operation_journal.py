@@ -53,7 +53,11 @@ class OperationJournal:
         self._lost_after_s = lost_after_s
         self._pending: dict[str, Operation] = {}
         self._wrote = asyncio.Event()
-        self._written = asyncio.Event()
+        self._written = asyncio.Event()  # set while every recorded state is in the table
+        self._written.set()
+        # Deliveries read the row and send it: one at a time, so a listener never gets an older state after
+        # a newer one (reads made one after the other see the row only move forward).
+        self.delivering = asyncio.Lock()
         self._followers: dict[str, set[Listener]] = {}
         self._delivered: dict[str, str] = {}  # op id -> updated_at last sent to its followers
         self._tasks: list[asyncio.Task[None]] = []
@@ -72,10 +76,9 @@ class OperationJournal:
         self._wrote.set()
 
     async def flush(self, timeout: float = 5.0) -> None:
-        """Wait until every recorded state is written (or `timeout` passes)."""
-        if self._pending:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._written.wait(), timeout)
+        """Wait until every recorded state is written, including one being written now (or `timeout` passes)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._written.wait(), timeout)
 
     async def _write_loop(self) -> None:
         while True:
@@ -153,17 +156,18 @@ class OperationJournal:
         self._delivered.pop(op_id, None)
 
     async def _deliver(self, op_id: str) -> None:
-        if op_id not in self._followers:
-            return
-        op = await self.load(op_id)
-        if op is None or self._delivered.get(op_id) == op.updated_at:
-            return
-        self._delivered[op_id] = op.updated_at
-        message = op.update_message()
-        for listener in list(self._followers.get(op_id, ())):
-            listener(message)
-        if op.done:
-            self._drop(op_id)
+        async with self.delivering:
+            if op_id not in self._followers:
+                return
+            op = await self.load(op_id)
+            if op is None or self._delivered.get(op_id) == op.updated_at:
+                return
+            self._delivered[op_id] = op.updated_at
+            message = op.update_message()
+            for listener in list(self._followers.get(op_id, ())):
+                listener(message)
+            if op.done:
+                self._drop(op_id)
 
     async def _listen_loop(self) -> None:
         backoff = 0.5

@@ -31,6 +31,7 @@ log = logging.getLogger("hiremesh.gateway.operations")
 
 Listener = Callable[[dict[str, Any]], None]
 OP_PREFIX = "op_"
+_SHUTDOWN = {"message": "gateway shutting down", "status": "CANCELLED", "code": 1}
 
 
 def now_iso() -> str:
@@ -115,12 +116,12 @@ class Operations:
             return op
         if self.journal is None:
             return None
-        self.journal.follow(op_id, listener)  # before reading, so no update slips between the two
-        op = await self.journal.load(op_id)
-        if op is None or op.done:
-            self.journal.unfollow(op_id, listener)
-        if op is not None:
-            listener(op.update_message())
+        async with self.journal.delivering:  # no delivery between reading the state and following it
+            op = await self.journal.load(op_id)
+            if op is not None:
+                listener(op.update_message())
+                if not op.done:
+                    self.journal.follow(op_id, listener)
         return op
 
     def unsubscribe(self, op_id: str, listener: Listener) -> None:
@@ -148,7 +149,7 @@ class Operations:
             err = from_rpc_error(exc, backend)
             op.status, op.error = "failed", {"http_status": err.http_status, **err.body()}
         except asyncio.CancelledError:
-            op.status, op.error = "failed", {"message": "gateway shutting down", "status": "CANCELLED", "code": 1}
+            op.status, op.error = "failed", dict(_SHUTDOWN)
             self._emit(op)
             raise
         except Exception as exc:  # a bug must still end the operation, not leave watchers hanging
@@ -180,6 +181,10 @@ class Operations:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for op in self._ops.values():
+            if not op.done:  # cancelled before its task ever ran
+                op.status, op.error = "failed", dict(_SHUTDOWN)
+                self._emit(op)
         if self.journal is not None:
             await self.journal.close()  # after the cancelled operations recorded their last state
 

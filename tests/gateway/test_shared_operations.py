@@ -178,3 +178,16 @@ async def test_rest_any_replica_answers_for_an_operation(store: UserStore, path:
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_a_replica_shutting_down_leaves_its_operations_failed_not_running(store: UserStore) -> None:
+    stream = Stream()
+    async with Replica(store) as b:
+        a = Replica(store)
+        async with a as ops:
+            op = ops.start("import", "ana", stream, "search")
+            await stream.steps.put(10.0)
+        # `a` closed (SIGTERM): its operation's last state was written before its pool could go away.
+        stored = await b.get(op.id)
+        assert stored is not None and stored.status == "failed"
+        assert stored.error is not None and stored.error["status"] == "CANCELLED"
