@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -113,15 +114,66 @@ async def drop_database(base_url: str, database_url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def screen_once(stub: Any, job_id: str, candidate_id: str) -> dict[str, float]:
+async def screen_once(stub: Any, job_id: str, candidate_id: str, engine: pb.Engine.ValueType) -> dict[str, float]:
     started = time.perf_counter()
     last = None
-    async for reply in stub.Screen(pb.ScreenRequest(candidate_id=candidate_id, job_id=job_id,
-                                                    engine=pb.ENGINE_EVIDENCE), timeout=T):
+    async for reply in stub.Screen(pb.ScreenRequest(candidate_id=candidate_id, job_id=job_id, engine=engine),
+                                   timeout=T):
         last = reply.event
     wall = (time.perf_counter() - started) * 1000
     assert last is not None and last.HasField("result"), "Screen ended without a result"
     return {"wall_ms": wall, **split_times(last.result)}
+
+
+# How long the scripted LLM takes per call: the interviewer's shorter answer comes first, as with a real model.
+LLM_DELAYS = {"analysis": 0.5, "questions": 0.25}
+WORDS = ["Lisbon", "Toronto", "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay",
+         "Kafka", "Postgres", "Terraform", "pipelines", "migrations", "latency", "on-call", "mentoring"]
+
+
+class ScriptedLLM:
+    """An OpenAI-compatible server answering every call with new, LLM-shaped text (never the same string
+    twice), so the guardrail's cache cannot answer for it: tests.fixtures.llm.FakeOpenAI with a responder."""
+
+    def __init__(self) -> None:
+        from tests.fixtures.llm import FakeOpenAI, Reply
+
+        self._reply = Reply
+        self.server = FakeOpenAI()
+        self.server.responder = self._respond
+        self._rng = random.Random(11)
+        self._n = 0
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    async def start(self) -> None:
+        await self.server.start()
+
+    async def stop(self) -> None:
+        await self.server.stop()
+
+    def _phrase(self) -> str:
+        self._n += 1
+        a, b, c = self._rng.sample(WORDS, 3)
+        return f"work {self._n} with {a}, {b} and {c}"
+
+    def _questions(self) -> list[dict[str, str]]:
+        return [{"question": f"Walk us through your {self._phrase()}: what would you change today?",
+                 "rationale": f"probes {self._phrase()}", "skill": "Kafka"} for _ in range(5)]
+
+    def _respond(self, body: dict[str, Any]) -> Any:
+        system = body["messages"][0]["content"]
+        if "interviewer" in system:
+            return self._reply(json.dumps({"interview_questions": self._questions()}),
+                               delay=LLM_DELAYS["questions"])
+        analysis = {"match_score": self._rng.randint(40, 90),
+                    "summary": f"Solid backend engineer; {self._phrase()}. Led {self._phrase()}.",
+                    "strengths": [f"Shipped {self._phrase()}", f"Owned {self._phrase()}"],
+                    "weaknesses": [f"Little {self._phrase()}"], "missing_skills": ["Terraform"],
+                    "interview_questions": self._questions()}
+        return self._reply(json.dumps(analysis), delay=LLM_DELAYS["analysis"])
 
 
 def summarize(samples: list[dict[str, float]]) -> dict[str, Any]:
@@ -140,31 +192,34 @@ def summarize(samples: list[dict[str, float]]) -> dict[str, Any]:
     }
 
 
-async def bench_sync(stub: Any, baseline: Any, job_id: str, cands: list[str], rounds: int,
+async def bench_sync(variants: dict[str, Any], engine: pb.Engine.ValueType, job_id: str, cands: list[str], rounds: int,
                      concurrency: int) -> dict[str, Any]:
-    """Sequential screenings alternating between `stub` (guardrail with its findings cache) and `baseline`
-    (a guardrail with the cache off), then `rounds` screenings through `stub` with `concurrency` callers.
+    """Sequential screenings alternating between the `variants` (screening_svc stubs; the first is the shipped
+    setup, the others its baselines), then `rounds` screenings through the first with `concurrency` callers.
 
-    Every measured screening is of a candidate not screened before (`cands` holds 6 + 3 x rounds): their
-    summaries and evidence quotes are new to the guardrail; only the strings that truly repeat across a job's
-    applicants (question templates per skill, verdict lines) can come from the cache."""
-    assert len(cands) >= 6 + 3 * rounds
-    for i in range(3):  # warm-up: connections, caches, spaCy in guardrail
-        await screen_once(stub, job_id, cands[i])
-        await screen_once(baseline, job_id, cands[3 + i])
-    cached, uncached = [], []
-    for i in range(rounds):
-        cached.append(await screen_once(stub, job_id, cands[6 + 2 * i]))
-        uncached.append(await screen_once(baseline, job_id, cands[7 + 2 * i]))
-    out = summarize(cached)
-    out["guardrail_cache_off"] = summarize(uncached)
-    out["overhead_p50_ratio_cache_off_to_on"] = round(out["guardrail_cache_off"]["overhead_ms_p50"]
-                                                      / out["overhead_ms_p50"], 2)
+    Every measured screening is of a candidate not screened before (`cands` holds (3 + rounds) x variants +
+    rounds): their summaries and evidence quotes are new to the guardrail; only the strings that truly repeat
+    across a job's applicants (question templates per skill, verdict lines) can come from its cache."""
+    names = list(variants)
+    assert len(cands) >= (3 + rounds) * len(names) + rounds
+    pending = iter(cands)
+    for _ in range(3):  # warm-up: connections, caches, spaCy in guardrail
+        for name in names:
+            await screen_once(variants[name], job_id, next(pending), engine)
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name in names:
+            samples[name].append(await screen_once(variants[name], job_id, next(pending), engine))
+    out = summarize(samples[names[0]])
+    for name in names[1:]:
+        out[name] = summarize(samples[name])
+        out[f"overhead_p50_ratio_{name}_to_shipped"] = round(out[name]["overhead_ms_p50"] / out["overhead_ms_p50"], 2)
     sem = asyncio.Semaphore(concurrency)
+    rest = [next(pending) for _ in range(rounds)]
 
     async def one(i: int) -> None:
         async with sem:
-            await screen_once(stub, job_id, cands[6 + 2 * rounds + i])
+            await screen_once(variants[names[0]], job_id, rest[i], engine)
 
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(rounds)))
@@ -238,44 +293,64 @@ async def bench_queue_only(database_url: str, tasks: int) -> dict[str, Any]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--engine", choices=("evidence", "llm"), default="evidence",
+                        help="llm: LLM-written results from a scripted OpenAI-compatible server (see LLM_DELAYS)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     rounds, batch, queue_only = (10, 10, 50) if args.quick else (60, 40, 400)
+    llm = args.engine == "llm"
 
     base_url = os.environ["HIREMESH_DATABASE_URL"]
     search_addr, guardrail_addr = service_addr("search"), service_addr("guardrail")
-    job_id, cands = await make_catalog(search_addr, 6 + 3 * rounds)
+    variant_names = ["shipped", "early_scan_off", "guardrail_cache_off"] if llm else ["shipped", "guardrail_cache_off"]
+    job_id, cands = await make_catalog(search_addr, (3 + rounds) * len(variant_names) + rounds)
     queue_job_id, queue_cands = await make_catalog(search_addr, batch)
     cache_before = await guardrail_cache_counts(guardrail_addr)
     screening_db = await new_database(base_url, "bench_screening")
-    # The baseline: the same screening_svc code against a guardrail_svc whose findings cache is off.
+    fake = ScriptedLLM() if llm else None
+    extra: dict[str, str] = {}
+    if fake is not None:
+        await fake.start()
+        extra = {"HIREMESH_SCREENING_ENGINE": "llm", "HIREMESH_LLM_BASE_URL": fake.base_url,
+                 "HIREMESH_LLM_MODEL": "fake-model"}
+    # A baseline: the same screening_svc code against a guardrail_svc whose findings cache is off.
     plain_guardrail = await spawn_service("guardrail_svc", free_port(),
                                           {**os.environ, "HIREMESH_GUARDRAIL_PII_CACHE": "0",
                                            "HIREMESH_METRICS_PORT": "-1"}, "hiremesh.v1.GuardrailService")
     procs = [plain_guardrail]
+    queued: dict[str, Any] | None = None
     try:
-        procs.append(await spawn_service("screening_svc", free_port(),
-                                         screening_env(screening_db, search_addr, guardrail_addr,
-                                                       HIREMESH_SCREENING_WORKERS="2"), SCREENING_HEALTH))
-        procs.append(await spawn_service("screening_svc", free_port(),
-                                         screening_env(screening_db, search_addr, plain_guardrail.addr,
-                                                       HIREMESH_SCREENING_WORKERS="0",
-                                                       HIREMESH_METRICS_PORT="-1"), SCREENING_HEALTH))
-        stub, baseline = screening_stub(procs[1].addr), screening_stub(procs[2].addr)
-        sync = await bench_sync(stub, baseline, job_id, cands, rounds, concurrency=4)
+        variants: dict[str, Any] = {}
+        for name in variant_names:
+            env = screening_env(screening_db, search_addr,
+                                plain_guardrail.addr if name == "guardrail_cache_off" else guardrail_addr,
+                                HIREMESH_SCREENING_WORKERS="2" if name == "shipped" else "0",
+                                HIREMESH_SCREENING_EARLY_SCAN="0" if name == "early_scan_off" else "1",
+                                **extra, **({} if name == "shipped" else {"HIREMESH_METRICS_PORT": "-1"}))
+            procs.append(await spawn_service("screening_svc", free_port(), env, SCREENING_HEALTH))
+            variants[name] = screening_stub(procs[-1].addr)
+        engine = pb.ENGINE_LLM if llm else pb.ENGINE_EVIDENCE
+        sync = await bench_sync(variants, engine, job_id, cands, rounds, concurrency=4)
         sync["guardrail_pii_cache"] = cache_delta(cache_before, await guardrail_cache_counts(guardrail_addr))
-        queued = await bench_queue(stub, queue_job_id, len(queue_cands))
+        if not llm:  # the queue figures are the evidence engine's throughput
+            queued = await bench_queue(variants["shipped"], queue_job_id, len(queue_cands))
     finally:
         for proc in reversed(procs):
             await proc.stop()
+        if fake is not None:
+            await fake.stop()
         await drop_database(base_url, screening_db)
-    queue_db = await new_database(base_url, "bench_queue")
-    try:
-        mechanism = await bench_queue_only(queue_db, queue_only)
-    finally:
-        await drop_database(base_url, queue_db)
-    report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-              "screen": sync, "queue_pipeline": queued, "queue_only": mechanism}
+    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                              "engine": args.engine, "screen": sync}
+    if llm:
+        report["llm_delays_s"] = LLM_DELAYS
+    else:
+        queue_db = await new_database(base_url, "bench_queue")
+        try:
+            report["queue_only"] = await bench_queue_only(queue_db, queue_only)
+        finally:
+            await drop_database(base_url, queue_db)
+        report["queue_pipeline"] = queued
     print(json.dumps(report, indent=2))
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("screening_svc.agents")
 
 OnStage = Callable[[str, float, str], Awaitable[None]]
+# Told the interviewer's questions (as result JSON) when they are ready before the analysis is.
+OnQuestions = Callable[[list[dict[str, Any]]], None]
 # An optional retrieval tool, e.g. an analytics prediction: (candidate, job) -> JSON-able context.
 Tool = Callable[[CandidateInfo, JobInfo], Awaitable[Any]]
 EMBED_BATCH = 256
@@ -325,9 +327,11 @@ class Pipeline:
                    questions=env_int("HIREMESH_SCREENING_QUESTIONS", DEFAULT_QUESTIONS, min=1, max=20),
                    peers_k=env_int("HIREMESH_SCREENING_PEERS", 5, min=0, max=50), tools=tools)
 
-    async def run(self, candidate_id: str, job_id: str, engine: str, on_stage: OnStage) -> PipelineOutcome:
+    async def run(self, candidate_id: str, job_id: str, engine: str, on_stage: OnStage,
+                  on_questions: OnQuestions | None = None) -> PipelineOutcome:
         """Screen one candidate for one job. Raises the retriever's or analyzer's error when it fails (and
-        whatever `on_stage` raises, e.g. when the task was cancelled)."""
+        whatever `on_stage` raises, e.g. when the task was cancelled). `on_questions` hears the interviewer's
+        questions when they are ready while the analyzer still runs (the merge may still set them aside)."""
         if engine not in self.engines:
             raise InvalidArgument("engine", f"unknown engine {engine!r}; one of {', '.join(sorted(self.engines))}")
         state = SharedState(candidate_id, job_id, engine, self.questions)
@@ -346,6 +350,8 @@ class Pipeline:
             done, _ = await asyncio.wait({analyzer, interviewer}, return_when=asyncio.FIRST_COMPLETED)
             if analyzer in done and interviewer not in done:
                 await on_stage("interviewing", 55.0, "analysis ready; writing interview questions")
+            elif interviewer in done and analyzer not in done and on_questions is not None and state.interview:
+                on_questions([q.model_dump(mode="json") for q in state.interview.questions])
             await asyncio.wait({analyzer, interviewer})
         finally:
             for task in (analyzer, interviewer):  # on_stage raised (cancelled run): stop the agents too

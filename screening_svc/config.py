@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hiremesh.config import database_url, env_choice, env_float, env_int, service_addr, service_port
+from hiremesh.config import database_url, env_bool, env_choice, env_float, env_int, service_addr, service_port
 
 ENGINES = ("auto", "llm", "evidence")
 STAGES = ("retrieving", "analyzing", "interviewing", "guarding")
@@ -32,6 +32,7 @@ class ScreeningConfig:
     orphan_after_s: float  # a queued task with no queue job this old lost its submitter: queue it again
     poll_s: float
     call_timeout_s: float
+    early_scan: bool  # scan the interviewer's questions while the analyzer still runs (warms guardrail's cache)
     shutdown_grace_s: float
     test_stage_delay_ms: int
     test_delay_stage: str
@@ -60,6 +61,7 @@ class ScreeningConfig:
             orphan_after_s=env_float("HIREMESH_SCREENING_ORPHAN_AFTER_S", 60.0, min=0.1, max=86_400),
             poll_s=env_float("HIREMESH_SCREENING_POLL_S", 5.0, min=0.1, max=3600),
             call_timeout_s=env_float("HIREMESH_SCREENING_CALL_TIMEOUT_S", 30.0, min=0.1, max=3600),
+            early_scan=env_bool("HIREMESH_SCREENING_EARLY_SCAN", True),
             shutdown_grace_s=env_float("HIREMESH_SCREENING_SHUTDOWN_GRACE_S", 10.0, min=0, max=3600),
             test_stage_delay_ms=env_int("HIREMESH_SCREENING_TEST_STAGE_DELAY_MS", 0, min=0, max=600_000),
             test_delay_stage=env_choice("HIREMESH_SCREENING_TEST_DELAY_STAGE", "analyzing", STAGES),

@@ -7,14 +7,17 @@ Shared by the synchronous `Screen` RPC and the queue's job body, so both report 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+import grpc
+
 from hiremesh.errors import Cancelled
-from hiremesh.v1 import common_pb2
+from hiremesh.v1 import common_pb2, guardrail_pb2
 from screening_svc import metrics
 from screening_svc.config import ScreeningConfig
 from screening_svc.convert import as_json
@@ -38,8 +41,8 @@ Progress = Callable[[str, float, str], Awaitable[bool]]
 class PipelineRunner(Protocol):
     """What screening_svc.agents.Pipeline offers (see that module)."""
 
-    async def run(self, candidate_id: str, job_id: str, engine: str,
-                  on_stage: Callable[..., Awaitable[None]]) -> Any: ...
+    async def run(self, candidate_id: str, job_id: str, engine: str, on_stage: Callable[..., Awaitable[None]],
+                  on_questions: Callable[[list[dict[str, Any]]], None] | None = None) -> Any: ...
 
 
 Guard = Callable[[Any, "GuardrailServiceAsyncStub"], Awaitable[common_pb2.SafetyReport]]
@@ -89,18 +92,35 @@ class Screener:
             if self._cfg.test_stage_delay_ms and stage == self._cfg.test_delay_stage:
                 await asyncio.sleep(self._cfg.test_stage_delay_ms / 1000)
 
-        outcome = await self._pipeline.run(target.candidate_id, target.job_id, engine, on_stage)
+        early: list[asyncio.Task[None]] = []
+
+        def scan_early(questions: list[dict[str, Any]]) -> None:
+            if self._cfg.early_scan:
+                early.append(asyncio.create_task(self._scan_early(questions)))
+
+        try:
+            outcome = await self._pipeline.run(target.candidate_id, target.job_id, engine, on_stage,
+                                               on_questions=scan_early)
+        except BaseException:
+            for task in early:
+                task.cancel()
+            raise
         await on_stage("guarding", None, "checking the analysis for PII, bias and toxicity")
         guard_started = time.perf_counter()
         guard_at = datetime.now(UTC)
+        if early:
+            await asyncio.gather(*early)  # still running: let it finish rather than scan the questions twice
         report, checked = await self._safety(outcome)
         guard_ms = (time.perf_counter() - guard_started) * 1000
         traces = as_json(list(getattr(outcome, "traces", []) or []))
         context = as_json(getattr(outcome, "context", None) or {})
         if context and traces and traces[0].get("agent") == "retriever":
             traces[0]["context"] = context
+        calls = ["GuardrailService.Scan", "GuardrailService.ValidateOutput"]
+        if early:
+            calls.insert(0, "GuardrailService.Scan (the interviewer's questions, while the analyzer ran)")
         traces.append({"agent": "guardrail", "duration_ms": guard_ms, "started_at": guard_at.isoformat(),
-                       "tool_calls": ["GuardrailService.Scan", "GuardrailService.ValidateOutput"],
+                       "tool_calls": calls,
                        "error": "" if checked else report.summary})
         analysis = as_json(outcome.analysis)
         toxicity = report.toxicity.score if report.HasField("toxicity") else 0.0
@@ -112,6 +132,16 @@ class Screener:
             toxicity_score=float(toxicity), has_safety_issues=bool(report.has_issues), traces=traces,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
+
+    async def _scan_early(self, questions: list[dict[str, Any]]) -> None:
+        # Only warms guardrail_svc's findings cache: the questions are scanned again, from the cache, with the
+        # whole result at the guarding stage, so any failure here costs nothing but the saved time.
+        document = json.dumps({"interview_questions": questions})
+        try:
+            await self._guardrail.Scan(guardrail_pb2.ScanRequest(json_document=document),
+                                       timeout=self._cfg.call_timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            log.debug("early scan of the interview questions failed: %s", exc.code().name)
 
     async def _safety(self, outcome: Any) -> tuple[common_pb2.SafetyReport, bool]:
         try:

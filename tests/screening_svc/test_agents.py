@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,9 +21,12 @@ from screening_svc.agents import (
     grpc_embedder,
     guard,
 )
+from screening_svc.config import ScreeningConfig
 from screening_svc.engines import CandidateInfo, JobInfo, build_engines
 from screening_svc.engines.client import LLMSettings
 from screening_svc.engines.evidence import Embed
+from screening_svc.runner import Screener
+from screening_svc.targets import Target
 from tests.fixtures.llm import FakeOpenAI, Reply, analysis_json, questions_json
 from tests.screening_svc.test_engines_evidence import JOB, MATCHING, NON_MATCHING
 
@@ -294,3 +298,45 @@ async def test_guard_scans_and_validates_the_analysis(guardrail_addr: str, embed
     assert any(i.field == "interview_questions" for i in report.validation)
     assert report.has_issues
 
+
+
+@pytest.mark.parametrize(("questions_delay", "analysis_delay", "early"), [(0.05, 0.6, True), (0.6, 0.05, False)])
+async def test_questions_ready_before_the_analysis_are_handed_over_early(
+        embed: Embed, fake_llm: FakeOpenAI, questions_delay: float, analysis_delay: float, early: bool) -> None:
+    fake_llm.responder = lambda body: (Reply(questions_json(), delay=questions_delay)
+                                       if call_name(body) == "interview_questions"
+                                       else Reply(analysis_json(), delay=analysis_delay))
+    handed: list[list[dict[str, Any]]] = []
+    outcome = await pipeline(embed, fake_llm.base_url).run(MATCHING.id, JOB.id, "llm", Stages(),
+                                                           on_questions=handed.append)
+    if early:
+        assert handed == [outcome.analysis["interview_questions"]]  # exactly what the result carries
+    else:
+        assert handed == []
+
+
+async def test_the_screener_scans_early_questions_and_reports_the_same_safety(
+        embed: Embed, fake_llm: FakeOpenAI, guardrail_addr: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIREMESH_DATABASE_URL", "postgresql://unused")
+    leaky = json.dumps({"interview_questions": [
+        {"question": f"Ask Maria Gonzalez (maria.gonzalez@example.org) how she ran release {i} in Lisbon?",
+         "rationale": "claimed: go", "skill": "Go"} for i in range(1, 6)]})
+    fake_llm.responder = lambda body: (Reply(leaky, delay=0.05) if call_name(body) == "interview_questions"
+                                       else Reply(analysis_json(), delay=0.6))
+    stub = guardrail_stub(guardrail_addr)
+    reports = {}
+    for early in (True, False):
+        cfg = replace(ScreeningConfig.from_env(), early_scan=early)
+        screener = Screener(cfg, pipeline(embed, fake_llm.base_url), guard, stub, None)  # type: ignore[arg-type]
+
+        async def progress(stage: str, percent: float, message: str) -> bool:
+            return True
+
+        result = await screener.screen(Target(MATCHING.id, JOB.id), "llm", progress)
+        guard_trace = result.traces[-1]
+        assert guard_trace["agent"] == "guardrail"
+        assert any("while the analyzer ran" in call for call in guard_trace["tool_calls"]) == early
+        reports[early] = sorted((p["entity_type"], p["json_path"], p["start"], p["end"])
+                                for p in result.safety.get("pii", []))
+    assert reports[True] == reports[False]
+    assert {t for t, *_ in reports[True]} >= {"PERSON", "EMAIL_ADDRESS", "LOCATION"}
