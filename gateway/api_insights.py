@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from gateway.api_catalog import API
 from gateway.backends import call
 from gateway.errors import ApiError, bad_request
+from gateway.operation_journal import JournalUnavailable
 from gateway.protojson import json_response, parse, read_json, to_dict
 from gateway.state import Route, gateway_of, principal_of
 from gateway.tokens import Role
@@ -106,7 +107,10 @@ async def export(request: web.Request) -> web.Response:
 # --- operations and identity ----------------------------------------------------------------------
 async def get_operation(request: web.Request) -> web.Response:
     gw = gateway_of(request)
-    op = await gw.operations.get(request.match_info["id"])
+    try:
+        op = await gw.operations.get(request.match_info["id"])
+    except JournalUnavailable as exc:
+        raise ApiError(503, str(exc)) from None
     if op is None:
         where = "in this gateway's memory" if gw.operations.journal is None else "(finished ones are kept 1,000 deep)"
         raise ApiError(404, f"no operation {request.match_info['id']!r} {where}")
@@ -114,7 +118,11 @@ async def get_operation(request: web.Request) -> web.Response:
 
 
 async def list_operations(request: web.Request) -> web.Response:
-    return json_response({"operations": [op.resource() for op in await gateway_of(request).operations.recent()]})
+    try:
+        ops = await gateway_of(request).operations.recent()
+    except JournalUnavailable as exc:
+        raise ApiError(503, str(exc)) from None
+    return json_response({"operations": [op.resource() for op in ops]})
 
 
 async def me(request: web.Request) -> web.Response:

@@ -27,6 +27,10 @@ log = logging.getLogger("hiremesh.gateway.operations")
 
 CHANNEL = "hiremesh_gateway_operations"
 KEEP = 1000  # finished operations kept in the table
+class JournalUnavailable(Exception):
+    """PostgreSQL, where operations of other replicas live, cannot be reached."""
+
+
 LOST = {"message": "the gateway replica running this operation stopped before it finished",
         "status": "UNAVAILABLE", "code": 14, "http_status": 503}
 
@@ -87,7 +91,7 @@ class OperationJournal:
             batch, self._pending = self._pending, {}
             try:
                 await self._write(batch.values())
-            except (psycopg.Error, OSError) as exc:
+            except Exception as exc:  # the writer must outlive any one bad write
                 log.warning("could not record %d operation state(s): %s", len(batch), exc)
                 for op_id, op in batch.items():
                     self._pending.setdefault(op_id, op)  # retry unless a newer state came meanwhile
@@ -119,6 +123,12 @@ class OperationJournal:
     # --- any replica's side ---------------------------------------------------------------------------
     async def load(self, op_id: str) -> Operation | None:
         """The operation's stored state; one whose replica stopped heart-beating is marked failed first."""
+        try:
+            return await self._load(op_id)
+        except psycopg.Error as exc:
+            raise JournalUnavailable(f"the operations store (PostgreSQL) is unavailable: {exc}") from exc
+
+    async def _load(self, op_id: str) -> Operation | None:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
                 "UPDATE gateway.operations SET status = 'failed', error = %s, updated_at = now() WHERE id = %s "
@@ -135,11 +145,14 @@ class OperationJournal:
         return _operation(row) if row is not None else None
 
     async def recent(self, limit: int) -> list[Operation]:
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute("SELECT id, kind, owner, status, progress, stage, message, result, error, "
-                              "created_at, updated_at FROM gateway.operations ORDER BY created_at DESC LIMIT %s",
-                              (limit,))
-            return [_operation(row) for row in await cur.fetchall()]
+        try:
+            async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute("SELECT id, kind, owner, status, progress, stage, message, result, error, "
+                                  "created_at, updated_at FROM gateway.operations ORDER BY created_at DESC LIMIT %s",
+                                  (limit,))
+                return [_operation(row) for row in await cur.fetchall()]
+        except psycopg.Error as exc:
+            raise JournalUnavailable(f"the operations store (PostgreSQL) is unavailable: {exc}") from exc
 
     def follow(self, op_id: str, listener: Listener) -> None:
         self._followers.setdefault(op_id, set()).add(listener)
@@ -181,7 +194,7 @@ class OperationJournal:
                         await self._deliver(op_id)
                     async for notice in conn.notifies():
                         await self._deliver(notice.payload)
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.Error, OSError, JournalUnavailable) as exc:
                 log.warning("operations listener lost its connection (%s); reconnecting", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
@@ -197,7 +210,7 @@ class OperationJournal:
                                            (running,))
                 for op_id in list(self._followers):  # a dead replica sends no NOTIFY: look for lost ones
                     await self._deliver(op_id)
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.Error, OSError, JournalUnavailable) as exc:
                 log.warning("operations heartbeat failed: %s", exc)
 
     async def close(self) -> None:

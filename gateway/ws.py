@@ -23,6 +23,7 @@ from aiohttp import WSMsgType, web
 from gateway import metrics
 from gateway.auth import WS_PROTOCOL
 from gateway.errors import HTTP_STATUS
+from gateway.operation_journal import JournalUnavailable
 from gateway.operations import OP_PREFIX, now_iso
 from gateway.protojson import to_dict
 from gateway.state import Gateway, gateway_of, principal_of
@@ -129,7 +130,11 @@ class Client:
             if message["status"] in _TERMINAL:
                 done.set()
 
-        op = await self.gw.operations.subscribe(op_id, listener)
+        try:
+            op = await self.gw.operations.subscribe(op_id, listener)
+        except JournalUnavailable as exc:
+            self.send({"type": "error", "task_id": op_id, "code": 503, "message": str(exc)})
+            return
         if op is None:
             self.send({"type": "error", "task_id": op_id, "code": 404, "message": f"no operation {op_id!r}"})
             return

@@ -191,3 +191,23 @@ async def test_a_replica_shutting_down_leaves_its_operations_failed_not_running(
         stored = await b.get(op.id)
         assert stored is not None and stored.status == "failed"
         assert stored.error is not None and stored.error["status"] == "CANCELLED"
+
+
+async def test_the_operations_store_down_is_a_503_naming_it(pg_url: str) -> None:
+    own = await UserStore.open(await gateway_database(pg_url))
+    gw = await create_gateway(unit_config(), users=own)
+    client = TestClient(TestServer(build_app(gw)))
+    await client.start_server()
+    try:
+        await own.pool.close()  # PostgreSQL gone for this replica
+        for path in ("/api/v1/operations/op_0123456789abcdef", "/api/v1/operations"):
+            resp = await client.get(path, headers=auth())
+            assert resp.status == 503, await resp.text()
+            assert "operations store (PostgreSQL) is unavailable" in (await resp.json())["message"]
+        async with client.ws_connect("/ws/tasks/op_0123456789abcdef", headers=auth()) as ws:
+            message = await ws.receive_json(timeout=T)
+            while message["type"] != "error":
+                message = await ws.receive_json(timeout=T)
+        assert message["code"] == 503
+    finally:
+        await client.close()
