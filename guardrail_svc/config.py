@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from guardrail_svc.pii import DEFAULT_CACHE_ENTRIES
+from guardrail_svc.pii_cache import DEFAULT_CACHE_ENTRIES
 from hiremesh.config import ConfigError, env_bool, env_choice, env_float, env_int, env_str, service_port
 
 

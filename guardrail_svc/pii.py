@@ -28,12 +28,11 @@ from presidio_analyzer.predefined_recognizers import (
 
 from guardrail_svc import recognizers
 from guardrail_svc.nlp import LeanSpacyNlpEngine, build_nlp_engine
-from guardrail_svc.pii_cache import FindingsCache
+from guardrail_svc.pii_cache import DEFAULT_CACHE_ENTRIES, FindingsCache
 from guardrail_svc.report import PiiFinding
 from hiremesh.skills import is_skill_term
 
 PiiMode = Literal["full", "fast"]
-DEFAULT_CACHE_ENTRIES = 4096
 RedactionStyle = Literal["tag", "hash"]
 
 NER_ENTITIES = ("PERSON", "LOCATION")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from guardrail_svc import metrics
 from guardrail_svc.report import PiiFinding
 
+DEFAULT_CACHE_ENTRIES = 4096
 # Long texts (whole resumes) are rarely scanned twice and would crowd out the short strings that repeat.
 MAX_CACHED_CHARS = 2_000
 

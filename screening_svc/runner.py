@@ -92,7 +92,7 @@ class Screener:
             if self._cfg.test_stage_delay_ms and stage == self._cfg.test_delay_stage:
                 await asyncio.sleep(self._cfg.test_stage_delay_ms / 1000)
 
-        early: list[asyncio.Task[None]] = []
+        early: list[asyncio.Task[bool]] = []
 
         def scan_early(questions: list[dict[str, Any]]) -> None:
             if self._cfg.early_scan:
@@ -101,15 +101,15 @@ class Screener:
         try:
             outcome = await self._pipeline.run(target.candidate_id, target.job_id, engine, on_stage,
                                                on_questions=scan_early)
+            await on_stage("guarding", None, "checking the analysis for PII, bias and toxicity")
         except BaseException:
             for task in early:
                 task.cancel()
             raise
-        await on_stage("guarding", None, "checking the analysis for PII, bias and toxicity")
         guard_started = time.perf_counter()
         guard_at = datetime.now(UTC)
-        if early:
-            await asyncio.gather(*early)  # still running: let it finish rather than scan the questions twice
+        # Still running: let it finish rather than scan the questions twice.
+        early_ok = all(await asyncio.gather(*early)) if early else False
         report, checked = await self._safety(outcome)
         guard_ms = (time.perf_counter() - guard_started) * 1000
         traces = as_json(list(getattr(outcome, "traces", []) or []))
@@ -118,7 +118,8 @@ class Screener:
             traces[0]["context"] = context
         calls = ["GuardrailService.Scan", "GuardrailService.ValidateOutput"]
         if early:
-            calls.insert(0, "GuardrailService.Scan (the interviewer's questions, while the analyzer ran)")
+            calls.insert(0, "GuardrailService.Scan (the interviewer's questions, while the analyzer ran)"
+                         + ("" if early_ok else " (failed; scanned with the rest)"))
         traces.append({"agent": "guardrail", "duration_ms": guard_ms, "started_at": guard_at.isoformat(),
                        "tool_calls": calls,
                        "error": "" if checked else report.summary})
@@ -133,15 +134,18 @@ class Screener:
             duration_ms=(time.perf_counter() - started) * 1000,
         )
 
-    async def _scan_early(self, questions: list[dict[str, Any]]) -> None:
+    async def _scan_early(self, questions: list[dict[str, Any]]) -> bool:
         # Only warms guardrail_svc's findings cache: the questions are scanned again, from the cache, with the
         # whole result at the guarding stage, so any failure here costs nothing but the saved time.
         document = json.dumps({"interview_questions": questions})
         try:
             await self._guardrail.Scan(guardrail_pb2.ScanRequest(json_document=document),
                                        timeout=self._cfg.call_timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            log.debug("early scan of the interview questions failed: %s", exc.code().name)
+        except Exception as exc:  # never fails a screening: the guarding stage scans everything anyway
+            detail = exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
+            log.debug("early scan of the interview questions failed: %s", detail)
+            return False
+        return True
 
     async def _safety(self, outcome: Any) -> tuple[common_pb2.SafetyReport, bool]:
         try:

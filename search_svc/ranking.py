@@ -85,8 +85,8 @@ class _Query:
     skills: list[str]  # the query's skills, for matched_skills
     # A user's words are ranked by cover density (ts_rank_cd: terms close together score higher). A query built
     # from a whole job or resume ORs up to 64 terms, where every single term is a cover, so cover density ranks
-    # like plain term frequency at ~6x the cost per matching row (33 vs 5.5 ms over 1,700 candidates): ts_rank.
-    rank_fn: str = "ts_rank_cd"
+    # like plain term frequency at several times the cost per matching row (bench/search_keyword.py): ts_rank.
+    rank_fn: Literal["ts_rank", "ts_rank_cd"] = "ts_rank_cd"
 
 
 @dataclass

@@ -340,3 +340,38 @@ async def test_the_screener_scans_early_questions_and_reports_the_same_safety(
                                 for p in result.safety.get("pii", []))
     assert reports[True] == reports[False]
     assert {t for t, *_ in reports[True]} >= {"PERSON", "EMAIL_ADDRESS", "LOCATION"}
+
+
+class FirstScanFails:
+    """A guardrail stub whose first Scan (the early one) fails as a dropped connection would; the rest pass."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.scans = 0
+
+    async def Scan(self, request: Any, timeout: float | None = None) -> Any:
+        self.scans += 1
+        if self.scans == 1:
+            raise ConnectionResetError("peer went away")
+        return await self.real.Scan(request, timeout=timeout)
+
+    def ValidateOutput(self, request: Any, timeout: float | None = None) -> Any:
+        return self.real.ValidateOutput(request, timeout=timeout)
+
+
+async def test_a_failed_early_scan_costs_nothing_but_the_saving(
+        embed: Embed, fake_llm: FakeOpenAI, guardrail_addr: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIREMESH_DATABASE_URL", "postgresql://unused")
+    fake_llm.responder = lambda body: (Reply(questions_json(), delay=0.05) if call_name(body) == "interview_questions"
+                                       else Reply(analysis_json(), delay=0.6))
+    stub = FirstScanFails(guardrail_stub(guardrail_addr))
+    unused_store: Any = None  # screen() stores nothing; run_task/run_now do
+    as_stub: Any = stub
+    screener = Screener(ScreeningConfig.from_env(), pipeline(embed, fake_llm.base_url), guard, as_stub, unused_store)
+
+    async def progress(stage: str, percent: float, message: str) -> bool:
+        return True
+
+    result = await screener.screen(Target(MATCHING.id, JOB.id), "llm", progress)
+    assert stub.scans == 2 and result.safety_checked
+    assert any("while the analyzer ran" in c and "failed" in c for c in result.traces[-1]["tool_calls"])
