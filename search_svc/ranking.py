@@ -1,26 +1,27 @@
-"""Vector, keyword and hybrid (reciprocal rank fusion) search over candidates and jobs.
+"""Vector, keyword and hybrid search over candidates and jobs.
 
-The vector leg runs in its own transaction with `hnsw.ef_search` and `hnsw.iterative_scan = relaxed_order`
-set locally, so filters cannot starve the result; the keyword leg uses `websearch_to_tsquery`, so user
-text is a query language, never SQL. Each hit carries why it matched (MatchExplanation's fields).
+The vector leg runs with `hnsw.ef_search` and `hnsw.iterative_scan = relaxed_order` set transaction-locally,
+so filters cannot starve the result. The keyword leg ranks by IDF-weighted term vectors (search_svc.lexical);
+user text is a bag of terms or web-search syntax, never SQL. Hybrid search fuses both legs by the policy in
+search_svc.fusion. Both legs and the fusion's reference statistics come back in one statement. Each hit
+carries why it matched (MatchExplanation's fields).
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from psycopg import AsyncConnection, AsyncCursor, sql
+from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from hiremesh.errors import InvalidArgument, NotFound, Unavailable
 from hiremesh.skills import extract_skills, normalise_skills
-from search_svc import metrics, paging
+from search_svc import fusion, lexical, metrics, paging
 from search_svc.candidates import TABLE as CANDIDATES
 from search_svc.embedder import Embedder
 from search_svc.jobs import TABLE as JOBS
@@ -36,10 +37,7 @@ MAX_EF_SEARCH = 1000
 EF_FLOORS: tuple[tuple[int, int], ...] = ((250_000, 100), (600_000, 200), (2**62, 400))
 _SIZE_TTL = 60.0  # seconds a table's row estimate is reused
 MAX_SCAN_TUPLES_FILTERED = 200_000
-RRF_K = 60  # the constant from Cormack et al.; damps the head of each list
-TS_NORMALISATION = 1 | 32  # divide by 1 + log(length) (long resumes do not win by size), then map to 0..1
-_MAX_OR_TERMS = 64
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+SAMPLE_ROWS = 256  # the fusion's reference sample of the catalog (search_svc.fusion)
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,7 @@ class Options:
     min_similarity: float = 0.0
     ef_search: int = 0
     filters: Filters = field(default_factory=Filters)
+    lexical_weight: float | None = None  # hybrid only; None: the deployment's fusion policy
 
 
 @dataclass
@@ -71,22 +70,23 @@ class Hit:
     row: dict[str, Any]
     score: float = 0.0
     cosine_similarity: float = 0.0
-    keyword_rank: float = 0.0
+    keyword_rank: float = 0.0  # the lexical similarity (0..1), kept under its first name for old clients
     matched_skills: list[str] = field(default_factory=list)
     vector_position: int = 0
     keyword_position: int = 0
+    semantic_z: float = 0.0
+    lexical_z: float = 0.0
+    fusion: str = ""  # how `score` was made: "cosine", "lexical", "weighted_z" or "rrf"
+    lexical_weight: float = 0.0
 
 
 @dataclass
 class _Query:
     text: str  # what is embedded when no fresh stored vector exists
     vector: np.ndarray | None
-    keyword_text: str  # websearch_to_tsquery input
     skills: list[str]  # the query's skills, for matched_skills
-    # A user's words are ranked by cover density (ts_rank_cd: terms close together score higher). A query built
-    # from a whole job or resume ORs up to 64 terms, where every single term is a cover, so cover density ranks
-    # like plain term frequency at several times the cost per matching row (bench/search_keyword.py): ts_rank.
-    rank_fn: Literal["ts_rank", "ts_rank_cd"] = "ts_rank_cd"
+    lexical: lexical.LexicalQuery | None = None  # typed text; None when the query is a stored row
+    source: tuple[Table, str] | None = None  # the stored row whose terms are the query
 
 
 @dataclass
@@ -108,9 +108,12 @@ def check_options(opts: Options) -> Options:
     f = opts.filters
     if not math.isfinite(f.min_years) or f.min_years < 0:
         raise InvalidArgument("options.filters.min_years_experience", "must be a non-negative number")
+    if opts.lexical_weight is not None and not (math.isfinite(opts.lexical_weight)
+                                                 and 0.0 <= opts.lexical_weight <= 1.0):
+        raise InvalidArgument("options.lexical_weight", "must be between 0 and 1")
     filters = Filters(f.location.strip(), f.min_years, tuple(normalise_skills(list(f.required_skills))),
                       f.job_status)
-    return Options(opts.mode, top_k, opts.min_similarity, opts.ef_search, filters)
+    return Options(opts.mode, top_k, opts.min_similarity, opts.ef_search, filters, opts.lexical_weight)
 
 
 def ef_floor(rows: int) -> int:
@@ -131,31 +134,6 @@ def pick_ef_search(opts: Options, pool_size: int, rows: int = 0) -> int:
     return min(ef, MAX_EF_SEARCH)
 
 
-def any_terms_query(text: str, first: list[str] | None = None) -> str:
-    """A websearch_to_tsquery string matching any of the text's words (for a job or resume as the query)."""
-    words: dict[str, None] = {}
-    for word in [*(first or []), *_WORD.findall(text)]:
-        for part in _WORD.findall(word):
-            lowered = part.lower()
-            if lowered not in {"or", "and", "not"} and len(lowered) > 1:
-                words.setdefault(lowered, None)
-    return " or ".join(list(words)[:_MAX_OR_TERMS])
-
-
-def _rank(query: _Query) -> sql.Identifier:
-    return sql.Identifier(query.rank_fn)
-
-
-def rrf(vector_ids: list[str], keyword_ids: list[str]) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: each list adds 1/(k + position); ties keep the vector order first."""
-    scores: dict[str, float] = {}
-    for ranked in (vector_ids, keyword_ids):
-        for pos, row_id in enumerate(ranked, start=1):
-            scores[row_id] = scores.get(row_id, 0.0) + 1.0 / (RRF_K + pos)
-    order = {row_id: i for i, row_id in enumerate([*vector_ids, *keyword_ids])}
-    return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
-
-
 class _Target:
     """What differs between searching candidates and searching jobs: table, filter columns, skills column."""
 
@@ -166,20 +144,31 @@ class _Target:
         self.has_status = has_status
 
     def filters(self, f: Filters) -> tuple[list[sql.Composable], list[Any]]:
+        conditions, values = self._conditions(f, named=False)
+        return conditions, list(values.values())
+
+    def named_filters(self, f: Filters) -> tuple[list[sql.Composable], dict[str, Any]]:
+        """The same conditions with named placeholders, for statements that use them more than once."""
+        return self._conditions(f, named=True)
+
+    def _conditions(self, f: Filters, *, named: bool) -> tuple[list[sql.Composable], dict[str, Any]]:
         where: list[sql.Composable] = []
-        params: list[Any] = []
+        params: dict[str, Any] = {}
+
+        def value(v: Any) -> sql.Placeholder:
+            name = f"f{len(params)}"
+            params[name] = v
+            return sql.Placeholder(name) if named else sql.Placeholder()
+
         if f.location:
-            where.append(sql.SQL("location ILIKE %s"))
-            params.append(ilike_pattern(f.location))
+            where.append(sql.SQL("location ILIKE {}").format(value(ilike_pattern(f.location))))
         if f.min_years:
-            where.append(sql.SQL("{} >= %s").format(sql.Identifier(self.years_column)))
-            params.append(f.min_years)
+            where.append(sql.SQL("{} >= {}").format(sql.Identifier(self.years_column), value(f.min_years)))
         if f.required_skills:
-            where.append(sql.SQL("{} @> %s::text[]").format(sql.Identifier(self.skills_column)))
-            params.append(list(f.required_skills))
+            where.append(sql.SQL("{} @> {}::text[]").format(sql.Identifier(self.skills_column),
+                                                             value(list(f.required_skills))))
         if self.has_status and f.job_status:
-            where.append(sql.SQL("status = %s"))
-            params.append(f.job_status)
+            where.append(sql.SQL("status = {}").format(value(f.job_status)))
         return where, params
 
 
@@ -194,9 +183,12 @@ def _and(conditions: list[sql.Composable]) -> sql.Composable:
 class Ranker:
     """Runs searches; needs embedding_svc only for text queries or rows whose vector is stale."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], embedder: Embedder) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], embedder: Embedder, policy: fusion.Policy | None = None,
+                 lexical_budget: int = lexical.DEFAULT_BUDGET) -> None:
         self.pool = pool
         self.embedder = embedder
+        self.policy = policy or fusion.Policy()
+        self.lexical_budget = lexical_budget
         self._sizes: dict[str, tuple[float, int]] = {}  # table -> (when read, planner's row estimate)
 
     async def _rows(self, conn: AsyncConnection[Any], table: Table) -> int:
@@ -240,11 +232,9 @@ class Ranker:
             vector = np.asarray(stored.to_numpy() if hasattr(stored, "to_numpy") else stored, dtype=np.float32)
         if table is JOBS:
             job = Job.from_row(row)
-            return _Query(job_text(job), vector, any_terms_query(job_text(job), job.required_skills),
-                          job.required_skills, "ts_rank")
+            return _Query(job_text(job), vector, job.required_skills, source=(table, row_id))
         cand = Candidate.from_row(row)
-        return _Query(candidate_text(cand), vector, any_terms_query(candidate_text(cand), cand.skills), cand.skills,
-                      "ts_rank")
+        return _Query(candidate_text(cand), vector, cand.skills, source=(table, row_id))
 
     async def _embed(self, text: str) -> np.ndarray:
         try:
@@ -258,7 +248,7 @@ class Ranker:
         opts = check_options(opts)
         started = time.perf_counter()
         wants_vector = opts.mode in ("vector", "hybrid")
-        query = _Query(text, None, text, extract_skills(text))
+        query = _Query(text, None, extract_skills(text), lexical.classify(text) if text else None)
         if source is None and wants_vector:
             query.vector = await self._embed(text)  # before taking a connection: the call may be slow
         pool_size = opts.top_k if opts.mode != "hybrid" else min(max(opts.top_k * 3, 50), 600)
@@ -272,7 +262,7 @@ class Ranker:
             if opts.mode == "vector" and query.vector is not None:
                 hits = await self._vector_only(conn, target, query, where, params, opts, ef)
             else:
-                hits = await self._fused(conn, target, query, where, params, opts, pool_size, ef)
+                hits = await self._fused(conn, target, query, opts, pool_size, ef)
         metrics.SEARCH_LATENCY.labels(target.table.name, opts.mode).observe(time.perf_counter() - started)
         wanted = {s.lower() for s in [*query.skills, *opts.filters.required_skills]}
         for hit in hits:
@@ -280,18 +270,116 @@ class Ranker:
             hit.matched_skills = [s for s in have if s.lower() in wanted]
         return Result(hits, opts.mode, ef if wants_vector else 0)
 
-    async def _fused(self, conn: AsyncConnection[Any], target: _Target, query: _Query, where: list[sql.Composable],
-                     params: list[Any], opts: Options, pool_size: int, ef: int) -> list[Hit]:
-        # Both legs go out in one pipeline: one network round trip instead of five.
-        async with conn.pipeline():
-            vcur = kcur = None
-            if query.vector is not None and opts.mode != "keyword":
-                vcur = await self._vector_leg(conn, target, query.vector, where, params, pool_size, ef)
-            if opts.mode != "vector" and query.keyword_text.strip():
-                kcur = await self._keyword_leg(conn, target, query, where, params, pool_size)
-        vector_ids = [str(r[0]) for r in await vcur.fetchall()] if vcur is not None else []
-        keyword_ids = [str(r[0]) for r in await kcur.fetchall()] if kcur is not None else []
-        return await self._hydrate(conn, target, query, vector_ids, keyword_ids, opts)
+    def _legs_statement(self, target: _Target, query: _Query, opts: Options, pool_size: int,
+                        semantic: bool) -> tuple[sql.Composed, dict[str, Any]]:
+        """Both legs, every pooled row's two similarities and the reference statistics, in one statement."""
+        where, params = target.named_filters(opts.filters)
+        corpus: lexical.Corpus = "jobs" if target is JOB_TARGET else "candidates"
+        args: dict[str, Any] = {**params, "budget": self.lexical_budget, "pool": pool_size,
+                                "scan_cap": self.lexical_budget * lexical.SCAN_CAP_FACTOR,
+                                "sample": SAMPLE_ROWS, "v": query.vector}
+        if query.source is not None:
+            table, row_id = query.source
+            source: sql.Composable = sql.SQL("(SELECT tsv FROM {t} WHERE id = %(source_id)s)").format(t=table.ident)
+            args["source_id"] = row_id
+        else:
+            source = sql.SQL("to_tsvector('english', %(text)s)")
+            args["text"] = query.text
+        strict = query.lexical is not None and query.lexical.strict
+        ctes = [lexical.query_terms_sql(source, corpus),
+                lexical.strict_tsquery_sql() if strict else lexical.bag_tsquery_sql(),
+                sql.SQL("kw_scan AS MATERIALIZED (SELECT t.id, t.lex FROM {t} t, tsq WHERE t.tsv @@ tsq.q{filters} "
+                        "LIMIT %(scan_cap)s)").format(t=target.table.ident, filters=_and(where)),
+                sql.SQL("kw AS MATERIALIZED (SELECT k.id, row_number() OVER (ORDER BY k.lex <#> qlex.v, k.id) AS pos "
+                        "FROM kw_scan k, qlex ORDER BY k.lex <#> qlex.v, k.id LIMIT %(pool)s)")]
+        if semantic:
+            # relaxed_order may return rows slightly out of order: materialise, then number them exactly.
+            ctes.append(sql.SQL(
+                "vec AS MATERIALIZED (SELECT id, row_number() OVER (ORDER BY distance, id) AS pos FROM ("
+                "SELECT id, embedding <=> %(v)s::vector AS distance FROM {t} WHERE embedding IS NOT NULL{filters} "
+                "ORDER BY embedding <=> %(v)s::vector LIMIT %(pool)s) h)").format(t=target.table.ident,
+                                                                                   filters=_and(where)))
+            ctes.append(sql.SQL(
+                "ref AS (SELECT count(*) AS n, coalesce(avg(cos), 0) AS cos_mean, coalesce(stddev_pop(cos), 0) "
+                "AS cos_std, coalesce(avg(lex), 0) AS lex_mean, coalesce(stddev_pop(lex), 0) AS lex_std FROM ("
+                "SELECT 1 - (s.embedding <=> %(v)s::vector) AS cos, coalesce(-(s.lex <#> qlex.v), 0) AS lex "
+                "FROM (SELECT embedding, lex FROM {t} ORDER BY id LIMIT %(sample)s) s, qlex) x)"
+            ).format(t=target.table.ident))
+            body = sql.SQL(
+                "SELECT c.id::text AS id, 1 - (c.embedding <=> %(v)s::vector) AS cos, "
+                "coalesce(-(c.lex <#> qlex.v), 0) AS lex, coalesce(vec.pos, 0) AS vpos, coalesce(kw.pos, 0) AS kpos, "
+                "ref.n, ref.cos_mean, ref.cos_std, ref.lex_mean, ref.lex_std "
+                "FROM (SELECT id FROM vec UNION SELECT id FROM kw) p JOIN {t} c ON c.id = p.id "
+                "LEFT JOIN vec ON vec.id = p.id LEFT JOIN kw ON kw.id = p.id, qlex, ref"
+            ).format(t=target.table.ident)
+        else:
+            body = sql.SQL(
+                "SELECT kw.id::text AS id, NULL::float8 AS cos, coalesce(-(c.lex <#> qlex.v), 0) AS lex, 0 AS vpos, "
+                "kw.pos AS kpos, 0 AS n, 0.0 AS cos_mean, 0.0 AS cos_std, 0.0 AS lex_mean, 0.0 AS lex_std "
+                "FROM kw JOIN {t} c ON c.id = kw.id, qlex ORDER BY kw.pos"
+            ).format(t=target.table.ident)
+        return sql.SQL("WITH ") + sql.SQL(",\n").join(ctes) + sql.SQL("\n") + body, args
+
+    async def _fused(self, conn: AsyncConnection[Any], target: _Target, query: _Query, opts: Options,
+                     pool_size: int, ef: int) -> list[Hit]:
+        """KEYWORD and HYBRID modes: pool both legs, score every pooled row, keep the best top_k."""
+        semantic = opts.mode == "hybrid" and query.vector is not None
+        statement, args = self._legs_statement(target, query, opts, pool_size, semantic)
+        async with conn.pipeline(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+            if semantic:
+                await _set_search_knobs(conn, ef, bool(opts.filters.selective or target.has_status))
+            await cur.execute(statement, args)
+            rows = await cur.fetchall()
+        if not rows:
+            await self._explain_empty(conn, query, opts)
+            return []
+        pool = [fusion.Candidate(r["id"], None if r["cos"] is None else float(r["cos"]), float(r["lex"]),
+                                 int(r["vpos"]), int(r["kpos"])) for r in rows]
+        if opts.mode == "hybrid" and semantic:
+            first = rows[0]
+            ref = fusion.Reference(int(first["n"]), float(first["cos_mean"]), float(first["cos_std"]),
+                                   float(first["lex_mean"]), float(first["lex_std"]))
+            policy = self.policy.with_weight(opts.lexical_weight)
+            scored = fusion.fuse(pool, ref, policy)
+            method: str = policy.method
+            weight = policy.lexical_weight
+        else:  # keyword mode, or hybrid without a vector (a stored row not embedded yet): lexical only
+            scored = [fusion.Scored(c, c.lexical, 0.0, 0.0) for c in pool]
+            scored.sort(key=lambda s: (-s.score, s.candidate.keyword_position))
+            method, weight = "lexical", 1.0
+        if opts.mode == "hybrid" and opts.min_similarity:
+            scored = [s for s in scored if s.candidate.cosine is not None
+                      and s.candidate.cosine >= opts.min_similarity]
+        top = scored[:opts.top_k]
+        return await self._hydrate(conn, target, top, method, weight)
+
+    async def _explain_empty(self, conn: AsyncConnection[Any], query: _Query, opts: Options) -> None:
+        """An empty KEYWORD result for typed text that has no searchable word is the caller's mistake."""
+        if opts.mode != "keyword" or query.lexical is None:
+            return
+        cur = await conn.execute("SELECT length(to_tsvector('english', %s))", (query.text,))
+        row = await cur.fetchone()
+        if row is not None and row[0] == 0:
+            raise InvalidArgument("text", "the query has no searchable words (only stop words, numbers of one "
+                                          "digit or punctuation); KEYWORD search needs at least one")
+
+    async def _hydrate(self, conn: AsyncConnection[Any], target: _Target, top: list[fusion.Scored], method: str,
+                       weight: float) -> list[Hit]:
+        if not top:
+            return []
+        query = sql.SQL("{select} WHERE id = ANY(%s::uuid[])").format(select=target.table.select)
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, [[s.candidate.row_id for s in top]])
+            rows = {str(r["id"]): r for r in await cur.fetchall()}
+        hits: list[Hit] = []
+        for s in top:
+            row = rows.get(s.candidate.row_id)
+            if row is None:  # deleted between the two statements
+                continue
+            c = s.candidate
+            hits.append(Hit(row, s.score, c.cosine or 0.0, c.lexical, [], c.vector_position, c.keyword_position,
+                            s.semantic_z, s.lexical_z, method, weight))
+        return hits
 
     async def _vector_only(self, conn: AsyncConnection[Any], target: _Target, query: _Query,
                            where: list[sql.Composable], params: list[Any], opts: Options, ef: int) -> list[Hit]:
@@ -299,82 +387,19 @@ class Ranker:
         statement = sql.SQL(
             "WITH hits AS MATERIALIZED (SELECT id, embedding <=> %s::vector AS distance FROM {t} "
             "WHERE embedding IS NOT NULL{filters} ORDER BY embedding <=> %s::vector LIMIT %s) "
-            "SELECT r.*, 1 - h.distance AS cosine, "
-            "CASE WHEN c.tsv @@ q THEN {rank}(c.tsv, q, %s) ELSE 0 END AS keyword_rank "
-            "FROM hits h JOIN ({select}) r ON r.id = h.id JOIN {t} c ON c.id = h.id, "
-            "websearch_to_tsquery('english', %s) q ORDER BY h.distance, h.id"
-        ).format(t=target.table.ident, filters=_and(where), select=target.table.select, rank=_rank(query))
+            "SELECT r.*, 1 - h.distance AS cosine "
+            "FROM hits h JOIN ({select}) r ON r.id = h.id ORDER BY h.distance, h.id"
+        ).format(t=target.table.ident, filters=_and(where), select=target.table.select)
         async with conn.pipeline(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             await _set_search_knobs(conn, ef, bool(where))
-            await cur.execute(statement, [query.vector, *params, query.vector, opts.top_k, TS_NORMALISATION,
-                                          query.keyword_text])
+            await cur.execute(statement, [query.vector, *params, query.vector, opts.top_k])
             rows = await cur.fetchall()
         hits: list[Hit] = []
         for position, row in enumerate(rows, start=1):
             cosine = float(row.pop("cosine"))
-            krank = float(row.pop("keyword_rank") or 0.0)
             if opts.min_similarity and cosine < opts.min_similarity:
                 continue
-            hits.append(Hit(row, cosine, cosine, krank, [], position, 0))
-        return hits
-
-    async def _vector_leg(self, conn: AsyncConnection[Any], target: _Target, vector: np.ndarray,
-                          where: list[sql.Composable], params: list[Any], limit: int,
-                          ef: int) -> AsyncCursor[Any]:
-        # relaxed_order may return rows slightly out of order: materialise, then sort exactly.
-        query = sql.SQL(
-            "WITH hits AS MATERIALIZED (SELECT id, embedding <=> %s::vector AS distance FROM {t} "
-            "WHERE embedding IS NOT NULL{filters} ORDER BY embedding <=> %s::vector LIMIT %s) "
-            "SELECT id FROM hits ORDER BY distance, id"
-        ).format(t=target.table.ident, filters=_and(where))
-        async with conn.transaction():
-            await _set_search_knobs(conn, ef, bool(where))
-            return await conn.execute(query, [vector, *params, vector, limit])
-
-    async def _keyword_leg(self, conn: AsyncConnection[Any], target: _Target, query: _Query,
-                           where: list[sql.Composable], params: list[Any], limit: int) -> AsyncCursor[Any]:
-        statement = sql.SQL(
-            "SELECT id FROM {t}, websearch_to_tsquery('english', %s) q WHERE tsv @@ q{filters} "
-            "ORDER BY {rank}(tsv, q, %s) DESC, id LIMIT %s"
-        ).format(t=target.table.ident, filters=_and(where), rank=_rank(query))
-        return await conn.execute(statement, [query.keyword_text, *params, TS_NORMALISATION, limit])
-
-    async def _hydrate(self, conn: AsyncConnection[Any], target: _Target, q: _Query, vector_ids: list[str],
-                       keyword_ids: list[str], opts: Options) -> list[Hit]:
-        """Rows of the fused list with both scores computed for every hit, thresholded and cut to top_k."""
-        if opts.mode == "vector":
-            fused = [(i, 0.0) for i in vector_ids]
-        elif opts.mode == "keyword":
-            fused = [(i, 0.0) for i in keyword_ids]
-        else:
-            fused = rrf(vector_ids, keyword_ids)
-        if not fused:
-            return []
-        query = sql.SQL(
-            "SELECT r.*, CASE WHEN %s::vector IS NULL OR c.embedding IS NULL THEN NULL "
-            "ELSE 1 - (c.embedding <=> %s::vector) END AS cosine, "
-            "CASE WHEN c.tsv @@ q THEN {rank}(c.tsv, q, %s) ELSE 0 END AS keyword_rank "
-            "FROM ({select} WHERE id = ANY(%s::uuid[])) r JOIN {t} c ON c.id = r.id, "
-            "websearch_to_tsquery('english', %s) q"
-        ).format(select=target.table.select, t=target.table.ident, rank=_rank(q))
-        async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(query, [q.vector, q.vector, TS_NORMALISATION, [i for i, _ in fused], q.keyword_text])
-            rows = {str(r["id"]): r for r in await cur.fetchall()}
-        vpos = {row_id: i for i, row_id in enumerate(vector_ids, start=1)}
-        kpos = {row_id: i for i, row_id in enumerate(keyword_ids, start=1)}
-        hits: list[Hit] = []
-        for row_id, fused_score in fused:
-            row = rows.get(row_id)
-            if row is None:  # deleted between the legs and now
-                continue
-            cosine = row.pop("cosine")
-            krank = float(row.pop("keyword_rank") or 0.0)
-            if opts.mode != "keyword" and opts.min_similarity and (cosine is None or cosine < opts.min_similarity):
-                continue
-            score = {"vector": float(cosine or 0.0), "keyword": krank, "hybrid": fused_score}[opts.mode]
-            hits.append(Hit(row, score, float(cosine or 0.0), krank, [], vpos.get(row_id, 0), kpos.get(row_id, 0)))
-            if len(hits) == opts.top_k:
-                break
+            hits.append(Hit(row, cosine, cosine, 0.0, [], position, 0, fusion="cosine"))
         return hits
 
 
@@ -388,9 +413,4 @@ async def _set_search_knobs(conn: AsyncConnection[Any], ef: int, filtered: bool)
 
 
 def _query_text(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidArgument("text", "empty query")
-    if len(text) > 10_000:
-        raise InvalidArgument("text", "longer than 10000 characters")
-    return text
+    return lexical.check_text(text)

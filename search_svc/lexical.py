@@ -1,0 +1,102 @@
+"""IDF-aware lexical scoring in PostgreSQL: the query's term vector, and which rows are worth scoring.
+
+Rows carry a term vector `lex` (migration 0003: 1 + ln tf per lexeme, L2-normalised, no corpus statistics
+in it). A query's vector applies the rarity: weight_t = (1 + ln tf_t) * idf_t, L2-normalised, then scaled by
+idf_t / idf_max, so `lex <#> query` ranks like TF-IDF with the rarity counted on both sides (a row's own
+IDF weighting is folded into the query) and every score stays in 0..1. idf_t = ln((N + 1) / (df_t + 1)) + 1,
+with N and df_t read from `catalog.term_stats` plus its not-yet-folded `term_stats_pending`, so a row
+written a moment ago already counts.
+
+Scoring every row that shares a word with a pasted job description is linear in the corpus: the words of
+a job are mostly common ones. So the keyword leg scores only rows holding one of the query's rarest terms,
+taken from the rarest up while their document counts add up to `budget` (the rarest one always, however
+common). Every row that is missing from that set lacks all of the query's rare terms, which carry most of
+its IDF weight; `bench/relevance.py` and `bench/search.py` measure what the bound costs and saves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from psycopg import sql
+
+from hiremesh.errors import InvalidArgument
+
+Corpus = Literal["candidates", "jobs"]
+DIMENSIONS = 999_999_999  # catalog.term_dim's range; the sparsevec's declared size
+DEFAULT_BUDGET = 20_000
+SCAN_CAP_FACTOR = 4  # a query's rarest term alone may bring this many times the budget, no more
+MAX_QUERY_CHARS = 10_000
+# Web-search syntax a person types on purpose: a quoted phrase, a -excluded word, an explicit OR.
+_OPERATOR = re.compile(r'"|(?:^|\s)-\w|\s(?:or|OR|Or)\s')
+_SHORT_QUERY_WORDS = 12
+
+
+@dataclass(frozen=True)
+class LexicalQuery:
+    """What the keyword leg matches: a bag of terms (any may match, rarer ones weigh more) or, for a short
+    query in web-search syntax, exactly what websearch_to_tsquery means (phrases, -exclusions, OR)."""
+
+    text: str
+    strict: bool
+
+
+def classify(text: str) -> LexicalQuery:
+    """A pasted job description or resume is a bag of terms; a short query with operators keeps them."""
+    words = text.split()
+    strict = len(words) <= _SHORT_QUERY_WORDS and bool(_OPERATOR.search(text))
+    return LexicalQuery(text, strict)
+
+
+def query_terms_sql(source: sql.Composable, corpus: Corpus) -> sql.Composable:
+    """CTEs `qw` (the query's terms with df and weights), `qlex` (its sparsevec) and `tsq` (the rows worth
+    scoring). `source` is an expression giving the query's tsvector; parameters: %(budget)s."""
+    return sql.SQL("""
+qterms AS (
+    SELECT catalog.term_dim(lexeme) AS dim, min(lexeme) AS lexeme,
+           sum(1 + ln(coalesce(array_length(positions, 1), 1))) AS tf
+    FROM unnest({source}) GROUP BY 1),
+corpus AS (
+    SELECT coalesce((SELECT docs FROM catalog.term_stats WHERE corpus = {corpus} AND dim = 0), 0)
+         + coalesce((SELECT sum(delta) FROM catalog.term_stats_pending WHERE corpus = {corpus} AND dim = 0), 0)
+         AS docs),
+qdf AS (
+    SELECT q.dim, q.lexeme, q.tf, coalesce(s.docs, 0) + coalesce(p.delta, 0) AS df
+    FROM qterms q
+    LEFT JOIN catalog.term_stats s ON s.corpus = {corpus} AND s.dim = q.dim
+    LEFT JOIN LATERAL (SELECT sum(delta) AS delta FROM catalog.term_stats_pending p
+                       WHERE p.corpus = {corpus} AND p.dim = q.dim) p ON true),
+qw AS (
+    SELECT q.dim, q.lexeme, q.df, q.tf * (ln((c.docs + 1.0) / (q.df + 1.0)) + 1) AS weight,
+           (ln((c.docs + 1.0) / (q.df + 1.0)) + 1) / (ln(c.docs + 1.0) + 1) AS rarity
+    FROM qdf q, corpus c WHERE q.df > 0),
+qlex AS (
+    SELECT ('{{' || string_agg(qw.dim || ':' || (qw.weight / z.norm * qw.rarity)::real, ',' ORDER BY qw.dim)
+            || '}}/{dims}')::sparsevec AS v
+    FROM qw, (SELECT sqrt(sum(weight * weight)) AS norm FROM qw) z),
+rarest AS (
+    SELECT lexeme FROM (SELECT lexeme, sum(df) OVER (ORDER BY df, dim) - df AS before FROM qw
+                        WHERE lexeme !~ '[''\\\\]') r
+    WHERE before < %(budget)s)""").format(source=source, corpus=sql.Literal(corpus),
+                                              dims=sql.SQL(str(DIMENSIONS)))
+
+
+def bag_tsquery_sql() -> sql.Composable:
+    """The `tsq` CTE for a bag of terms: any of the rarest terms."""
+    return sql.SQL("tsq AS (SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS q FROM rarest)")
+
+
+def strict_tsquery_sql() -> sql.Composable:
+    """The `tsq` CTE for web-search syntax (parameter %(text)s)."""
+    return sql.SQL("tsq AS (SELECT websearch_to_tsquery('english', %(text)s) AS q)")
+
+
+def check_text(text: str, field: str = "text") -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidArgument(field, "empty query")
+    if len(text) > MAX_QUERY_CHARS:
+        raise InvalidArgument(field, f"longer than {MAX_QUERY_CHARS} characters")
+    return text
