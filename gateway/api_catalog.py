@@ -28,6 +28,7 @@ SEARCH_OPTIONS = {
     "mode": "options.mode", "top_k": "options.top_k", "min_similarity": "options.min_similarity",
     "ef_search": "options.ef_search", "location": "options.filters.location",
     "min_years_experience": "options.filters.min_years_experience", "skills": "options.filters.required_skills",
+    "lexical_weight": "options.lexical_weight",
 }
 CANDIDATE_SEARCH = {"q": "text", "job_id": "job_id", **SEARCH_OPTIONS}
 JOB_SEARCH = {"q": "text", "candidate_id": "candidate_id", **SEARCH_OPTIONS, "job_status": "options.filters.job_status"}

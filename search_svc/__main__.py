@@ -12,6 +12,7 @@ from hiremesh.db import migrate, open_pool, watch_database
 from hiremesh.errors import HiremeshError
 from hiremesh.server import MeshServer, run
 from hiremesh.v1 import search_pb2_grpc
+from search_svc import term_stats
 from search_svc.applications import Applications
 from search_svc.candidates import Candidates
 from search_svc.config import SearchConfig
@@ -45,7 +46,8 @@ async def main() -> None:
     candidates = Candidates(pool, embedder)
     jobs = Jobs(pool, embedder)
     reembedder = Reembedder(candidates, jobs)
-    servicer.attach(Backend(candidates, jobs, Applications(pool), Ranker(pool, embedder), reembedder,
+    servicer.attach(Backend(candidates, jobs, Applications(pool),
+                            Ranker(pool, embedder, config.fusion, config.lexical_budget), reembedder,
                             config.import_root))
 
     catchup: asyncio.Task[None] | None = None
@@ -54,9 +56,10 @@ async def main() -> None:
                                       name="search-catchup")
 
     watcher = asyncio.create_task(watch_database(pool, server.set_serving), name="search-db-watch")
+    folder = asyncio.create_task(term_stats.run(pool, config.term_stats_interval), name="search-term-stats")
 
     async def shutdown() -> None:
-        for task in (catchup, watcher):
+        for task in (catchup, watcher, folder):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

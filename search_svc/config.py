@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hiremesh.config import database_url, env_float, env_int, env_str, service_addr, service_port
+from hiremesh.config import ConfigError, database_url, env_float, env_int, env_str, service_addr, service_port
+from search_svc import fusion, lexical
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class SearchConfig:
     catchup_interval: float  # seconds between sweeps for stale rows; 0 turns the loop off
     catchup_batch: int
     import_root: Path | None  # folders ImportCandidates may read; None: any folder the process can read
+    fusion: fusion.Policy  # how hybrid search fuses its two legs
+    lexical_budget: int  # documents the keyword leg scores at most, counted by its rarest terms
+    term_stats_interval: float  # seconds between folds of pending term counts into catalog.term_stats
 
     @classmethod
     def from_env(cls) -> SearchConfig:
@@ -33,4 +37,16 @@ class SearchConfig:
             catchup_interval=env_float("HIREMESH_SEARCH_CATCHUP_S", 5.0, min=0.0, max=3600.0),
             catchup_batch=env_int("HIREMESH_SEARCH_CATCHUP_BATCH", 64, min=1, max=256),
             import_root=Path(root).expanduser().absolute() if root else None,
+            fusion=_fusion_policy(),
+            lexical_budget=env_int("HIREMESH_SEARCH_LEXICAL_BUDGET", lexical.DEFAULT_BUDGET, min=100,
+                                   max=10_000_000),
+            term_stats_interval=env_float("HIREMESH_SEARCH_TERM_STATS_S", 2.0, min=0.1, max=3600.0),
         )
+
+
+def _fusion_policy() -> fusion.Policy:
+    method = env_str("HIREMESH_SEARCH_FUSION", "weighted_z")
+    if method not in fusion.METHODS:
+        raise ConfigError("HIREMESH_SEARCH_FUSION", f"expected one of {', '.join(fusion.METHODS)}, got {method!r}")
+    weight = env_float("HIREMESH_SEARCH_LEXICAL_WEIGHT", fusion.DEFAULT_LEXICAL_WEIGHT, min=0.0, max=1.0)
+    return fusion.Policy(method, weight)

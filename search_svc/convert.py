@@ -164,14 +164,18 @@ def search_options(msg: search_pb2.SearchOptions, for_jobs: bool) -> ranking.Opt
     status = job_status(f.job_status, "options.filters.job_status") if for_jobs else ""
     filters = ranking.Filters(location=f.location, min_years=f.min_years_experience,
                               required_skills=tuple(f.required_skills), job_status=status or "open")
+    weight = msg.lexical_weight if msg.HasField("lexical_weight") else None
     return ranking.Options(mode=_MODES[msg.mode], top_k=msg.top_k, min_similarity=msg.min_similarity,
-                           ef_search=msg.ef_search, filters=filters)
+                           ef_search=msg.ef_search, filters=filters, lexical_weight=weight)
 
 
 def match_out(hit: ranking.Hit) -> search_pb2.MatchExplanation:
     return search_pb2.MatchExplanation(score=hit.score, cosine_similarity=hit.cosine_similarity,
                                        keyword_rank=hit.keyword_rank, matched_skills=hit.matched_skills,
-                                       vector_position=hit.vector_position, keyword_position=hit.keyword_position)
+                                       vector_position=hit.vector_position, keyword_position=hit.keyword_position,
+                                       lexical_similarity=hit.keyword_rank, semantic_z=hit.semantic_z,
+                                       lexical_z=hit.lexical_z, fusion=hit.fusion,
+                                       lexical_weight=hit.lexical_weight)
 
 
 def mode_out(mode: ranking.Mode) -> search_pb2.SearchMode.ValueType:

@@ -360,8 +360,8 @@ class Ranker:
         cur = await conn.execute("SELECT length(to_tsvector('english', %s))", (query.text,))
         row = await cur.fetchone()
         if row is not None and row[0] == 0:
-            raise InvalidArgument("text", "the query has no searchable words (only stop words, numbers of one "
-                                          "digit or punctuation); KEYWORD search needs at least one")
+            raise InvalidArgument("text", "the query has no searchable words (only stop words or punctuation); "
+                                          "KEYWORD search needs at least one")
 
     async def _hydrate(self, conn: AsyncConnection[Any], target: _Target, top: list[fusion.Scored], method: str,
                        weight: float) -> list[Hit]:

@@ -303,10 +303,22 @@ function jobForm(onCreated) {
 }
 
 // --- a job and its best candidates --------------------------------------------------------------
-function similarityBadge(cosine) {
-  const value = Math.round((Number(cosine) || 0) * 100);
-  const level = value >= 60 ? "high" : value >= 40 ? "mid" : "low";
-  return h("span", { class: `badge ${level} similarity`, title: "cosine similarity" }, `${value}%`);
+// The badge shows the number the list is ordered by (MatchExplanation.score), whatever the mode.
+function relevanceBadge(match) {
+  const score = Number(match.score) || 0;
+  const parts = `meaning ${num(match.cosine_similarity, 2)} · keywords ${num(match.lexical_similarity, 2)}`;
+  if (match.fusion === "weighted_z" || match.fusion === "rrf") {
+    const level = match.fusion === "rrf" ? "mid" : score >= 3 ? "high" : score >= 1.5 ? "mid" : "low";
+    const text = match.fusion === "rrf" ? num(score * 100, 2) : `${num(score, 1)}σ`;
+    const title = match.fusion === "rrf" ? `reciprocal rank fusion (${parts})`
+      : `relevance: ${num(score, 1)} standard deviations above a typical candidate for this job (${parts})`;
+    return h("span", { class: `badge ${level} relevance`, title }, text);
+  }
+  const value = Math.round(score * 100);
+  const level = match.fusion === "lexical" ? (value >= 15 ? "high" : value >= 7 ? "mid" : "low")
+    : value >= 60 ? "high" : value >= 40 ? "mid" : "low";
+  const title = match.fusion === "lexical" ? "keyword similarity (IDF-weighted)" : "cosine similarity";
+  return h("span", { class: `badge ${level} relevance`, title }, `${value}%`);
 }
 
 async function jobView(jobId) {
@@ -354,7 +366,7 @@ function matchCard(job, hit, resultBox) {
     h("div", { class: "progress" }, h("div", {})), h("span", { class: "stage small muted" }, ""));
   const button = h("button", { class: "secondary screen", disabled: !canWrite(), onclick: () => screenOne(job, c, card, resultBox) }, "Screen");
   const card = h("div", { class: "match-card", dataset: { candidateId: c.id } },
-    similarityBadge(hit.match.cosine_similarity),
+    relevanceBadge(hit.match),
     h("div", {}, h("strong", {}, c.name || c.resume_file_name || "Unnamed"),
       h("div", { class: "small muted" }, [c.headline, c.location, c.years_experience ? `${num(c.years_experience)} yrs` : ""].filter(Boolean).join(" · ")),
       h("div", {}, (hit.match.matched_skills || []).map((s) => h("span", { class: "chip match" }, s)),

@@ -32,9 +32,11 @@ class _SearchModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SearchMode
     SEARCH_MODE_VECTOR: _SearchMode.ValueType  # 1
     """pgvector cosine similarity only."""
     SEARCH_MODE_KEYWORD: _SearchMode.ValueType  # 2
-    """PostgreSQL full text (ts_rank_cd) only."""
+    """Words only, ranked by IDF-weighted term vectors: a long text is a bag of terms (rarer ones weigh more), a
+    short query in web-search syntax ("quoted phrase", -word, OR) means exactly that.
+    """
     SEARCH_MODE_HYBRID: _SearchMode.ValueType  # 3
-    """Reciprocal rank fusion of both (the default)."""
+    """Both legs fused into one score (the default; see MatchExplanation.fusion)."""
 
 class SearchMode(_SearchMode, metaclass=_SearchModeEnumTypeWrapper): ...
 
@@ -42,9 +44,11 @@ SEARCH_MODE_UNSPECIFIED: SearchMode.ValueType  # 0
 SEARCH_MODE_VECTOR: SearchMode.ValueType  # 1
 """pgvector cosine similarity only."""
 SEARCH_MODE_KEYWORD: SearchMode.ValueType  # 2
-"""PostgreSQL full text (ts_rank_cd) only."""
+"""Words only, ranked by IDF-weighted term vectors: a long text is a bag of terms (rarer ones weigh more), a
+short query in web-search syntax ("quoted phrase", -word, OR) means exactly that.
+"""
 SEARCH_MODE_HYBRID: SearchMode.ValueType  # 3
-"""Reciprocal rank fusion of both (the default)."""
+"""Both legs fused into one score (the default; see MatchExplanation.fusion)."""
 Global___SearchMode: _TypeAlias = SearchMode  # noqa: Y015
 
 @_typing.final
@@ -1064,6 +1068,7 @@ class SearchOptions(_message.Message):
     MIN_SIMILARITY_FIELD_NUMBER: _builtins.int
     FILTERS_FIELD_NUMBER: _builtins.int
     EF_SEARCH_FIELD_NUMBER: _builtins.int
+    LEXICAL_WEIGHT_FIELD_NUMBER: _builtins.int
     mode: Global___SearchMode.ValueType
     top_k: _builtins.int
     """1..200; 0 means 10."""
@@ -1071,6 +1076,10 @@ class SearchOptions(_message.Message):
     """Hits with a lower cosine similarity are dropped (vector and hybrid modes)."""
     ef_search: _builtins.int
     """hnsw.ef_search for this query; 0 picks one from top_k and the filter."""
+    lexical_weight: _builtins.float
+    """HYBRID mode: the lexical leg's share of the fused score, 0..1 (the semantic leg gets the rest); unset uses
+    the deployment's HIREMESH_SEARCH_LEXICAL_WEIGHT.
+    """
     @_builtins.property
     def filters(self) -> Global___SearchFilters: ...
     def __init__(
@@ -1081,12 +1090,15 @@ class SearchOptions(_message.Message):
         min_similarity: _builtins.float = ...,
         filters: Global___SearchFilters | None = ...,
         ef_search: _builtins.int = ...,
+        lexical_weight: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["filters", b"filters"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_lexical_weight", b"_lexical_weight", "filters", b"filters", "lexical_weight", b"lexical_weight"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ef_search", b"ef_search", "filters", b"filters", "min_similarity", b"min_similarity", "mode", b"mode", "top_k", b"top_k"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_lexical_weight", b"_lexical_weight", "ef_search", b"ef_search", "filters", b"filters", "lexical_weight", b"lexical_weight", "min_similarity", b"min_similarity", "mode", b"mode", "top_k", b"top_k"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__lexical_weight: _TypeAlias = _typing.Literal["lexical_weight"]  # noqa: Y015
+    _WhichOneofArgType__lexical_weight: _TypeAlias = _typing.Literal["_lexical_weight", b"_lexical_weight"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__lexical_weight) -> _WhichOneofReturnType__lexical_weight | None: ...
 
 Global___SearchOptions: _TypeAlias = SearchOptions  # noqa: Y015
 
@@ -1102,12 +1114,32 @@ class MatchExplanation(_message.Message):
     MATCHED_SKILLS_FIELD_NUMBER: _builtins.int
     VECTOR_POSITION_FIELD_NUMBER: _builtins.int
     KEYWORD_POSITION_FIELD_NUMBER: _builtins.int
+    LEXICAL_SIMILARITY_FIELD_NUMBER: _builtins.int
+    SEMANTIC_Z_FIELD_NUMBER: _builtins.int
+    LEXICAL_Z_FIELD_NUMBER: _builtins.int
+    FUSION_FIELD_NUMBER: _builtins.int
+    LEXICAL_WEIGHT_FIELD_NUMBER: _builtins.int
     score: _builtins.float
+    """What the list is ordered by: VECTOR mode cosine_similarity, KEYWORD mode lexical_similarity, HYBRID mode
+    the fused score named by `fusion`.
+    """
     cosine_similarity: _builtins.float
+    """Cosine similarity of the MiniLM vectors, -1..1."""
     keyword_rank: _builtins.float
+    """The same value as lexical_similarity (the name older clients know)."""
     vector_position: _builtins.int
     """1-based positions in each list, 0 when absent from it."""
     keyword_position: _builtins.int
+    lexical_similarity: _builtins.float
+    """IDF-weighted cosine of the query's and the row's terms, 0..1 (0 in VECTOR mode: not computed)."""
+    semantic_z: _builtins.float
+    """HYBRID mode: standard deviations above a fixed sample of the catalog, for this query."""
+    lexical_z: _builtins.float
+    fusion: _builtins.str
+    """"cosine", "lexical", "weighted_z" (score = lexical_weight * lexical_z + (1 - lexical_weight) * semantic_z)
+    or "rrf" (reciprocal rank fusion of the two positions, weighted the same way).
+    """
+    lexical_weight: _builtins.float
     @_builtins.property
     def matched_skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -1119,10 +1151,15 @@ class MatchExplanation(_message.Message):
         matched_skills: _abc.Iterable[_builtins.str] | None = ...,
         vector_position: _builtins.int = ...,
         keyword_position: _builtins.int = ...,
+        lexical_similarity: _builtins.float = ...,
+        semantic_z: _builtins.float = ...,
+        lexical_z: _builtins.float = ...,
+        fusion: _builtins.str = ...,
+        lexical_weight: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cosine_similarity", b"cosine_similarity", "keyword_position", b"keyword_position", "keyword_rank", b"keyword_rank", "matched_skills", b"matched_skills", "score", b"score", "vector_position", b"vector_position"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cosine_similarity", b"cosine_similarity", "fusion", b"fusion", "keyword_position", b"keyword_position", "keyword_rank", b"keyword_rank", "lexical_similarity", b"lexical_similarity", "lexical_weight", b"lexical_weight", "lexical_z", b"lexical_z", "matched_skills", b"matched_skills", "score", b"score", "semantic_z", b"semantic_z", "vector_position", b"vector_position"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -120,12 +120,14 @@ async def test_recruiter_journey(browser: Browser, mesh: Mesh) -> None:
     await expect(page.locator("#candidates-list")).to_contain_text("Ada Lovelace")
     await shot(page, "02-candidates")
 
-    # The job's best matches, with similarity badges and matched skills.
+    # The job's best matches, badged with the score they are ordered by, and matched skills.
     await page.goto(job_url)
     ada = page.locator(".match-card", has_text="Ada Lovelace")
     await expect(ada).to_be_visible(timeout=60_000)
     await expect(page.locator(".match-card", has_text="Alan Turing")).to_be_visible()
-    await expect(ada.locator(".similarity")).to_have_text(re.compile(r"^\d+%$"))
+    await expect(ada.locator(".relevance")).to_have_text(re.compile(r"^-?\d+(\.\d)?σ$"))  # hybrid: fused z-score
+    badges = [float((await b.text_content() or "").rstrip("σ")) for b in await page.locator(".relevance").all()]
+    assert badges == sorted(badges, reverse=True)
     await expect(ada.locator(".chip.match", has_text=re.compile("python", re.I))).to_be_visible()
 
     # Screen one candidate: live progress to 100 %, then the result with its safety report.

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from hiremesh.db import migrate, open_pool
 from hiremesh.errors import InvalidArgument
-from search_svc import ranking
+from search_svc import ranking, term_stats
 from search_svc.ranking import Filters, Options, Ranker
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "search_svc" / "migrations"
@@ -67,19 +67,6 @@ def ranker(pool: Any) -> Ranker:
     return Ranker(pool, StandinEmbedder())  # type: ignore[arg-type]
 
 
-def test_rrf_rewards_rows_in_both_lists() -> None:
-    fused = ranking.rrf(["a", "b", "c"], ["c", "d"])
-    assert fused[0][0] == "c"
-    assert [i for i, _ in fused] == ["c", "a", "b", "d"]
-    assert fused[0][1] == pytest.approx(1 / 63 + 1 / 61)
-
-
-def test_any_terms_query_keeps_only_words() -> None:
-    q = ranking.any_terms_query("C++ & Go; DROP TABLE x -- 'or' \"quoted\"", ["Kubernetes"])
-    assert q == "kubernetes or go or drop or table or quoted"
-    assert "'" not in q and ";" not in q
-
-
 async def test_vector_search_ranks_by_cosine(ranker: Ranker) -> None:
     result = await ranker.candidates_for_text("python backend work", Options(mode="vector", top_k=20))
     assert len(result.hits) == 20
@@ -117,7 +104,10 @@ async def test_like_metacharacters_in_a_location_are_literal(ranker: Ranker) -> 
 
 @pytest.mark.parametrize("text", ["'; DROP TABLE catalog.candidates; --", "nursing) OR 1=1 --", "\\", "!!! & | :*"])
 async def test_sql_metacharacters_in_keyword_queries_are_inert(ranker: Ranker, pool: Any, text: str) -> None:
-    await ranker.candidates_for_text(text, Options(mode="keyword"))
+    try:
+        await ranker.candidates_for_text(text, Options(mode="keyword"))
+    except InvalidArgument as err:  # a query with no word in it: a clear error, and nothing else happens
+        assert err.field == "text"
     async with pool.connection() as conn:
         count = await (await conn.execute("SELECT count(*) FROM catalog.candidates")).fetchone()
     assert count[0] == 3000
@@ -128,35 +118,79 @@ async def test_websearch_syntax_works_in_keyword_mode(ranker: Ranker) -> None:
     assert len(hits) == 5
     assert all("welding" in h.row["resume_text"] and h.keyword_rank > 0 for h in hits)
     assert all(h.keyword_position >= 1 and h.vector_position == 0 for h in hits)
+    none = await ranker.candidates_for_text('"welding number" -welding', Options(mode="keyword"))
+    assert none.hits == []  # exclusions are exact, not a bag of terms
 
 
-async def keyword_ranks(pool: Any, fn: str, text: str, ids: list[str]) -> dict[str, float]:
+async def test_rare_terms_outweigh_common_ones(ranker: Ranker, pool: Any) -> None:
+    tag = "qzxtag"  # a word no other row has
     async with pool.connection() as conn:
-        statement = sql.SQL("SELECT id::text, {fn}(tsv, websearch_to_tsquery('english', %s), %s) "
-                            "FROM catalog.candidates WHERE id = ANY(%s::uuid[])").format(fn=sql.Identifier(fn))
-        rows = await (await conn.execute(statement, [text, ranking.TS_NORMALISATION, ids])).fetchall()
-    return {row_id: rank for row_id, rank in rows}
+        await conn.execute(
+            "INSERT INTO catalog.candidates (name, resume_text) VALUES (%s, %s), (%s, %s)",
+            ["Common Words", f"{tag} specialist specialist specialist number number specialist",
+             "Rare Word", f"{tag} Hibernate"])
+    hits = (await ranker.candidates_for_text(f"{tag} Hibernate specialist", Options(mode="keyword"))).hits
+    # 'specialist' and 'number' are in all of the 3000 fixture rows (which match through 'specialist' alone),
+    # 'hibernate' in one: the row with the rare word comes first though the other says 'specialist' four times.
+    assert [h.row["name"] for h in hits[:2]] == ["Rare Word", "Common Words"]
+    assert all(0 < h.keyword_rank <= 1 and h.score == h.keyword_rank for h in hits)
+    assert [h.keyword_position for h in hits] == list(range(1, len(hits) + 1))
 
 
-@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
-async def test_a_users_words_rank_by_cover_density_and_a_jobs_whole_text_by_term_weight(
-        ranker: Ranker, pool: Any, mode: ranking.Mode) -> None:
-    typed = (await ranker.candidates_for_text("python specialist", Options(mode=mode, top_k=20))).hits
-    ids = [str(h.row["id"]) for h in typed]
-    cover = await keyword_ranks(pool, "ts_rank_cd", "python specialist", ids)
-    assert [h.keyword_rank for h in typed] == pytest.approx([cover[i] for i in ids])
+async def test_a_pasted_job_description_is_a_bag_of_terms(ranker: Ranker) -> None:
+    text = ("We are hiring a welding specialist for our shipyard. You will weld, inspect seams, read drawings "
+            "and keep the workshop safe; certification and a driving licence are a plus.")
+    hits = (await ranker.candidates_for_text(text, Options(mode="keyword", top_k=5))).hits
+    assert len(hits) == 5  # no resume holds every word, yet the welders come first
+    assert all("welding" in h.row["resume_text"] for h in hits)
+
+
+async def test_a_query_of_stop_words_is_a_clear_error_in_keyword_mode(ranker: Ranker) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        await ranker.candidates_for_text("the and of to be", Options(mode="keyword"))
+    assert err.value.field == "text" and "stop words" in err.value.message
+
+
+async def test_scores_stay_the_same_when_pending_counts_are_folded(ranker: Ranker, pool: Any) -> None:
+    opts = Options(mode="hybrid", top_k=10)
+    before = (await ranker.candidates_for_text("nursing specialist", opts)).hits
+    await term_stats.fold(pool)
+    async with pool.connection() as conn:
+        pending = await (await conn.execute("SELECT count(*) FROM catalog.term_stats_pending")).fetchone()
+    assert pending[0] == 0
+    after = (await ranker.candidates_for_text("nursing specialist", opts)).hits
+    assert [h.row["id"] for h in after] == [h.row["id"] for h in before]
+    assert [h.score for h in after] == pytest.approx([h.score for h in before])
+
+
+async def test_term_counts_follow_inserts_updates_and_deletes(pool: Any) -> None:
+    async def docs(lexeme: str) -> int:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT coalesce((SELECT docs FROM catalog.term_stats WHERE corpus = 'candidates' "
+                "AND dim = catalog.term_dim(%s)), 0) + coalesce((SELECT sum(delta) FROM catalog.term_stats_pending "
+                "WHERE corpus = 'candidates' AND dim = catalog.term_dim(%s)), 0)", [lexeme, lexeme])
+            return int((await cur.fetchone())[0])
 
     async with pool.connection() as conn:
-        job = await (await conn.execute("SELECT id::text FROM catalog.jobs WHERE title = 'Python developer'")
-                     ).fetchone()
-    by_job = (await ranker.candidates_for_job(job[0], Options(mode=mode, top_k=20))).hits
-    assert by_job and all("python" in h.row["resume_text"] for h in by_job)
-    ids = [str(h.row["id"]) for h in by_job]
-    query = ranking.any_terms_query("Python developer", ["Python"])
-    weight = await keyword_ranks(pool, "ts_rank", query, ids)
-    assert [h.keyword_rank for h in by_job] == pytest.approx([weight[i] for i in ids])
-    if mode == "keyword":
-        assert [h.keyword_rank for h in by_job] == sorted((h.keyword_rank for h in by_job), reverse=True)
+        cur = await conn.execute("INSERT INTO catalog.candidates (name, resume_text) VALUES "
+                                 "('Counted', 'zymurgy zymurgy') RETURNING id")
+        row_id = (await cur.fetchone())[0]
+        assert await docs("zymurgi") == 1  # counted once per row, however often the word appears
+        await conn.execute("UPDATE catalog.candidates SET resume_text = 'oenology' WHERE id = %s", [row_id])
+        assert (await docs("zymurgi"), await docs("oenolog")) == (0, 1)
+        await conn.execute("UPDATE catalog.candidates SET embedded_at = now() WHERE id = %s", [row_id])
+        assert await docs("oenolog") == 1  # a change that leaves the text alone counts nothing
+        await term_stats.fold(pool)
+        await conn.execute("DELETE FROM catalog.candidates WHERE id = %s", [row_id])
+        assert await docs("oenolog") == 0
+
+
+async def test_the_keyword_leg_scores_only_rows_with_the_rarest_terms(pool: Any) -> None:
+    tight = Ranker(pool, StandinEmbedder(), lexical_budget=100)  # type: ignore[arg-type]
+    # 'java' is in 500 rows, 'specialist' in all 3000: within the budget only the java rows are scored.
+    hits = (await tight.candidates_for_text("java specialist", Options(mode="keyword", top_k=50))).hits
+    assert len(hits) == 50 and all("java" in h.row["resume_text"] for h in hits)
 
 
 async def test_job_search_defaults_to_open_jobs(ranker: Ranker) -> None:
