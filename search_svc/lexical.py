@@ -51,13 +51,14 @@ def classify(text: str) -> LexicalQuery:
 
 
 def query_terms_sql(source: sql.Composable, corpus: Corpus) -> sql.Composable:
-    """CTEs `qw` (the query's terms with df and weights), `qlex` (its sparsevec) and `tsq` (the rows worth
-    scoring). `source` is an expression giving the query's tsvector; parameters: %(budget)s."""
+    """CTEs `qw` (the query's words with df and weights), `qlex` (its sparsevec) and `rarest` (the words that
+    pick the rows worth scoring). `source` is an expression giving the query's words as a tsvector (see
+    `text_source_sql`, `row_source_sql`); parameters: %(budget)s."""
     return sql.SQL("""
 qterms AS (
     SELECT catalog.term_dim(lexeme) AS dim, min(lexeme) AS lexeme,
            sum(1 + ln(coalesce(array_length(positions, 1), 1))) AS tf
-    FROM unnest({source}) GROUP BY 1),
+    FROM unnest({source}) WHERE length(lexeme) > 1 GROUP BY 1),
 corpus AS (
     SELECT coalesce((SELECT docs FROM catalog.term_stats WHERE corpus = {corpus} AND dim = 0), 0)
          + coalesce((SELECT sum(delta) FROM catalog.term_stats_pending WHERE corpus = {corpus} AND dim = 0), 0)
@@ -77,20 +78,32 @@ qlex AS (
             || '}}/{dims}')::sparsevec AS v
     FROM qw, (SELECT sqrt(sum(weight * weight)) AS norm FROM qw) z),
 rarest AS (
-    SELECT lexeme FROM (SELECT lexeme, sum(df) OVER (ORDER BY df, dim) - df AS before FROM qw
-                        WHERE lexeme !~ '[''\\\\]') r
+    SELECT lexeme FROM (SELECT lexeme, sum(df) OVER (ORDER BY df, dim) - df AS before FROM qw) r
     WHERE before < %(budget)s)""").format(source=source, corpus=sql.Literal(corpus),
                                               dims=sql.SQL(str(DIMENSIONS)))
 
 
 def bag_tsquery_sql() -> sql.Composable:
-    """The `tsq` CTE for a bag of terms: any of the rarest terms."""
-    return sql.SQL("tsq AS (SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS q FROM rarest)")
+    """The `tsq` CTE for a bag of terms: any of the rarest words, as the stemmed lexemes the GIN index on
+    `tsv` holds (a row with the word has its stem, so this finds a superset of the rows with the word)."""
+    return sql.SQL(
+        "tsq AS (SELECT string_agg(DISTINCT quote_literal(e.lexeme), ' | ')::tsquery AS q "
+        "FROM rarest r, unnest(to_tsvector('english', r.lexeme)) e WHERE e.lexeme !~ '[''\\\\]')")
 
 
 def strict_tsquery_sql() -> sql.Composable:
     """The `tsq` CTE for web-search syntax (parameter %(text)s)."""
-    return sql.SQL("tsq AS (SELECT websearch_to_tsquery('english', %(text)s) AS q)")
+    return sql.SQL("tsq AS (SELECT websearch_to_tsquery('english', catalog.tech_terms(%(text)s)) AS q)")
+
+
+def text_source_sql() -> sql.Composable:
+    """The words of typed text (parameter %(text)s), as rows' words are read (migration 0003)."""
+    return sql.SQL("catalog.lexical_words(%(text)s)")
+
+
+def row_source_sql(table: sql.Identifier) -> sql.Composable:
+    """The words of a stored row (parameter %(source_id)s)."""
+    return sql.SQL("(SELECT catalog.lexical_doc(r) FROM {t} r WHERE r.id = %(source_id)s)").format(t=table)
 
 
 def check_text(text: str, field: str = "text") -> str:

@@ -280,10 +280,10 @@ class Ranker:
                                 "sample": SAMPLE_ROWS, "v": query.vector}
         if query.source is not None:
             table, row_id = query.source
-            source: sql.Composable = sql.SQL("(SELECT tsv FROM {t} WHERE id = %(source_id)s)").format(t=table.ident)
+            source = lexical.row_source_sql(table.ident)
             args["source_id"] = row_id
         else:
-            source = sql.SQL("to_tsvector('english', %(text)s)")
+            source = lexical.text_source_sql()
             args["text"] = query.text
         strict = query.lexical is not None and query.lexical.strict
         ctes = [lexical.query_terms_sql(source, corpus),
@@ -357,11 +357,11 @@ class Ranker:
         """An empty KEYWORD result for typed text that has no searchable word is the caller's mistake."""
         if opts.mode != "keyword" or query.lexical is None:
             return
-        cur = await conn.execute("SELECT length(to_tsvector('english', %s))", (query.text,))
+        cur = await conn.execute("SELECT length(catalog.lexical_words(%s))", (query.text,))
         row = await cur.fetchone()
         if row is not None and row[0] == 0:
-            raise InvalidArgument("text", "the query has no searchable words (only stop words or punctuation); "
-                                          "KEYWORD search needs at least one")
+            raise InvalidArgument("text", "the query has no searchable words (only stop words, numbers or "
+                                          "punctuation); KEYWORD search needs at least one")
 
     async def _hydrate(self, conn: AsyncConnection[Any], target: _Target, top: list[fusion.Scored], method: str,
                        weight: float) -> list[Hit]:

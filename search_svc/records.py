@@ -95,8 +95,15 @@ class Page(Generic[T]):
 
 
 def candidate_text(c: Candidate) -> str:
-    """What a candidate's vector encodes: the model reads ~256 tokens, so the dense parts go first."""
-    parts = [c.headline, ", ".join(c.skills), c.resume_text or c.name]
+    """What a candidate's vector encodes: the resume itself when there is one; else the profile.
+
+    The model reads ~256 tokens. Putting the headline and skills in front of the resume, as this once did,
+    lowered vector search's precision@5 on real resumes from 0.79 to 0.74 (bench/relevance.py): they are
+    extracted from the resume anyway, and a list of skill names pushes its content out of the window.
+    """
+    if c.resume_text.strip():
+        return c.resume_text.strip()
+    parts = [c.headline, ", ".join(c.skills), c.name]
     return "\n".join(p for p in parts if p).strip()
 
 

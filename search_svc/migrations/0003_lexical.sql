@@ -1,13 +1,49 @@
 -- IDF-aware lexical scoring inside PostgreSQL (docs/ARCHITECTURE.md "Ranking").
 --
--- Every row keeps a term vector `lex` (pgvector sparsevec): for each lexeme of its tsvector, weight
+-- Every row keeps a term vector `lex` (pgvector sparsevec) of its words: for each word, weight
 -- 1 + ln(term frequency), the whole vector L2-normalised. It depends on the row alone, so it never goes
 -- stale as the corpus grows. Term rarity lives on the query side: search multiplies each query term by its
 -- IDF, computed from `term_stats` (documents per term), which statement-level triggers keep current
 -- through `term_stats_pending` (append-only, so concurrent writers never wait on each other's counters;
 -- search_svc folds it into `term_stats` in the background and queries read both).
--- A lexeme's dimension is a 30-bit hash of it (1..999,999,999): no vocabulary table, collisions ~1e-3 at
--- a million distinct terms.
+-- A word's dimension is a 30-bit hash of it (1..999,999,999): no vocabulary table, collisions ~1e-3 at a
+-- million distinct words.
+--
+-- Words for `lex` are not stemmed (`catalog.lexical`: PostgreSQL's simple parser and English stop words,
+-- numbers and one-letter words dropped): on real resumes stemming cost TF-IDF ranking a tenth of its
+-- precision ("engineering" and "engineer", "operations" and "operate" are different jobs). The stemmed
+-- `tsv` stays for web-search syntax and for finding the rows worth scoring. Both read the text through
+-- `catalog.tech_terms`, which keeps C++, C#, F# and .NET apart from C, F and "net".
+
+CREATE FUNCTION catalog.tech_terms(body text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN regexp_replace(regexp_replace(regexp_replace(body,
+        '(^|[^[:alnum:]_])[cC]\+\+', '\1 cplusplus ', 'g'),
+        '(^|[^[:alnum:]_])([cCfF])#', '\1 \2sharp ', 'g'),
+        '\.[nN][eE][tT]\M', ' dotnet', 'g');
+
+CREATE TEXT SEARCH DICTIONARY catalog.lexical_words (TEMPLATE = pg_catalog.simple, STOPWORDS = english);
+CREATE TEXT SEARCH CONFIGURATION catalog.lexical (COPY = pg_catalog.simple);
+ALTER TEXT SEARCH CONFIGURATION catalog.lexical
+    ALTER MAPPING FOR asciiword, word, numword, asciihword, hword, numhword, hword_asciipart, hword_part,
+                      hword_numpart, email, url, host, file, url_path
+    WITH catalog.lexical_words;
+ALTER TEXT SEARCH CONFIGURATION catalog.lexical DROP MAPPING FOR sfloat, float, int, uint, version;
+
+CREATE FUNCTION catalog.lexical_words(body text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN to_tsvector('catalog.lexical', catalog.tech_terms(body));
+
+-- What a row's words are: a candidate's headline, skills and resume; a job's title, skills and description.
+-- (Names, companies and places are filters or facts, not what a job and a resume have in common.)
+CREATE FUNCTION catalog.lexical_doc(r catalog.candidates) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN catalog.lexical_words(concat_ws(E'\n', r.headline, array_to_string(r.skills, ', '),
+                                           left(r.resume_text, 200000)));
+CREATE FUNCTION catalog.lexical_doc(r catalog.jobs) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN catalog.lexical_words(concat_ws(E'\n', r.title, array_to_string(r.required_skills, ', '),
+                                           left(r.description, 200000)));
 
 CREATE FUNCTION catalog.term_dim(lexeme text) RETURNS integer
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -20,7 +56,7 @@ CREATE FUNCTION catalog.term_vector(doc tsvector) RETURNS sparsevec
         WITH w AS (
             SELECT catalog.term_dim(lexeme) AS dim,
                    sum(1 + ln(coalesce(array_length(positions, 1), 1))) AS weight
-            FROM unnest(doc) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 8000),
+            FROM unnest(doc) WHERE length(lexeme) > 1 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 8000),
         n AS (SELECT sqrt(sum(weight * weight)) AS norm FROM w)
         SELECT ('{' || string_agg(w.dim || ':' || (w.weight / n.norm)::real, ',' ORDER BY w.dim)
                 || '}/999999999')::sparsevec
@@ -32,23 +68,24 @@ ALTER TABLE catalog.jobs ADD COLUMN lex sparsevec(999999999);
 CREATE OR REPLACE FUNCTION catalog.candidates_tsv() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.tsv :=
-        setweight(to_tsvector('english', coalesce(NEW.name, '') || ' ' || coalesce(NEW.headline, '')), 'A') ||
-        setweight(to_tsvector('english', array_to_string(NEW.skills, ' ')), 'A') ||
-        setweight(to_tsvector('english', left(coalesce(NEW.resume_text, ''), 200000)), 'B') ||
+        setweight(to_tsvector('english', coalesce(NEW.name, '') || ' ' || catalog.tech_terms(coalesce(NEW.headline, ''))),
+                  'A') ||
+        setweight(to_tsvector('english', catalog.tech_terms(array_to_string(NEW.skills, ' '))), 'A') ||
+        setweight(to_tsvector('english', catalog.tech_terms(left(coalesce(NEW.resume_text, ''), 200000))), 'B') ||
         setweight(to_tsvector('english', coalesce(NEW.location, '')), 'C');
-    NEW.lex := catalog.term_vector(NEW.tsv);
+    NEW.lex := catalog.term_vector(catalog.lexical_doc(NEW));
     RETURN NEW;
 END $$;
 
 CREATE OR REPLACE FUNCTION catalog.jobs_tsv() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.tsv :=
-        setweight(to_tsvector('english', coalesce(NEW.title, '')), 'A') ||
-        setweight(to_tsvector('english', array_to_string(NEW.required_skills, ' ')), 'A') ||
-        setweight(to_tsvector('english', left(coalesce(NEW.description, ''), 200000)), 'B') ||
+        setweight(to_tsvector('english', catalog.tech_terms(coalesce(NEW.title, ''))), 'A') ||
+        setweight(to_tsvector('english', catalog.tech_terms(array_to_string(NEW.required_skills, ' '))), 'A') ||
+        setweight(to_tsvector('english', catalog.tech_terms(left(coalesce(NEW.description, ''), 200000))), 'B') ||
         setweight(to_tsvector('english',
             coalesce(NEW.company, '') || ' ' || coalesce(NEW.department, '') || ' ' || coalesce(NEW.location, '')), 'C');
-    NEW.lex := catalog.term_vector(NEW.tsv);
+    NEW.lex := catalog.term_vector(catalog.lexical_doc(NEW));
     RETURN NEW;
 END $$;
 
@@ -67,32 +104,36 @@ CREATE TABLE catalog.term_stats_pending (
 );
 CREATE INDEX term_stats_pending_dim_idx ON catalog.term_stats_pending (corpus, dim);
 
--- +1 for each distinct dimension of each new tsvector, -1 for each old one; rows whose tsvector did not
--- change (a re-embedding, a status change) cost a comparison only.
+-- The dimensions a term vector holds (pgvector has no accessor for them; its text form is cheap to split).
+CREATE FUNCTION catalog.term_dims(v sparsevec) RETURNS SETOF integer
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT split_part(x, ':', 1)::integer
+    FROM unnest(string_to_array(btrim(split_part(v::text, '/', 1), '{}'), ',')) x WHERE x <> '';
+END;
+
+-- +1 for each dimension of each new term vector, -1 for each old one; rows whose words did not change (a
+-- re-embedding, a status change) cost a comparison only. Dimension 0 counts the documents.
 CREATE FUNCTION catalog.record_term_stats() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     corpus text := TG_ARGV[0];
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO catalog.term_stats_pending (corpus, dim, delta)
-        SELECT corpus, d.dim, count(*) FROM new_rows r,
-               LATERAL (SELECT DISTINCT catalog.term_dim(lexeme) AS dim FROM unnest(r.tsv)) d
-        GROUP BY d.dim
+        SELECT corpus, d.dim, count(*) FROM new_rows r, catalog.term_dims(r.lex) AS d(dim) GROUP BY d.dim
         UNION ALL SELECT corpus, 0, count(*) FROM new_rows HAVING count(*) > 0;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO catalog.term_stats_pending (corpus, dim, delta)
-        SELECT corpus, d.dim, -count(*) FROM old_rows r,
-               LATERAL (SELECT DISTINCT catalog.term_dim(lexeme) AS dim FROM unnest(r.tsv)) d
-        GROUP BY d.dim
+        SELECT corpus, d.dim, -count(*) FROM old_rows r, catalog.term_dims(r.lex) AS d(dim) GROUP BY d.dim
         UNION ALL SELECT corpus, 0, -count(*) FROM old_rows HAVING count(*) > 0;
     ELSE
         INSERT INTO catalog.term_stats_pending (corpus, dim, delta)
         SELECT corpus, d.dim, sum(d.delta) FROM (
-            SELECT o.tsv AS old_tsv, n.tsv AS new_tsv FROM old_rows o JOIN new_rows n ON n.id = o.id
-            WHERE o.tsv IS DISTINCT FROM n.tsv) c,
-            LATERAL (SELECT DISTINCT catalog.term_dim(lexeme) AS dim, 1 AS delta FROM unnest(c.new_tsv)
+            SELECT o.lex AS old_lex, n.lex AS new_lex FROM old_rows o JOIN new_rows n ON n.id = o.id
+            WHERE o.lex IS DISTINCT FROM n.lex) c,
+            LATERAL (SELECT dim, 1 AS delta FROM catalog.term_dims(c.new_lex) AS t(dim)
                      UNION ALL
-                     SELECT DISTINCT catalog.term_dim(lexeme), -1 FROM unnest(c.old_tsv)) d
+                     SELECT dim, -1 FROM catalog.term_dims(c.old_lex) AS t(dim)) d
         GROUP BY d.dim HAVING sum(d.delta) <> 0;
     END IF;
     RETURN NULL;
@@ -113,14 +154,11 @@ CREATE TRIGGER jobs_term_stats_upd AFTER UPDATE ON catalog.jobs
 CREATE TRIGGER jobs_term_stats_del AFTER DELETE ON catalog.jobs
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION catalog.record_term_stats('jobs');
 
--- Rows written before this migration: their vectors and counts (the triggers above see these updates).
-UPDATE catalog.candidates SET lex = catalog.term_vector(tsv) WHERE tsv IS NOT NULL;
-UPDATE catalog.jobs SET lex = catalog.term_vector(tsv) WHERE tsv IS NOT NULL;
+-- Rows written before this migration: new tsvectors (tech_terms), term vectors and counts (the triggers
+-- above do all three); their vectors are re-embedded by the catch-up loop, because a candidate's vector
+-- now encodes the resume itself (search_svc/records.py candidate_text).
+UPDATE catalog.candidates SET name = name, embedded_at = NULL;
+UPDATE catalog.jobs SET title = title;
 INSERT INTO catalog.term_stats_pending (corpus, dim, delta)
-SELECT 'candidates', d.dim, count(*) FROM catalog.candidates r,
-       LATERAL (SELECT DISTINCT catalog.term_dim(lexeme) AS dim FROM unnest(r.tsv)) d GROUP BY d.dim
-UNION ALL SELECT 'candidates', 0, count(*) FROM catalog.candidates HAVING count(*) > 0;
-INSERT INTO catalog.term_stats_pending (corpus, dim, delta)
-SELECT 'jobs', d.dim, count(*) FROM catalog.jobs r,
-       LATERAL (SELECT DISTINCT catalog.term_dim(lexeme) AS dim FROM unnest(r.tsv)) d GROUP BY d.dim
+SELECT 'candidates', 0, count(*) FROM catalog.candidates HAVING count(*) > 0
 UNION ALL SELECT 'jobs', 0, count(*) FROM catalog.jobs HAVING count(*) > 0;
