@@ -303,8 +303,14 @@ async def run_variant(variant: str, resumes: list[Resume], jobs: dict[str, dict[
         for name, matrix in scores.items():
             aucs[f"baseline {name}"].append(auc([matrix[qi, index[r.candidate_id]] for r in inside],
                                                 [matrix[qi, index[r.candidate_id]] for r in outside]))
+    pair_rows = [{"job": cat, "in_category": r in inside, "candidate_id": r.candidate_id,
+                  **{k: screened[(cat, r.candidate_id)].get(k) for k in (
+                      "match_score", "skills_score", "experience_score", "semantic_score", "lexical_score",
+                      "confidence")}}
+                 for cat, (inside, outside) in pairs.items() for r in inside + outside]
     return {
         "variant": variant,
+        "screened_pairs": pair_rows,
         "resumes": {"offered": len(resumes), "ranked": len(kept), "categories": len(jobs),
                     "refused": dict(refused)},
         "ranking": {name: r.summary() for name, r in sorted(rankings.items())},

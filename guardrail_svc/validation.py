@@ -20,7 +20,7 @@ from guardrail_svc.report import Severity, ValidationIssue
 from hiremesh.errors import InvalidArgument
 
 LIST_FIELDS = ("strengths", "weaknesses", "missing_skills", "matched_skills")
-SUB_SCORES = ("skills_score", "experience_score", "semantic_score")
+SUB_SCORES = ("skills_score", "experience_score", "semantic_score", "lexical_score")
 KNOWN_FIELDS = frozenset({"match_score", "summary", *LIST_FIELDS, "interview_questions", *SUB_SCORES, "confidence",
                           "recommendation"})
 SUMMARY_MIN = 20

@@ -42,7 +42,7 @@ from screening_svc.engines import (
     ScreeningInput,
     build_engines,
 )
-from screening_svc.engines.base import DEFAULT_QUESTIONS
+from screening_svc.engines.base import DEFAULT_QUESTIONS, TextMatch
 from screening_svc.engines.client import LLMSettings
 from screening_svc.engines.evidence import Embed
 
@@ -79,6 +79,8 @@ class Catalog(Protocol):
     async def get_job(self, job_id: str) -> JobInfo: ...
 
     async def similar_candidates(self, job_id: str, k: int) -> list[SimilarCandidate]: ...
+
+    async def text_match(self, job_id: str, candidate_id: str) -> TextMatch: ...
 
 
 def _rpc_error(exc: grpc.aio.AioRpcError, what: str) -> HiremeshError:
@@ -129,6 +131,16 @@ class SearchCatalog:
             raise _rpc_error(exc, f"candidates similar to job {job_id}") from None
         return [SimilarCandidate(h.candidate.id, h.candidate.name, h.match.score, tuple(h.match.matched_skills))
                 for h in resp.hits]
+
+    async def text_match(self, job_id: str, candidate_id: str) -> TextMatch:
+        request = search_pb2.ScoreCandidatesRequest(job_id=job_id, candidate_ids=[candidate_id])
+        try:
+            resp = await self._stub.ScoreCandidates(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _rpc_error(exc, f"score of candidate {candidate_id} for job {job_id}") from None
+        m = resp.scores[0].match
+        return TextMatch(m.lexical_similarity, m.cosine_similarity, m.lexical_z, m.semantic_z, m.score,
+                         m.lexical_weight)
 
 
 def grpc_embedder(stub: EmbeddingServiceAsyncStub, timeout: float) -> Embed:
@@ -204,17 +216,18 @@ class RetrieverAgent:
         self.tools = dict(tools or {})
 
     async def run(self, state: SharedState, trace: AgentTrace) -> None:
-        trace.tool_calls += ["SearchService.GetCandidate", "SearchService.GetJob"]
+        trace.tool_calls += ["SearchService.GetCandidate", "SearchService.GetJob", "SearchService.ScoreCandidates"]
         # The peer search needs only the job id: it starts alongside the two lookups.
         peers = asyncio.ensure_future(self._peers(state.job_id, trace)) if self.peers_k > 0 else None
         try:
-            candidate, job = await asyncio.gather(self.catalog.get_candidate(state.candidate_id),
-                                                  self.catalog.get_job(state.job_id))
+            candidate, job, match = await asyncio.gather(self.catalog.get_candidate(state.candidate_id),
+                                                         self.catalog.get_job(state.job_id),
+                                                         self._text_match(state, trace))
         except BaseException:
             if peers is not None:
                 peers.cancel()
             raise
-        state.inp = ScreeningInput(candidate=candidate, job=job, questions=state.questions)
+        state.inp = ScreeningInput(candidate=candidate, job=job, questions=state.questions, match=match)
         # No engine reads the context, so the analysis does not wait for it: the pipeline collects it at
         # the end (Pipeline.run) and it lands in the outcome.
         state.background = asyncio.ensure_future(self._context(state, candidate, job, peers, trace))
@@ -238,6 +251,17 @@ class RetrieverAgent:
             state.context["similar_candidates"] = [{"candidate_id": p.candidate_id, "score": p.score}
                                                    for p in found]
             state.context["search_rank"] = ids.index(candidate.id) + 1 if candidate.id in ids else 0
+
+    async def _text_match(self, state: SharedState, trace: AgentTrace) -> TextMatch | None:
+        # The catalog-wide text scores sharpen the analysis but are not required: without them the evidence
+        # engine scores from its own embeddings and says its confidence is lower.
+        # A missing candidate or job fails the run through the lookups beside this call, with their message.
+        try:
+            return await self.catalog.text_match(state.job_id, state.candidate_id)
+        except Exception as exc:
+            at = trace.tool_calls.index("SearchService.ScoreCandidates")
+            trace.tool_calls[at] += f" (failed: {str(exc)[:120]})"
+            return None
 
     async def _peers(self, job_id: str, trace: AgentTrace) -> list[SimilarCandidate] | None:
         # Context is nice to have: a failing optional tool is noted, never fatal. The tools append their own

@@ -217,6 +217,47 @@ class Ranker:
     async def jobs_for_text(self, text: str, opts: Options) -> Result:
         return await self._search(JOB_TARGET, opts, text=_query_text(text))
 
+    async def score_candidates(self, job_id: str, candidate_ids: list[str],
+                               lexical_weight: float | None = None) -> list[Hit]:
+        """Each candidate scored against the job as hybrid search scores its hits (weighted z-scores: a
+        pair has no positions to fuse), in the order given; NotFound names the first unknown id."""
+        job_id = paging.parse_id(job_id, "job_id")
+        if not 1 <= len(candidate_ids) <= MAX_TOP_K:
+            raise InvalidArgument("candidate_ids", f"give between 1 and {MAX_TOP_K} candidate ids")
+        ids = [paging.parse_id(c, f"candidate_ids[{i}]") for i, c in enumerate(candidate_ids)]
+        check_options(Options(lexical_weight=lexical_weight))
+        policy = fusion.Policy("weighted_z", self.policy.lexical_weight).with_weight(lexical_weight)
+        async with self.pool.connection() as conn:
+            query = await self._source(conn, JOBS, job_id)
+            if query.vector is None:
+                query.vector = await self._embed(query.text)
+            statement = sql.SQL("WITH ") + sql.SQL(",\n").join([
+                lexical.query_terms_sql(lexical.row_source_sql(JOBS.ident), "candidates"),
+                _reference_sql(CANDIDATES)]) + sql.SQL(
+                "\nSELECT c.id::text AS id, 1 - (c.embedding <=> %(v)s::vector) AS cos, "
+                "coalesce(-(c.lex <#> qlex.v), 0) AS lex, ref.n, ref.cos_mean, ref.cos_std, ref.lex_mean, "
+                "ref.lex_std FROM {t} c, qlex, ref WHERE c.id = ANY(%(ids)s::uuid[])").format(t=CANDIDATES.ident)
+            args = {"source_id": job_id, "v": query.vector, "ids": ids, "budget": self.lexical_budget,
+                    "sample": SAMPLE_ROWS}
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(statement, args)
+                rows = {r["id"]: r for r in await cur.fetchall()}
+            missing = next((i for i in ids if i not in rows), None)
+            if missing is not None:
+                raise NotFound(f"candidate {missing} not found")
+            first = next(iter(rows.values()))
+            ref = fusion.Reference(int(first["n"]), float(first["cos_mean"]), float(first["cos_std"]),
+                                   float(first["lex_mean"]), float(first["lex_std"]))
+            pool = [fusion.Candidate(i, None if rows[i]["cos"] is None else float(rows[i]["cos"]),
+                                     float(rows[i]["lex"]), 0, 0) for i in dict.fromkeys(ids)]
+            scored = {s.candidate.row_id: s for s in fusion.fuse(pool, ref, policy)}
+            top = [scored[i] for i in ids]
+            hits = await self._hydrate(conn, CANDIDATE_TARGET, top, policy.method, policy.lexical_weight)
+        wanted = {s.lower() for s in query.skills}
+        for hit in hits:
+            hit.matched_skills = [s for s in hit.row.get("skills") or [] if s.lower() in wanted]
+        return hits
+
     async def _source(self, conn: AsyncConnection[Any], table: Table, row_id: str) -> _Query:
         """The query built from a stored row; a stale vector is not used (the text is re-embedded instead)."""
         query = sql.SQL("{select} WHERE id = %s").format(select=table.select_with_vector)
@@ -299,12 +340,7 @@ class Ranker:
                 "SELECT id, embedding <=> %(v)s::vector AS distance FROM {t} WHERE embedding IS NOT NULL{filters} "
                 "ORDER BY embedding <=> %(v)s::vector LIMIT %(pool)s) h)").format(t=target.table.ident,
                                                                                    filters=_and(where)))
-            ctes.append(sql.SQL(
-                "ref AS (SELECT count(*) AS n, coalesce(avg(cos), 0) AS cos_mean, coalesce(stddev_pop(cos), 0) "
-                "AS cos_std, coalesce(avg(lex), 0) AS lex_mean, coalesce(stddev_pop(lex), 0) AS lex_std FROM ("
-                "SELECT 1 - (s.embedding <=> %(v)s::vector) AS cos, coalesce(-(s.lex <#> qlex.v), 0) AS lex "
-                "FROM (SELECT embedding, lex FROM {t} ORDER BY id LIMIT %(sample)s) s, qlex) x)"
-            ).format(t=target.table.ident))
+            ctes.append(_reference_sql(target.table))
             body = sql.SQL(
                 "SELECT c.id::text AS id, 1 - (c.embedding <=> %(v)s::vector) AS cos, "
                 "coalesce(-(c.lex <#> qlex.v), 0) AS lex, coalesce(vec.pos, 0) AS vpos, coalesce(kw.pos, 0) AS kpos, "
@@ -401,6 +437,15 @@ class Ranker:
                 continue
             hits.append(Hit(row, cosine, cosine, 0.0, [], position, 0, fusion="cosine"))
         return hits
+
+
+def _reference_sql(table: Table) -> sql.Composable:
+    """The `ref` CTE: both similarities' mean and spread over the catalog sample (parameters %(v)s, %(sample)s)."""
+    return sql.SQL(
+        "ref AS (SELECT count(*) AS n, coalesce(avg(cos), 0) AS cos_mean, coalesce(stddev_pop(cos), 0) "
+        "AS cos_std, coalesce(avg(lex), 0) AS lex_mean, coalesce(stddev_pop(lex), 0) AS lex_std FROM ("
+        "SELECT 1 - (s.embedding <=> %(v)s::vector) AS cos, coalesce(-(s.lex <#> qlex.v), 0) AS lex "
+        "FROM (SELECT embedding, lex FROM {t} ORDER BY id LIMIT %(sample)s) s, qlex) x)").format(t=table.ident)
 
 
 async def _set_search_knobs(conn: AsyncConnection[Any], ef: int, filtered: bool) -> None:

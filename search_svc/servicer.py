@@ -173,6 +173,13 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
                   for h in result.hits],
             mode=convert.mode_out(result.mode), ef_search=result.ef_search)
 
+    async def ScoreCandidates(self, request: pb.ScoreCandidatesRequest,
+                              context: Any) -> pb.ScoreCandidatesResponse:
+        weight = request.lexical_weight if request.HasField("lexical_weight") else None
+        hits = await self._b.ranker.score_candidates(request.job_id, list(request.candidate_ids), weight)
+        return pb.ScoreCandidatesResponse(scores=[pb.CandidateScore(candidate_id=str(h.row["id"]),
+                                                                    match=convert.match_out(h)) for h in hits])
+
     async def Reindex(self, request: pb.ReindexRequest, context: Any) -> AsyncIterator[pb.ReindexResponse]:
         batch = request.batch_size or 64
         if not 1 <= batch <= MAX_REINDEX_BATCH:

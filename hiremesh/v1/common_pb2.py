@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18hiremesh/v1/common.proto\x12\x0bhiremesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x01\n\x08Progress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x0f\n\x07percent\x18\x04 \x01(\x01\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x06 \x01(\x03\x12(\n\x04time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x11InterviewQuestion\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x11\n\trationale\x18\x02 \x01(\t\x12\r\n\x05skill\x18\x03 \x01(\t\"\xc1\x02\n\x11ScreeningAnalysis\x12\x13\n\x0bmatch_score\x18\x01 \x01(\x05\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12\x11\n\tstrengths\x18\x03 \x03(\t\x12\x12\n\nweaknesses\x18\x04 \x03(\t\x12\x16\n\x0emissing_skills\x18\x05 \x03(\t\x12;\n\x13interview_questions\x18\x06 \x03(\x0b\x32\x1e.hiremesh.v1.InterviewQuestion\x12\x14\n\x0cskills_score\x18\x07 \x01(\x01\x12\x18\n\x10\x65xperience_score\x18\x08 \x01(\x01\x12\x16\n\x0esemantic_score\x18\t \x01(\x01\x12\x12\n\nconfidence\x18\n \x01(\x01\x12\x16\n\x0ematched_skills\x18\x0b \x03(\t\x12\x16\n\x0erecommendation\x18\x0c \x01(\t\"s\n\nPiiFinding\x12\x13\n\x0b\x65ntity_type\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x12\n\nrecognizer\x18\x05 \x01(\t\x12\x11\n\tjson_path\x18\x06 \x01(\t\"\xaf\x01\n\x0b\x42iasFinding\x12\x0c\n\x04term\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\'\n\x08severity\x18\x03 \x01(\x0e\x32\x15.hiremesh.v1.Severity\x12\r\n\x05start\x18\x04 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x05 \x01(\x05\x12\x13\n\x0b\x61lternative\x18\x06 \x01(\t\x12\x11\n\tjson_path\x18\x07 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\x08 \x01(\t\"q\n\x0fToxicityFinding\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\r\n\x05start\x18\x03 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x05\x12\x11\n\tjson_path\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\"\xf6\x01\n\x0eToxicityResult\x12\r\n\x05score\x18\x01 \x01(\x01\x12\r\n\x05toxic\x18\x02 \x01(\x08\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12?\n\ndimensions\x18\x04 \x03(\x0b\x32+.hiremesh.v1.ToxicityResult.DimensionsEntry\x12.\n\x08\x66indings\x18\x05 \x03(\x0b\x32\x1c.hiremesh.v1.ToxicityFinding\x12\x11\n\tthreshold\x18\x06 \x01(\x01\x1a\x31\n\x0f\x44imensionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"w\n\x0fValidationIssue\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\'\n\x08severity\x18\x04 \x01(\x0e\x32\x15.hiremesh.v1.Severity\x12\r\n\x05\x66ixed\x18\x05 \x01(\x08\"\xef\x02\n\x0cSafetyReport\x12$\n\x03pii\x18\x01 \x03(\x0b\x32\x17.hiremesh.v1.PiiFinding\x12&\n\x04\x62ias\x18\x02 \x03(\x0b\x32\x18.hiremesh.v1.BiasFinding\x12-\n\x08toxicity\x18\x03 \x01(\x0b\x32\x1b.hiremesh.v1.ToxicityResult\x12\x30\n\nvalidation\x18\x04 \x03(\x0b\x32\x1c.hiremesh.v1.ValidationIssue\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12\x12\n\nhas_issues\x18\x06 \x01(\x08\x12\x1b\n\x13has_critical_issues\x18\x07 \x01(\x08\x12<\n\ntimings_ms\x18\x08 \x03(\x0b\x32(.hiremesh.v1.SafetyReport.TimingsMsEntry\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*S\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x13\n\x0fJOB_STATUS_OPEN\x10\x01\x12\x15\n\x11JOB_STATUS_CLOSED\x10\x02*\xd9\x01\n\x11\x41pplicationStatus\x12\"\n\x1e\x41PPLICATION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x41PPLICATION_STATUS_PENDING\x10\x01\x12 \n\x1c\x41PPLICATION_STATUS_REVIEWING\x10\x02\x12\x1f\n\x1b\x41PPLICATION_STATUS_ACCEPTED\x10\x03\x12\x1f\n\x1b\x41PPLICATION_STATUS_REJECTED\x10\x04\x12\x1c\n\x18\x41PPLICATION_STATUS_HIRED\x10\x05*u\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x10\n\x0cSEVERITY_LOW\x10\x01\x12\x13\n\x0fSEVERITY_MEDIUM\x10\x02\x12\x11\n\rSEVERITY_HIGH\x10\x03\x12\x15\n\x11SEVERITY_CRITICAL\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18hiremesh/v1/common.proto\x12\x0bhiremesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x01\n\x08Progress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x0f\n\x07percent\x18\x04 \x01(\x01\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x0e\n\x06\x66\x61iled\x18\x06 \x01(\x03\x12(\n\x04time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x11InterviewQuestion\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x11\n\trationale\x18\x02 \x01(\t\x12\r\n\x05skill\x18\x03 \x01(\t\"\xd8\x02\n\x11ScreeningAnalysis\x12\x13\n\x0bmatch_score\x18\x01 \x01(\x05\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12\x11\n\tstrengths\x18\x03 \x03(\t\x12\x12\n\nweaknesses\x18\x04 \x03(\t\x12\x16\n\x0emissing_skills\x18\x05 \x03(\t\x12;\n\x13interview_questions\x18\x06 \x03(\x0b\x32\x1e.hiremesh.v1.InterviewQuestion\x12\x14\n\x0cskills_score\x18\x07 \x01(\x01\x12\x18\n\x10\x65xperience_score\x18\x08 \x01(\x01\x12\x16\n\x0esemantic_score\x18\t \x01(\x01\x12\x12\n\nconfidence\x18\n \x01(\x01\x12\x16\n\x0ematched_skills\x18\x0b \x03(\t\x12\x16\n\x0erecommendation\x18\x0c \x01(\t\x12\x15\n\rlexical_score\x18\r \x01(\x01\"s\n\nPiiFinding\x12\x13\n\x0b\x65ntity_type\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x12\n\nrecognizer\x18\x05 \x01(\t\x12\x11\n\tjson_path\x18\x06 \x01(\t\"\xaf\x01\n\x0b\x42iasFinding\x12\x0c\n\x04term\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\'\n\x08severity\x18\x03 \x01(\x0e\x32\x15.hiremesh.v1.Severity\x12\r\n\x05start\x18\x04 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x05 \x01(\x05\x12\x13\n\x0b\x61lternative\x18\x06 \x01(\t\x12\x11\n\tjson_path\x18\x07 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\x08 \x01(\t\"q\n\x0fToxicityFinding\x12\x10\n\x08\x63\x61tegory\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\r\n\x05start\x18\x03 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x05\x12\x11\n\tjson_path\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\"\xf6\x01\n\x0eToxicityResult\x12\r\n\x05score\x18\x01 \x01(\x01\x12\r\n\x05toxic\x18\x02 \x01(\x08\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12?\n\ndimensions\x18\x04 \x03(\x0b\x32+.hiremesh.v1.ToxicityResult.DimensionsEntry\x12.\n\x08\x66indings\x18\x05 \x03(\x0b\x32\x1c.hiremesh.v1.ToxicityFinding\x12\x11\n\tthreshold\x18\x06 \x01(\x01\x1a\x31\n\x0f\x44imensionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"w\n\x0fValidationIssue\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\'\n\x08severity\x18\x04 \x01(\x0e\x32\x15.hiremesh.v1.Severity\x12\r\n\x05\x66ixed\x18\x05 \x01(\x08\"\xef\x02\n\x0cSafetyReport\x12$\n\x03pii\x18\x01 \x03(\x0b\x32\x17.hiremesh.v1.PiiFinding\x12&\n\x04\x62ias\x18\x02 \x03(\x0b\x32\x18.hiremesh.v1.BiasFinding\x12-\n\x08toxicity\x18\x03 \x01(\x0b\x32\x1b.hiremesh.v1.ToxicityResult\x12\x30\n\nvalidation\x18\x04 \x03(\x0b\x32\x1c.hiremesh.v1.ValidationIssue\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12\x12\n\nhas_issues\x18\x06 \x01(\x08\x12\x1b\n\x13has_critical_issues\x18\x07 \x01(\x08\x12<\n\ntimings_ms\x18\x08 \x03(\x0b\x32(.hiremesh.v1.SafetyReport.TimingsMsEntry\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*S\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x13\n\x0fJOB_STATUS_OPEN\x10\x01\x12\x15\n\x11JOB_STATUS_CLOSED\x10\x02*\xd9\x01\n\x11\x41pplicationStatus\x12\"\n\x1e\x41PPLICATION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x41PPLICATION_STATUS_PENDING\x10\x01\x12 \n\x1c\x41PPLICATION_STATUS_REVIEWING\x10\x02\x12\x1f\n\x1b\x41PPLICATION_STATUS_ACCEPTED\x10\x03\x12\x1f\n\x1b\x41PPLICATION_STATUS_REJECTED\x10\x04\x12\x1c\n\x18\x41PPLICATION_STATUS_HIRED\x10\x05*u\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x10\n\x0cSEVERITY_LOW\x10\x01\x12\x13\n\x0fSEVERITY_MEDIUM\x10\x02\x12\x11\n\rSEVERITY_HIGH\x10\x03\x12\x15\n\x11SEVERITY_CRITICAL\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,32 +36,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOXICITYRESULT_DIMENSIONSENTRY']._serialized_options = b'8\001'
   _globals['_SAFETYREPORT_TIMINGSMSENTRY']._loaded_options = None
   _globals['_SAFETYREPORT_TIMINGSMSENTRY']._serialized_options = b'8\001'
-  _globals['_JOBSTATUS']._serialized_start=1770
-  _globals['_JOBSTATUS']._serialized_end=1853
-  _globals['_APPLICATIONSTATUS']._serialized_start=1856
-  _globals['_APPLICATIONSTATUS']._serialized_end=2073
-  _globals['_SEVERITY']._serialized_start=2075
-  _globals['_SEVERITY']._serialized_end=2192
+  _globals['_JOBSTATUS']._serialized_start=1793
+  _globals['_JOBSTATUS']._serialized_end=1876
+  _globals['_APPLICATIONSTATUS']._serialized_start=1879
+  _globals['_APPLICATIONSTATUS']._serialized_end=2096
+  _globals['_SEVERITY']._serialized_start=2098
+  _globals['_SEVERITY']._serialized_end=2215
   _globals['_PROGRESS']._serialized_start=75
   _globals['_PROGRESS']._serialized_end=221
   _globals['_INTERVIEWQUESTION']._serialized_start=223
   _globals['_INTERVIEWQUESTION']._serialized_end=294
   _globals['_SCREENINGANALYSIS']._serialized_start=297
-  _globals['_SCREENINGANALYSIS']._serialized_end=618
-  _globals['_PIIFINDING']._serialized_start=620
-  _globals['_PIIFINDING']._serialized_end=735
-  _globals['_BIASFINDING']._serialized_start=738
-  _globals['_BIASFINDING']._serialized_end=913
-  _globals['_TOXICITYFINDING']._serialized_start=915
-  _globals['_TOXICITYFINDING']._serialized_end=1028
-  _globals['_TOXICITYRESULT']._serialized_start=1031
-  _globals['_TOXICITYRESULT']._serialized_end=1277
-  _globals['_TOXICITYRESULT_DIMENSIONSENTRY']._serialized_start=1228
-  _globals['_TOXICITYRESULT_DIMENSIONSENTRY']._serialized_end=1277
-  _globals['_VALIDATIONISSUE']._serialized_start=1279
-  _globals['_VALIDATIONISSUE']._serialized_end=1398
-  _globals['_SAFETYREPORT']._serialized_start=1401
-  _globals['_SAFETYREPORT']._serialized_end=1768
-  _globals['_SAFETYREPORT_TIMINGSMSENTRY']._serialized_start=1720
-  _globals['_SAFETYREPORT_TIMINGSMSENTRY']._serialized_end=1768
+  _globals['_SCREENINGANALYSIS']._serialized_end=641
+  _globals['_PIIFINDING']._serialized_start=643
+  _globals['_PIIFINDING']._serialized_end=758
+  _globals['_BIASFINDING']._serialized_start=761
+  _globals['_BIASFINDING']._serialized_end=936
+  _globals['_TOXICITYFINDING']._serialized_start=938
+  _globals['_TOXICITYFINDING']._serialized_end=1051
+  _globals['_TOXICITYRESULT']._serialized_start=1054
+  _globals['_TOXICITYRESULT']._serialized_end=1300
+  _globals['_TOXICITYRESULT_DIMENSIONSENTRY']._serialized_start=1251
+  _globals['_TOXICITYRESULT_DIMENSIONSENTRY']._serialized_end=1300
+  _globals['_VALIDATIONISSUE']._serialized_start=1302
+  _globals['_VALIDATIONISSUE']._serialized_end=1421
+  _globals['_SAFETYREPORT']._serialized_start=1424
+  _globals['_SAFETYREPORT']._serialized_end=1791
+  _globals['_SAFETYREPORT_TIMINGSMSENTRY']._serialized_start=1743
+  _globals['_SAFETYREPORT_TIMINGSMSENTRY']._serialized_end=1791
 # @@protoc_insertion_point(module_scope)

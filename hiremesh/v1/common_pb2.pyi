@@ -169,6 +169,7 @@ class ScreeningAnalysis(_message.Message):
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     MATCHED_SKILLS_FIELD_NUMBER: _builtins.int
     RECOMMENDATION_FIELD_NUMBER: _builtins.int
+    LEXICAL_SCORE_FIELD_NUMBER: _builtins.int
     match_score: _builtins.int
     """0..100."""
     summary: _builtins.str
@@ -179,6 +180,8 @@ class ScreeningAnalysis(_message.Message):
     confidence: _builtins.float
     """0..1: how much the engine trusts its own score."""
     recommendation: _builtins.str
+    lexical_score: _builtins.float
+    """0..100: how the resume's words match the job's, weighted by rarity across the catalog."""
     @_builtins.property
     def strengths(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -204,10 +207,11 @@ class ScreeningAnalysis(_message.Message):
         confidence: _builtins.float = ...,
         matched_skills: _abc.Iterable[_builtins.str] | None = ...,
         recommendation: _builtins.str = ...,
+        lexical_score: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "experience_score", b"experience_score", "interview_questions", b"interview_questions", "match_score", b"match_score", "matched_skills", b"matched_skills", "missing_skills", b"missing_skills", "recommendation", b"recommendation", "semantic_score", b"semantic_score", "skills_score", b"skills_score", "strengths", b"strengths", "summary", b"summary", "weaknesses", b"weaknesses"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "experience_score", b"experience_score", "interview_questions", b"interview_questions", "lexical_score", b"lexical_score", "match_score", b"match_score", "matched_skills", b"matched_skills", "missing_skills", b"missing_skills", "recommendation", b"recommendation", "semantic_score", b"semantic_score", "skills_score", b"skills_score", "strengths", b"strengths", "summary", b"summary", "weaknesses", b"weaknesses"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

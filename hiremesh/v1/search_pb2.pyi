@@ -1322,6 +1322,82 @@ class SearchJobsResponse(_message.Message):
 Global___SearchJobsResponse: _TypeAlias = SearchJobsResponse  # noqa: Y015
 
 @_typing.final
+class ScoreCandidatesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    CANDIDATE_IDS_FIELD_NUMBER: _builtins.int
+    LEXICAL_WEIGHT_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    lexical_weight: _builtins.float
+    """The lexical leg's share, 0..1; unset uses the deployment's HIREMESH_SEARCH_LEXICAL_WEIGHT."""
+    @_builtins.property
+    def candidate_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1..200 candidate ids; an unknown one is NOT_FOUND."""
+
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        candidate_ids: _abc.Iterable[_builtins.str] | None = ...,
+        lexical_weight: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_lexical_weight", b"_lexical_weight", "lexical_weight", b"lexical_weight"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_lexical_weight", b"_lexical_weight", "candidate_ids", b"candidate_ids", "job_id", b"job_id", "lexical_weight", b"lexical_weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__lexical_weight: _TypeAlias = _typing.Literal["lexical_weight"]  # noqa: Y015
+    _WhichOneofArgType__lexical_weight: _TypeAlias = _typing.Literal["_lexical_weight", b"_lexical_weight"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__lexical_weight) -> _WhichOneofReturnType__lexical_weight | None: ...
+
+Global___ScoreCandidatesRequest: _TypeAlias = ScoreCandidatesRequest  # noqa: Y015
+
+@_typing.final
+class CandidateScore(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    MATCH_FIELD_NUMBER: _builtins.int
+    candidate_id: _builtins.str
+    @_builtins.property
+    def match(self) -> Global___MatchExplanation: ...
+    def __init__(
+        self,
+        *,
+        candidate_id: _builtins.str = ...,
+        match: Global___MatchExplanation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["match", b"match"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_id", b"candidate_id", "match", b"match"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CandidateScore: _TypeAlias = CandidateScore  # noqa: Y015
+
+@_typing.final
+class ScoreCandidatesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCORES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def scores(self) -> _containers.RepeatedCompositeFieldContainer[Global___CandidateScore]:
+        """In the order of the request's candidate_ids."""
+
+    def __init__(
+        self,
+        *,
+        scores: _abc.Iterable[Global___CandidateScore] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["scores", b"scores"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScoreCandidatesResponse: _TypeAlias = ScoreCandidatesResponse  # noqa: Y015
+
+@_typing.final
 class ReindexRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -125,6 +125,11 @@ class SearchServiceStub:
                 request_serializer=hiremesh_dot_v1_dot_search__pb2.SearchJobsRequest.SerializeToString,
                 response_deserializer=hiremesh_dot_v1_dot_search__pb2.SearchJobsResponse.FromString,
                 _registered_method=True)
+        self.ScoreCandidates = channel.unary_unary(
+                '/hiremesh.v1.SearchService/ScoreCandidates',
+                request_serializer=hiremesh_dot_v1_dot_search__pb2.ScoreCandidatesRequest.SerializeToString,
+                response_deserializer=hiremesh_dot_v1_dot_search__pb2.ScoreCandidatesResponse.FromString,
+                _registered_method=True)
         self.Reindex = channel.unary_stream(
                 '/hiremesh.v1.SearchService/Reindex',
                 request_serializer=hiremesh_dot_v1_dot_search__pb2.ReindexRequest.SerializeToString,
@@ -247,6 +252,14 @@ class SearchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ScoreCandidates(self, request, context):
+        """How well given candidates match a job, each scored as hybrid SearchCandidates scores it (weighted
+        z-scores of both similarities; positions are 0), whether or not they would make its top_k.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Reindex(self, request, context):
         """Re-embeds rows (all, or only stale ones), streaming progress.
         """
@@ -346,6 +359,11 @@ def add_SearchServiceServicer_to_server(servicer, server):
                     servicer.SearchJobs,
                     request_deserializer=hiremesh_dot_v1_dot_search__pb2.SearchJobsRequest.FromString,
                     response_serializer=hiremesh_dot_v1_dot_search__pb2.SearchJobsResponse.SerializeToString,
+            ),
+            'ScoreCandidates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScoreCandidates,
+                    request_deserializer=hiremesh_dot_v1_dot_search__pb2.ScoreCandidatesRequest.FromString,
+                    response_serializer=hiremesh_dot_v1_dot_search__pb2.ScoreCandidatesResponse.SerializeToString,
             ),
             'Reindex': grpc.unary_stream_rpc_method_handler(
                     servicer.Reindex,
@@ -840,6 +858,33 @@ class SearchService:
             '/hiremesh.v1.SearchService/SearchJobs',
             hiremesh_dot_v1_dot_search__pb2.SearchJobsRequest.SerializeToString,
             hiremesh_dot_v1_dot_search__pb2.SearchJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScoreCandidates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hiremesh.v1.SearchService/ScoreCandidates',
+            hiremesh_dot_v1_dot_search__pb2.ScoreCandidatesRequest.SerializeToString,
+            hiremesh_dot_v1_dot_search__pb2.ScoreCandidatesResponse.FromString,
             options,
             channel_credentials,
             insecure,

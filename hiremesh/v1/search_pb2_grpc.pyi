@@ -54,6 +54,10 @@ class SearchServiceStub:
     """Best candidates for a job (by job id or free text)."""
     SearchJobs: _grpc.UnaryUnaryMultiCallable[_search_pb2.SearchJobsRequest, _search_pb2.SearchJobsResponse]
     """Best jobs for a candidate (by candidate id or free text)."""
+    ScoreCandidates: _grpc.UnaryUnaryMultiCallable[_search_pb2.ScoreCandidatesRequest, _search_pb2.ScoreCandidatesResponse]
+    """How well given candidates match a job, each scored as hybrid SearchCandidates scores it (weighted
+    z-scores of both similarities; positions are 0), whether or not they would make its top_k.
+    """
     Reindex: _grpc.UnaryStreamMultiCallable[_search_pb2.ReindexRequest, _search_pb2.ReindexResponse]
     """Re-embeds rows (all, or only stale ones), streaming progress."""
 
@@ -83,6 +87,10 @@ class SearchServiceAsyncStub(SearchServiceStub):
     """Best candidates for a job (by job id or free text)."""
     SearchJobs: _aio.UnaryUnaryMultiCallable[_search_pb2.SearchJobsRequest, _search_pb2.SearchJobsResponse]  # type: ignore[assignment]
     """Best jobs for a candidate (by candidate id or free text)."""
+    ScoreCandidates: _aio.UnaryUnaryMultiCallable[_search_pb2.ScoreCandidatesRequest, _search_pb2.ScoreCandidatesResponse]  # type: ignore[assignment]
+    """How well given candidates match a job, each scored as hybrid SearchCandidates scores it (weighted
+    z-scores of both similarities; positions are 0), whether or not they would make its top_k.
+    """
     Reindex: _aio.UnaryStreamMultiCallable[_search_pb2.ReindexRequest, _search_pb2.ReindexResponse]  # type: ignore[assignment]
     """Re-embeds rows (all, or only stale ones), streaming progress."""
 
@@ -217,6 +225,16 @@ class SearchServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_search_pb2.SearchJobsResponse, _abc.Awaitable[_search_pb2.SearchJobsResponse]]:
         """Best jobs for a candidate (by candidate id or free text)."""
+
+    @_abc_1.abstractmethod
+    def ScoreCandidates(
+        self,
+        request: _search_pb2.ScoreCandidatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_search_pb2.ScoreCandidatesResponse, _abc.Awaitable[_search_pb2.ScoreCandidatesResponse]]:
+        """How well given candidates match a job, each scored as hybrid SearchCandidates scores it (weighted
+        z-scores of both similarities; positions are 0), whether or not they would make its top_k.
+        """
 
     @_abc_1.abstractmethod
     def Reindex(

@@ -40,10 +40,25 @@ class JobInfo:
 
 
 @dataclass(frozen=True)
+class TextMatch:
+    """How the resume's words and meaning match the job's, scored by search_svc against its whole catalog
+    (ScoreCandidates): both similarities, how many standard deviations each stands above a typical
+    candidate for this job, and their fusion as hybrid search orders candidates."""
+
+    lexical_similarity: float
+    cosine_similarity: float
+    lexical_z: float
+    semantic_z: float
+    fused_z: float
+    lexical_weight: float
+
+
+@dataclass(frozen=True)
 class ScreeningInput:
     candidate: CandidateInfo
     job: JobInfo
     questions: int = DEFAULT_QUESTIONS
+    match: TextMatch | None = None  # None when search could not score the pair; engines then do without
 
 
 class Question(BaseModel):
@@ -74,6 +89,7 @@ class Analysis(BaseModel):
     skills_score: float = Field(default=0.0, ge=0, le=100)
     experience_score: float = Field(default=0.0, ge=0, le=100)
     semantic_score: float = Field(default=0.0, ge=0, le=100)
+    lexical_score: float = Field(default=0.0, ge=0, le=100)
     confidence: float = Field(default=0.0, ge=0, le=1)
     matched_skills: list[str] = Field(default_factory=list)
     recommendation: str = ""
@@ -85,7 +101,7 @@ class Analysis(BaseModel):
             return round(min(max(float(value), 0.0), 100.0))
         return value
 
-    @field_validator("skills_score", "experience_score", "semantic_score", mode="before")
+    @field_validator("skills_score", "experience_score", "semantic_score", "lexical_score", mode="before")
     @classmethod
     def _clamp_sub_score(cls, value: object) -> object:
         if isinstance(value, int | float) and not isinstance(value, bool):

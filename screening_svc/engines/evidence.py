@@ -1,12 +1,17 @@
 """The `evidence` engine: a deterministic, explainable screening without an LLM.
 
-match_score = weighted sub-scores, each reported in the analysis:
-- skills_score: required (and, at half weight, preferred) skills found in the resume, via the hiremesh.skills
-  gazetteer and its synonyms;
-- experience_score: the candidate's years against the job's minimum (and maximum);
-- semantic_score: how well each section of the job is covered by its best-matching resume section, by cosine
-  similarity of embeddings (an `embed(texts)` callable, e.g. embedding_svc's Embed).
-When embeddings are unavailable the semantic part is left out, its weight redistributed, and confidence drops.
+match_score = a weighted mean of the parts that have evidence, each reported in the analysis:
+- text relevance: how far the resume's words (lexical_score) and meaning (semantic_score) stand above a
+  typical candidate of the catalog for this job, fused exactly as hybrid search orders its candidates
+  (search_svc ScoreCandidates, handed over by the retriever as `ScreeningInput.match`). On real resumes this
+  separates in-category from out-of-category resumes better than any part alone (docs/BENCHMARKS.md
+  "Relevance"). Without it (search could not score the pair) the engine falls back to its own embeddings:
+  how well each section of the job is covered by its best-matching resume section;
+- skills_score: required (and, at half weight, preferred) skills found in the resume, via hiremesh.skills
+  and its synonyms; left out when the job names no skill;
+- experience_score: the candidate's years against the job's minimum (and maximum); left out (neutral) when
+  the job states no minimum.
+Confidence grows with the evidence there was: catalog scores, resume length, the job's skills, known years.
 """
 
 from __future__ import annotations
@@ -20,15 +25,18 @@ from dataclasses import dataclass, field
 import grpc
 
 from hiremesh.skills import extract_skills, normalise_skills
-from screening_svc.engines.base import Analysis, EngineResult, QuestionsResult, ScreeningInput
+from screening_svc.engines.base import Analysis, EngineResult, QuestionsResult, ScreeningInput, TextMatch
 from screening_svc.engines.evidence_questions import build_questions
 
 log = logging.getLogger("screening_svc.evidence")
 
-VERSION = "evidence-1"
+VERSION = "evidence-2"
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 
-WEIGHTS = {"skills": 0.5, "experience": 0.2, "semantic": 0.3}
+WEIGHTS = {"relevance": 0.6, "skills": 0.3, "experience": 0.1}
+# A catalog z-score z maps to 100 / (1 + exp(-(z - Z_MID) / Z_SCALE)): a typical candidate (z = 0) scores ~8,
+# one standing 2 standard deviations above the catalog ~59, 3 ~85, 4 ~96.
+Z_MID, Z_SCALE = 1.75, 0.7
 PREFERRED_WEIGHT = 0.5
 # MiniLM cosine between unrelated texts sits near 0.1, between a resume and the job it fits near 0.6+.
 COSINE_FLOOR, COSINE_CEIL = 0.15, 0.70
@@ -53,6 +61,9 @@ class Facts:
     skills_score: float | None
     experience_score: float
     semantic_score: float | None = None
+    lexical_score: float | None = None
+    relevance_score: float | None = None  # the fused text match, or the semantic score when there is none
+    match: TextMatch | None = None
     best_pairs: list[tuple[str, str, float]] = field(default_factory=list)  # job part, resume part, cosine
     semantic_error: str = ""
 
@@ -89,7 +100,7 @@ def required_years(inp: ScreeningInput) -> float:
 
 def experience_score(years: float | None, min_years: float, max_years: float) -> float:
     if min_years <= 0:
-        return 100.0 if years is not None else 70.0
+        return 100.0  # nothing asked, nothing missing (and left out of match_score)
     if years is None:
         return 40.0
     if years >= min_years:
@@ -133,6 +144,17 @@ def _scale_cosine(cos: float) -> float:
     return round(100.0 * min(max((cos - COSINE_FLOOR) / (COSINE_CEIL - COSINE_FLOOR), 0.0), 1.0), 1)
 
 
+def z_score_points(z: float) -> float:
+    """A catalog z-score as 0..100 points (see Z_MID, Z_SCALE)."""
+    return round(100.0 / (1.0 + math.exp(-(z - Z_MID) / Z_SCALE)), 1)
+
+
+def catalog_share_below(z: float) -> str:
+    """The share of a normally spread catalog that scores below z, as a percentage for the explanation."""
+    percent = 50.0 * (1.0 + math.erf(z / math.sqrt(2.0)))
+    return f"{min(percent, 99.9):.1f}%" if percent >= 99 else f"{max(percent, 1.0):.0f}%"
+
+
 class EvidenceEngine:
     """Deterministic screening; `embed` is optional (without it there is no semantic score)."""
 
@@ -156,7 +178,15 @@ class EvidenceEngine:
                       missing=[s for s in required if _key(s) not in have], years=years, min_years=min_years,
                       max_years=inp.job.max_experience, skills_score=skills,
                       experience_score=experience_score(years, min_years, inp.job.max_experience))
-        await self._semantic(inp, facts)
+        if inp.match is not None:
+            m = inp.match
+            facts.match = m
+            facts.lexical_score = z_score_points(m.lexical_z)
+            facts.semantic_score = z_score_points(m.semantic_z)
+            facts.relevance_score = z_score_points(m.fused_z)
+        else:
+            await self._semantic(inp, facts)
+            facts.relevance_score = facts.semantic_score
         return facts
 
     async def _semantic(self, inp: ScreeningInput, facts: Facts) -> None:
@@ -185,18 +215,26 @@ class EvidenceEngine:
         facts.semantic_score = _scale_cosine(sum(c for _, _, c in best) / len(best))
 
     def score(self, facts: Facts, inp: ScreeningInput) -> tuple[int, float]:
-        parts = {"experience": facts.experience_score}
+        parts: dict[str, float] = {}
+        if facts.relevance_score is not None:
+            parts["relevance"] = facts.relevance_score
         if facts.skills_score is not None:
             parts["skills"] = facts.skills_score
-        if facts.semantic_score is not None:
-            parts["semantic"] = facts.semantic_score
+        if facts.min_years > 0:
+            parts["experience"] = facts.experience_score
         total_weight = sum(WEIGHTS[k] for k in parts)
-        match = round(sum(WEIGHTS[k] * v for k, v in parts.items()) / total_weight)
-        confidence = 0.35
-        confidence += 0.2 if len(facts.required) >= 3 else 0.1 if facts.required else 0.0
-        confidence += 0.2 if facts.semantic_score is not None else 0.0
-        confidence += 0.1 if facts.years is not None else 0.0
-        confidence += 0.1 if len(inp.candidate.resume_text) >= 400 else 0.0
+        match = round(sum(WEIGHTS[k] * v for k, v in parts.items()) / total_weight) if total_weight else 0
+        confidence = 0.3
+        if facts.match is not None:
+            confidence += 0.25
+            # Words and meaning telling the same story is more evidence than either alone.
+            confidence += 0.05 if abs(facts.match.lexical_z - facts.match.semantic_z) < 1.5 else 0.0
+        elif facts.semantic_score is not None:
+            confidence += 0.15
+        text = len(inp.candidate.resume_text)
+        confidence += 0.15 if text >= 400 else 0.05 if text >= 150 else 0.0
+        confidence += 0.1 if len(facts.required) >= 3 else 0.05 if facts.required else 0.0
+        confidence += 0.1 if facts.min_years <= 0 or facts.years is not None else 0.0
         return int(match), round(min(confidence, 0.95), 2)
 
     async def analyze(self, inp: ScreeningInput) -> EngineResult:
@@ -213,10 +251,15 @@ class EvidenceEngine:
             skills_score=facts.skills_score if facts.skills_score is not None else 0.0,
             experience_score=facts.experience_score,
             semantic_score=facts.semantic_score if facts.semantic_score is not None else 0.0,
+            lexical_score=facts.lexical_score if facts.lexical_score is not None else 0.0,
             confidence=confidence,
             recommendation=_recommendation(match),
         )
-        tools = ["skills.gazetteer"] + ([] if self._embed is None else ["embedding.Embed"])
+        tools = ["skills.gazetteer"]
+        if facts.match is not None:
+            tools.append("search.ScoreCandidates")
+        elif self._embed is not None:
+            tools.append("embedding.Embed")
         return EngineResult(analysis=analysis, engine=self.name, engine_version=self.version, tool_calls=tools)
 
     async def interview_questions(self, inp: ScreeningInput) -> QuestionsResult:
@@ -258,7 +301,12 @@ def _summary(facts: Facts, inp: ScreeningInput, match: int) -> str:
     if facts.min_years > 0:
         have = "unknown experience" if facts.years is None else _fmt_years(facts.years) + " of experience"
         parts.append(f"It shows {have} against a {facts.min_years:g}-year minimum.")
-    if facts.semantic_score is not None:
+    if facts.match is not None:
+        share = catalog_share_below(facts.match.fused_z)
+        parts.append(f"Its wording and meaning match the job better than {share} of the catalog "
+                     f"(text relevance {facts.relevance_score:.0f}/100: keywords {facts.lexical_score:.0f}, "
+                     f"meaning {facts.semantic_score:.0f}).")
+    elif facts.semantic_score is not None:
         parts.append(f"Resume-to-job text similarity scores {facts.semantic_score:.0f}/100.")
     else:
         parts.append(f"Text similarity was not scored ({facts.semantic_error}).")
@@ -274,7 +322,10 @@ def _strengths(facts: Facts) -> list[str]:
         out.append("Also has preferred skills: " + ", ".join(facts.matched_preferred))
     if facts.years is not None and facts.min_years > 0 and facts.years >= facts.min_years:
         out.append(f"{_fmt_years(facts.years)} of experience meets the {facts.min_years:g}-year minimum")
-    if facts.semantic_score is not None and facts.semantic_score >= 60 and facts.best_pairs:
+    if facts.match is not None and facts.relevance_score is not None and facts.relevance_score >= 60:
+        out.append(f"Resume closely matches the job's wording and meaning (text relevance "
+                   f"{facts.relevance_score:.0f}/100, above {catalog_share_below(facts.match.fused_z)} of the catalog)")
+    elif facts.semantic_score is not None and facts.semantic_score >= 60 and facts.best_pairs:
         _part, resume, cos = max(facts.best_pairs, key=lambda p: p[2])
         out.append(f"Resume text closely matches the job (cosine {cos:.2f}): \"{_snippet(resume)}\"")
     return out
@@ -290,8 +341,8 @@ def _weaknesses(facts: Facts) -> list[str]:
         out.append(f"{_fmt_years(facts.years)} of experience, below the {facts.min_years:g}-year minimum")
     elif facts.years is not None and facts.max_years > 0 and facts.years > facts.max_years + 5:
         out.append(f"{_fmt_years(facts.years)} of experience, well above the {facts.max_years:g}-year range")
-    if facts.semantic_score is not None and facts.semantic_score < 35:
-        out.append(f"Little overlap between the resume and the job description ({facts.semantic_score:.0f}/100)")
+    if facts.relevance_score is not None and facts.relevance_score < 35:
+        out.append(f"Little overlap between the resume and the job description ({facts.relevance_score:.0f}/100)")
     return out
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hiremesh.clients import embedding_stub, guardrail_stub, search_stub
-from hiremesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from hiremesh.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from hiremesh.v1 import common_pb2, search_pb2
 from screening_svc.agents import (
     Pipeline,
@@ -23,6 +23,7 @@ from screening_svc.agents import (
 )
 from screening_svc.config import ScreeningConfig
 from screening_svc.engines import CandidateInfo, JobInfo, build_engines
+from screening_svc.engines.base import TextMatch
 from screening_svc.engines.client import LLMSettings
 from screening_svc.engines.evidence import Embed
 from screening_svc.runner import Screener
@@ -38,6 +39,7 @@ class MemoryCatalog:
         self.candidates = {c.id: c for c in candidates}
         self.jobs = {j.id: j for j in jobs}
         self.similar_fails = False
+        self.match_fails = False
 
     async def get_candidate(self, candidate_id: str) -> CandidateInfo:
         if candidate_id not in self.candidates:
@@ -53,6 +55,14 @@ class MemoryCatalog:
         if self.similar_fails:
             raise FailedPrecondition("search is reindexing")
         return [SimilarCandidate(c.id, c.name, 1.0 / (i + 1)) for i, c in enumerate(self.candidates.values())][:k]
+
+    async def text_match(self, job_id: str, candidate_id: str) -> TextMatch:
+        if self.match_fails:
+            raise Unavailable("search_svc unavailable while scoring")
+        # As search_svc would see them: the backend engineer far above the catalog, the chef below it.
+        if candidate_id == MATCHING.id:
+            return TextMatch(0.21, 0.62, 3.6, 3.2, 3.4, 0.4)
+        return TextMatch(0.01, 0.08, -0.4, -0.9, -0.7, 0.4)
 
 
 class Stages:
@@ -76,7 +86,7 @@ def pipeline(embed: Embed | None, llm_url: str = "", **kw: Any) -> Pipeline:
 async def test_evidence_run_reports_stages_and_traces_every_agent(embed: Embed) -> None:
     stages = Stages()
     outcome = await pipeline(embed).run(MATCHING.id, JOB.id, "evidence", stages)
-    assert outcome.engine == "evidence" and outcome.engine_version == "evidence-1" and not outcome.degraded
+    assert outcome.engine == "evidence" and outcome.engine_version == "evidence-2" and not outcome.degraded
     assert outcome.analysis["missing_skills"] == ["Kubernetes"]
     assert len(outcome.analysis["interview_questions"]) == 5
     assert [s for s, _, _ in stages.seen][:2] == ["retrieving", "analyzing"]
@@ -86,8 +96,23 @@ async def test_evidence_run_reports_stages_and_traces_every_agent(embed: Embed) 
     assert [t.agent for t in outcome.traces] == ["retriever", "analyzer", "interviewer"]
     assert all(not t.error and t.started_at.endswith("Z") for t in outcome.traces)
     assert "SearchService.GetCandidate" in outcome.traces[0].tool_calls
-    assert "embedding.Embed" in outcome.traces[1].tool_calls
+    assert "SearchService.ScoreCandidates" in outcome.traces[0].tool_calls
+    assert outcome.traces[1].tool_calls == ["skills.gazetteer", "search.ScoreCandidates"]
+    assert outcome.analysis["lexical_score"] > 80 and outcome.analysis["semantic_score"] > 70
     assert outcome.context["search_rank"] == 1
+
+
+async def test_without_catalog_scores_the_analysis_falls_back_to_embeddings(embed: Embed) -> None:
+    run = pipeline(embed)
+    run.retriever.catalog.match_fails = True  # type: ignore[attr-defined]
+    outcome = await run.run(MATCHING.id, JOB.id, "evidence", Stages())
+    retriever, analyzer = outcome.traces[0], outcome.traces[1]
+    assert not retriever.error  # a missing score is noted, never fatal
+    assert any(c.startswith("SearchService.ScoreCandidates (failed: ") for c in retriever.tool_calls)
+    assert analyzer.tool_calls == ["skills.gazetteer", "embedding.Embed"]
+    assert outcome.analysis["lexical_score"] == 0 and outcome.analysis["semantic_score"] > 0
+    with_scores = await pipeline(embed).run(MATCHING.id, JOB.id, "evidence", Stages())
+    assert outcome.analysis["confidence"] < with_scores.analysis["confidence"]
 
 
 async def test_unknown_ids_and_engines_fail_cleanly(embed: Embed) -> None:
@@ -159,7 +184,7 @@ async def test_optional_tools_fail_softly(embed: Embed) -> None:
 
 
 class RendezvousCatalog(MemoryCatalog):
-    """Every lookup waits until all three retrieval calls have started: only a concurrent retriever finishes."""
+    """Every lookup waits until all four retrieval calls have started: only a concurrent retriever finishes."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -168,7 +193,7 @@ class RendezvousCatalog(MemoryCatalog):
 
     async def _meet(self) -> None:
         self.started += 1
-        if self.started == 3:
+        if self.started == 4:
             self.all_started.set()
         await self.all_started.wait()
 
@@ -184,8 +209,12 @@ class RendezvousCatalog(MemoryCatalog):
         await self._meet()
         return await super().similar_candidates(job_id, k)
 
+    async def text_match(self, job_id: str, candidate_id: str) -> TextMatch:
+        await self._meet()
+        return await super().text_match(job_id, candidate_id)
 
-async def test_retriever_runs_its_three_lookups_and_its_tools_concurrently(embed: Embed) -> None:
+
+async def test_retriever_runs_its_four_lookups_and_its_tools_concurrently(embed: Embed) -> None:
     both = asyncio.Event()
     entered: list[str] = []
 
@@ -204,8 +233,8 @@ async def test_retriever_runs_its_three_lookups_and_its_tools_concurrently(embed
         outcome = await p.run(MATCHING.id, JOB.id, "evidence", Stages())
     assert outcome.context["a"] == "a" and outcome.context["b"] == "b"
     assert outcome.context["search_rank"] == 1
-    assert outcome.traces[0].tool_calls[:3] == ["SearchService.GetCandidate", "SearchService.GetJob",
-                                                "SearchService.SearchCandidates"]
+    assert outcome.traces[0].tool_calls[:4] == ["SearchService.GetCandidate", "SearchService.GetJob",
+                                                "SearchService.ScoreCandidates", "SearchService.SearchCandidates"]
 
 
 async def test_a_failed_lookup_cancels_the_peer_search(embed: Embed) -> None:
@@ -240,7 +269,7 @@ async def test_a_late_peer_search_failure_is_noted_on_its_own_call(embed: Embed)
     p.retriever.catalog.similar_candidates = late_failure  # type: ignore[method-assign]
     outcome = await p.run(MATCHING.id, JOB.id, "evidence", Stages())
     calls = outcome.traces[0].tool_calls
-    assert calls[2].startswith("SearchService.SearchCandidates (failed: search went away")
+    assert calls[3].startswith("SearchService.SearchCandidates (failed: search went away")
     assert "analytics.ok" in calls and outcome.context["analytics.ok"] == "fine"
     assert "similar_candidates" not in outcome.context
 

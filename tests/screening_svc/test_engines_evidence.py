@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from guardrail_svc.validation import validate_analysis
@@ -9,6 +11,7 @@ from guardrail_svc.validation_text import is_generic_question
 from hiremesh.clients import embedding_stub
 from screening_svc.agents import grpc_embedder
 from screening_svc.engines import CandidateInfo, JobInfo, ScreeningInput
+from screening_svc.engines.base import TextMatch
 from screening_svc.engines.evidence import Embed, EvidenceEngine
 
 JOB = JobInfo(
@@ -61,7 +64,35 @@ async def test_matching_resume_ranks_above_non_matching_and_gaps_are_named(embed
     assert good.skills_score == pytest.approx(100 * (4 + 0.5 * 4) / (5 + 0.5 * 5), abs=0.1)
     assert good.experience_score == 100 and bad.experience_score == pytest.approx(80)
     assert any("Kubernetes" in w for w in good.weaknesses)
-    assert good.confidence > 0.8
+    assert good.confidence >= 0.65  # no catalog scores here: see the next test
+
+
+async def test_catalog_scores_lead_the_text_relevance_and_raise_confidence(embed: Embed) -> None:
+    # What search_svc's ScoreCandidates says of them: far above a typical candidate, and below one.
+    strong = TextMatch(0.21, 0.62, lexical_z=3.6, semantic_z=3.2, fused_z=3.4, lexical_weight=0.4)
+    weak = TextMatch(0.01, 0.08, lexical_z=-0.4, semantic_z=-0.9, fused_z=-0.7, lexical_weight=0.4)
+    engine = EvidenceEngine(embed)
+    good = await engine.analyze(ScreeningInput(MATCHING, JOB, match=strong))
+    bad = await engine.analyze(ScreeningInput(NON_MATCHING, JOB, match=weak))
+    assert good.tool_calls == ["skills.gazetteer", "search.ScoreCandidates"]  # no embedding call of its own
+    g, b = good.analysis, bad.analysis
+    assert g.lexical_score > 90 and g.semantic_score > 80 and b.lexical_score < 10
+    assert g.match_score > 85 and b.match_score < 15
+    alone = (await engine.analyze(ScreeningInput(MATCHING, JOB))).analysis
+    assert g.confidence > alone.confidence and b.confidence > alone.confidence - 0.1
+    assert "better than 99.9% of the catalog" in g.summary and "better than 24% of the catalog" in b.summary
+    # Where the parts come from is the score: the same resume with a weaker text match scores lower.
+    middling = await engine.analyze(ScreeningInput(MATCHING, JOB, match=TextMatch(0.1, 0.4, 1.0, 1.0, 1.0, 0.4)))
+    assert b.match_score < middling.analysis.match_score < g.match_score
+
+
+async def test_experience_is_neutral_when_the_job_states_no_years(embed: Embed) -> None:
+    job = replace(JOB, min_experience=0, description=JOB.description.replace("5+ years of ", ""))
+    senior = (await EvidenceEngine(embed).analyze(ScreeningInput(MATCHING, job))).analysis
+    unknown = (await EvidenceEngine(embed).analyze(ScreeningInput(replace(MATCHING, years_experience=0), job))
+               ).analysis
+    assert senior.experience_score == unknown.experience_score == 100
+    assert senior.match_score == unknown.match_score  # years nobody asked for move nothing
 
 
 async def test_questions_are_exactly_n_specific_and_probe_the_gaps(embed: Embed) -> None:

@@ -17,7 +17,7 @@ import pytest_asyncio
 from psycopg import sql
 
 from hiremesh.db import migrate, open_pool
-from hiremesh.errors import InvalidArgument
+from hiremesh.errors import InvalidArgument, NotFound
 from search_svc import ranking, term_stats
 from search_svc.ranking import Filters, Options, Ranker
 
@@ -217,3 +217,32 @@ def test_ef_search_grows_with_pool_and_filters() -> None:
     assert ranking.pick_ef_search(Options(), 10, rows=1_000_000) == 400
     assert ranking.pick_ef_search(Options(filters=Filters(location="x")), 150) == 300
     assert ranking.pick_ef_search(Options(ef_search=77), 500) == 77
+
+
+async def test_scoring_given_candidates_agrees_with_hybrid_search(ranker: Ranker, pool: Any) -> None:
+    async with pool.connection() as conn:
+        job = await (await conn.execute("SELECT id::text FROM catalog.jobs WHERE title = 'Python developer'")
+                     ).fetchone()
+    found = (await ranker.candidates_for_job(job[0], Options(mode="hybrid", top_k=8))).hits
+    ids = [str(h.row["id"]) for h in reversed(found)]
+    scored = await ranker.score_candidates(job[0], ids)
+    assert [str(h.row["id"]) for h in scored] == ids  # the caller's order
+    by_id = {str(h.row["id"]): h for h in found}
+    for hit in scored:
+        same = by_id[str(hit.row["id"])]
+        assert hit.score == pytest.approx(same.score)
+        assert (hit.cosine_similarity, hit.keyword_rank) == (pytest.approx(same.cosine_similarity),
+                                                             pytest.approx(same.keyword_rank))
+        assert hit.fusion == "weighted_z" and hit.vector_position == 0
+
+
+async def test_scoring_names_a_bad_or_unknown_candidate(ranker: Ranker, pool: Any) -> None:
+    async with pool.connection() as conn:
+        job = await (await conn.execute("SELECT id::text FROM catalog.jobs LIMIT 1")).fetchone()
+    with pytest.raises(InvalidArgument) as err:
+        await ranker.score_candidates(job[0], ["not-an-id"])
+    assert err.value.field == "candidate_ids[0]"
+    with pytest.raises(InvalidArgument):
+        await ranker.score_candidates(job[0], [])
+    with pytest.raises(NotFound):
+        await ranker.score_candidates(job[0], ["00000000-0000-4000-8000-000000000001"])
