@@ -134,9 +134,9 @@ class Mesh:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Mesh:
-        out = open(self.home / "up.out", "wb")  # noqa: SIM115 - closed with the process
+        self.out = open(self.home / "up.out", "wb")  # closed in __exit__
         self.proc = subprocess.Popen([sys.executable, "-m", "hiremesh.cli", "up"], cwd=REPO, env=self.env,
-                                     stdout=out, stderr=subprocess.STDOUT)
+                                     stdout=self.out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 600
         while b"hiremesh is up" not in (self.home / "up.out").read_bytes():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -154,6 +154,7 @@ class Mesh:
                 self.proc.kill()
         subprocess.run([sys.executable, "-m", "hiremesh.cli", "db", "stop"], cwd=REPO, env=self.env,
                        capture_output=True, timeout=120)
+        self.out.close()
 
 
 class Api:

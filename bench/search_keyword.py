@@ -1,10 +1,14 @@
-"""What a job-sourced keyword leg costs as the candidate table grows: `ts_rank` vs `ts_rank_cd` side by side.
+"""The keyword leg with a pasted job description, as the catalog grows: what it costs and what bounding it loses.
 
-Searching candidates *for a job* ORs up to 64 terms of the job's text (search_svc.ranking.any_terms_query),
-which matches most resumes; the keyword leg then ranks every matching row. This loads N synthetic resumes
-(the embedding bench's generator, 80–400 words, no vectors) into a fresh database on the given server, then
-times the keyword leg's SQL (`... WHERE tsv @@ q ORDER BY <rank>(tsv, q, 33) DESC, id LIMIT 50`, 5 runs,
-median) with both ranking functions. The database is dropped at the end.
+Loads N synthetic resumes made of real resume sentences (bench/corpus.py; through the production triggers,
+so tsvectors, term vectors and term counts are written as in production) into a fresh database on the given
+server, then, for each of the 17 job descriptions of bench/data/relevance_jobs.json, times side by side:
+  * baseline: the keyword leg before IDF scoring, an OR of up to 64 of the job's words ranked by ts_rank over
+    every matching row (its SQL is kept here);
+  * bounded: search_svc's keyword leg (Ranker, KEYWORD mode) at each budget asked for (--budgets; the
+    default budget first): only rows holding the query's rarest words, up to that many, are scored;
+  * exact: the same scoring with no bound (every row sharing a word is scored): the truth for recall@10.
+Five runs each, median per query, then the median over queries. The database is dropped at the end.
 
     PYTHONPATH=. .venv/bin/python bench/search_keyword.py --database-url "$(.venv/bin/hiremesh db url)" \
         [--rows 100000] [--out FILE]
@@ -15,7 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
+import re
 import statistics
 import sys
 import time
@@ -30,44 +34,90 @@ from psycopg import sql
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.embedding import ROLES, SKILLS, resume  # noqa: E402
-from hiremesh.db import migrate  # noqa: E402
-from search_svc.ranking import TS_NORMALISATION, any_terms_query  # noqa: E402
+from bench.corpus import remixed  # noqa: E402
+from hiremesh.db import migrate, open_pool  # noqa: E402
+from search_svc import lexical, term_stats  # noqa: E402
+from search_svc.ranking import Options, Ranker  # noqa: E402
 
-JOB = ("Senior devops engineer. Operate Kubernetes and Terraform on AWS; CI/CD, Prometheus, Linux, Ansible. "
-       "On-call rotation, incident reviews, mentoring.")
+JOBS = json.loads((REPO / "bench" / "data" / "relevance_jobs.json").read_text())
+RUNS = 5
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-async def measure(url: str, rows: int) -> dict[str, Any]:
+def old_any_terms_query(text: str) -> str:
+    """The query the keyword leg used before IDF scoring: any of the text's first 64 distinct words."""
+    words: dict[str, None] = {}
+    for word in _WORD.findall(text):
+        lowered = word.lower()
+        if lowered not in {"or", "and", "not"} and len(lowered) > 1:
+            words.setdefault(lowered, None)
+    return " or ".join(list(words)[:64])
+
+
+class NoEmbedder:
+    async def embed_one(self, text: str) -> Any:
+        raise RuntimeError("KEYWORD mode embeds nothing")
+
+
+async def timed(call: Any) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        result = await call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), result
+
+
+async def load(url: str, rows: int, out: dict[str, Any]) -> None:
     await migrate(url, "catalog", REPO / "search_svc" / "migrations")
-    rng = random.Random(5)
-    out: dict[str, Any] = {"rows": rows}
     async with await psycopg.AsyncConnection.connect(url) as conn:
         started = time.perf_counter()
-        async with conn.cursor().copy("COPY catalog.candidates (name, skills, resume_text) FROM STDIN") as copy:
-            for i in range(rows):
-                role = rng.choice(ROLES)
-                await copy.write_row((f"Person {i}", rng.sample(SKILLS[role], 3),
-                                      resume(rng, rng.randint(80, 400), role)))
-        await conn.commit()
-        out["load_s"] = time.perf_counter() - started
+        batch = 5_000
+        texts = remixed(rows)
+        for start in range(0, rows, batch):
+            async with conn.cursor().copy("COPY catalog.candidates (name, resume_text) FROM STDIN") as copy:
+                for i in range(start, min(rows, start + batch)):
+                    await copy.write_row((f"Person {i}", next(texts)))
+            await conn.commit()
+        out["load_rows_per_s"] = round(rows / (time.perf_counter() - started))
         await conn.execute("ANALYZE catalog.candidates")
-        query = any_terms_query(JOB, SKILLS["devops engineer"])
-        count = await (await conn.execute(
-            "SELECT count(*) FROM catalog.candidates, websearch_to_tsquery('english', %s) q WHERE tsv @@ q",
-            [query])).fetchone()
-        out["matching_rows"] = count[0] if count else 0
-        for fn in ("ts_rank", "ts_rank_cd"):
-            statement = sql.SQL("SELECT id FROM catalog.candidates, websearch_to_tsquery('english', %s) q "
-                                "WHERE tsv @@ q ORDER BY {fn}(tsv, q, %s) DESC, id LIMIT 50"
-                                ).format(fn=sql.Identifier(fn))
-            times = []
-            for _ in range(5):
-                started = time.perf_counter()
-                await (await conn.execute(statement, [query, TS_NORMALISATION])).fetchall()
-                times.append((time.perf_counter() - started) * 1000)
-            out[f"{fn}_ms_p50"] = statistics.median(times)
-    out["ratio_cd_to_rank"] = out["ts_rank_cd_ms_p50"] / out["ts_rank_ms_p50"]
+        await conn.commit()
+
+
+async def measure(url: str, rows: int, budgets: list[int], reuse: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"rows": rows}
+    if not reuse:
+        await load(url, rows, out)
+    pool = await open_pool(url, max_size=2)
+    try:
+        await term_stats.fold(pool)
+        exact = Ranker(pool, NoEmbedder(), lexical_budget=10**9)  # type: ignore[arg-type]
+        opts = Options(mode="keyword", top_k=10)
+        old_sql = ("SELECT id FROM catalog.candidates, websearch_to_tsquery('english', %s) q WHERE tsv @@ q "
+                   "ORDER BY ts_rank(tsv, q, 33) DESC, id LIMIT 10")
+        per: dict[str, list[float]] = {"baseline_ms": [], "exact_ms": []}
+        for job in JOBS.values():
+            text = f"{job['title']}\n{job['description']}"
+            async with pool.connection() as conn:
+                query = old_any_terms_query(text)
+                ms, _ = await timed(lambda c=conn, q=query: c.execute(old_sql, [q]))
+            per["baseline_ms"].append(ms)
+            ms, truth = await timed(lambda t=text: exact.candidates_for_text(t, opts))
+            per["exact_ms"].append(ms)
+            want = {h.row["id"] for h in truth.hits}
+            for budget in budgets:
+                bounded = Ranker(pool, NoEmbedder(), lexical_budget=budget)  # type: ignore[arg-type]
+                ms, got = await timed(lambda t=text, r=bounded: r.candidates_for_text(t, opts))
+                per.setdefault(f"budget {budget} ms", []).append(ms)
+                per.setdefault(f"budget {budget} recall@10", []).append(
+                    len(want & {h.row["id"] for h in got.hits}) / max(len(want), 1))
+        out.update({k: round(statistics.median(v), 3) if k.endswith("ms") else round(statistics.fmean(v), 3)
+                    for k, v in per.items()})
+        out["default_budget"] = lexical.DEFAULT_BUDGET
+        for budget in budgets:
+            out[f"budget {budget} over baseline"] = round(out[f"budget {budget} ms"] / out["baseline_ms"], 3)
+    finally:
+        await pool.close()
     return out
 
 
@@ -75,16 +125,23 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", required=True, help="a postgresql:// URL on the server to use")
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--budgets", type=int, nargs="+", default=[lexical.DEFAULT_BUDGET])
+    parser.add_argument("--keep", metavar="NAME", help="load into database NAME and keep it (or reuse it if it "
+                                                         "exists) instead of a throw-away one")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    name = f"bench_keyword_{uuid.uuid4().hex[:8]}"
+    name = args.keep or f"bench_keyword_{uuid.uuid4().hex[:8]}"
     async with await psycopg.AsyncConnection.connect(args.database_url, autocommit=True) as admin:
-        await admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        exists = await (await admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])).fetchone()
+        if not exists:
+            await admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        report = await measure(urlunsplit(urlsplit(args.database_url)._replace(path="/" + name)), args.rows)
+        report = await measure(urlunsplit(urlsplit(args.database_url)._replace(path="/" + name)), args.rows,
+                               args.budgets, reuse=bool(exists))
     finally:
-        async with await psycopg.AsyncConnection.connect(args.database_url, autocommit=True) as admin:
-            await admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if not args.keep:
+            async with await psycopg.AsyncConnection.connect(args.database_url, autocommit=True) as admin:
+                await admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
