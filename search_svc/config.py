@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hiremesh.config import database_url, env_float, env_int, env_str, service_addr, service_port
+from hiremesh.config import ConfigError, database_url, env_float, env_int, env_path, env_str, service_addr, service_port
+from search_svc.mail_templates import DEFAULT_PATH, TemplateError, Templates
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class SearchConfig:
     catchup_interval: float  # seconds between sweeps for stale rows; 0 turns the loop off
     catchup_batch: int
     import_root: Path | None  # folders ImportCandidates may read; None: any folder the process can read
+    mail_templates: Templates  # candidate e-mails per application status, checked at start-up
 
     @classmethod
     def from_env(cls) -> SearchConfig:
@@ -33,4 +35,13 @@ class SearchConfig:
             catchup_interval=env_float("HIREMESH_SEARCH_CATCHUP_S", 5.0, min=0.0, max=3600.0),
             catchup_batch=env_int("HIREMESH_SEARCH_CATCHUP_BATCH", 64, min=1, max=256),
             import_root=Path(root).expanduser().absolute() if root else None,
+            mail_templates=_templates(),
         )
+
+
+def _templates() -> Templates:
+    path = env_path("HIREMESH_MAIL_TEMPLATES", DEFAULT_PATH)
+    try:
+        return Templates.load(path)
+    except TemplateError as exc:
+        raise ConfigError("HIREMESH_MAIL_TEMPLATES", f"{path}: {exc}") from None
