@@ -207,11 +207,14 @@ class MailRelay:
         try:
             await smtp.send(self._cfg, attempt.id, attempt.recipient, attempt.subject, attempt.body)
         except smtp.DeliveryError as exc:
-            await self._attempt_failed(notification_id, attempt.attempts, exc)
+            failure = exc
+        else:
+            await self._record_sent(notification_id)
+            metrics.MAIL_FINISHED.labels("sent").inc()
+            log.info("mail %s sent (attempt %d)", notification_id, attempt.attempts)
             return
-        await self._record_sent(notification_id)
-        metrics.MAIL_FINISHED.labels("sent").inc()
-        log.info("mail %s sent (attempt %d)", notification_id, attempt.attempts)
+        # Outside the except block: the job's exception then carries no chained SMTP detail into the logs.
+        await self._attempt_failed(notification_id, attempt.attempts, failure)
 
     async def _attempt_failed(self, notification_id: str, attempts: int, exc: smtp.DeliveryError) -> None:
         last = exc.permanent or attempts >= self._cfg.max_attempts
