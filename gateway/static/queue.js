@@ -90,7 +90,10 @@ function render(snap, refresh) {
   const jobs = snap.jobs || [];
   const minutes = snap.throughput_minutes || 15;
   const start = Math.floor(now / 60000) * 60000 - (minutes - 1) * 60000;
-  const perMinute = Array.from({ length: minutes }, (_, i) => ({ label: new Date(start + i * 60000).toTimeString().slice(0, 5), value: 0 }));
+  // A label every third of the window, so the axis stays readable on 15 to 180 bars.
+  const every = Math.max(1, Math.round(minutes / 3));
+  const perMinute = Array.from({ length: minutes }, (_, i) => ({
+    label: (minutes - 1 - i) % every === 0 ? new Date(start + i * 60000).toTimeString().slice(0, 5) : "", value: 0 }));
   let ok = 0, bad = 0;
   for (const t of snap.throughput || []) {
     const slot = Math.round((new Date(t.minute) - start) / 60000);
