@@ -67,9 +67,11 @@ class MailOutbox:
                            "WHERE id = %s AND state = 'queued'", (job_id, notification_id))
 
     async def begin_attempt(self, notification_id: str) -> Attempt | None:
-        """Count an attempt on a queued message; None when it is no longer queued (or gone)."""
+        """Count an attempt on a queued message (not when the candidate opted out meanwhile: nothing is sent);
+        None when it is no longer queued (or gone)."""
         query: LiteralString = """
-            UPDATE catalog.notifications n SET attempts = n.attempts + 1, last_attempt_at = now(),
+            UPDATE catalog.notifications n SET attempts = n.attempts + CASE WHEN c.email_opt_out THEN 0 ELSE 1 END,
+                   last_attempt_at = now(),
                    updated_at = now()
               FROM catalog.candidates c
              WHERE n.id = %(id)s AND n.state = 'queued' AND c.id = n.candidate_id
