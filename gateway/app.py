@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway import api_catalog, api_insights, api_screening, openapi
+from gateway import api_catalog, api_insights, api_mail, api_screening, openapi
 from gateway.auth import Authenticator
 from gateway.backends import Backends
 from gateway.config import GatewayConfig
@@ -19,6 +19,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.state import GATEWAY, Gateway, Route, gateway_of
 from gateway.users import UserStore
 from gateway.ws import tasks_socket
+from gateway.ws_queue import queue_socket
 
 log = logging.getLogger("hiremesh.gateway")
 
@@ -31,7 +32,7 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 
 API_ROUTES: list[Route] = [
-    *api_catalog.ROUTES, *api_screening.ROUTES, *api_insights.ROUTES,
+    *api_catalog.ROUTES, *api_screening.ROUTES, *api_insights.ROUTES, *api_mail.ROUTES,
     Route("GET", "/openapi.json", openapi_json, "This document", "meta"),
 ]
 
@@ -68,6 +69,7 @@ def build_app(gw: Gateway) -> web.Application:
     app[_OPENAPI] = json.dumps(openapi.document(API_ROUTES, API))
     app.router.add_get("/ws/tasks", tasks_socket)
     app.router.add_get("/ws/tasks/{task_id}", tasks_socket)
+    app.router.add_get("/ws/queue", queue_socket)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", prometheus)

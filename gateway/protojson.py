@@ -60,7 +60,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
 
 def parse(data: Mapping[str, Any], message: M, where: str = "") -> M:
     """Fill `message` from a JSON object; `where` prefixes field names in error messages."""
-    fixed = normalize_enums(dict(data), message.DESCRIPTOR)
+    fixed = normalize_enums(dict(data), message.DESCRIPTOR, where)
     try:
         json_format.ParseDict(fixed, message)
     except json_format.ParseError as exc:
@@ -101,23 +101,34 @@ def _is_map(field: Any) -> bool:
     return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
 
 
-def normalize_enums(data: dict[str, Any], descriptor: Any) -> dict[str, Any]:
+def _known_enum(field: Any, raw: object, path: str) -> object:
+    """The full enum name for `raw`; a 400 naming `path` for a name the enum does not have."""
+    value = enum_value(field.enum_type, raw)
+    if isinstance(value, str) and value not in field.enum_type.values_by_name:
+        raise bad_request(path, f"unknown value {value[:60]!r}; expected one of "
+                                f"{', '.join(short_enum_names(field.enum_type))}")
+    return value
+
+
+def normalize_enums(data: dict[str, Any], descriptor: Any, where: str = "") -> dict[str, Any]:
+    """Enum names made canonical (short and any-case names accepted); an unknown name is a 400 naming it."""
     for key, value in list(data.items()):
         field: Any = _field(descriptor, key)
         if field is None or value is None:
             continue
+        path = f"{where}.{field.name}" if where else field.name
         if field.type == FieldDescriptor.TYPE_ENUM:
             if isinstance(value, list):
-                data[key] = [enum_value(field.enum_type, v) for v in value]
+                data[key] = [_known_enum(field, v, path) for v in value]
             else:
-                data[key] = enum_value(field.enum_type, value)
+                data[key] = _known_enum(field, value, path)
         elif field.type == FieldDescriptor.TYPE_MESSAGE and not _is_map(field) and \
                 not field.message_type.full_name.startswith("google.protobuf."):
             if isinstance(value, list):
-                data[key] = [normalize_enums(dict(v), field.message_type) if isinstance(v, dict) else v
+                data[key] = [normalize_enums(dict(v), field.message_type, path) if isinstance(v, dict) else v
                              for v in value]
             elif isinstance(value, dict):
-                data[key] = normalize_enums(dict(value), field.message_type)
+                data[key] = normalize_enums(dict(value), field.message_type, path)
     return data
 
 

@@ -10,9 +10,13 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hiremesh import config
 from hiremesh.config import ConfigError
+
+if TYPE_CHECKING:
+    from hiremesh.mailsink import MailSink
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     ops_cli.add_parsers(sub)
 
     for name, text in (("users", "manage gateway users and tokens"),
-                       ("analytics", "warehouse sync, model training, export, info")):
+                       ("analytics", "warehouse sync, model training, export, info"),
+                       ("tasks", "the task queue live (depth, workers, jobs); cancel or retry a job")):
         extra = sub.add_parser(name, help=text, add_help=False)
         extra.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -79,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 _DELEGATED = {"users": ("hiremesh.users_cli", "users_command"),
-              "analytics": ("hiremesh.analytics_cli", "analytics_command")}
+              "analytics": ("hiremesh.analytics_cli", "analytics_command"),
+              "tasks": ("hiremesh.tasks_cli", "tasks_command")}
 
 
 def _delegate(module: str, function: str, argv: list[str]) -> int:
@@ -128,6 +134,24 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
+def _start_mail_sink(home: Path) -> MailSink | None:
+    """The local SMTP server candidate e-mails go to, unless HIREMESH_SMTP_HOST names a real one."""
+    from hiremesh.mailsink import DEFAULT_PORT, MailSink
+
+    if os.environ.get("HIREMESH_SMTP_HOST"):
+        print(f"mail: SMTP server {os.environ['HIREMESH_SMTP_HOST']} (HIREMESH_SMTP_HOST)")
+        return None
+    port = config.env_int("HIREMESH_SMTP_PORT", DEFAULT_PORT, min=1, max=65535)
+    sink = MailSink(home / "mail", "127.0.0.1", port)
+    try:
+        sink.start()
+    except OSError as exc:
+        raise ConfigError("HIREMESH_SMTP_PORT", f"cannot run the local SMTP server on 127.0.0.1:{port}: {exc}; "
+                                                "pick a free port or set HIREMESH_SMTP_HOST") from None
+    print(f"mail: local SMTP server on 127.0.0.1:{port}, messages in {home / 'mail'} (Maildir)")
+    return sink
+
+
 async def _up(local_llm: bool, timeout: float) -> int:
     from hiremesh.supervisor import Supervisor, default_specs
 
@@ -147,6 +171,7 @@ async def _up(local_llm: bool, timeout: float) -> int:
 
     cluster = None
     llm = None
+    sink = None
     supervisor = Supervisor(home, default_specs(), env, start_timeout=timeout)
     try:
         if os.environ.get("HIREMESH_DATABASE_URL"):
@@ -159,6 +184,7 @@ async def _up(local_llm: bool, timeout: float) -> int:
             await asyncio.to_thread(cluster.ensure_database, "hiremesh")
             env["HIREMESH_DATABASE_URL"] = cluster.url("hiremesh")
             print(f"database: embedded PostgreSQL at {cluster.url('hiremesh')}")
+        sink = _start_mail_sink(home)
         if local_llm:
             from screening_svc.llm_server import LocalLLM
 
@@ -194,6 +220,8 @@ async def _up(local_llm: bool, timeout: float) -> int:
     finally:
         print("stopping ...", flush=True)
         await supervisor.stop()
+        if sink is not None:
+            await asyncio.to_thread(sink.stop)
         if llm is not None:
             await llm.stop()
         if cluster is not None:

@@ -21,11 +21,16 @@ from hiremesh.server import MeshServer, run
 from hiremesh.v1 import screening_pb2_grpc
 from screening_svc.config import ScreeningConfig
 from screening_svc.events import EventHub
+from screening_svc.mail.relay import QUEUE as MAIL_QUEUE
+from screening_svc.mail.relay import MailRelay
+from screening_svc.monitor import TaskMonitor
 from screening_svc.queue import ScreeningQueue, ensure_schema
+from screening_svc.queue_control import QueueControl
 from screening_svc.runner import Screener
 from screening_svc.servicer import Deps, ScreeningServicer
 from screening_svc.targets import Targets
 from screening_svc.tasks import TaskStore
+from screening_svc.workers import WorkerOptions
 
 SERVICE = "hiremesh.v1.ScreeningService"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -37,6 +42,12 @@ def _pipeline(cfg: ScreeningConfig, search: Any) -> tuple[Any, Callable[..., Awa
     from screening_svc import agents
 
     return agents.Pipeline.from_env(search=search, timeout=cfg.call_timeout_s), agents.guard
+
+
+def mail_worker_options(cfg: ScreeningConfig) -> WorkerOptions:
+    return WorkerOptions(queues=(MAIL_QUEUE,), role="mail", concurrency=max(1, cfg.mail.workers),
+                         heartbeat_s=cfg.heartbeat_s, stalled_after_s=cfg.stalled_after_s, poll_s=cfg.poll_s,
+                         shutdown_grace_s=cfg.shutdown_grace_s)
 
 
 async def _bring_up(cfg: ScreeningConfig, server: MeshServer, servicer: ScreeningServicer, worker_only: bool,
@@ -60,14 +71,19 @@ async def _bring_up(cfg: ScreeningConfig, server: MeshServer, servicer: Screenin
     pipeline, guard = _pipeline(cfg, search)
     screener = Screener(cfg, pipeline, guard, guardrail, store)
     queue = ScreeningQueue(cfg, store, pool, screener.run_task)
+    relay = MailRelay(cfg.mail, queue.app, pool, cfg.database_url, mail_worker_options(cfg), cfg.stalled_after_s)
     await queue.open()
     closers.append(queue.close)
+    closers.append(relay.close)  # closed before the queue (closers run in reverse)
     if not worker_only:
         hub = EventHub(cfg.database_url)
         await hub.start()
         closers.append(hub.close)
-        servicer.ready(Deps(store, queue, hub, Targets(search, cfg.call_timeout_s), screener))
+        monitor = TaskMonitor(pool, relay.outbox, cfg.stalled_after_s)
+        control = QueueControl(queue.app, monitor, store, queue, relay)
+        servicer.ready(Deps(store, queue, hub, Targets(search, cfg.call_timeout_s), screener, monitor, control))
     queue.start_background(worker=True)
+    relay.start(worker=True)
     server.set_serving(True)
     watcher = asyncio.create_task(db.watch_database(pool, server.set_serving))
 
@@ -77,7 +93,8 @@ async def _bring_up(cfg: ScreeningConfig, server: MeshServer, servicer: Screenin
             await watcher
 
     closers.append(stop_watching)
-    log.info("screening ready (workers=%d, worker_only=%s)", cfg.workers, worker_only)
+    log.info("screening ready (workers=%d, mail workers=%d, worker_only=%s; %r)", cfg.workers, cfg.mail.workers,
+             worker_only, cfg.mail)
 
 
 async def main(worker_only: bool) -> None:

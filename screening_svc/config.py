@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hiremesh.config import database_url, env_bool, env_choice, env_float, env_int, service_addr, service_port
+from screening_svc.mail.config import MailConfig
 
 ENGINES = ("auto", "llm", "evidence")
 STAGES = ("retrieving", "analyzing", "interviewing", "guarding")
@@ -36,6 +37,8 @@ class ScreeningConfig:
     shutdown_grace_s: float
     test_stage_delay_ms: int
     test_delay_stage: str
+    job_retention_h: int  # finished queue jobs (every queue) stay this long for the task monitor
+    mail: MailConfig
 
     @classmethod
     def from_env(cls) -> ScreeningConfig:
@@ -65,4 +68,6 @@ class ScreeningConfig:
             shutdown_grace_s=env_float("HIREMESH_SCREENING_SHUTDOWN_GRACE_S", 10.0, min=0, max=3600),
             test_stage_delay_ms=env_int("HIREMESH_SCREENING_TEST_STAGE_DELAY_MS", 0, min=0, max=600_000),
             test_delay_stage=env_choice("HIREMESH_SCREENING_TEST_DELAY_STAGE", "analyzing", STAGES),
+            job_retention_h=env_int("HIREMESH_SCREENING_JOB_RETENTION_H", 24, min=1, max=24 * 365),
+            mail=MailConfig.from_env(),
         )

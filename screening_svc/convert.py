@@ -13,6 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from hiremesh.errors import InvalidArgument
 from hiremesh.v1 import common_pb2, screening_pb2
+from screening_svc import monitor
 from screening_svc.events import TaskEvent
 from screening_svc.tasks import ResultRecord, TaskRecord
 
@@ -26,6 +27,8 @@ STAGES = {"queued": screening_pb2.SCREENING_STAGE_QUEUED, "retrieving": screenin
           "analyzing": screening_pb2.SCREENING_STAGE_ANALYZING,
           "interviewing": screening_pb2.SCREENING_STAGE_INTERVIEWING,
           "guarding": screening_pb2.SCREENING_STAGE_GUARDING, "done": screening_pb2.SCREENING_STAGE_DONE}
+JOB_STATES = {name: getattr(screening_pb2, f"QUEUE_JOB_STATE_{name.upper()}") for name in monitor.JOB_STATES}
+JOB_STATE_NAMES = {value: name for name, value in JOB_STATES.items()}
 PRIORITY_RANGE = (-100, 100)
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
@@ -83,6 +86,19 @@ def page_size(value: int) -> int:
     return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
+def queue_filters(queue: str, state: int, task_name: str, limit: int, minutes: int) -> monitor.Filters:
+    if state != screening_pb2.QUEUE_JOB_STATE_UNSPECIFIED and state not in JOB_STATE_NAMES:
+        raise InvalidArgument("state", f"unknown queue job state {state}")
+    return monitor.Filters.checked(queue, JOB_STATE_NAMES.get(screening_pb2.QueueJobState.ValueType(state), ""),
+                                   task_name, limit, minutes)
+
+
+def job_id(value: int) -> int:
+    if value <= 0:
+        raise InvalidArgument("id", f"must be a positive job id, got {value}")
+    return value
+
+
 # --- domain -> proto -------------------------------------------------------------------------------------
 
 def timestamp(value: datetime) -> Timestamp:
@@ -132,6 +148,36 @@ def event(item: TaskEvent, outcome: ResultRecord | None = None) -> screening_pb2
     if outcome is not None:
         out.result.CopyFrom(result(outcome))
     return out
+
+
+def _ts_or_none(value: datetime | None) -> Timestamp | None:
+    return timestamp(value) if value is not None else None
+
+
+def queue_job(job: monitor.QueueJob) -> screening_pb2.QueueJob:
+    return screening_pb2.QueueJob(
+        id=job.id, queue=job.queue, task_name=job.task_name, priority=job.priority,
+        state=JOB_STATES.get(job.state, screening_pb2.QUEUE_JOB_STATE_UNSPECIFIED), attempts=job.attempts,
+        args=job.args, worker_id=job.worker_id or 0, worker_name=job.worker_name,
+        deferred_at=_ts_or_none(job.deferred_at), started_at=_ts_or_none(job.started_at),
+        finished_at=_ts_or_none(job.finished_at), scheduled_at=_ts_or_none(job.scheduled_at),
+        duration_ms=job.duration_ms, error=job.error, kind=job.kind, reference_id=job.reference_id,
+        abort_requested=job.abort_requested)
+
+
+def queue_snapshot(snap: monitor.Snapshot) -> screening_pb2.TaskQueueSnapshot:
+    return screening_pb2.TaskQueueSnapshot(
+        time=timestamp(snap.time),
+        depth=[screening_pb2.QueueDepth(queue=d.queue, priority=d.priority, ready=d.ready, scheduled=d.scheduled)
+               for d in snap.depth],
+        workers=[screening_pb2.QueueWorker(id=w.id, name=w.name, queues=w.queues, concurrency=w.concurrency,
+                                           last_heartbeat=timestamp(w.last_heartbeat), stalled=w.stalled,
+                                           current_jobs=[queue_job(j) for j in w.current_jobs])
+                 for w in snap.workers],
+        jobs=[queue_job(j) for j in snap.jobs],
+        throughput=[screening_pb2.ThroughputBucket(minute=timestamp(t.minute), queue=t.queue, succeeded=t.succeeded,
+                                                   failed=t.failed) for t in snap.throughput],
+        throughput_minutes=snap.minutes)
 
 
 # --- anything -> JSON object (analysis, safety report, traces from the pipeline) -------------------------

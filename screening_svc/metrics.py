@@ -42,6 +42,18 @@ GUARDRAIL_UNCHECKED = Counter(
     "Results stored without a safety check because guardrail_svc could not be reached.",
 )
 
+# --- candidate e-mails (mail/) ---------------------------------------------------------------------------
+MAIL_FINISHED = Counter(
+    "hiremesh_mail_finished_total",
+    "Candidate e-mails this process finished delivering, by outcome ('sent', 'failed', 'skipped').",
+    ["outcome"],
+)
+MAIL_ATTEMPTS_FAILED = Counter(
+    "hiremesh_mail_attempts_failed_total",
+    "SMTP delivery attempts that failed, by kind ('transient': retried; 'permanent': recipient refused).",
+    ["kind"],
+)
+
 # --- engines and agents (engines/, agents.py) ------------------------------------------------------------
 LLM_LATENCY = Histogram(
     "hiremesh_screening_llm_request_seconds",

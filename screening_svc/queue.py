@@ -3,6 +3,7 @@
 procrastinate's objects live in schema `procrastinate` (its connections run with that search_path); its
 `apply_schema_async()` is not idempotent, so `ensure_schema` installs it once under an advisory lock.
 
+Finished jobs are kept for HIREMESH_SCREENING_JOB_RETENTION_H hours (the task monitor reads them), then pruned.
 A worker killed with SIGKILL stops its heartbeat; procrastinate 3.10 only *reports* such jobs
 (`get_stalled_jobs`), so every process runs `_recover_stalled`: jobs of workers silent for
 HIREMESH_SCREENING_STALLED_AFTER_S go back to `todo` and another worker runs them. The result upsert and
@@ -15,8 +16,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
@@ -33,6 +32,7 @@ from screening_svc import metrics
 from screening_svc.config import ScreeningConfig
 from screening_svc.runner import TaskRequeued
 from screening_svc.tasks import TaskRecord, TaskStore
+from screening_svc.workers import WorkerOptions, WorkerRunner, forget_departed, worker_name
 
 log = logging.getLogger("screening_svc.queue")
 
@@ -90,14 +90,16 @@ async def ensure_schema(url: str) -> bool:
         await conn.execute(_SCHEMA_LOCK)
         cur = await conn.execute("SELECT to_regclass('procrastinate.procrastinate_jobs') IS NOT NULL")
         row = await cur.fetchone()
-        if row is not None and row[0]:
-            return False
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        await conn.execute(f"SET LOCAL search_path = {SCHEMA}")
-        # No parameters: psycopg sends the script as-is (its % signs stay literal).
-        await conn.execute(cast(Any, SchemaManager.get_schema()))
-        log.info("installed procrastinate schema in %r", SCHEMA)
-        return True
+        installed = not (row is not None and row[0])
+        if installed:
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+            await conn.execute(f"SET LOCAL search_path = {SCHEMA}")
+            # No parameters: psycopg sends the script as-is (its % signs stay literal).
+            await conn.execute(cast(Any, SchemaManager.get_schema()))
+            log.info("installed procrastinate schema in %r", SCHEMA)
+        # The task monitor counts finished jobs per minute from the event log: index it by time.
+        await conn.execute(f"CREATE INDEX IF NOT EXISTS hiremesh_events_at_idx ON {SCHEMA}.procrastinate_events (at)")
+        return installed
 
 
 def make_app(url: str, pool_size: int) -> App:
@@ -119,7 +121,7 @@ class ScreeningQueue:
         self._task = self.app.task(name=TASK_NAME, queue=QUEUE, pass_context=True,
                                    retry=_Retry(cfg.retry_wait_s))(self._run_job)
         self._background: list[asyncio.Task[None]] = []
-        self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_name = worker_name("screening")
 
     async def open(self) -> None:
         await self.app.open_async()
@@ -150,6 +152,13 @@ class ScreeningQueue:
         await self._store.attach_queue_jobs(ids, job_ids)
         metrics.TASKS_SUBMITTED.inc(len(ids))
 
+    async def requeue(self, task: TaskRecord) -> int:
+        """Give a reopened task a new queue job (unlike `defer`, a failure leaves the task for orphan adoption)."""
+        [job_id] = await self._task.configure(priority=task.priority, queue=QUEUE).batch_defer_async(
+            {"task_id": task.id})
+        await self._store.attach_queue_jobs([task.id], [job_id])
+        return job_id
+
     async def cancel(self, task: TaskRecord) -> None:
         """Stop the queue job behind a task that `TaskStore.cancel` has just marked cancelled."""
         if task.queue_job_id is None:
@@ -175,21 +184,11 @@ class ScreeningQueue:
         self._background.append(asyncio.create_task(self._refresh_gauges_forever(), name="screening-gauges"))
 
     async def _run_worker(self) -> None:
-        while True:
-            try:
-                await self.app.run_worker_async(
-                    queues=[QUEUE], name=self.worker_name, concurrency=self._cfg.workers,
-                    install_signal_handlers=False, update_heartbeat_interval=self._cfg.heartbeat_s,
-                    stalled_worker_timeout=self._cfg.stalled_after_s,
-                    fetch_job_polling_interval=self._cfg.poll_s, abort_job_polling_interval=self._cfg.poll_s,
-                    shutdown_graceful_timeout=self._cfg.shutdown_grace_s, delete_jobs="successful")
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # A side task (listener, heartbeat) died with the database: restart once it is back.
-                log.exception("screening worker stopped; restarting in 2s")
-                await asyncio.sleep(2)
+        cfg = self._cfg
+        options = WorkerOptions(queues=(QUEUE,), role="screening", concurrency=cfg.workers,
+                                heartbeat_s=cfg.heartbeat_s, stalled_after_s=cfg.stalled_after_s, poll_s=cfg.poll_s,
+                                shutdown_grace_s=cfg.shutdown_grace_s)
+        await WorkerRunner(self.app, self._pool, options).run()
 
     async def _run_job(self, context: JobContext, task_id: str) -> None:
         task = await self._store.start(task_id, context.worker_name or self.worker_name, context.job.id)
@@ -237,9 +236,16 @@ class ScreeningQueue:
             try:
                 requeued = await self._requeue_stalled()
                 await self._adopt_orphans()
+                await self._prune_finished()
                 return requeued
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_RECOVERY_LOCK,))
+
+    async def _prune_finished(self) -> None:
+        """Forget finished jobs (every queue) after the retention the monitor shows them for."""
+        await self.app.job_manager.delete_old_jobs(self._cfg.job_retention_h, include_failed=True,
+                                                   include_cancelled=True, include_aborted=True)
+        await forget_departed(self._pool)
 
     async def _adopt_orphans(self) -> int:
         """Give a queue job to every task whose submitter died between inserting it and queueing it."""

@@ -11,17 +11,22 @@ from typing import Any
 
 import grpc
 
+from hiremesh.errors import InvalidArgument
 from hiremesh.pending import Pending
 from hiremesh.v1 import screening_pb2 as pb
 from hiremesh.v1 import screening_pb2_grpc
 from screening_svc import convert
 from screening_svc.events import EventHub, TaskEvent, watch_task
+from screening_svc.monitor import TaskMonitor
 from screening_svc.queue import ScreeningQueue
+from screening_svc.queue_control import QueueControl
 from screening_svc.runner import Screener
 from screening_svc.targets import Targets
 from screening_svc.tasks import ResultRecord, TaskSpec, TaskStore
 
 Context = grpc.aio.ServicerContext[Any, Any]
+WATCH_INTERVAL = (0.5, 60.0)
+WATCH_KEEPALIVE_S = 30.0  # resend an unchanged snapshot this often, so idle streams show they are alive
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,8 @@ class Deps:
     hub: EventHub
     targets: Targets
     screener: Screener
+    monitor: TaskMonitor
+    control: QueueControl
 
 
 class ScreeningServicer(screening_pb2_grpc.ScreeningServiceServicer):
@@ -145,3 +152,41 @@ class ScreeningServicer(screening_pb2_grpc.ScreeningServiceServicer):
                                  context: Context) -> pb.GetScreeningResultResponse:
         result_id = convert.uuid_field("id", request.id)
         return pb.GetScreeningResultResponse(result=convert.result(await self.d.store.result(result_id)))
+
+    # --- the task queue ------------------------------------------------------------------------------
+
+    async def GetTaskQueue(self, request: pb.GetTaskQueueRequest, context: Context) -> pb.GetTaskQueueResponse:
+        filters = convert.queue_filters(request.queue, request.state, request.task_name, request.limit,
+                                        request.throughput_minutes)
+        return pb.GetTaskQueueResponse(snapshot=convert.queue_snapshot(await self.d.monitor.snapshot(filters)))
+
+    async def WatchTaskQueue(self, request: pb.WatchTaskQueueRequest,
+                             context: Context) -> AsyncIterator[pb.WatchTaskQueueResponse]:
+        filters = convert.queue_filters(request.queue, request.state, request.task_name, request.limit,
+                                        request.throughput_minutes)
+        low, high = WATCH_INTERVAL
+        interval = request.interval_s or 2.0
+        if not low <= interval <= high:
+            raise InvalidArgument("interval_s", f"must be within {low:g}..{high:g} (0 means 2)")
+        monitor = self.d.monitor
+        last = b""
+        sent_at = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            snapshot = convert.queue_snapshot(await monitor.snapshot(filters))
+            stamp = snapshot.time
+            snapshot.ClearField("time")
+            key = snapshot.SerializeToString(deterministic=True)
+            if key != last or loop.time() - sent_at >= WATCH_KEEPALIVE_S:
+                snapshot.time.CopyFrom(stamp)
+                yield pb.WatchTaskQueueResponse(snapshot=snapshot)
+                last, sent_at = key, loop.time()
+            await asyncio.sleep(interval)
+
+    async def CancelQueueJob(self, request: pb.CancelQueueJobRequest, context: Context) -> pb.CancelQueueJobResponse:
+        job = await self.d.control.cancel(convert.job_id(request.id))
+        return pb.CancelQueueJobResponse(job=convert.queue_job(job))
+
+    async def RetryQueueJob(self, request: pb.RetryQueueJobRequest, context: Context) -> pb.RetryQueueJobResponse:
+        retried = await self.d.control.retry(convert.job_id(request.id))
+        return pb.RetryQueueJobResponse(job=convert.queue_job(retried.job), message=retried.message)

@@ -1,4 +1,4 @@
-"""Who is screened against what: applications, candidates and jobs looked up in search_svc.
+"""Who is screened against what: applications (opened on demand), candidates and jobs in search_svc.
 
 Unknown ids come back NOT_FOUND from search_svc and travel up unchanged; search_svc down or slow becomes
 UNAVAILABLE naming it, so callers can tell a bad id from an outage.
@@ -6,7 +6,6 @@ UNAVAILABLE naming it, so callers can tell a bad id from an outage.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import grpc
@@ -40,7 +39,7 @@ class Targets:
         self._timeout = timeout
 
     async def resolve(self, application_id: str, candidate_id: str, job_id: str) -> Target:
-        """An application's candidate and job, or check that the candidate and job both exist."""
+        """An application's candidate and job, or the candidate's application to the job (see application_for)."""
         if application_id:
             try:
                 reply = await self._search.GetApplication(
@@ -53,8 +52,26 @@ class Targets:
             if job_id and job_id != app.job_id:
                 raise InvalidArgument("job_id", f"does not match application {application_id}")
             return Target(app.candidate_id, app.job_id, application_id)
-        await asyncio.gather(self.check_candidate(candidate_id), self.check_job(job_id))
-        return Target(candidate_id, job_id)
+        return await self.application_for(candidate_id, job_id)
+
+    async def application_for(self, candidate_id: str, job_id: str) -> Target:
+        """The candidate's application to the job, opened now if there is none.
+
+        A screening is always of an application, so the warehouse, reports, funnel and hire model count it.
+        One opened here is the recruiter's doing, not the candidate applying: its 'pending' e-mail is recorded
+        as skipped. Unknown ids come back NOT_FOUND naming the candidate or the job."""
+        request = search_pb2.CreateApplicationRequest(
+            application=search_pb2.Application(candidate_id=candidate_id, job_id=job_id),
+            reuse_existing=True, skip_created_email=True)
+        try:
+            reply = await self._search.CreateApplication(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                which = "job" if "job" in (exc.details() or "").split(":")[0] else "candidate"
+                what = f"job {job_id}" if which == "job" else f"candidate {candidate_id}"
+                raise NotFound(f"{which}_id: {what} not found") from None
+            raise _mapped(exc, f"the application of candidate {candidate_id} to job {job_id}") from None
+        return Target(candidate_id, job_id, reply.application.id)
 
     async def check_candidate(self, candidate_id: str) -> None:
         try:

@@ -252,13 +252,15 @@ class TaskStore:
 
     async def adopt_queue_jobs(self, older_than_s: float, queue_schema: str, queue: str, task_name: str) -> int:
         """Link queued tasks that have no queue job id to the job already deferred for them (the submitter
-        died between deferring and recording the id); returns how many were linked."""
+        died between deferring and recording the id); returns how many were linked. Finished jobs are kept
+        for the monitor, so only waiting or running ones count."""
         query = sql.SQL("""
             UPDATE screening.tasks t SET queue_job_id = j.id
               FROM {jobs} j
              WHERE t.state = 'queued' AND t.queue_job_id IS NULL
                AND t.created_at < now() - make_interval(secs => %(age)s)
                AND j.queue_name = %(queue)s AND j.task_name = %(task)s AND j.args->>'task_id' = t.id::text
+               AND j.status IN ('todo', 'doing')
         """).format(jobs=sql.Identifier(queue_schema, "procrastinate_jobs"))
         async with self._pool.connection() as conn:
             cur = await conn.execute(query, {"age": older_than_s, "queue": queue, "task": task_name})
@@ -272,7 +274,7 @@ class TaskStore:
              WHERE t.state = 'queued' AND t.queue_job_id IS NULL
                AND t.created_at < now() - make_interval(secs => %(age)s)
                AND NOT EXISTS (SELECT 1 FROM {jobs} j WHERE j.queue_name = %(queue)s AND j.task_name = %(task)s
-                                  AND j.args->>'task_id' = t.id::text)
+                                  AND j.args->>'task_id' = t.id::text AND j.status IN ('todo', 'doing'))
              ORDER BY t.created_at LIMIT %(limit)s
         """).format(jobs=sql.Identifier(queue_schema, "procrastinate_jobs"))
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -350,6 +352,20 @@ class TaskStore:
                  WHERE id = %(id)s
                 RETURNING *""", {"id": task_id}, conn)
         assert changed is not None
+        return changed
+
+    async def reopen(self, task_id: str) -> TaskRecord:
+        """Queue a failed or cancelled task again (an operator's retry); FAILED_PRECONDITION otherwise."""
+        changed = await self._change("""
+            UPDATE screening.tasks SET state = 'queued', stage = 'queued', percent = 0, queue_job_id = NULL,
+                   message = 'retry requested', error = '', finished_at = NULL, version = version + 1,
+                   updated_at = clock_timestamp()
+             WHERE id = %(id)s AND state IN ('failed', 'cancelled')
+            RETURNING *""", {"id": task_id})
+        if changed is None:
+            task = await self.get(task_id)
+            raise FailedPrecondition(f"screening task {task_id} is {task.state}; only failed or cancelled tasks "
+                                     "are retried")
         return changed
 
     async def complete(self, task_id: str, result: NewResult) -> tuple[TaskRecord, ResultRecord] | None:

@@ -18,6 +18,7 @@ from search_svc.candidates import Candidates
 from search_svc.config import SearchConfig
 from search_svc.embedder import Embedder
 from search_svc.jobs import Jobs
+from search_svc.outbox import Outbox
 from search_svc.ranking import Ranker
 from search_svc.reembed import Reembedder
 from search_svc.servicer import SERVICE_NAME, Backend, SearchServicer
@@ -41,12 +42,14 @@ async def main() -> None:
         await server.stop(0)
         raise SystemExit(1) from None
     log.info("catalog schema ready (%s)", ", ".join(applied) if applied else "up to date")
+    log.info("candidate e-mail templates from %s", config.mail_templates.source)
     embedder = Embedder(embedding_stub(config.embedding_addr), timeout=config.embed_timeout,
                         batch=config.embed_batch)
     candidates = Candidates(pool, embedder)
     jobs = Jobs(pool, embedder)
     reembedder = Reembedder(candidates, jobs)
-    servicer.attach(Backend(candidates, jobs, Applications(pool),
+    outbox = Outbox(pool, config.mail_templates)
+    servicer.attach(Backend(candidates, jobs, Applications(pool, outbox), outbox,
                             Ranker(pool, embedder, config.fusion, config.lexical_budget), reembedder,
                             config.import_root))
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from psycopg import sql
-from psycopg.errors import ForeignKeyViolation, UniqueViolation
+from psycopg.errors import ForeignKeyViolation
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from hiremesh.errors import AlreadyExists, InvalidArgument, NotFound
 from search_svc import paging
+from search_svc.outbox import Outbox
 from search_svc.records import APPLICATION_FIELDS, APPLICATION_STATUSES, DECIDED_STATUSES, Application, Page
 
 _COLUMNS = ("id", "candidate_id", "job_id", "status", "notes", "applied_at", "updated_at", "decided_at")
@@ -25,29 +26,51 @@ def _check_status(status: str) -> None:
 
 
 class Applications:
-    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
-        self.pool = pool
+    """Applications and, in the same transactions, the candidate e-mails their changes cause."""
 
-    async def create(self, candidate_id: str, job_id: str, status: str = "", notes: str = "") -> Application:
+    def __init__(self, pool: AsyncConnectionPool[Any], outbox: Outbox) -> None:
+        self.pool = pool
+        self.outbox = outbox
+
+    async def create(self, candidate_id: str, job_id: str, status: str = "", notes: str = "", *,
+                     reuse_existing: bool = False, opened_for_candidate: bool = False) -> tuple[Application, bool]:
+        """The new application and True, or (with `reuse_existing`) the pair's existing one and False.
+
+        The candidate's e-mail about the new status is written in the same transaction; an application
+        `opened_for_candidate` (by a screening, not by applying) records that e-mail as skipped."""
         candidate_id = paging.parse_id(candidate_id, "application.candidate_id")
         job_id = paging.parse_id(job_id, "application.job_id")
         status = status or "pending"
         _check_status(status)
         query = ("INSERT INTO catalog.applications (candidate_id, job_id, status, notes, decided_at) "
-                 "VALUES (%s, %s, %s, %s, CASE WHEN %s::text = ANY(%s::text[]) THEN now() END) RETURNING id")
+                 "VALUES (%s, %s, %s, %s, CASE WHEN %s::text = ANY(%s::text[]) THEN now() END) "
+                 "ON CONFLICT (candidate_id, job_id) DO NOTHING RETURNING id")
         try:
-            async with self.pool.connection() as conn:
+            async with self.pool.connection() as conn, conn.transaction():
                 cur = await conn.execute(query, (candidate_id, job_id, status, notes, status, _DECIDED))
                 row = await cur.fetchone()
-        except UniqueViolation:
-            raise AlreadyExists(f"candidate {candidate_id} already applied to job {job_id}") from None
+                if row is not None:
+                    await self.outbox.record(conn, str(row[0]), status, opened_for_candidate=opened_for_candidate)
         except ForeignKeyViolation as exc:
             constraint = getattr(exc.diag, "constraint_name", "") or ""
             if "candidate" in constraint:
                 raise NotFound(f"application.candidate_id: candidate {candidate_id} not found") from None
             raise NotFound(f"application.job_id: job {job_id} not found") from None
-        assert row is not None
-        return await self.get(str(row[0]))
+        if row is not None:
+            return await self.get(str(row[0])), True
+        if not reuse_existing:
+            raise AlreadyExists(f"candidate {candidate_id} already applied to job {job_id}")
+        existing = await self._of_pair(candidate_id, job_id)
+        if existing is None:  # deleted between the conflict and this read: rare enough to let the caller retry
+            raise AlreadyExists(f"the application of candidate {candidate_id} to job {job_id} changed; retry")
+        return existing, False
+
+    async def _of_pair(self, candidate_id: str, job_id: str) -> Application | None:
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(sql.SQL("{select} WHERE candidate_id = %s AND job_id = %s").format(select=_SELECT),
+                              (candidate_id, job_id))
+            row = await cur.fetchone()
+        return Application.from_row(row) if row else None
 
     async def get(self, application_id: str) -> Application:
         application_id = paging.parse_id(application_id)
@@ -79,10 +102,16 @@ class Applications:
                 "status = %s::text"))
             params += [status, _DECIDED, status, status]
         query = sql.SQL("UPDATE catalog.applications SET {sets} WHERE id = %s").format(sets=sql.SQL(", ").join(sets))
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(query, [*params, application_id])
-            if cur.rowcount == 0:
+        async with self.pool.connection() as conn, conn.transaction():
+            # The row lock orders concurrent updates, so each sees the status the previous one left.
+            cur = await conn.execute("SELECT status FROM catalog.applications WHERE id = %s FOR UPDATE",
+                                     (application_id,))
+            before = await cur.fetchone()
+            if before is None:
                 raise NotFound(f"application {application_id} not found")
+            await conn.execute(query, [*params, application_id])
+            if "status" in changes and changes["status"] != before[0]:
+                await self.outbox.record(conn, application_id, changes["status"])
         return await self.get(application_id)
 
     async def delete(self, application_id: str) -> None:

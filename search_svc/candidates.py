@@ -17,6 +17,7 @@ from psycopg.errors import UniqueViolation
 from psycopg.rows import dict_row
 
 from hiremesh.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from hiremesh.mailaddr import is_email
 from hiremesh.skills import normalise_skills
 from search_svc import ingest, paging
 from search_svc.profile import extract_profile
@@ -62,7 +63,8 @@ def prepare(given: Candidate, resume: ResumeUpload | None, field: str = "resume"
     if c.resume_text:
         found = extract_profile(c.resume_text)
         c.name = c.name.strip() or found.name
-        c.email = c.email.strip() or found.email
+        # An address the extractor found but we could not send to is dropped, not an error of the caller.
+        c.email = c.email.strip() or (found.email if is_email(found.email) else "")
         c.phone = c.phone.strip() or found.phone
         c.headline = c.headline.strip() or found.headline
         c.years_experience = c.years_experience or found.years_experience
@@ -78,7 +80,7 @@ def prepare(given: Candidate, resume: ResumeUpload | None, field: str = "resume"
 def validate(c: Candidate, prefix: str) -> None:
     if not math.isfinite(c.years_experience) or not 0 <= c.years_experience <= MAX_YEARS:
         raise InvalidArgument(f"{prefix}.years_experience", f"must be between 0 and {MAX_YEARS:g}")
-    if c.email and ("@" not in c.email or len(c.email) > 320 or any(ch.isspace() for ch in c.email.strip())):
+    if c.email and not is_email(c.email):
         raise InvalidArgument(f"{prefix}.email", f"not an e-mail address: {c.email[:80]!r}")
     if len(c.resume_text) > MAX_TEXT_CHARS:
         raise InvalidArgument(f"{prefix}.resume_text", f"longer than {MAX_TEXT_CHARS} characters")

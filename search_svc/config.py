@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hiremesh.config import ConfigError, database_url, env_float, env_int, env_str, service_addr, service_port
+from hiremesh.config import ConfigError, database_url, env_float, env_int, env_path, env_str, service_addr, service_port
 from search_svc import fusion, lexical
+from search_svc.mail_templates import DEFAULT_PATH, TemplateError, Templates
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class SearchConfig:
     fusion: fusion.Policy  # how hybrid search fuses its two legs
     lexical_budget: int  # documents the keyword leg scores at most, counted by its rarest terms
     term_stats_interval: float  # seconds between folds of pending term counts into catalog.term_stats
+    mail_templates: Templates  # candidate e-mails per application status, checked at start-up
 
     @classmethod
     def from_env(cls) -> SearchConfig:
@@ -41,6 +43,7 @@ class SearchConfig:
             lexical_budget=env_int("HIREMESH_SEARCH_LEXICAL_BUDGET", lexical.DEFAULT_BUDGET, min=100,
                                    max=10_000_000),
             term_stats_interval=env_float("HIREMESH_SEARCH_TERM_STATS_S", 2.0, min=0.1, max=3600.0),
+            mail_templates=_templates(),
         )
 
 
@@ -50,3 +53,11 @@ def _fusion_policy() -> fusion.Policy:
         raise ConfigError("HIREMESH_SEARCH_FUSION", f"expected one of {', '.join(fusion.METHODS)}, got {method!r}")
     weight = env_float("HIREMESH_SEARCH_LEXICAL_WEIGHT", fusion.DEFAULT_LEXICAL_WEIGHT, min=0.0, max=1.0)
     return fusion.Policy(method, weight)
+
+
+def _templates() -> Templates:
+    path = env_path("HIREMESH_MAIL_TEMPLATES", DEFAULT_PATH)
+    try:
+        return Templates.load(path)
+    except TemplateError as exc:
+        raise ConfigError("HIREMESH_MAIL_TEMPLATES", f"{path}: {exc}") from None

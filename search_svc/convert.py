@@ -11,6 +11,7 @@ from hiremesh.errors import InvalidArgument
 from hiremesh.v1 import common_pb2, search_pb2
 from search_svc import ranking
 from search_svc.candidates import ResumeUpload
+from search_svc.outbox import Notification
 from search_svc.records import (
     APPLICATION_FIELDS,
     CANDIDATE_FIELDS,
@@ -30,6 +31,11 @@ _APP_STATUS: dict[int, str] = {
     common_pb2.APPLICATION_STATUS_HIRED: "hired",
 }
 _APP_STATUS_PB = {v: k for k, v in _APP_STATUS.items()}
+_NOTIFICATION_STATE: dict[int, str] = {
+    search_pb2.NOTIFICATION_STATE_QUEUED: "queued", search_pb2.NOTIFICATION_STATE_SENT: "sent",
+    search_pb2.NOTIFICATION_STATE_FAILED: "failed", search_pb2.NOTIFICATION_STATE_SKIPPED: "skipped",
+}
+_NOTIFICATION_STATE_PB = {v: k for k, v in _NOTIFICATION_STATE.items()}
 _MODES: dict[int, ranking.Mode] = {
     search_pb2.SEARCH_MODE_UNSPECIFIED: "hybrid",
     search_pb2.SEARCH_MODE_HYBRID: "hybrid",
@@ -65,6 +71,14 @@ def application_status(value: int, field: str) -> str:
     return _APP_STATUS[value]
 
 
+def notification_state(value: int, field: str) -> str:
+    if value == search_pb2.NOTIFICATION_STATE_UNSPECIFIED:
+        return ""
+    if value not in _NOTIFICATION_STATE:
+        raise InvalidArgument(field, f"unknown notification state {value}")
+    return _NOTIFICATION_STATE[value]
+
+
 # --- candidates -------------------------------------------------------------------------------------------
 
 def candidate_in(msg: search_pb2.Candidate) -> Candidate:
@@ -72,7 +86,7 @@ def candidate_in(msg: search_pb2.Candidate) -> Candidate:
                      location=msg.location.strip(), headline=msg.headline.strip(),
                      years_experience=msg.years_experience, skills=list(msg.skills),
                      resume_file_name=msg.resume_file_name, resume_media_type=msg.resume_media_type,
-                     resume_text=msg.resume_text)
+                     resume_text=msg.resume_text, email_opt_out=msg.email_opt_out)
 
 
 def resume_in(msg: search_pb2.ResumeFile) -> ResumeUpload:
@@ -85,7 +99,7 @@ def candidate_out(c: Candidate) -> search_pb2.Candidate:
         years_experience=c.years_experience, skills=c.skills, resume_file_name=c.resume_file_name,
         resume_media_type=c.resume_media_type, resume_sha256=c.resume_sha256 or "", resume_text=c.resume_text,
         headline=c.headline, embedded_at=_ts(c.embedded_at), created_at=_ts(c.created_at),
-        updated_at=_ts(c.updated_at), embedding_stale=c.embedding_stale)
+        updated_at=_ts(c.updated_at), embedding_stale=c.embedding_stale, email_opt_out=c.email_opt_out)
 
 
 def mask_changes(mask: field_mask_pb2.FieldMask, msg: Any, writable: tuple[str, ...],
@@ -153,6 +167,18 @@ def application_changes(req: search_pb2.UpdateApplicationRequest) -> dict[str, A
             raise InvalidArgument("application.status", "required when in the update mask")
         changes["status"] = status
     return changes
+
+
+# --- candidate e-mails -------------------------------------------------------------------------------------
+
+def notification_out(n: Notification) -> search_pb2.Notification:
+    return search_pb2.Notification(
+        id=n.id, application_id=n.application_id, candidate_id=n.candidate_id, job_id=n.job_id,
+        application_status=common_pb2.ApplicationStatus.ValueType(_APP_STATUS_PB.get(n.application_status, 0)),
+        recipient=n.recipient, subject=n.subject, body=n.body,
+        state=search_pb2.NotificationState.ValueType(_NOTIFICATION_STATE_PB.get(n.state, 0)), attempts=n.attempts,
+        error=n.error, created_at=_ts(n.created_at), updated_at=_ts(n.updated_at), sent_at=_ts(n.sent_at),
+        last_attempt_at=_ts(n.last_attempt_at), queue_job_id=n.queue_job_id or 0)
 
 
 # --- search -----------------------------------------------------------------------------------------------

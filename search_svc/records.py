@@ -14,7 +14,7 @@ DECIDED_STATUSES = frozenset({"accepted", "rejected", "hired"})
 
 # Writable columns per table: the only identifiers that ever reach SQL from a request (field masks).
 CANDIDATE_FIELDS = ("name", "email", "phone", "location", "headline", "years_experience", "skills",
-                    "resume_file_name", "resume_media_type", "resume_text")
+                    "resume_file_name", "resume_media_type", "resume_text", "email_opt_out")
 JOB_FIELDS = ("title", "description", "company", "department", "location", "min_experience", "max_experience",
               "required_skills", "status")
 APPLICATION_FIELDS = ("status", "notes")
@@ -42,6 +42,7 @@ class Candidate:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     embedding_stale: bool = True
+    email_opt_out: bool = False
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Candidate:

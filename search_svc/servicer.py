@@ -16,6 +16,8 @@ from search_svc import convert, importer
 from search_svc.applications import Applications
 from search_svc.candidates import Candidates
 from search_svc.jobs import Jobs
+from search_svc.mail_templates import PLACEHOLDERS
+from search_svc.outbox import Outbox
 from search_svc.ranking import Ranker
 from search_svc.records import Candidate, Job
 from search_svc.reembed import Reembedder
@@ -29,6 +31,7 @@ class Backend:
     candidates: Candidates
     jobs: Jobs
     applications: Applications
+    outbox: Outbox
     ranker: Ranker
     reembedder: Reembedder
     import_root: Path | None
@@ -116,9 +119,10 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
     async def CreateApplication(self, request: pb.CreateApplicationRequest,
                                 context: Any) -> pb.CreateApplicationResponse:
         a = request.application
-        app = await self._b.applications.create(a.candidate_id, a.job_id,
-                                              convert.application_status(a.status, "application.status"), a.notes)
-        return pb.CreateApplicationResponse(application=convert.application_out(app))
+        app, created = await self._b.applications.create(
+            a.candidate_id, a.job_id, convert.application_status(a.status, "application.status"), a.notes,
+            reuse_existing=request.reuse_existing, opened_for_candidate=request.skip_created_email)
+        return pb.CreateApplicationResponse(application=convert.application_out(app), created=created)
 
     async def GetApplication(self, request: pb.GetApplicationRequest, context: Any) -> pb.GetApplicationResponse:
         app = await self._b.applications.get(request.id)
@@ -179,6 +183,37 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
         hits = await self._b.ranker.score_candidates(request.job_id, list(request.candidate_ids), weight)
         return pb.ScoreCandidatesResponse(scores=[pb.CandidateScore(candidate_id=str(h.row["id"]),
                                                                     match=convert.match_out(h)) for h in hits])
+
+    # --- candidate e-mails (the outbox) ----------------------------------------------------------------
+
+    async def ListNotifications(self, request: pb.ListNotificationsRequest,
+                                context: Any) -> pb.ListNotificationsResponse:
+        page = await self._b.outbox.list(
+            request.page_size, request.page_token, application_id=request.application_id,
+            candidate_id=request.candidate_id, job_id=request.job_id,
+            state=convert.notification_state(request.state, "state"),
+            application_status=convert.application_status(request.application_status, "application_status"))
+        return pb.ListNotificationsResponse(notifications=[convert.notification_out(n) for n in page.items],
+                                            next_page_token=page.next_page_token, total_size=page.total_size)
+
+    async def GetNotification(self, request: pb.GetNotificationRequest, context: Any) -> pb.GetNotificationResponse:
+        return pb.GetNotificationResponse(
+            notification=convert.notification_out(await self._b.outbox.get(request.id)))
+
+    async def ResendNotification(self, request: pb.ResendNotificationRequest,
+                                 context: Any) -> pb.ResendNotificationResponse:
+        return pb.ResendNotificationResponse(
+            notification=convert.notification_out(await self._b.outbox.resend(request.id)))
+
+    async def PreviewNotification(self, request: pb.PreviewNotificationRequest,
+                                  context: Any) -> pb.PreviewNotificationResponse:
+        status = convert.application_status(request.application_status, "application_status")
+        if not status:
+            raise InvalidArgument("application_status", "required (pending, reviewing, accepted, rejected, hired)")
+        preview = await self._b.outbox.preview(status, request.subject_template, request.body_template,
+                                               request.application_id)
+        return pb.PreviewNotificationResponse(subject=preview.subject, body=preview.body, recipient=preview.recipient,
+                                              placeholders=list(PLACEHOLDERS))
 
     async def Reindex(self, request: pb.ReindexRequest, context: Any) -> AsyncIterator[pb.ReindexResponse]:
         batch = request.batch_size or 64

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-_PLUGINS = ["pg", "embedding", "guardrail", "search", "screening", "llm", "analytics", "mesh"]
+_PLUGINS = ["pg", "embedding", "guardrail", "search", "screening", "llm", "analytics", "mail", "mesh"]
 
 pytest_plugins = [
     f"tests.fixtures.{name}"

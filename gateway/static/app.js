@@ -1,9 +1,11 @@
 // hiremesh web UI: a small single-page app over the gateway's REST API and task WebSocket.
 // No build step: plain ES modules; every text from the server goes through textContent.
 import { barChart, lineChart } from "/static/charts.js";
+import { mailView } from "/static/mail.js";
+import { queueView } from "/static/queue.js";
 
 const API = "/api/v1";
-const state = { token: localStorage.getItem("hiremesh.token") || "", me: null };
+export const state = { token: localStorage.getItem("hiremesh.token") || "", me: null };
 const $ = (sel, root = document) => root.querySelector(sel);
 
 // --- DOM helper ---------------------------------------------------------------------------------
@@ -23,16 +25,16 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-function toast(message, kind = "") {
+export function toast(message, kind = "") {
   const el = h("div", { class: `toast ${kind}` }, message);
   $("#toasts").append(el);
   setTimeout(() => el.remove(), kind === "error" ? 6000 : 3000);
 }
 
-const short = (value) => String(value || "").replace(/^[A-Z]+(_[A-Z]+)*?_(?=[A-Z]+$)/, "").toLowerCase();
+export const short = (value) => String(value || "").replace(/^[A-Z]+(_[A-Z]+)*?_(?=[A-Z]+$)/, "").toLowerCase();
 const enumLabel = (value, prefix) => String(value || "").replace(prefix, "").toLowerCase().replace(/_/g, " ");
 const pct = (v) => `${Math.round(Number(v) || 0)}%`;
-const num = (v, digits = 1) => (v === null || v === undefined || Number.isNaN(Number(v)) ? "–" : Number(v).toFixed(digits));
+export const num = (v, digits = 1) => (v === null || v === undefined || Number.isNaN(Number(v)) ? "–" : Number(v).toFixed(digits));
 const canWrite = () => state.me && state.me.role !== "viewer";
 
 // --- REST ---------------------------------------------------------------------------------------
@@ -44,7 +46,7 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+export async function api(method, path, body) {
   const headers = { Authorization: `Bearer ${state.token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const resp = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -581,14 +583,17 @@ async function analyticsView() {
   const scores = h("div", { class: "chart", id: "chart-scores" });
   const safety = h("div", { class: "chart", id: "chart-safety" });
   const note = h("div", { class: "small muted" });
+  const synced = h("div", { class: "small muted", id: "synced-at" });
   const load = async () => {
     const settle = async (box, fn) => {
       try { await fn(); } catch (err) { box.replaceChildren(h("div", { class: "error-box" }, err.message)); }
     };
     await Promise.all([
       settle(kpis, async () => {
-        const r = (await report("summary")).records[0] || {};
+        const summary = await report("summary");
+        const r = summary.records[0] || {};
         note.textContent = "";
+        synced.replaceChildren(await syncedNote(summary.data_as_of));
         kpis.replaceChildren(...[["Candidates", r.candidates], ["Open jobs", r.open_jobs], ["Applications", r.applications],
           ["Screened", r.screened], ["Hired", r.hired], ["Hire rate", r.hire_rate === null || r.hire_rate === undefined ? "–" : pct(r.hire_rate * 100)],
           ["Avg. AI score", num(r.avg_match_score, 0)]].map(([label, value]) =>
@@ -622,13 +627,26 @@ async function analyticsView() {
   } }, "Refresh warehouse");
   load();
   return h("div", {}, h("div", { class: "row spread" }, h("h1", {}, "Analytics"), h("div", { class: "row" }, note, sync)),
-    kpis,
+    synced, kpis,
     h("div", { class: "grid two" },
       h("div", { class: "card" }, h("h2", {}, "Hiring funnel"), funnel),
       h("div", { class: "card" }, h("h2", {}, "AI match score over time"), scores)),
     h("div", { class: "grid two" },
       h("div", { class: "card" }, h("h2", {}, "Safety issues per week"), safety),
       predictionForm()));
+}
+
+// When the warehouse was last synced and when its schedule syncs it next (the page shows warehouse data).
+async function syncedNote(asOf) {
+  const stamp = (iso) => new Date(iso).toLocaleString();
+  const last = asOf ? `Warehouse last synced ${stamp(asOf)}` : "The warehouse has not been synced yet";
+  try {
+    const rows = (await report("schedules")).records;
+    const inc = rows.find((x) => x.name === "incremental");
+    if (inc && inc.next_run) return `${last} · next sync ${stamp(inc.next_run)} (every ${inc.interval})`;
+    if (inc) return `${last} · scheduled syncs are off`;
+  } catch { /* the schedule is extra: the last sync time alone still answers the question */ }
+  return last;
 }
 
 function predictionForm() {
@@ -670,6 +688,8 @@ const routes = [
   [/^#\/jobs$/, jobsView, "jobs"],
   [/^#\/candidates$/, candidatesView, "candidates"],
   [/^#\/analytics$/, analyticsView, "analytics"],
+  [/^#\/mail$/, mailView, "mail"],
+  [/^#\/tasks$/, queueView, "tasks"],
   [/^#\/screenings\/([\w-]+)$/, (m) => screeningView(m[1]), "jobs"],
 ];
 

@@ -91,6 +91,32 @@ SCREENING_STAGE_GUARDING: ScreeningStage.ValueType  # 5
 SCREENING_STAGE_DONE: ScreeningStage.ValueType  # 6
 Global___ScreeningStage: _TypeAlias = ScreeningStage  # noqa: Y015
 
+class _QueueJobState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _QueueJobStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_QueueJobState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    QUEUE_JOB_STATE_UNSPECIFIED: _QueueJobState.ValueType  # 0
+    QUEUE_JOB_STATE_TODO: _QueueJobState.ValueType  # 1
+    QUEUE_JOB_STATE_DOING: _QueueJobState.ValueType  # 2
+    QUEUE_JOB_STATE_SUCCEEDED: _QueueJobState.ValueType  # 3
+    QUEUE_JOB_STATE_FAILED: _QueueJobState.ValueType  # 4
+    QUEUE_JOB_STATE_CANCELLED: _QueueJobState.ValueType  # 5
+    QUEUE_JOB_STATE_ABORTED: _QueueJobState.ValueType  # 6
+
+class QueueJobState(_QueueJobState, metaclass=_QueueJobStateEnumTypeWrapper):
+    """procrastinate's job states."""
+
+QUEUE_JOB_STATE_UNSPECIFIED: QueueJobState.ValueType  # 0
+QUEUE_JOB_STATE_TODO: QueueJobState.ValueType  # 1
+QUEUE_JOB_STATE_DOING: QueueJobState.ValueType  # 2
+QUEUE_JOB_STATE_SUCCEEDED: QueueJobState.ValueType  # 3
+QUEUE_JOB_STATE_FAILED: QueueJobState.ValueType  # 4
+QUEUE_JOB_STATE_CANCELLED: QueueJobState.ValueType  # 5
+QUEUE_JOB_STATE_ABORTED: QueueJobState.ValueType  # 6
+Global___QueueJobState: _TypeAlias = QueueJobState  # noqa: Y015
+
 @_typing.final
 class AgentTrace(_message.Message):
     """What one agent did."""
@@ -673,3 +699,441 @@ class GetScreeningResultResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetScreeningResultResponse: _TypeAlias = GetScreeningResultResponse  # noqa: Y015
+
+@_typing.final
+class QueueDepth(_message.Message):
+    """Jobs waiting in one queue at one priority."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUEUE_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    READY_FIELD_NUMBER: _builtins.int
+    SCHEDULED_FIELD_NUMBER: _builtins.int
+    queue: _builtins.str
+    priority: _builtins.int
+    ready: _builtins.int
+    """Due now."""
+    scheduled: _builtins.int
+    """Waiting for their time (a retry back-off)."""
+    def __init__(
+        self,
+        *,
+        queue: _builtins.str = ...,
+        priority: _builtins.int = ...,
+        ready: _builtins.int = ...,
+        scheduled: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["priority", b"priority", "queue", b"queue", "ready", b"ready", "scheduled", b"scheduled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueueDepth: _TypeAlias = QueueDepth  # noqa: Y015
+
+@_typing.final
+class QueueJob(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ArgsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    QUEUE_FIELD_NUMBER: _builtins.int
+    TASK_NAME_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    ARGS_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
+    WORKER_NAME_FIELD_NUMBER: _builtins.int
+    DEFERRED_AT_FIELD_NUMBER: _builtins.int
+    STARTED_AT_FIELD_NUMBER: _builtins.int
+    FINISHED_AT_FIELD_NUMBER: _builtins.int
+    SCHEDULED_AT_FIELD_NUMBER: _builtins.int
+    DURATION_MS_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    REFERENCE_ID_FIELD_NUMBER: _builtins.int
+    ABORT_REQUESTED_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    queue: _builtins.str
+    task_name: _builtins.str
+    priority: _builtins.int
+    state: Global___QueueJobState.ValueType
+    attempts: _builtins.int
+    """Attempts made so far, the running one included."""
+    worker_id: _builtins.int
+    worker_name: _builtins.str
+    duration_ms: _builtins.float
+    """Of the last attempt; 0 until it finished."""
+    error: _builtins.str
+    """From the object the job works on (the screening task's or the e-mail's last error)."""
+    kind: _builtins.str
+    """"screening" or "mail": what the job works on, and that object's id."""
+    reference_id: _builtins.str
+    abort_requested: _builtins.bool
+    @_builtins.property
+    def args(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def deferred_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def started_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def finished_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def scheduled_at(self) -> _timestamp_pb2.Timestamp:
+        """When a job waiting for a retry may run."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        queue: _builtins.str = ...,
+        task_name: _builtins.str = ...,
+        priority: _builtins.int = ...,
+        state: Global___QueueJobState.ValueType = ...,
+        attempts: _builtins.int = ...,
+        args: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        worker_id: _builtins.int = ...,
+        worker_name: _builtins.str = ...,
+        deferred_at: _timestamp_pb2.Timestamp | None = ...,
+        started_at: _timestamp_pb2.Timestamp | None = ...,
+        finished_at: _timestamp_pb2.Timestamp | None = ...,
+        scheduled_at: _timestamp_pb2.Timestamp | None = ...,
+        duration_ms: _builtins.float = ...,
+        error: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        reference_id: _builtins.str = ...,
+        abort_requested: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deferred_at", b"deferred_at", "finished_at", b"finished_at", "scheduled_at", b"scheduled_at", "started_at", b"started_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abort_requested", b"abort_requested", "args", b"args", "attempts", b"attempts", "deferred_at", b"deferred_at", "duration_ms", b"duration_ms", "error", b"error", "finished_at", b"finished_at", "id", b"id", "kind", b"kind", "priority", b"priority", "queue", b"queue", "reference_id", b"reference_id", "scheduled_at", b"scheduled_at", "started_at", b"started_at", "state", b"state", "task_name", b"task_name", "worker_id", b"worker_id", "worker_name", b"worker_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueueJob: _TypeAlias = QueueJob  # noqa: Y015
+
+@_typing.final
+class QueueWorker(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    QUEUES_FIELD_NUMBER: _builtins.int
+    CONCURRENCY_FIELD_NUMBER: _builtins.int
+    LAST_HEARTBEAT_FIELD_NUMBER: _builtins.int
+    STALLED_FIELD_NUMBER: _builtins.int
+    CURRENT_JOBS_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    name: _builtins.str
+    """host:pid and the role ("screening", "mail")."""
+    concurrency: _builtins.int
+    stalled: _builtins.bool
+    """No heartbeat for longer than the stall timeout: its jobs are about to be handed to another worker."""
+    @_builtins.property
+    def queues(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def last_heartbeat(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def current_jobs(self) -> _containers.RepeatedCompositeFieldContainer[Global___QueueJob]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        name: _builtins.str = ...,
+        queues: _abc.Iterable[_builtins.str] | None = ...,
+        concurrency: _builtins.int = ...,
+        last_heartbeat: _timestamp_pb2.Timestamp | None = ...,
+        stalled: _builtins.bool = ...,
+        current_jobs: _abc.Iterable[Global___QueueJob] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_heartbeat", b"last_heartbeat"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrency", b"concurrency", "current_jobs", b"current_jobs", "id", b"id", "last_heartbeat", b"last_heartbeat", "name", b"name", "queues", b"queues", "stalled", b"stalled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueueWorker: _TypeAlias = QueueWorker  # noqa: Y015
+
+@_typing.final
+class ThroughputBucket(_message.Message):
+    """Jobs that finished in one minute, per queue."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MINUTE_FIELD_NUMBER: _builtins.int
+    QUEUE_FIELD_NUMBER: _builtins.int
+    SUCCEEDED_FIELD_NUMBER: _builtins.int
+    FAILED_FIELD_NUMBER: _builtins.int
+    queue: _builtins.str
+    succeeded: _builtins.int
+    failed: _builtins.int
+    @_builtins.property
+    def minute(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        minute: _timestamp_pb2.Timestamp | None = ...,
+        queue: _builtins.str = ...,
+        succeeded: _builtins.int = ...,
+        failed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["minute", b"minute"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["failed", b"failed", "minute", b"minute", "queue", b"queue", "succeeded", b"succeeded"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThroughputBucket: _TypeAlias = ThroughputBucket  # noqa: Y015
+
+@_typing.final
+class TaskQueueSnapshot(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_FIELD_NUMBER: _builtins.int
+    DEPTH_FIELD_NUMBER: _builtins.int
+    WORKERS_FIELD_NUMBER: _builtins.int
+    JOBS_FIELD_NUMBER: _builtins.int
+    THROUGHPUT_FIELD_NUMBER: _builtins.int
+    THROUGHPUT_MINUTES_FIELD_NUMBER: _builtins.int
+    throughput_minutes: _builtins.int
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def depth(self) -> _containers.RepeatedCompositeFieldContainer[Global___QueueDepth]: ...
+    @_builtins.property
+    def workers(self) -> _containers.RepeatedCompositeFieldContainer[Global___QueueWorker]: ...
+    @_builtins.property
+    def jobs(self) -> _containers.RepeatedCompositeFieldContainer[Global___QueueJob]:
+        """Newest first, filtered as asked."""
+
+    @_builtins.property
+    def throughput(self) -> _containers.RepeatedCompositeFieldContainer[Global___ThroughputBucket]: ...
+    def __init__(
+        self,
+        *,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        depth: _abc.Iterable[Global___QueueDepth] | None = ...,
+        workers: _abc.Iterable[Global___QueueWorker] | None = ...,
+        jobs: _abc.Iterable[Global___QueueJob] | None = ...,
+        throughput: _abc.Iterable[Global___ThroughputBucket] | None = ...,
+        throughput_minutes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["depth", b"depth", "jobs", b"jobs", "throughput", b"throughput", "throughput_minutes", b"throughput_minutes", "time", b"time", "workers", b"workers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TaskQueueSnapshot: _TypeAlias = TaskQueueSnapshot  # noqa: Y015
+
+@_typing.final
+class GetTaskQueueRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUEUE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    TASK_NAME_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    THROUGHPUT_MINUTES_FIELD_NUMBER: _builtins.int
+    queue: _builtins.str
+    state: Global___QueueJobState.ValueType
+    task_name: _builtins.str
+    limit: _builtins.int
+    """Recent jobs to list: 1..500; 0 means 50."""
+    throughput_minutes: _builtins.int
+    """1..180; 0 means 15."""
+    def __init__(
+        self,
+        *,
+        queue: _builtins.str = ...,
+        state: Global___QueueJobState.ValueType = ...,
+        task_name: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        throughput_minutes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "queue", b"queue", "state", b"state", "task_name", b"task_name", "throughput_minutes", b"throughput_minutes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTaskQueueRequest: _TypeAlias = GetTaskQueueRequest  # noqa: Y015
+
+@_typing.final
+class GetTaskQueueResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SNAPSHOT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def snapshot(self) -> Global___TaskQueueSnapshot: ...
+    def __init__(
+        self,
+        *,
+        snapshot: Global___TaskQueueSnapshot | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["snapshot", b"snapshot"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["snapshot", b"snapshot"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTaskQueueResponse: _TypeAlias = GetTaskQueueResponse  # noqa: Y015
+
+@_typing.final
+class WatchTaskQueueRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUEUE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    TASK_NAME_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    THROUGHPUT_MINUTES_FIELD_NUMBER: _builtins.int
+    INTERVAL_S_FIELD_NUMBER: _builtins.int
+    queue: _builtins.str
+    state: Global___QueueJobState.ValueType
+    task_name: _builtins.str
+    limit: _builtins.int
+    throughput_minutes: _builtins.int
+    interval_s: _builtins.float
+    """0.5..60; 0 means 2."""
+    def __init__(
+        self,
+        *,
+        queue: _builtins.str = ...,
+        state: Global___QueueJobState.ValueType = ...,
+        task_name: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        throughput_minutes: _builtins.int = ...,
+        interval_s: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interval_s", b"interval_s", "limit", b"limit", "queue", b"queue", "state", b"state", "task_name", b"task_name", "throughput_minutes", b"throughput_minutes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchTaskQueueRequest: _TypeAlias = WatchTaskQueueRequest  # noqa: Y015
+
+@_typing.final
+class WatchTaskQueueResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SNAPSHOT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def snapshot(self) -> Global___TaskQueueSnapshot: ...
+    def __init__(
+        self,
+        *,
+        snapshot: Global___TaskQueueSnapshot | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["snapshot", b"snapshot"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["snapshot", b"snapshot"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchTaskQueueResponse: _TypeAlias = WatchTaskQueueResponse  # noqa: Y015
+
+@_typing.final
+class CancelQueueJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelQueueJobRequest: _TypeAlias = CancelQueueJobRequest  # noqa: Y015
+
+@_typing.final
+class CancelQueueJobResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___QueueJob: ...
+    def __init__(
+        self,
+        *,
+        job: Global___QueueJob | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelQueueJobResponse: _TypeAlias = CancelQueueJobResponse  # noqa: Y015
+
+@_typing.final
+class RetryQueueJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryQueueJobRequest: _TypeAlias = RetryQueueJobRequest  # noqa: Y015
+
+@_typing.final
+class RetryQueueJobResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    message: _builtins.str
+    @_builtins.property
+    def job(self) -> Global___QueueJob:
+        """The job that will run: the same one, or a new one when the old cannot run again."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___QueueJob | None = ...,
+        message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "message", b"message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetryQueueJobResponse: _TypeAlias = RetryQueueJobResponse  # noqa: Y015

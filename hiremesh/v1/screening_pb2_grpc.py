@@ -75,6 +75,26 @@ class ScreeningServiceStub:
                 request_serializer=hiremesh_dot_v1_dot_screening__pb2.GetScreeningResultRequest.SerializeToString,
                 response_deserializer=hiremesh_dot_v1_dot_screening__pb2.GetScreeningResultResponse.FromString,
                 _registered_method=True)
+        self.GetTaskQueue = channel.unary_unary(
+                '/hiremesh.v1.ScreeningService/GetTaskQueue',
+                request_serializer=hiremesh_dot_v1_dot_screening__pb2.GetTaskQueueRequest.SerializeToString,
+                response_deserializer=hiremesh_dot_v1_dot_screening__pb2.GetTaskQueueResponse.FromString,
+                _registered_method=True)
+        self.WatchTaskQueue = channel.unary_stream(
+                '/hiremesh.v1.ScreeningService/WatchTaskQueue',
+                request_serializer=hiremesh_dot_v1_dot_screening__pb2.WatchTaskQueueRequest.SerializeToString,
+                response_deserializer=hiremesh_dot_v1_dot_screening__pb2.WatchTaskQueueResponse.FromString,
+                _registered_method=True)
+        self.CancelQueueJob = channel.unary_unary(
+                '/hiremesh.v1.ScreeningService/CancelQueueJob',
+                request_serializer=hiremesh_dot_v1_dot_screening__pb2.CancelQueueJobRequest.SerializeToString,
+                response_deserializer=hiremesh_dot_v1_dot_screening__pb2.CancelQueueJobResponse.FromString,
+                _registered_method=True)
+        self.RetryQueueJob = channel.unary_unary(
+                '/hiremesh.v1.ScreeningService/RetryQueueJob',
+                request_serializer=hiremesh_dot_v1_dot_screening__pb2.RetryQueueJobRequest.SerializeToString,
+                response_deserializer=hiremesh_dot_v1_dot_screening__pb2.RetryQueueJobResponse.FromString,
+                _registered_method=True)
 
 
 class ScreeningServiceServicer:
@@ -133,6 +153,34 @@ class ScreeningServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTaskQueue(self, request, context):
+        """The durable task queue (every queue: screening, mail): depth, workers, recent jobs, throughput.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchTaskQueue(self, request, context):
+        """The snapshot now, then again whenever it changes (checked every `interval_s`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelQueueJob(self, request, context):
+        """Cancels a queued job or asks a running one to stop (a screening task is cancelled with it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryQueueJob(self, request, context):
+        """Runs a failed, cancelled or aborted job again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScreeningServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -175,6 +223,26 @@ def add_ScreeningServiceServicer_to_server(servicer, server):
                     servicer.GetScreeningResult,
                     request_deserializer=hiremesh_dot_v1_dot_screening__pb2.GetScreeningResultRequest.FromString,
                     response_serializer=hiremesh_dot_v1_dot_screening__pb2.GetScreeningResultResponse.SerializeToString,
+            ),
+            'GetTaskQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTaskQueue,
+                    request_deserializer=hiremesh_dot_v1_dot_screening__pb2.GetTaskQueueRequest.FromString,
+                    response_serializer=hiremesh_dot_v1_dot_screening__pb2.GetTaskQueueResponse.SerializeToString,
+            ),
+            'WatchTaskQueue': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchTaskQueue,
+                    request_deserializer=hiremesh_dot_v1_dot_screening__pb2.WatchTaskQueueRequest.FromString,
+                    response_serializer=hiremesh_dot_v1_dot_screening__pb2.WatchTaskQueueResponse.SerializeToString,
+            ),
+            'CancelQueueJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelQueueJob,
+                    request_deserializer=hiremesh_dot_v1_dot_screening__pb2.CancelQueueJobRequest.FromString,
+                    response_serializer=hiremesh_dot_v1_dot_screening__pb2.CancelQueueJobResponse.SerializeToString,
+            ),
+            'RetryQueueJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryQueueJob,
+                    request_deserializer=hiremesh_dot_v1_dot_screening__pb2.RetryQueueJobRequest.FromString,
+                    response_serializer=hiremesh_dot_v1_dot_screening__pb2.RetryQueueJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -394,6 +462,114 @@ class ScreeningService:
             '/hiremesh.v1.ScreeningService/GetScreeningResult',
             hiremesh_dot_v1_dot_screening__pb2.GetScreeningResultRequest.SerializeToString,
             hiremesh_dot_v1_dot_screening__pb2.GetScreeningResultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaskQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hiremesh.v1.ScreeningService/GetTaskQueue',
+            hiremesh_dot_v1_dot_screening__pb2.GetTaskQueueRequest.SerializeToString,
+            hiremesh_dot_v1_dot_screening__pb2.GetTaskQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchTaskQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/hiremesh.v1.ScreeningService/WatchTaskQueue',
+            hiremesh_dot_v1_dot_screening__pb2.WatchTaskQueueRequest.SerializeToString,
+            hiremesh_dot_v1_dot_screening__pb2.WatchTaskQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelQueueJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hiremesh.v1.ScreeningService/CancelQueueJob',
+            hiremesh_dot_v1_dot_screening__pb2.CancelQueueJobRequest.SerializeToString,
+            hiremesh_dot_v1_dot_screening__pb2.CancelQueueJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryQueueJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hiremesh.v1.ScreeningService/RetryQueueJob',
+            hiremesh_dot_v1_dot_screening__pb2.RetryQueueJobRequest.SerializeToString,
+            hiremesh_dot_v1_dot_screening__pb2.RetryQueueJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,14 @@ class ScreeningServiceStub:
     CancelScreeningTask: _grpc.UnaryUnaryMultiCallable[_screening_pb2.CancelScreeningTaskRequest, _screening_pb2.CancelScreeningTaskResponse]
     ListScreeningResults: _grpc.UnaryUnaryMultiCallable[_screening_pb2.ListScreeningResultsRequest, _screening_pb2.ListScreeningResultsResponse]
     GetScreeningResult: _grpc.UnaryUnaryMultiCallable[_screening_pb2.GetScreeningResultRequest, _screening_pb2.GetScreeningResultResponse]
+    GetTaskQueue: _grpc.UnaryUnaryMultiCallable[_screening_pb2.GetTaskQueueRequest, _screening_pb2.GetTaskQueueResponse]
+    """The durable task queue (every queue: screening, mail): depth, workers, recent jobs, throughput."""
+    WatchTaskQueue: _grpc.UnaryStreamMultiCallable[_screening_pb2.WatchTaskQueueRequest, _screening_pb2.WatchTaskQueueResponse]
+    """The snapshot now, then again whenever it changes (checked every `interval_s`)."""
+    CancelQueueJob: _grpc.UnaryUnaryMultiCallable[_screening_pb2.CancelQueueJobRequest, _screening_pb2.CancelQueueJobResponse]
+    """Cancels a queued job or asks a running one to stop (a screening task is cancelled with it)."""
+    RetryQueueJob: _grpc.UnaryUnaryMultiCallable[_screening_pb2.RetryQueueJobRequest, _screening_pb2.RetryQueueJobResponse]
+    """Runs a failed, cancelled or aborted job again."""
 
 @_typing.type_check_only
 class ScreeningServiceAsyncStub(ScreeningServiceStub):
@@ -63,6 +71,14 @@ class ScreeningServiceAsyncStub(ScreeningServiceStub):
     CancelScreeningTask: _aio.UnaryUnaryMultiCallable[_screening_pb2.CancelScreeningTaskRequest, _screening_pb2.CancelScreeningTaskResponse]  # type: ignore[assignment]
     ListScreeningResults: _aio.UnaryUnaryMultiCallable[_screening_pb2.ListScreeningResultsRequest, _screening_pb2.ListScreeningResultsResponse]  # type: ignore[assignment]
     GetScreeningResult: _aio.UnaryUnaryMultiCallable[_screening_pb2.GetScreeningResultRequest, _screening_pb2.GetScreeningResultResponse]  # type: ignore[assignment]
+    GetTaskQueue: _aio.UnaryUnaryMultiCallable[_screening_pb2.GetTaskQueueRequest, _screening_pb2.GetTaskQueueResponse]  # type: ignore[assignment]
+    """The durable task queue (every queue: screening, mail): depth, workers, recent jobs, throughput."""
+    WatchTaskQueue: _aio.UnaryStreamMultiCallable[_screening_pb2.WatchTaskQueueRequest, _screening_pb2.WatchTaskQueueResponse]  # type: ignore[assignment]
+    """The snapshot now, then again whenever it changes (checked every `interval_s`)."""
+    CancelQueueJob: _aio.UnaryUnaryMultiCallable[_screening_pb2.CancelQueueJobRequest, _screening_pb2.CancelQueueJobResponse]  # type: ignore[assignment]
+    """Cancels a queued job or asks a running one to stop (a screening task is cancelled with it)."""
+    RetryQueueJob: _aio.UnaryUnaryMultiCallable[_screening_pb2.RetryQueueJobRequest, _screening_pb2.RetryQueueJobResponse]  # type: ignore[assignment]
+    """Runs a failed, cancelled or aborted job again."""
 
 class ScreeningServiceServicer(metaclass=_abc_1.ABCMeta):
     """Screening of resumes against jobs by an LLM or the evidence engine, as durable tasks."""
@@ -126,5 +142,37 @@ class ScreeningServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _screening_pb2.GetScreeningResultRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_screening_pb2.GetScreeningResultResponse, _abc.Awaitable[_screening_pb2.GetScreeningResultResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetTaskQueue(
+        self,
+        request: _screening_pb2.GetTaskQueueRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_screening_pb2.GetTaskQueueResponse, _abc.Awaitable[_screening_pb2.GetTaskQueueResponse]]:
+        """The durable task queue (every queue: screening, mail): depth, workers, recent jobs, throughput."""
+
+    @_abc_1.abstractmethod
+    def WatchTaskQueue(
+        self,
+        request: _screening_pb2.WatchTaskQueueRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_screening_pb2.WatchTaskQueueResponse], _abc.AsyncIterator[_screening_pb2.WatchTaskQueueResponse]]:
+        """The snapshot now, then again whenever it changes (checked every `interval_s`)."""
+
+    @_abc_1.abstractmethod
+    def CancelQueueJob(
+        self,
+        request: _screening_pb2.CancelQueueJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_screening_pb2.CancelQueueJobResponse, _abc.Awaitable[_screening_pb2.CancelQueueJobResponse]]:
+        """Cancels a queued job or asks a running one to stop (a screening task is cancelled with it)."""
+
+    @_abc_1.abstractmethod
+    def RetryQueueJob(
+        self,
+        request: _screening_pb2.RetryQueueJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_screening_pb2.RetryQueueJobResponse, _abc.Awaitable[_screening_pb2.RetryQueueJobResponse]]:
+        """Runs a failed, cancelled or aborted job again."""
 
 def add_ScreeningServiceServicer_to_server(servicer: ScreeningServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -51,6 +51,33 @@ SEARCH_MODE_HYBRID: SearchMode.ValueType  # 3
 """Both legs fused into one score (the default; see MatchExplanation.fusion)."""
 Global___SearchMode: _TypeAlias = SearchMode  # noqa: Y015
 
+class _NotificationState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NotificationStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NotificationState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NOTIFICATION_STATE_UNSPECIFIED: _NotificationState.ValueType  # 0
+    NOTIFICATION_STATE_QUEUED: _NotificationState.ValueType  # 1
+    """Waiting for (another) delivery attempt."""
+    NOTIFICATION_STATE_SENT: _NotificationState.ValueType  # 2
+    NOTIFICATION_STATE_FAILED: _NotificationState.ValueType  # 3
+    """Every attempt failed, or the server refused the recipient; `error` says why. Resendable."""
+    NOTIFICATION_STATE_SKIPPED: _NotificationState.ValueType  # 4
+    """Recorded but not sent: no e-mail address, opted out, or mail turned off; `error` says which."""
+
+class NotificationState(_NotificationState, metaclass=_NotificationStateEnumTypeWrapper): ...
+
+NOTIFICATION_STATE_UNSPECIFIED: NotificationState.ValueType  # 0
+NOTIFICATION_STATE_QUEUED: NotificationState.ValueType  # 1
+"""Waiting for (another) delivery attempt."""
+NOTIFICATION_STATE_SENT: NotificationState.ValueType  # 2
+NOTIFICATION_STATE_FAILED: NotificationState.ValueType  # 3
+"""Every attempt failed, or the server refused the recipient; `error` says why. Resendable."""
+NOTIFICATION_STATE_SKIPPED: NotificationState.ValueType  # 4
+"""Recorded but not sent: no e-mail address, opted out, or mail turned off; `error` says which."""
+Global___NotificationState: _TypeAlias = NotificationState  # noqa: Y015
+
 @_typing.final
 class Candidate(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -71,6 +98,7 @@ class Candidate(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     EMBEDDING_STALE_FIELD_NUMBER: _builtins.int
+    EMAIL_OPT_OUT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     email: _builtins.str
@@ -84,6 +112,8 @@ class Candidate(_message.Message):
     headline: _builtins.str
     embedding_stale: _builtins.bool
     """True when the stored vector is older than the text (a catch-up job is pending)."""
+    email_opt_out: _builtins.bool
+    """The candidate asked not to receive e-mails: status changes are recorded, their e-mails skipped."""
     @_builtins.property
     def skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -111,10 +141,11 @@ class Candidate(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         embedding_stale: _builtins.bool = ...,
+        email_opt_out: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "embedded_at", b"embedded_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "email", b"email", "embedded_at", b"embedded_at", "embedding_stale", b"embedding_stale", "headline", b"headline", "id", b"id", "location", b"location", "name", b"name", "phone", b"phone", "resume_file_name", b"resume_file_name", "resume_media_type", b"resume_media_type", "resume_sha256", b"resume_sha256", "resume_text", b"resume_text", "skills", b"skills", "updated_at", b"updated_at", "years_experience", b"years_experience"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "email", b"email", "email_opt_out", b"email_opt_out", "embedded_at", b"embedded_at", "embedding_stale", b"embedding_stale", "headline", b"headline", "id", b"id", "location", b"location", "name", b"name", "phone", b"phone", "resume_file_name", b"resume_file_name", "resume_media_type", b"resume_media_type", "resume_sha256", b"resume_sha256", "resume_text", b"resume_text", "skills", b"skills", "updated_at", b"updated_at", "years_experience", b"years_experience"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -820,16 +851,26 @@ class CreateApplicationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     APPLICATION_FIELD_NUMBER: _builtins.int
+    REUSE_EXISTING_FIELD_NUMBER: _builtins.int
+    SKIP_CREATED_EMAIL_FIELD_NUMBER: _builtins.int
+    reuse_existing: _builtins.bool
+    """Return the pair's existing application instead of ALREADY_EXISTS."""
+    skip_created_email: _builtins.bool
+    """Record the 'pending' e-mail as skipped: the application was opened for the candidate (e.g. by a
+    screening), not by the candidate applying.
+    """
     @_builtins.property
     def application(self) -> Global___Application: ...
     def __init__(
         self,
         *,
         application: Global___Application | None = ...,
+        reuse_existing: _builtins.bool = ...,
+        skip_created_email: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application", "reuse_existing", b"reuse_existing", "skip_created_email", b"skip_created_email"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -840,16 +881,20 @@ class CreateApplicationResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     APPLICATION_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    created: _builtins.bool
+    """False when `reuse_existing` returned an application that was already there."""
     @_builtins.property
     def application(self) -> Global___Application: ...
     def __init__(
         self,
         *,
         application: Global___Application | None = ...,
+        created: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application", "created", b"created"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1439,3 +1484,280 @@ class ReindexResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReindexResponse: _TypeAlias = ReindexResponse  # noqa: Y015
+
+@_typing.final
+class Notification(_message.Message):
+    """One e-mail to a candidate, written in the same transaction as the status change that caused it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    APPLICATION_STATUS_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    SENT_AT_FIELD_NUMBER: _builtins.int
+    LAST_ATTEMPT_AT_FIELD_NUMBER: _builtins.int
+    QUEUE_JOB_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    application_id: _builtins.str
+    candidate_id: _builtins.str
+    job_id: _builtins.str
+    application_status: _common_pb2.ApplicationStatus.ValueType
+    """The status the application entered; one e-mail per (application, status)."""
+    recipient: _builtins.str
+    subject: _builtins.str
+    body: _builtins.str
+    state: Global___NotificationState.ValueType
+    attempts: _builtins.int
+    error: _builtins.str
+    """The last delivery error, or why the e-mail was skipped."""
+    queue_job_id: _builtins.int
+    """The task-queue job delivering it; 0 until the relay has queued one."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def sent_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_attempt_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        application_id: _builtins.str = ...,
+        candidate_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+        application_status: _common_pb2.ApplicationStatus.ValueType = ...,
+        recipient: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        body: _builtins.str = ...,
+        state: Global___NotificationState.ValueType = ...,
+        attempts: _builtins.int = ...,
+        error: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+        sent_at: _timestamp_pb2.Timestamp | None = ...,
+        last_attempt_at: _timestamp_pb2.Timestamp | None = ...,
+        queue_job_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "last_attempt_at", b"last_attempt_at", "sent_at", b"sent_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "application_status", b"application_status", "attempts", b"attempts", "body", b"body", "candidate_id", b"candidate_id", "created_at", b"created_at", "error", b"error", "id", b"id", "job_id", b"job_id", "last_attempt_at", b"last_attempt_at", "queue_job_id", b"queue_job_id", "recipient", b"recipient", "sent_at", b"sent_at", "state", b"state", "subject", b"subject", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Notification: _TypeAlias = Notification  # noqa: Y015
+
+@_typing.final
+class ListNotificationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    APPLICATION_STATUS_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """1..500; 0 means 50."""
+    page_token: _builtins.str
+    application_id: _builtins.str
+    candidate_id: _builtins.str
+    state: Global___NotificationState.ValueType
+    application_status: _common_pb2.ApplicationStatus.ValueType
+    job_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        application_id: _builtins.str = ...,
+        candidate_id: _builtins.str = ...,
+        state: Global___NotificationState.ValueType = ...,
+        application_status: _common_pb2.ApplicationStatus.ValueType = ...,
+        job_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "application_status", b"application_status", "candidate_id", b"candidate_id", "job_id", b"job_id", "page_size", b"page_size", "page_token", b"page_token", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListNotificationsRequest: _TypeAlias = ListNotificationsRequest  # noqa: Y015
+
+@_typing.final
+class ListNotificationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    total_size: _builtins.int
+    @_builtins.property
+    def notifications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notification]: ...
+    def __init__(
+        self,
+        *,
+        notifications: _abc.Iterable[Global___Notification] | None = ...,
+        next_page_token: _builtins.str = ...,
+        total_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "notifications", b"notifications", "total_size", b"total_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListNotificationsResponse: _TypeAlias = ListNotificationsResponse  # noqa: Y015
+
+@_typing.final
+class GetNotificationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetNotificationRequest: _TypeAlias = GetNotificationRequest  # noqa: Y015
+
+@_typing.final
+class GetNotificationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def notification(self) -> Global___Notification: ...
+    def __init__(
+        self,
+        *,
+        notification: Global___Notification | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetNotificationResponse: _TypeAlias = GetNotificationResponse  # noqa: Y015
+
+@_typing.final
+class ResendNotificationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResendNotificationRequest: _TypeAlias = ResendNotificationRequest  # noqa: Y015
+
+@_typing.final
+class ResendNotificationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def notification(self) -> Global___Notification: ...
+    def __init__(
+        self,
+        *,
+        notification: Global___Notification | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResendNotificationResponse: _TypeAlias = ResendNotificationResponse  # noqa: Y015
+
+@_typing.final
+class PreviewNotificationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_STATUS_FIELD_NUMBER: _builtins.int
+    SUBJECT_TEMPLATE_FIELD_NUMBER: _builtins.int
+    BODY_TEMPLATE_FIELD_NUMBER: _builtins.int
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    application_status: _common_pb2.ApplicationStatus.ValueType
+    subject_template: _builtins.str
+    """Templates to try instead of the configured ones; placeholders as in the templates file."""
+    body_template: _builtins.str
+    application_id: _builtins.str
+    """Fill the placeholders from this application; sample values when empty."""
+    def __init__(
+        self,
+        *,
+        application_status: _common_pb2.ApplicationStatus.ValueType = ...,
+        subject_template: _builtins.str = ...,
+        body_template: _builtins.str = ...,
+        application_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "application_status", b"application_status", "body_template", b"body_template", "subject_template", b"subject_template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewNotificationRequest: _TypeAlias = PreviewNotificationRequest  # noqa: Y015
+
+@_typing.final
+class PreviewNotificationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    PLACEHOLDERS_FIELD_NUMBER: _builtins.int
+    subject: _builtins.str
+    body: _builtins.str
+    recipient: _builtins.str
+    """The address it would go to (empty for sample values or a candidate without one)."""
+    @_builtins.property
+    def placeholders(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The placeholders a template may use."""
+
+    def __init__(
+        self,
+        *,
+        subject: _builtins.str = ...,
+        body: _builtins.str = ...,
+        recipient: _builtins.str = ...,
+        placeholders: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "placeholders", b"placeholders", "recipient", b"recipient", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewNotificationResponse: _TypeAlias = PreviewNotificationResponse  # noqa: Y015

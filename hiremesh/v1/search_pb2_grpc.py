@@ -135,6 +135,26 @@ class SearchServiceStub:
                 request_serializer=hiremesh_dot_v1_dot_search__pb2.ReindexRequest.SerializeToString,
                 response_deserializer=hiremesh_dot_v1_dot_search__pb2.ReindexResponse.FromString,
                 _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/hiremesh.v1.SearchService/ListNotifications',
+                request_serializer=hiremesh_dot_v1_dot_search__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=hiremesh_dot_v1_dot_search__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
+        self.GetNotification = channel.unary_unary(
+                '/hiremesh.v1.SearchService/GetNotification',
+                request_serializer=hiremesh_dot_v1_dot_search__pb2.GetNotificationRequest.SerializeToString,
+                response_deserializer=hiremesh_dot_v1_dot_search__pb2.GetNotificationResponse.FromString,
+                _registered_method=True)
+        self.ResendNotification = channel.unary_unary(
+                '/hiremesh.v1.SearchService/ResendNotification',
+                request_serializer=hiremesh_dot_v1_dot_search__pb2.ResendNotificationRequest.SerializeToString,
+                response_deserializer=hiremesh_dot_v1_dot_search__pb2.ResendNotificationResponse.FromString,
+                _registered_method=True)
+        self.PreviewNotification = channel.unary_unary(
+                '/hiremesh.v1.SearchService/PreviewNotification',
+                request_serializer=hiremesh_dot_v1_dot_search__pb2.PreviewNotificationRequest.SerializeToString,
+                response_deserializer=hiremesh_dot_v1_dot_search__pb2.PreviewNotificationResponse.FromString,
+                _registered_method=True)
 
 
 class SearchServiceServicer:
@@ -267,6 +287,33 @@ class SearchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNotifications(self, request, context):
+        """Candidate e-mails about their applications (the outbox), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetNotification(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendNotification(self, request, context):
+        """Queues a failed e-mail again; its attempts start over.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewNotification(self, request, context):
+        """Renders the e-mail of a status (the configured template, or one given to check an edit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SearchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -369,6 +416,26 @@ def add_SearchServiceServicer_to_server(servicer, server):
                     servicer.Reindex,
                     request_deserializer=hiremesh_dot_v1_dot_search__pb2.ReindexRequest.FromString,
                     response_serializer=hiremesh_dot_v1_dot_search__pb2.ReindexResponse.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=hiremesh_dot_v1_dot_search__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=hiremesh_dot_v1_dot_search__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'GetNotification': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotification,
+                    request_deserializer=hiremesh_dot_v1_dot_search__pb2.GetNotificationRequest.FromString,
+                    response_serializer=hiremesh_dot_v1_dot_search__pb2.GetNotificationResponse.SerializeToString,
+            ),
+            'ResendNotification': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendNotification,
+                    request_deserializer=hiremesh_dot_v1_dot_search__pb2.ResendNotificationRequest.FromString,
+                    response_serializer=hiremesh_dot_v1_dot_search__pb2.ResendNotificationResponse.SerializeToString,
+            ),
+            'PreviewNotification': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewNotification,
+                    request_deserializer=hiremesh_dot_v1_dot_search__pb2.PreviewNotificationRequest.FromString,
+                    response_serializer=hiremesh_dot_v1_dot_search__pb2.PreviewNotificationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -912,6 +979,114 @@ class SearchService:
             '/hiremesh.v1.SearchService/Reindex',
             hiremesh_dot_v1_dot_search__pb2.ReindexRequest.SerializeToString,
             hiremesh_dot_v1_dot_search__pb2.ReindexResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hiremesh.v1.SearchService/ListNotifications',
+            hiremesh_dot_v1_dot_search__pb2.ListNotificationsRequest.SerializeToString,
+            hiremesh_dot_v1_dot_search__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNotification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hiremesh.v1.SearchService/GetNotification',
+            hiremesh_dot_v1_dot_search__pb2.GetNotificationRequest.SerializeToString,
+            hiremesh_dot_v1_dot_search__pb2.GetNotificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendNotification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hiremesh.v1.SearchService/ResendNotification',
+            hiremesh_dot_v1_dot_search__pb2.ResendNotificationRequest.SerializeToString,
+            hiremesh_dot_v1_dot_search__pb2.ResendNotificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewNotification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hiremesh.v1.SearchService/PreviewNotification',
+            hiremesh_dot_v1_dot_search__pb2.PreviewNotificationRequest.SerializeToString,
+            hiremesh_dot_v1_dot_search__pb2.PreviewNotificationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -60,6 +60,13 @@ class SearchServiceStub:
     """
     Reindex: _grpc.UnaryStreamMultiCallable[_search_pb2.ReindexRequest, _search_pb2.ReindexResponse]
     """Re-embeds rows (all, or only stale ones), streaming progress."""
+    ListNotifications: _grpc.UnaryUnaryMultiCallable[_search_pb2.ListNotificationsRequest, _search_pb2.ListNotificationsResponse]
+    """Candidate e-mails about their applications (the outbox), newest first."""
+    GetNotification: _grpc.UnaryUnaryMultiCallable[_search_pb2.GetNotificationRequest, _search_pb2.GetNotificationResponse]
+    ResendNotification: _grpc.UnaryUnaryMultiCallable[_search_pb2.ResendNotificationRequest, _search_pb2.ResendNotificationResponse]
+    """Queues a failed e-mail again; its attempts start over."""
+    PreviewNotification: _grpc.UnaryUnaryMultiCallable[_search_pb2.PreviewNotificationRequest, _search_pb2.PreviewNotificationResponse]
+    """Renders the e-mail of a status (the configured template, or one given to check an edit)."""
 
 @_typing.type_check_only
 class SearchServiceAsyncStub(SearchServiceStub):
@@ -93,6 +100,13 @@ class SearchServiceAsyncStub(SearchServiceStub):
     """
     Reindex: _aio.UnaryStreamMultiCallable[_search_pb2.ReindexRequest, _search_pb2.ReindexResponse]  # type: ignore[assignment]
     """Re-embeds rows (all, or only stale ones), streaming progress."""
+    ListNotifications: _aio.UnaryUnaryMultiCallable[_search_pb2.ListNotificationsRequest, _search_pb2.ListNotificationsResponse]  # type: ignore[assignment]
+    """Candidate e-mails about their applications (the outbox), newest first."""
+    GetNotification: _aio.UnaryUnaryMultiCallable[_search_pb2.GetNotificationRequest, _search_pb2.GetNotificationResponse]  # type: ignore[assignment]
+    ResendNotification: _aio.UnaryUnaryMultiCallable[_search_pb2.ResendNotificationRequest, _search_pb2.ResendNotificationResponse]  # type: ignore[assignment]
+    """Queues a failed e-mail again; its attempts start over."""
+    PreviewNotification: _aio.UnaryUnaryMultiCallable[_search_pb2.PreviewNotificationRequest, _search_pb2.PreviewNotificationResponse]  # type: ignore[assignment]
+    """Renders the e-mail of a status (the configured template, or one given to check an edit)."""
 
 class SearchServiceServicer(metaclass=_abc_1.ABCMeta):
     """The talent catalog: candidates, jobs, applications, and search both ways."""
@@ -243,5 +257,36 @@ class SearchServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_search_pb2.ReindexResponse], _abc.AsyncIterator[_search_pb2.ReindexResponse]]:
         """Re-embeds rows (all, or only stale ones), streaming progress."""
+
+    @_abc_1.abstractmethod
+    def ListNotifications(
+        self,
+        request: _search_pb2.ListNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_search_pb2.ListNotificationsResponse, _abc.Awaitable[_search_pb2.ListNotificationsResponse]]:
+        """Candidate e-mails about their applications (the outbox), newest first."""
+
+    @_abc_1.abstractmethod
+    def GetNotification(
+        self,
+        request: _search_pb2.GetNotificationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_search_pb2.GetNotificationResponse, _abc.Awaitable[_search_pb2.GetNotificationResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ResendNotification(
+        self,
+        request: _search_pb2.ResendNotificationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_search_pb2.ResendNotificationResponse, _abc.Awaitable[_search_pb2.ResendNotificationResponse]]:
+        """Queues a failed e-mail again; its attempts start over."""
+
+    @_abc_1.abstractmethod
+    def PreviewNotification(
+        self,
+        request: _search_pb2.PreviewNotificationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_search_pb2.PreviewNotificationResponse, _abc.Awaitable[_search_pb2.PreviewNotificationResponse]]:
+        """Renders the e-mail of a status (the configured template, or one given to check an edit)."""
 
 def add_SearchServiceServicer_to_server(servicer: SearchServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -65,3 +65,17 @@ async def test_due_jobs_run_and_record_their_status() -> None:
     assert states["incremental"].next_run is not None and states["incremental"].last_run is not None
     assert states["incremental"].next_run - states["incremental"].last_run >= timedelta(minutes=14)
     assert states["export"].next_run is None and states["export"].last_status == "never run"
+
+
+def test_the_warehouse_syncs_on_its_schedule_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: with nothing configured the warehouse is kept fresh (the page shows when it last synced)."""
+    import os
+
+    from analytics_svc.config import AnalyticsConfig
+
+    for name in list(os.environ):
+        if name.startswith("HIREMESH_ANALYTICS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HIREMESH_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    cfg = AnalyticsConfig.from_env()
+    assert cfg.schedules["incremental"].enabled and cfg.sync_on_start

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 import pytest_asyncio
-from psycopg import sql
 
 from hiremesh.db import migrate, open_pool
 from hiremesh.errors import InvalidArgument, NotFound
