@@ -8,10 +8,11 @@ with N and df_t read from `catalog.term_stats` plus its not-yet-folded `term_sta
 written a moment ago already counts.
 
 Scoring every row that shares a word with a pasted job description is linear in the corpus: the words of
-a job are mostly common ones. So the keyword leg scores only rows holding one of the query's rarest terms,
-taken from the rarest up while their document counts add up to `budget` (the rarest one always, however
-common). Every row that is missing from that set lacks all of the query's rare terms, which carry most of
-its IDF weight; `bench/relevance.py` and `bench/search.py` measure what the bound costs and saves.
+a job are mostly common ones. So the keyword leg scores only rows holding one of the query's rarest words
+(found through the GIN index on the rows' word dimensions, `lex_dims`), taken from the rarest up while their
+document counts add up to `budget` (the rarest one always, however common). A row missing from that set
+lacks all of the query's rare words, which carry most of its IDF weight; `bench/search_keyword.py` measures
+what the bound costs in recall and saves in time.
 """
 
 from __future__ import annotations
@@ -78,22 +79,21 @@ qlex AS (
             || '}}/{dims}')::sparsevec AS v
     FROM qw, (SELECT sqrt(sum(weight * weight)) AS norm FROM qw) z),
 rarest AS (
-    SELECT lexeme FROM (SELECT lexeme, sum(df) OVER (ORDER BY df, dim) - df AS before FROM qw) r
+    SELECT dim FROM (SELECT dim, sum(df) OVER (ORDER BY df, dim) - df AS before FROM qw) r
     WHERE before < %(budget)s)""").format(source=source, corpus=sql.Literal(corpus),
                                               dims=sql.SQL(str(DIMENSIONS)))
 
 
-def bag_tsquery_sql() -> sql.Composable:
-    """The `tsq` CTE for a bag of terms: any of the rarest words, as the stemmed lexemes the GIN index on
-    `tsv` holds (a row with the word has its stem, so this finds a superset of the rows with the word)."""
-    return sql.SQL(
-        "tsq AS (SELECT string_agg(DISTINCT quote_literal(e.lexeme), ' | ')::tsquery AS q "
-        "FROM rarest r, unnest(to_tsvector('english', r.lexeme)) e WHERE e.lexeme !~ '[''\\\\]')")
+def bag_match_sql() -> tuple[sql.Composable, sql.Composable]:
+    """The `tsq` CTE and the row condition for a bag of terms: the row holds one of the rarest words (the
+    GIN index on `lex_dims` answers it, and the budget counted exactly these rows)."""
+    return (sql.SQL("tsq AS (SELECT array_agg(dim) AS q FROM rarest)"), sql.SQL("t.lex_dims && tsq.q"))
 
 
-def strict_tsquery_sql() -> sql.Composable:
-    """The `tsq` CTE for web-search syntax (parameter %(text)s)."""
-    return sql.SQL("tsq AS (SELECT websearch_to_tsquery('english', catalog.tech_terms(%(text)s)) AS q)")
+def strict_match_sql() -> tuple[sql.Composable, sql.Composable]:
+    """The `tsq` CTE and the row condition for web-search syntax (parameter %(text)s), on the stemmed `tsv`."""
+    return (sql.SQL("tsq AS (SELECT websearch_to_tsquery('english', catalog.tech_terms(%(text)s)) AS q)"),
+            sql.SQL("t.tsv @@ tsq.q"))
 
 
 def text_source_sql() -> sql.Composable:

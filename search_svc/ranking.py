@@ -327,10 +327,10 @@ class Ranker:
             source = lexical.text_source_sql()
             args["text"] = query.text
         strict = query.lexical is not None and query.lexical.strict
-        ctes = [lexical.query_terms_sql(source, corpus),
-                lexical.strict_tsquery_sql() if strict else lexical.bag_tsquery_sql(),
-                sql.SQL("kw_scan AS MATERIALIZED (SELECT t.id, t.lex FROM {t} t, tsq WHERE t.tsv @@ tsq.q{filters} "
-                        "LIMIT %(scan_cap)s)").format(t=target.table.ident, filters=_and(where)),
+        tsq, matches = lexical.strict_match_sql() if strict else lexical.bag_match_sql()
+        ctes = [lexical.query_terms_sql(source, corpus), tsq,
+                sql.SQL("kw_scan AS MATERIALIZED (SELECT t.id, t.lex FROM {t} t, tsq WHERE {matches}{filters} "
+                        "LIMIT %(scan_cap)s)").format(t=target.table.ident, matches=matches, filters=_and(where)),
                 sql.SQL("kw AS MATERIALIZED (SELECT k.id, row_number() OVER (ORDER BY k.lex <#> qlex.v, k.id) AS pos "
                         "FROM kw_scan k, qlex ORDER BY k.lex <#> qlex.v, k.id LIMIT %(pool)s)")]
         if semantic:

@@ -49,21 +49,26 @@ CREATE FUNCTION catalog.term_dim(lexeme text) RETURNS integer
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN ((('x' || left(md5(lexeme), 8))::bit(32)::bigint % 999999999) + 1)::integer;
 
--- At most 8,000 terms a row (sparsevec allows 16,000): the heaviest, ties by dimension.
-CREATE FUNCTION catalog.term_vector(doc tsvector) RETURNS sparsevec
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN (
-        WITH w AS (
-            SELECT catalog.term_dim(lexeme) AS dim,
-                   sum(1 + ln(coalesce(array_length(positions, 1), 1))) AS weight
-            FROM unnest(doc) WHERE length(lexeme) > 1 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 8000),
-        n AS (SELECT sqrt(sum(weight * weight)) AS norm FROM w)
-        SELECT ('{' || string_agg(w.dim || ':' || (w.weight / n.norm)::real, ',' ORDER BY w.dim)
-                || '}/999999999')::sparsevec
-        FROM w, n WHERE n.norm > 0);
+-- A row's term vector and its dimensions (the GIN-indexed `lex_dims` finds the rows holding a query's words,
+-- and the term counts are kept from it). At most 8,000 words a row (sparsevec allows 16,000): the heaviest,
+-- ties by dimension.
+CREATE FUNCTION catalog.term_vector(doc tsvector, OUT lex sparsevec, OUT dims integer[])
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    WITH w AS (
+        SELECT catalog.term_dim(lexeme) AS dim,
+               sum(1 + ln(coalesce(array_length(positions, 1), 1))) AS weight
+        FROM unnest(doc) WHERE length(lexeme) > 1 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 8000),
+    n AS (SELECT sqrt(sum(weight * weight)) AS norm FROM w)
+    SELECT ('{' || string_agg(w.dim || ':' || (w.weight / n.norm)::real, ',' ORDER BY w.dim)
+            || '}/999999999')::sparsevec,
+           array_agg(w.dim ORDER BY w.dim)
+    FROM w, n WHERE n.norm > 0
+$$;
 
-ALTER TABLE catalog.candidates ADD COLUMN lex sparsevec(999999999);
-ALTER TABLE catalog.jobs ADD COLUMN lex sparsevec(999999999);
+ALTER TABLE catalog.candidates ADD COLUMN lex sparsevec(999999999), ADD COLUMN lex_dims integer[];
+ALTER TABLE catalog.jobs ADD COLUMN lex sparsevec(999999999), ADD COLUMN lex_dims integer[];
+CREATE INDEX candidates_lex_dims_gin ON catalog.candidates USING gin (lex_dims);
+CREATE INDEX jobs_lex_dims_gin ON catalog.jobs USING gin (lex_dims);
 
 CREATE OR REPLACE FUNCTION catalog.candidates_tsv() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -73,7 +78,7 @@ BEGIN
         setweight(to_tsvector('english', catalog.tech_terms(array_to_string(NEW.skills, ' '))), 'A') ||
         setweight(to_tsvector('english', catalog.tech_terms(left(coalesce(NEW.resume_text, ''), 200000))), 'B') ||
         setweight(to_tsvector('english', coalesce(NEW.location, '')), 'C');
-    NEW.lex := catalog.term_vector(catalog.lexical_doc(NEW));
+    SELECT t.lex, t.dims INTO NEW.lex, NEW.lex_dims FROM catalog.term_vector(catalog.lexical_doc(NEW)) t;
     RETURN NEW;
 END $$;
 
@@ -85,7 +90,7 @@ BEGIN
         setweight(to_tsvector('english', catalog.tech_terms(left(coalesce(NEW.description, ''), 200000))), 'B') ||
         setweight(to_tsvector('english',
             coalesce(NEW.company, '') || ' ' || coalesce(NEW.department, '') || ' ' || coalesce(NEW.location, '')), 'C');
-    NEW.lex := catalog.term_vector(catalog.lexical_doc(NEW));
+    SELECT t.lex, t.dims INTO NEW.lex, NEW.lex_dims FROM catalog.term_vector(catalog.lexical_doc(NEW)) t;
     RETURN NEW;
 END $$;
 
@@ -104,36 +109,28 @@ CREATE TABLE catalog.term_stats_pending (
 );
 CREATE INDEX term_stats_pending_dim_idx ON catalog.term_stats_pending (corpus, dim);
 
--- The dimensions a term vector holds (pgvector has no accessor for them; its text form is cheap to split).
-CREATE FUNCTION catalog.term_dims(v sparsevec) RETURNS SETOF integer
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT split_part(x, ':', 1)::integer
-    FROM unnest(string_to_array(btrim(split_part(v::text, '/', 1), '{}'), ',')) x WHERE x <> '';
-END;
-
--- +1 for each dimension of each new term vector, -1 for each old one; rows whose words did not change (a
--- re-embedding, a status change) cost a comparison only. Dimension 0 counts the documents.
+-- +1 for each dimension of each new row, -1 for each old one; rows whose set of words did not change (a
+-- re-embedding, a status change, a word said once more) cost a comparison only. Dimension 0 counts the documents.
 CREATE FUNCTION catalog.record_term_stats() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     corpus text := TG_ARGV[0];
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO catalog.term_stats_pending (corpus, dim, delta)
-        SELECT corpus, d.dim, count(*) FROM new_rows r, catalog.term_dims(r.lex) AS d(dim) GROUP BY d.dim
+        SELECT corpus, d.dim, count(*) FROM new_rows r, unnest(r.lex_dims) AS d(dim) GROUP BY d.dim
         UNION ALL SELECT corpus, 0, count(*) FROM new_rows HAVING count(*) > 0;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO catalog.term_stats_pending (corpus, dim, delta)
-        SELECT corpus, d.dim, -count(*) FROM old_rows r, catalog.term_dims(r.lex) AS d(dim) GROUP BY d.dim
+        SELECT corpus, d.dim, -count(*) FROM old_rows r, unnest(r.lex_dims) AS d(dim) GROUP BY d.dim
         UNION ALL SELECT corpus, 0, -count(*) FROM old_rows HAVING count(*) > 0;
     ELSE
         INSERT INTO catalog.term_stats_pending (corpus, dim, delta)
         SELECT corpus, d.dim, sum(d.delta) FROM (
-            SELECT o.lex AS old_lex, n.lex AS new_lex FROM old_rows o JOIN new_rows n ON n.id = o.id
-            WHERE o.lex IS DISTINCT FROM n.lex) c,
-            LATERAL (SELECT dim, 1 AS delta FROM catalog.term_dims(c.new_lex) AS t(dim)
+            SELECT o.lex_dims AS old_dims, n.lex_dims AS new_dims FROM old_rows o JOIN new_rows n ON n.id = o.id
+            WHERE o.lex_dims IS DISTINCT FROM n.lex_dims) c,
+            LATERAL (SELECT dim, 1 AS delta FROM unnest(c.new_dims) AS t(dim)
                      UNION ALL
-                     SELECT dim, -1 FROM catalog.term_dims(c.old_lex) AS t(dim)) d
+                     SELECT dim, -1 FROM unnest(c.old_dims) AS t(dim)) d
         GROUP BY d.dim HAVING sum(d.delta) <> 0;
     END IF;
     RETURN NULL;
