@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib.util
+import itertools
 import json
 import logging
 import math
@@ -138,7 +139,7 @@ class _LabelModel:
         self.unigram: Counter[str] = Counter()
         for label in labels:
             seq = [_START, *label, _END]
-            for a, b in zip(seq, seq[1:], strict=False):
+            for a, b in itertools.pairwise(seq):
                 self.pairs[a, b] += 1
                 self.outgoing[a] += 1
                 self.unigram[b] += 1
@@ -179,7 +180,7 @@ def _segment(words: list[str], model: _LabelModel, free: float) -> list[int]:
     cuts = {0}
     anchor = _anchor(words)
     at = [i for i, w in enumerate(words) if w == anchor] if anchor else []
-    for left, right in zip(at, at[1:], strict=False):
+    for left, right in itertools.pairwise(at):
         best = max(range(left + 1, right + 1), key=lambda i: scores[i - 1])
         cuts.add(best)
     for i in range(1, n):
@@ -190,7 +191,7 @@ def _segment(words: list[str], model: _LabelModel, free: float) -> list[int]:
 
 def _labels(words: list[str], cuts: list[int]) -> list[str]:
     bounds = [*cuts, len(words)]
-    return [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [" ".join(words[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 @dataclass

@@ -138,11 +138,11 @@ def _competence(concept: esco.Concept, verbs: frozenset[str]) -> bool:
 def _esco_phrase(label: str, prose: dict[str, int], competence: bool) -> tuple[str, int] | None:
     """The label as a phrase worth matching in resumes and job descriptions, with its case mode, or None.
 
-    Kept: labels of 1-4 words from knowledge concepts ("criminal law", "liquid chromatography", "Apache
-    Maven"); a single word only when ESCO writes it as a name (capitals or digits: "WordPress", "SPARQL"),
-    matched in its case, and only inside a skills list when the word is also everyday English ("Access",
-    "Salt"). Dropped: competence phrases ("manage musical staff": rare as written, measured in bench/skills.py),
-    languages, labels starting or ending with a function word (segmentation leftovers), very broad words."""
+    Kept: labels of 1-4 words from knowledge concepts ("criminal law", "gas chromatography", "Apache Maven");
+    a single word only when ESCO writes it as a name (capitals or digits: "WordPress", "SPARQL") that is not
+    also everyday English ("Access", "Salt"), matched in its case. Dropped: competence phrases ("manage musical
+    staff": rare as written, and mostly wrong where they occur, measured in bench/skills.py), languages, labels
+    starting or ending with a function word (segmentation leftovers), very broad words."""
     label = _strip_qualifier(label).strip()
     words = label.split()
     if not 1 <= len(words) <= 4 or competence:
@@ -155,7 +155,9 @@ def _esco_phrase(label: str, prose: dict[str, int], competence: bool) -> tuple[s
         word = words[0]
         if not any(ch.isupper() or ch.isdigit() for ch in word) or len(word) < 2:
             return None
-        return (word, CONTEXT) if prose.get(word.lower(), 0) >= 3 else (word, CASE)
+        # An everyday word written as a name ("Access", "Source", "Embedded" in "MySQL Embedded"): measured
+        # on resumes, it is the word far more often than the product.
+        return None if prose.get(word.lower(), 0) >= 3 else (word, CASE)
     if any(ch.isupper() for ch in label):
         return label, CASE
     return label, ANY

@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
     ("ReactJS", "React"), ("react.js", "React"), ("React JS", "React"),
     ("node js", "Node.js"), ("NodeJS", "Node.js"), ("golang", "Go"), ("Postgres", "PostgreSQL"),
     ("PL/SQL", "PL/SQL"), ("T-SQL", "T-SQL"), ("CI/CD", "CI/CD"), ("scikit learn", "scikit-learn"),
-    ("Power-BI", "Power BI"), ("My SQL", "MySQL"), ("Angular Js", "Angular"), ("Informatica PowerCenter", "Informatica"),
+    ("Power-BI", "Power BI"), ("My SQL", "MySQL"), ("Angular Js", "Angular"),
+    ("Informatica PowerCenter", "Informatica"),
 ])
 def test_spellings_find_the_canonical_skill(spelling: str, canonical: str) -> None:
     assert skills.extract_skills(f"Experience: {spelling}, and more.") == [canonical]
