@@ -27,6 +27,11 @@ ANY, CASE, CONTEXT = 0, 1, 2
 _CONTEXT_WORDS = frozenset({"programming", "language", "languages", "lang", "scripting", "developer",
                             "development", "framework", "skills", "technologies", "tools", "frameworks"})
 CONTEXT_WINDOW = 6
+# Everyday short words never taken as a piece of a name spelled apart.
+_SHORT_WORDS = frozenset("a an the in on at of to by for and or as is it be we my our up".split())
+# Words that make the name before them a company's ("Oracle Corporation", "SAP Labs", "Infosys Ltd").
+_COMPANY_WORDS = frozenset({"corporation", "corp", "inc", "ltd", "limited", "pvt", "private", "llc", "gmbh",
+                            "plc", "labs", "india"})
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,10 @@ class PhraseIndex:
             if best is None:
                 i += 1
                 continue
+            nxt = best.last + 1
+            if nxt < n and keys[nxt] in _COMPANY_WORDS and segments[nxt] == segments[best.last]:
+                i = nxt + 1  # "Oracle India Pvt Ltd", "Cisco Systems Inc": the employer, not the skill
+                continue
             (pending if needs_context else found).append(best)
             i = best.last + 1
         if pending:
@@ -170,6 +179,8 @@ class PhraseIndex:
         for j in range(i + 1, min(len(keys), i + SQUASH_MAX)):
             if segments[j] != segments[i] or text[ends[j - 1]:starts[j]] not in {" ", "-", " - "}:
                 break
+            if keys[j - 1] in _SHORT_WORDS or keys[j] in _SHORT_WORDS:
+                break  # "training in Design" is not "InDesign"
             joined += keys[j]
             alias = self.squashed.get(joined)
             if alias is not None:

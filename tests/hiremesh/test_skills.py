@@ -196,3 +196,13 @@ def test_works_on_the_curated_table_without_the_esco_wheel(without_esco: None) -
     assert skills.extract_skills("k8s, ReactJS and Hibernate; payroll and litigation") == [
         "Kubernetes", "React", "Hibernate", "Payroll", "Litigation"]
     assert skills.canonical_skill("gas chromatography") is None
+
+
+def test_an_employer_named_like_a_tool_is_not_a_skill() -> None:
+    assert skills.extract_skills("Consultant, Oracle India Pvt Ltd (2015-2018); SAP Labs intern") == []
+    assert skills.extract_skills("Tuned Oracle 11g and SQL Server; SAP FICO") == ["Oracle", "SQL Server", "SAP FICO"]
+
+
+def test_names_spelled_apart_do_not_join_everyday_words() -> None:
+    assert skills.extract_skills("Completed training in Design Thinking") == []
+    assert skills.extract_skills("Java Script and Share Point") == ["JavaScript", "SharePoint"]
