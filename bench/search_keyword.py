@@ -5,8 +5,9 @@ so tsvectors, term vectors and term counts are written as in production) into a 
 server, then, for each of the 17 job descriptions of bench/data/relevance_jobs.json, times side by side:
   * baseline: the keyword leg before IDF scoring, an OR of up to 64 of the job's words ranked by ts_rank over
     every matching row (its SQL is kept here);
-  * bounded: search_svc's keyword leg (Ranker, KEYWORD mode) at each budget asked for (--budgets; the
-    default budget first): only rows holding the query's rarest words, up to that many, are scored;
+  * bounded: search_svc's keyword leg (Ranker, KEYWORD mode) with its default budget (lexical.Budget) and
+    at each fixed budget asked for (--budgets): only rows holding the query's rarest words, up to that
+    many, are scored;
   * exact: the same scoring with no bound (every row sharing a word is scored): the truth for recall@10.
 Five runs each, median per query, then the median over queries. The database is dropped at the end.
 
@@ -105,16 +106,17 @@ async def measure(url: str, rows: int, budgets: list[int], reuse: bool) -> dict[
             ms, truth = await timed(lambda t=text: exact.candidates_for_text(t, opts))
             per["exact_ms"].append(ms)
             want = {h.row["id"] for h in truth.hits}
-            for budget in budgets:
-                bounded = Ranker(pool, NoEmbedder(), lexical_budget=budget)  # type: ignore[arg-type]
+            for budget in ["default", *budgets]:
+                bounded = Ranker(pool, NoEmbedder(),  # type: ignore[arg-type]
+                                 lexical_budget=None if budget == "default" else int(budget))
                 ms, got = await timed(lambda t=text, r=bounded: r.candidates_for_text(t, opts))
                 per.setdefault(f"budget {budget} ms", []).append(ms)
                 per.setdefault(f"budget {budget} recall@10", []).append(
                     len(want & {h.row["id"] for h in got.hits}) / max(len(want), 1))
         out.update({k: round(statistics.median(v), 3) if k.endswith("ms") else round(statistics.fmean(v), 3)
                     for k, v in per.items()})
-        out["default_budget"] = lexical.DEFAULT_BUDGET
-        for budget in budgets:
+        out["default_budget"] = str(lexical.Budget())
+        for budget in ["default", *budgets]:
             out[f"budget {budget} over baseline"] = round(out[f"budget {budget} ms"] / out["baseline_ms"], 3)
     finally:
         await pool.close()
@@ -125,7 +127,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", required=True, help="a postgresql:// URL on the server to use")
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--budgets", type=int, nargs="+", default=[lexical.DEFAULT_BUDGET])
+    parser.add_argument("--budgets", type=int, nargs="*", default=[])
     parser.add_argument("--keep", metavar="NAME", help="load into database NAME and keep it (or reuse it if it "
                                                          "exists) instead of a throw-away one")
     parser.add_argument("--out", type=Path)

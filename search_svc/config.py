@@ -22,7 +22,7 @@ class SearchConfig:
     catchup_batch: int
     import_root: Path | None  # folders ImportCandidates may read; None: any folder the process can read
     fusion: fusion.Policy  # how hybrid search fuses its two legs
-    lexical_budget: int  # documents the keyword leg scores at most, counted by its rarest terms
+    lexical_budget: lexical.Budget  # rows the keyword leg scores, counted by its rarest words
     term_stats_interval: float  # seconds between folds of pending term counts into catalog.term_stats
     mail_templates: Templates  # candidate e-mails per application status, checked at start-up
 
@@ -40,11 +40,21 @@ class SearchConfig:
             catchup_batch=env_int("HIREMESH_SEARCH_CATCHUP_BATCH", 64, min=1, max=256),
             import_root=Path(root).expanduser().absolute() if root else None,
             fusion=_fusion_policy(),
-            lexical_budget=env_int("HIREMESH_SEARCH_LEXICAL_BUDGET", lexical.DEFAULT_BUDGET, min=100,
-                                   max=10_000_000),
+            lexical_budget=_lexical_budget(),
             term_stats_interval=env_float("HIREMESH_SEARCH_TERM_STATS_S", 2.0, min=0.1, max=3600.0),
             mail_templates=_templates(),
         )
+
+
+def _lexical_budget() -> lexical.Budget:
+    d = lexical.Budget()
+    floor = env_int("HIREMESH_SEARCH_LEXICAL_BUDGET", d.floor, min=100, max=10_000_000)
+    ceiling = env_int("HIREMESH_SEARCH_LEXICAL_BUDGET_MAX", max(d.ceiling, floor), min=100, max=10_000_000)
+    if ceiling < floor:
+        raise ConfigError("HIREMESH_SEARCH_LEXICAL_BUDGET_MAX", f"must be at least HIREMESH_SEARCH_LEXICAL_BUDGET "
+                                                               f"({floor}), got {ceiling}")
+    share = env_float("HIREMESH_SEARCH_LEXICAL_BUDGET_SHARE", d.share, min=0.0, max=1.0)
+    return lexical.Budget(floor, share, ceiling)
 
 
 def _fusion_policy() -> fusion.Policy:

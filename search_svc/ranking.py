@@ -184,11 +184,12 @@ class Ranker:
     """Runs searches; needs embedding_svc only for text queries or rows whose vector is stale."""
 
     def __init__(self, pool: AsyncConnectionPool[Any], embedder: Embedder, policy: fusion.Policy | None = None,
-                 lexical_budget: int = lexical.DEFAULT_BUDGET) -> None:
+                 lexical_budget: lexical.Budget | int | None = None) -> None:
         self.pool = pool
         self.embedder = embedder
         self.policy = policy or fusion.Policy()
-        self.lexical_budget = lexical_budget
+        self.lexical_budget = (lexical.Budget.fixed(lexical_budget) if isinstance(lexical_budget, int)
+                               else lexical_budget or lexical.Budget())
         self._sizes: dict[str, tuple[float, int]] = {}  # table -> (when read, planner's row estimate)
 
     async def _rows(self, conn: AsyncConnection[Any], table: Table) -> int:
@@ -237,7 +238,7 @@ class Ranker:
                 "\nSELECT c.id::text AS id, 1 - (c.embedding <=> %(v)s::vector) AS cos, "
                 "coalesce(-(c.lex <#> qlex.v), 0) AS lex, ref.n, ref.cos_mean, ref.cos_std, ref.lex_mean, "
                 "ref.lex_std FROM {t} c, qlex, ref WHERE c.id = ANY(%(ids)s::uuid[])").format(t=CANDIDATES.ident)
-            args = {"source_id": job_id, "v": query.vector, "ids": ids, "budget": self.lexical_budget,
+            args = {"source_id": job_id, "v": query.vector, "ids": ids, **self.lexical_budget.params(),
                     "sample": SAMPLE_ROWS}
             async with conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(statement, args)
@@ -316,8 +317,7 @@ class Ranker:
         """Both legs, every pooled row's two similarities and the reference statistics, in one statement."""
         where, params = target.named_filters(opts.filters)
         corpus: lexical.Corpus = "jobs" if target is JOB_TARGET else "candidates"
-        args: dict[str, Any] = {**params, "budget": self.lexical_budget, "pool": pool_size,
-                                "scan_cap": self.lexical_budget * lexical.SCAN_CAP_FACTOR,
+        args: dict[str, Any] = {**params, **self.lexical_budget.params(), "pool": pool_size,
                                 "sample": SAMPLE_ROWS, "v": query.vector}
         if query.source is not None:
             table, row_id = query.source
@@ -329,10 +329,11 @@ class Ranker:
         strict = query.lexical is not None and query.lexical.strict
         tsq, matches = lexical.strict_match_sql() if strict else lexical.bag_match_sql()
         ctes = [lexical.query_terms_sql(source, corpus), tsq,
-                sql.SQL("kw_scan AS MATERIALIZED (SELECT t.id, t.lex FROM {t} t, tsq WHERE {matches}{filters} "
-                        "LIMIT %(scan_cap)s)").format(t=target.table.ident, matches=matches, filters=_and(where)),
-                sql.SQL("kw AS MATERIALIZED (SELECT k.id, row_number() OVER (ORDER BY k.lex <#> qlex.v, k.id) AS pos "
-                        "FROM kw_scan k, qlex ORDER BY k.lex <#> qlex.v, k.id LIMIT %(pool)s)")]
+                # Scored as they are scanned (a materialised scan of 20,000 term vectors spilled to disk).
+                sql.SQL("kw AS MATERIALIZED (SELECT id, row_number() OVER (ORDER BY d, id) AS pos FROM ("
+                        "SELECT s.id, s.d FROM (SELECT t.id, t.lex <#> qlex.v AS d FROM {t} t, tsq, qlex "
+                        "WHERE {matches}{filters} LIMIT %(scan_cap)s) s ORDER BY s.d, s.id LIMIT %(pool)s) k)"
+                        ).format(t=target.table.ident, matches=matches, filters=_and(where))]
         if semantic:
             # relaxed_order may return rows slightly out of order: materialise, then number them exactly.
             ctes.append(sql.SQL(
