@@ -75,7 +75,8 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
                                context: Any) -> AsyncIterator[pb.ImportCandidatesResponse]:
         # Listing a folder (and reading its JSONL files) is disk work: keep it off the event loop.
         sources = await asyncio.to_thread(importer.sources_from, [convert.resume_in(f) for f in request.files],
-                                          request.folder, list(request.jsonl_records), self._b.import_root)
+                                          request.folder, list(request.jsonl_records), self._b.import_root,
+                                          self._b.candidates.parser.limits.max_file_bytes)
         if not sources:
             raise InvalidArgument("files", "nothing to import: give files, a folder or jsonl_records")
         async for event in importer.run_import(self._b.candidates, sources, request.batch_size):

@@ -34,7 +34,11 @@ def html_text(content: bytes, limits: ParseLimits) -> str:
                               huge_tree=False)
     try:
         root = etree.fromstring(text, parser) if text.strip() else None
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
+    except etree.XMLSyntaxError as exc:
+        if exc.code == 2:  # libxml2's XML_ERR_NO_MEMORY, reported by lxml as a syntax error
+            raise MemoryError("the HTML needs more memory than the parser may use") from None
+        raise Unreadable(f"corrupt or unreadable HTML: {exc}") from None
+    except (etree.ParserError, ValueError) as exc:
         raise Unreadable(f"corrupt or unreadable HTML: {exc}") from None
     if root is None:
         raise Unreadable("an empty HTML document")

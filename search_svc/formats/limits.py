@@ -22,8 +22,8 @@ class ParseLimits:
     max_inflated_bytes: int = 100 * MB  # decompressed bytes of a zip package or of a PDF's streams
     max_ratio: float = 100.0  # decompressed/compressed, for anything that inflates past RATIO_FLOOR
     max_pixels: int = 40_000_000  # per image handed to OCR
-    timeout_s: float = 60.0  # wall time of one file in a worker
-    memory_bytes: int = 2048 * MB  # address space of a worker (RLIMIT_AS); 0 leaves it unlimited
+    timeout_s: float = 120.0  # wall time of one file in a worker (OCR of a dense page: 10-30 s on 2 busy cores)
+    memory_bytes: int = 3072 * MB  # address space of a worker (RLIMIT_AS); 0 leaves it unlimited
     ocr: bool = True
 
 

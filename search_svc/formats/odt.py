@@ -22,6 +22,7 @@ _ROW, _CELL = f"{{{TABLE_NS}}}table-row", f"{{{TABLE_NS}}}table-cell"
 _SKIP = {f"{{{TEXT_NS}}}{n}" for n in ("tracked-changes", "note-citation", "sequence-decls", "variable-decls",
                                        "user-field-decls", "bookmark-ref")} | {
     f"{{{OFFICE_NS}}}annotation", f"{{{OFFICE_NS}}}annotation-end", f"{{{TABLE_NS}}}covered-table-cell"}
+XML_ERR_NO_MEMORY = 2  # libxml2's code when an allocation fails (lxml reports it as a syntax error)
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True,
                           load_dtd=False)
 
@@ -51,6 +52,8 @@ def _parse(xml: bytes, name: str) -> etree._Element:
     try:
         return etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError as exc:
+        if exc.code == XML_ERR_NO_MEMORY:
+            raise MemoryError(f"{name} needs more memory than the parser may use") from None
         raise Unreadable(f"corrupt or unreadable ODT: {name} is not well-formed XML ({exc})") from None
 
 

@@ -24,6 +24,7 @@ _NOBREAK_HYPHEN, _SYM = f"{{{W}}}noBreakHyphen", f"{{{W}}}sym"
 _SKIP = {f"{{{W}}}{n}" for n in ("delText", "instrText", "rPr", "pPr", "sectPr", "tblPr", "tcPr", "trPr")} | {
     f"{{{MC}}}Fallback"}
 _ALTERNATE = f"{{{MC}}}AlternateContent"
+XML_ERR_NO_MEMORY = 2  # libxml2's code when an allocation fails (lxml reports it as a syntax error)
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True,
                           load_dtd=False)
 
@@ -56,6 +57,8 @@ def _part_text(xml: bytes, name: str) -> str:
     try:
         root = etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError as exc:
+        if exc.code == XML_ERR_NO_MEMORY:
+            raise MemoryError(f"{name} needs more memory than the parser may use") from None
         raise Unreadable(f"corrupt or unreadable DOCX: {name} is not well-formed XML ({exc})") from None
     return "".join(_walk(root))
 

@@ -42,7 +42,7 @@ def _zip(members: dict[str, bytes]) -> bytes:
     (b"\xef\xbb\xbf  {\\rtf1 hi}", sniff.RTF),
     (html_bytes(RESUME), sniff.HTML),
     (b"<!-- saved from Word -->\n<HTML xmlns:o='urn:schemas-microsoft-com:office:office'><body>x", sniff.HTML),
-    ('<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body>x</body></html>'.encode(),
+    (b'<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body>x</body></html>',
      sniff.HTML),
     ("<html><body>Zoë</body></html>".encode("utf-16"), sniff.HTML),
     (png_bytes(["x"]), sniff.PNG),
