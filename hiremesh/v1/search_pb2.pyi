@@ -232,7 +232,9 @@ class ResumeFile(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     file_name: _builtins.str
     media_type: _builtins.str
-    """"application/pdf", DOCX's media type or "text/plain"; sniffed when empty."""
+    """Informational only: the format is sniffed from the content (PDF, DOCX, legacy Word .doc, ODT, RTF, HTML,
+    text or Markdown, PNG or JPEG). It only labels content without a signature (Markdown, an HTML fragment).
+    """
     content: _builtins.bytes
     def __init__(
         self,
@@ -261,7 +263,10 @@ class CreateCandidateRequest(_message.Message):
 
     @_builtins.property
     def resume(self) -> Global___ResumeFile:
-        """Optional resume (PDF, DOCX or text, at most 10 MB)."""
+        """Optional resume (PDF, DOCX, DOC, ODT, RTF, HTML, text, PNG or JPEG; at most 10 MB; scans and photos go
+        through OCR). A file over a parser limit (pages, text, decompressed size or ratio, pixels, time,
+        memory) is INVALID_ARGUMENT naming the file and the limit.
+        """
 
     def __init__(
         self,
@@ -510,7 +515,9 @@ class ImportCandidatesRequest(_message.Message):
     JSONL_RECORDS_FIELD_NUMBER: _builtins.int
     BATCH_SIZE_FIELD_NUMBER: _builtins.int
     folder: _builtins.str
-    """A folder on the server's disk: every PDF, DOCX, TXT/MD and JSONL file in it."""
+    """A folder on the server's disk: every resume file in it (.pdf .docx .doc .odt .rtf .html .htm .txt .md
+    .png .jpg .jpeg, each read as what its content is) and every JSONL file; other files are reported failed.
+    """
     batch_size: _builtins.int
     """Texts embedded per batch; 0 means 64."""
     @_builtins.property
