@@ -23,6 +23,7 @@ log = logging.getLogger("search_svc.importer")
 
 DEFAULT_BATCH = 64
 MAX_BATCH = 256
+SUMMARY_ERRORS = 1000  # failed records repeated in the final summary
 # What a folder import picks up by name; each file's format is then sniffed from its content.
 FOLDER_SUFFIXES = (*ingest.SUFFIXES, ".jsonl")
 _STRING_FIELDS = ("name", "email", "phone", "location", "headline", "resume_file_name", "resume_text")
@@ -51,6 +52,7 @@ class ImportEvent:
     created: int = 0
     duplicates: int = 0
     candidate_ids: list[str] = field(default_factory=list)
+    summary_errors: list[tuple[str, str]] = field(default_factory=list)  # on the final event: every failure so far
 
 
 def record_candidate(line: str) -> Candidate:
@@ -191,6 +193,7 @@ async def run_import(store: Candidates, sources: list[Source], batch_size: int) 
     total = len(sources)
     done = failed = created = duplicates = 0
     ids: list[str] = []
+    all_errors: list[tuple[str, str]] = []
     yield ImportEvent(0, total, 0, f"{total} record(s) to import")
     for start in range(0, total, size):
         batch = sources[start:start + size]
@@ -222,6 +225,7 @@ async def run_import(store: Candidates, sources: list[Source], batch_size: int) 
                 duplicates += dedup
                 created += not dedup
         failed += len(errors)
+        all_errors += errors[:max(0, SUMMARY_ERRORS - len(all_errors))]
         done += len(batch)
         metrics.IMPORTED.labels("failed").inc(len(errors))
         yield ImportEvent(done, total, failed, f"imported {done}/{total}", errors)
@@ -229,4 +233,5 @@ async def run_import(store: Candidates, sources: list[Source], batch_size: int) 
     metrics.IMPORTED.labels("duplicate").inc(duplicates)
     log.info("import: %d created, %d duplicates, %d failed of %d", created, duplicates, failed, total)
     yield ImportEvent(done, total, failed, f"done: {created} created, {duplicates} duplicates, {failed} failed",
-                      final=True, created=created, duplicates=duplicates, candidate_ids=list(dict.fromkeys(ids)))
+                      final=True, created=created, duplicates=duplicates, candidate_ids=list(dict.fromkeys(ids)),
+                      summary_errors=all_errors)

@@ -85,9 +85,10 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
                                           event.failed, event.message),
                 errors=[pb.ImportRecordError(source=s, reason=r) for s, r in event.errors])
             if event.final:
-                reply.summary.CopyFrom(pb.ImportSummary(total=event.total, created=event.created,
-                                                        duplicates=event.duplicates, failed=event.failed,
-                                                        candidate_ids=event.candidate_ids))
+                reply.summary.CopyFrom(pb.ImportSummary(
+                    total=event.total, created=event.created, duplicates=event.duplicates, failed=event.failed,
+                    candidate_ids=event.candidate_ids,
+                    errors=[pb.ImportRecordError(source=s, reason=r) for s, r in event.summary_errors]))
             yield reply
 
     # --- jobs ---------------------------------------------------------------------------------------------

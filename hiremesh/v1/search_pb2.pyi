@@ -581,12 +581,19 @@ class ImportSummary(_message.Message):
     DUPLICATES_FIELD_NUMBER: _builtins.int
     FAILED_FIELD_NUMBER: _builtins.int
     CANDIDATE_IDS_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
     total: _builtins.int
     created: _builtins.int
     duplicates: _builtins.int
     failed: _builtins.int
     @_builtins.property
     def candidate_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportRecordError]:
+        """Every failed record with its reason (the first 1000; `failed` counts them all), so a caller that only
+        keeps the last message (the gateway's operation result) still learns which files were refused and why.
+        """
+
     def __init__(
         self,
         *,
@@ -595,10 +602,11 @@ class ImportSummary(_message.Message):
         duplicates: _builtins.int = ...,
         failed: _builtins.int = ...,
         candidate_ids: _abc.Iterable[_builtins.str] | None = ...,
+        errors: _abc.Iterable[Global___ImportRecordError] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_ids", b"candidate_ids", "created", b"created", "duplicates", b"duplicates", "failed", b"failed", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_ids", b"candidate_ids", "created", b"created", "duplicates", b"duplicates", "errors", b"errors", "failed", b"failed", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
