@@ -83,7 +83,10 @@ def _worker_main(fd: int) -> None:
     from search_svc.formats import ocr
 
     ocr.configure(ocr_threads)
-    ingest._parsers()  # import every parser now, not inside the first file's time limit
+    ingest._parsers()  # import every parser and its libraries now, not inside the first file's time limit
+    import olefile  # noqa: F401
+    import pypdf  # noqa: F401
+    from PIL import Image  # noqa: F401
     if limits.ocr and (problem := ocr.warm_up()):
         print(f"search_svc parser worker: {problem}", file=sys.stderr, flush=True)
     conn.send(("ready", os.getpid()))

@@ -141,7 +141,7 @@ async def test_an_import_reports_each_bad_file_and_imports_the_rest(http: aiohtt
 @pytest_asyncio.fixture(loop_scope="session")
 async def tight_search(pg_url: str, embedding_addr: str) -> AsyncIterator[ServiceProcess]:
     url = create_database(pg_url, "searchlimits")
-    env = search_env(url, embedding_addr, HIREMESH_SEARCH_PARSE_WORKERS="1", HIREMESH_SEARCH_PARSE_TIMEOUT_S="0.5",
+    env = search_env(url, embedding_addr, HIREMESH_SEARCH_PARSE_WORKERS="1", HIREMESH_SEARCH_PARSE_TIMEOUT_S="2",
                      HIREMESH_SEARCH_PARSE_MAX_PAGES="3")
     proc = await spawn_service("search_svc", free_port(), env, SEARCH_HEALTH)
     try:
@@ -152,12 +152,12 @@ async def tight_search(pg_url: str, embedding_addr: str) -> AsyncIterator[Servic
 
 async def test_a_file_over_the_time_limit_is_refused_and_the_service_serves_on(tight_search: ServiceProcess) -> None:
     stub = search_stub(tight_search.addr)
-    dense = png_bytes([line for i in range(8) for line in resume(f"Town{i}")], size=30)
+    dense = png_bytes([line for i in range(16) for line in resume(f"Town{i}")], size=30, width=1654)
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.CreateCandidate(pb.CreateCandidateRequest(resume=pb.ResumeFile(
             file_name="dense.png", content=dense)), timeout=120)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "'dense.png' is over a limit: reading it took longer than the time limit of 0.5 s" in \
+    assert "'dense.png' is over a limit: reading it took longer than the time limit of 2 s" in \
         (err.value.details() or "")
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.CreateCandidate(pb.CreateCandidateRequest(resume=pb.ResumeFile(
