@@ -275,11 +275,15 @@ class ParserPool(ResumeParser):
             self.replaced += 1
             raise InvalidArgument(where, f"{name} is over a limit: reading it took longer than the time limit "
                                          f"of {self.limits.timeout_s:g} s")
-        if kind in ("memory", "died"):
+        limit = self.limits.memory_bytes // 2**20
+        memory = f"the memory limit of {limit} MB" if limit else "the memory this machine has"
+        if kind == "memory":
             self.replaced += 1
-            limit = self.limits.memory_bytes // 2**20
-            detail = f"the memory limit of {limit} MB" if limit else "the parser's resources"
-            raise InvalidArgument(where, f"{name} is over a limit: reading it needs more than {detail}")
+            raise InvalidArgument(where, f"{name} is over a limit: reading it needs more than {memory}")
+        if kind == "died":
+            self.replaced += 1
+            raise InvalidArgument(where, f"{name}: the parser process died reading it, twice (exit code {reply[1]}): "
+                                         f"a malformed file, or one that needs more than {memory}")
         log.error("parser failed on %s: %s", name, reply[1])
         raise InvalidArgument(where, f"{name}: corrupt or unreadable file (the parser failed: {reply[1]})")
 
@@ -291,6 +295,7 @@ class ParserPool(ResumeParser):
         loop = asyncio.get_running_loop()
         restart = loop.run_in_executor(self._threads, self._replace, worker)
         self._restarts.add(restart)
+
         def rejoin(done: asyncio.Future[None]) -> None:
             self._restarts.discard(done)
             self._idle.put_nowait(worker)
