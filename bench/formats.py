@@ -148,7 +148,7 @@ async def files_part(api: Api, folder: Path) -> dict[str, Any]:
         else:
             row["rejected"].append({"file": str(path.relative_to(folder)), "status": status,
                                     "reason": body.get("message", "")})
-    twins = []
+    twins: list[dict[str, Any]] = []
     for doc in sorted(p for p in texts if p.suffix.lower() == ".doc"):
         twin = doc.with_suffix(".docx")
         if twin in texts:
