@@ -9,13 +9,13 @@ BUF := tools/buf/node_modules/.bin/buf
 export HIREMESH_HOME ?= $(CURDIR)/.hiremesh
 PYTEST_ARGS ?=
 
-.PHONY: run test venv build-venv models llm chromium buf proto proto-check lint typecheck pytest pytest-browser clean
+.PHONY: run test venv build-venv models llm chromium ocr-libs buf proto proto-check lint typecheck pytest pytest-browser clean
 
-run: venv models
+run: venv models ocr-libs
 	@if [ "$(LLM)" = "local" ]; then $(MAKE) --no-print-directory llm; fi
 	$(VENV)/bin/hiremesh up $(if $(filter local,$(LLM)),--local-llm,)
 
-test: venv models llm chromium buf lint typecheck proto-check pytest pytest-browser
+test: venv models llm chromium ocr-libs buf lint typecheck proto-check pytest pytest-browser
 
 # --- environments ---------------------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml
@@ -52,6 +52,10 @@ llm: venv
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# OCR of scanned resumes: OpenCV (from rapidocr-onnxruntime) loads libGL and GLib at import.
+ocr-libs:
+	@{ ldconfig -p | grep -q 'libGL.so.1 ' && ldconfig -p | grep -q 'libgthread-2.0.so.0 '; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0; }
 
 $(BUF): tools/buf/package.json
 	cd tools/buf && npm ci --no-audit --no-fund --silent

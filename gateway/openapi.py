@@ -67,6 +67,9 @@ _ERRORS = {"400": "invalid argument or malformed JSON", "401": "missing, wrong o
            "503": "backend unavailable", "504": "deadline exceeded"}
 
 
+_RESUME_FORMATS = "PDF, DOCX, DOC, ODT, RTF, HTML, text, PNG or JPEG (sniffed from the content), at most 10 MB"
+
+
 class _Schemas:
     def __init__(self) -> None:
         self.components: dict[str, Any] = {}
@@ -137,7 +140,7 @@ def document(routes: Iterable[Route], prefix: str = "/api/v1") -> dict[str, Any]
             content["application/json"] = {"schema": _schema_of(schemas, route.body)}
         if route.multipart:
             content["multipart/form-data"] = {"schema": {"type": "object", "properties": {
-                "resume": {"type": "string", "format": "binary", "description": "PDF, DOCX or text, at most 10 MB"},
+                "resume": {"type": "string", "format": "binary", "description": _RESUME_FORMATS},
                 "candidate": {"type": "string", "description": "Candidate fields as JSON"}}}}
         if content:
             op["requestBody"] = {"required": route.method == "POST" and route.body is None, "content": content}

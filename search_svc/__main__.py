@@ -19,6 +19,7 @@ from search_svc.config import SearchConfig
 from search_svc.embedder import Embedder
 from search_svc.jobs import Jobs
 from search_svc.outbox import Outbox
+from search_svc.parse_pool import ParserPool
 from search_svc.ranking import Ranker
 from search_svc.reembed import Reembedder
 from search_svc.servicer import SERVICE_NAME, Backend, SearchServicer
@@ -29,10 +30,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def main() -> None:
     config = SearchConfig.from_env()
+    parsers = ParserPool(config.parse_limits, config.parse_workers)
     server = MeshServer("search", config.port, [SERVICE_NAME])
     servicer = SearchServicer()
     search_pb2_grpc.add_SearchServiceServicer_to_server(servicer, server.grpc)
-    await server.start()  # health answers NOT_SERVING while the database comes up
+    await server.start()  # health answers NOT_SERVING while the database and the parser workers come up
+    # The workers are fresh interpreters (fork+exec, see parse_pool), so starting them next to a live gRPC
+    # server is safe; they load while the migrations run, and the service is SERVING only once they are up.
+    parsers_ready = asyncio.create_task(parsers.start(), name="search-parsers")
     try:
         applied = await migrate(config.database_url, "catalog", MIGRATIONS)
         pool = await open_pool(config.database_url, min_size=1, max_size=config.pool_max, timeout=60,
@@ -40,12 +45,23 @@ async def main() -> None:
     except HiremeshError as exc:
         log.error("cannot start: %s", exc.message)
         await server.stop(0)
+        with contextlib.suppress(BaseException):
+            await parsers_ready
+        await parsers.close()
+        raise SystemExit(1) from None
+    try:
+        await parsers_ready
+    except RuntimeError as exc:
+        log.error("cannot start the resume parser workers: %s", exc)
+        await server.stop(0)
+        await pool.close()
+        await parsers.close()
         raise SystemExit(1) from None
     log.info("catalog schema ready (%s)", ", ".join(applied) if applied else "up to date")
     log.info("candidate e-mail templates from %s", config.mail_templates.source)
     embedder = Embedder(embedding_stub(config.embedding_addr), timeout=config.embed_timeout,
                         batch=config.embed_batch)
-    candidates = Candidates(pool, embedder)
+    candidates = Candidates(pool, embedder, parsers)
     jobs = Jobs(pool, embedder)
     reembedder = Reembedder(candidates, jobs)
     outbox = Outbox(pool, config.mail_templates)
@@ -68,6 +84,7 @@ async def main() -> None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await pool.close()
+        await parsers.close()
 
     server.on_shutdown(shutdown)
     server.set_serving(True)

@@ -6,6 +6,7 @@ Every write of text embeds it first; when embedding_svc is down the row is writt
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from dataclasses import dataclass, replace
@@ -15,11 +16,14 @@ import numpy as np
 from psycopg import sql
 from psycopg.errors import UniqueViolation
 from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 
 from hiremesh.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from hiremesh.mailaddr import is_email
 from hiremesh.skills import normalise_skills
 from search_svc import ingest, paging
+from search_svc.embedder import Embedder
+from search_svc.parse_pool import ParseJob, ResumeParser
 from search_svc.profile import extract_profile
 from search_svc.records import CANDIDATE_FIELDS, CANDIDATE_TEXT_FIELDS, Candidate, Page, candidate_text
 from search_svc.rows import RowStore, Table, ilike_pattern
@@ -42,15 +46,18 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def prepare(given: Candidate, resume: ResumeUpload | None, field: str = "resume") -> Candidate:
+def prepare(given: Candidate, resume: ResumeUpload | None, field: str = "resume",
+            extracted: ingest.ExtractedResume | None = None) -> Candidate:
     """A candidate ready to insert: resume text extracted, empty fields filled from it, values checked.
 
     Explicit fields win over extracted ones; the dedupe key is the file's sha256, or the text's when the
-    resume came as text.
+    resume came as text. `extracted` is the resume already parsed (by a parser worker); without it the file
+    is parsed here, in this process.
     """
     c = replace(given, skills=list(given.skills))
     if resume is not None and resume.content:
-        extracted = ingest.extract(resume.content, resume.media_type, resume.file_name, field)
+        if extracted is None:
+            extracted = ingest.extract(resume.content, resume.media_type, resume.file_name, field)
         c.resume_text = c.resume_text or extracted.text
         c.resume_media_type = extracted.media_type
         c.resume_file_name = c.resume_file_name or resume.file_name
@@ -102,9 +109,19 @@ _INSERT = sql.SQL(
 class Candidates(RowStore):
     table = TABLE
 
+    def __init__(self, pool: AsyncConnectionPool[Any], embedder: Embedder, parser: ResumeParser) -> None:
+        super().__init__(pool, embedder)
+        self.parser = parser
+
+    async def parse(self, resume: ResumeUpload, field: str) -> ingest.ExtractedResume:
+        """The resume's text, read by a parser worker under the configured limits."""
+        return await self.parser.extract(ParseJob(resume.content, resume.media_type, resume.file_name, field))
+
     async def create(self, given: Candidate, resume: ResumeUpload | None) -> tuple[Candidate, bool]:
         """The new candidate, or the existing one with the same resume and True (deduplicated)."""
-        c = prepare(given, resume)
+        extracted = await self.parse(resume, "resume") if resume is not None and resume.content else None
+        # Profile extraction reads the whole text with regular expressions: CPU work, off the event loop.
+        c = await asyncio.to_thread(prepare, given, resume, "resume", extracted)
         if c.resume_sha256:
             existing = await self.by_sha256(c.resume_sha256)
             if existing is not None:

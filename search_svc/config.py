@@ -5,8 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hiremesh.config import ConfigError, database_url, env_float, env_int, env_path, env_str, service_addr, service_port
+from hiremesh.config import (
+    ConfigError,
+    database_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_path,
+    env_str,
+    service_addr,
+    service_port,
+)
 from search_svc import fusion, lexical
+from search_svc.formats.limits import MB, ParseLimits
 from search_svc.mail_templates import DEFAULT_PATH, TemplateError, Templates
 
 
@@ -25,6 +36,8 @@ class SearchConfig:
     lexical_budget: lexical.Budget  # rows the keyword leg scores, counted by its rarest words
     term_stats_interval: float  # seconds between folds of pending term counts into catalog.term_stats
     mail_templates: Templates  # candidate e-mails per application status, checked at start-up
+    parse_workers: int  # resume parser processes
+    parse_limits: ParseLimits
 
     @classmethod
     def from_env(cls) -> SearchConfig:
@@ -43,6 +56,8 @@ class SearchConfig:
             lexical_budget=_lexical_budget(),
             term_stats_interval=env_float("HIREMESH_SEARCH_TERM_STATS_S", 2.0, min=0.1, max=3600.0),
             mail_templates=_templates(),
+            parse_workers=env_int("HIREMESH_SEARCH_PARSE_WORKERS", 2, min=1, max=64),
+            parse_limits=parse_limits_from_env(),
         )
 
 
@@ -71,3 +86,30 @@ def _templates() -> Templates:
         return Templates.load(path)
     except TemplateError as exc:
         raise ConfigError("HIREMESH_MAIL_TEMPLATES", f"{path}: {exc}") from None
+
+
+def parse_limits_from_env() -> ParseLimits:
+    """The resume parsers' limits (docs/OPERATIONS.md, "Resume files: formats and parser limits")."""
+    d = ParseLimits()
+    return ParseLimits(
+        max_file_bytes=env_int("HIREMESH_SEARCH_PARSE_MAX_FILE_MB", d.max_file_bytes // MB, min=1, max=30) * MB,
+        max_pages=env_int("HIREMESH_SEARCH_PARSE_MAX_PAGES", d.max_pages, min=1, max=10_000),
+        max_ocr_pages=env_int("HIREMESH_SEARCH_PARSE_MAX_OCR_PAGES", d.max_ocr_pages, min=0, max=1000),
+        max_chars=env_int("HIREMESH_SEARCH_PARSE_MAX_CHARS", d.max_chars, min=1000, max=2_000_000),
+        max_inflated_bytes=env_int("HIREMESH_SEARCH_PARSE_MAX_INFLATED_MB", d.max_inflated_bytes // MB, min=1,
+                                   max=4096) * MB,
+        max_ratio=env_float("HIREMESH_SEARCH_PARSE_MAX_RATIO", d.max_ratio, min=2.0, max=100_000.0),
+        max_pixels=env_int("HIREMESH_SEARCH_PARSE_MAX_MEGAPIXELS", d.max_pixels // 1_000_000, min=1,
+                           max=1000) * 1_000_000,
+        timeout_s=env_float("HIREMESH_SEARCH_PARSE_TIMEOUT_S", d.timeout_s, min=0.5, max=3600.0),
+        memory_bytes=_memory_limit(d.memory_bytes),
+        ocr=env_bool("HIREMESH_SEARCH_PARSE_OCR", d.ocr),
+    )
+
+
+def _memory_limit(default: int) -> int:
+    name = "HIREMESH_SEARCH_PARSE_MEMORY_MB"
+    value = env_int(name, default // MB, min=0, max=1_048_576)
+    if 0 < value < 512:  # the interpreter, the parsers and the OCR models alone take ~700 MB of address space
+        raise ConfigError(name, f"must be 0 (no limit) or at least 512, got {value}")
+    return value * MB

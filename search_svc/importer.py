@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,16 +23,22 @@ log = logging.getLogger("search_svc.importer")
 
 DEFAULT_BATCH = 64
 MAX_BATCH = 256
-FOLDER_SUFFIXES = (".pdf", ".docx", ".txt", ".text", ".md", ".jsonl")
+SUMMARY_ERRORS = 1000  # failed records repeated in the final summary
+# What a folder import picks up by name; each file's format is then sniffed from its content.
+FOLDER_SUFFIXES = (*ingest.SUFFIXES, ".jsonl")
 _STRING_FIELDS = ("name", "email", "phone", "location", "headline", "resume_file_name", "resume_text")
+
+
+Loader = Callable[[Candidates], Awaitable[Candidate]]
 
 
 @dataclass
 class Source:
-    """One input record: a name for error messages and a loader that yields a prepared Candidate."""
+    """One input record: a name for error messages and a loader that yields a prepared Candidate (files are
+    parsed by the store's parser workers)."""
 
     name: str
-    load: Callable[[], Candidate]
+    load: Loader
 
 
 @dataclass
@@ -46,6 +52,7 @@ class ImportEvent:
     created: int = 0
     duplicates: int = 0
     candidate_ids: list[str] = field(default_factory=list)
+    summary_errors: list[tuple[str, str]] = field(default_factory=list)  # on the final event: every failure so far
 
 
 def record_candidate(line: str) -> Candidate:
@@ -80,34 +87,39 @@ def record_candidate(line: str) -> Candidate:
     return c
 
 
-def _file_loader(upload: ResumeUpload, field_name: str) -> Callable[[], Candidate]:
-    return lambda: prepare(Candidate(), upload, field=field_name)
-
-
-def _path_loader(path: Path) -> Callable[[], Candidate]:
-    # Read when the record's batch is processed, so a big folder is never all in memory at once.
-    def load() -> Candidate:
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise InvalidArgument("file", f"cannot read: {exc.strerror or exc}") from None
-        return prepare(Candidate(), ResumeUpload(path.name, ingest.media_type_for(path.name) or "", content),
-                       field="file")
+def _file_loader(upload: ResumeUpload, field_name: str) -> Loader:
+    async def load(store: Candidates) -> Candidate:
+        extracted = await store.parse(upload, field_name)
+        return await asyncio.to_thread(prepare, Candidate(), upload, field_name, extracted)
     return load
 
 
-def _record_loader(line: str) -> Callable[[], Candidate]:
-    return lambda: record_candidate(line)
+def _path_loader(path: Path) -> Loader:
+    # Read when the record's batch is processed, so a big folder is never all in memory at once.
+    async def load(store: Candidates) -> Candidate:
+        try:
+            content = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise InvalidArgument("file", f"cannot read: {exc.strerror or exc}") from None
+        upload = ResumeUpload(path.name, ingest.media_type_for(path.name) or "", content)
+        return await _file_loader(upload, "file")(store)
+    return load
 
 
-def _failing(exc: HiremeshError) -> Callable[[], Candidate]:
-    def load() -> Candidate:
+def _record_loader(line: str) -> Loader:
+    async def load(_store: Candidates) -> Candidate:
+        return await asyncio.to_thread(record_candidate, line)
+    return load
+
+
+def _failing(exc: HiremeshError) -> Loader:
+    async def load(_store: Candidates) -> Candidate:
         raise exc
     return load
 
 
 def sources_from(files: list[ResumeUpload], folder: str, records: list[str],
-                 import_root: Path | None) -> list[Source]:
+                 import_root: Path | None, max_bytes: int = ingest.MAX_RESUME_BYTES) -> list[Source]:
     """Every record the request names, in request order: files, then the folder's files, then records."""
     out: list[Source] = []
     for i, upload in enumerate(files):
@@ -117,7 +129,7 @@ def sources_from(files: list[ResumeUpload], folder: str, records: list[str],
         else:
             out.append(Source(name, _file_loader(upload, f"files[{i}]")))
     if folder:
-        out += _folder_sources(folder, import_root)
+        out += _folder_sources(folder, import_root, max_bytes)
     for i, line in enumerate(records):
         out.append(Source(f"record {i + 1}", _record_loader(line)))
     return out
@@ -128,7 +140,7 @@ def _jsonl_sources(name: str, text: str) -> list[Source]:
             for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 
-def _folder_sources(folder: str, import_root: Path | None) -> list[Source]:
+def _folder_sources(folder: str, import_root: Path | None, max_bytes: int) -> list[Source]:
     path = Path(folder).expanduser()
     if not path.is_absolute():
         raise InvalidArgument("folder", "must be an absolute path on the search service's machine")
@@ -148,15 +160,29 @@ def _folder_sources(folder: str, import_root: Path | None) -> list[Source]:
             out.append(Source(name, _failing(InvalidArgument("file", f"unsupported file type {suffix or '(none)'}"))))
             continue
         size = file.stat().st_size
-        if size > ingest.MAX_RESUME_BYTES:
+        if size > max_bytes:  # refused without reading it
             out.append(Source(name, _failing(InvalidArgument(
-                "file", f"file is {size} bytes; the limit is {ingest.MAX_RESUME_BYTES}"))))
+                "file.content", f"{ingest.label(name)} is {size} bytes; the file size limit is {max_bytes} bytes"))))
             continue
         if suffix == ".jsonl":
             out += _jsonl_sources(name, file.read_text(encoding="utf-8", errors="replace"))
         else:
             out.append(Source(name, _path_loader(file)))
     return out
+
+
+async def _load_all(store: Candidates, batch: list[Source]) -> list[Candidate | HiremeshError]:
+    """Every source of a batch loaded, as many at a time as there are parser workers (plus one being read)."""
+    gate = asyncio.Semaphore(store.parser.workers + 1)
+
+    async def one(source: Source) -> Candidate | HiremeshError:
+        async with gate:
+            try:
+                return await source.load(store)
+            except HiremeshError as exc:
+                return exc
+
+    return list(await asyncio.gather(*(one(s) for s in batch)))
 
 
 async def run_import(store: Candidates, sources: list[Source], batch_size: int) -> AsyncIterator[ImportEvent]:
@@ -167,17 +193,17 @@ async def run_import(store: Candidates, sources: list[Source], batch_size: int) 
     total = len(sources)
     done = failed = created = duplicates = 0
     ids: list[str] = []
+    all_errors: list[tuple[str, str]] = []
     yield ImportEvent(0, total, 0, f"{total} record(s) to import")
     for start in range(0, total, size):
         batch = sources[start:start + size]
         errors: list[tuple[str, str]] = []
         ready: list[Candidate] = []
-        for source in batch:
-            try:
-                # pypdf and python-docx are CPU work: keep the event loop answering other calls.
-                ready.append(await asyncio.to_thread(source.load))
-            except HiremeshError as exc:
-                errors.append((source.name, exc.message))
+        for source, outcome in zip(batch, await _load_all(store, batch), strict=True):
+            if isinstance(outcome, Candidate):
+                ready.append(outcome)
+            else:
+                errors.append((source.name, outcome.message))
         # Drop what is already stored (or repeated inside this batch) before paying for embeddings.
         known = await store.existing_sha256([c.resume_sha256 for c in ready if c.resume_sha256])
         fresh: list[Candidate] = []
@@ -199,6 +225,7 @@ async def run_import(store: Candidates, sources: list[Source], batch_size: int) 
                 duplicates += dedup
                 created += not dedup
         failed += len(errors)
+        all_errors += errors[:max(0, SUMMARY_ERRORS - len(all_errors))]
         done += len(batch)
         metrics.IMPORTED.labels("failed").inc(len(errors))
         yield ImportEvent(done, total, failed, f"imported {done}/{total}", errors)
@@ -206,4 +233,5 @@ async def run_import(store: Candidates, sources: list[Source], batch_size: int) 
     metrics.IMPORTED.labels("duplicate").inc(duplicates)
     log.info("import: %d created, %d duplicates, %d failed of %d", created, duplicates, failed, total)
     yield ImportEvent(done, total, failed, f"done: {created} created, {duplicates} duplicates, {failed} failed",
-                      final=True, created=created, duplicates=duplicates, candidate_ids=list(dict.fromkeys(ids)))
+                      final=True, created=created, duplicates=duplicates, candidate_ids=list(dict.fromkeys(ids)),
+                      summary_errors=all_errors)

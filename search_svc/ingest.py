@@ -1,33 +1,44 @@
-"""Resume files (PDF, DOCX, plain text) to plain text, with errors a caller can act on.
+"""Resume files to plain text: the format is sniffed from the content, then its parser runs under ParseLimits.
 
-Every failure is an `InvalidArgument` on the field that carried the bytes, saying why (corrupt,
-password-protected, unsupported, too large, no text), so a bulk import can report it per file.
+Formats: PDF (with OCR for pages that have no text layer), DOCX, legacy Word .doc, ODT, RTF, HTML, plain text
+and Markdown, PNG and JPEG (OCR). Every failure is an `InvalidArgument` on the field that carried the bytes,
+naming the file and the reason (corrupt, password-protected, unsupported, over which limit, no text), so a bulk
+import can report it per file. Time and memory limits need a separate process: search_svc.parse_pool runs this
+module's `extract` in worker processes; called directly it enforces every other limit.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import io
-import logging
 import re
-import struct
-import zipfile
-import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hiremesh.errors import InvalidArgument
+from search_svc.formats import sniff as sniffing
+from search_svc.formats.limits import OverLimit, ParseLimits, Unreadable
 
-MAX_RESUME_BYTES = 10 * 1024 * 1024
+DEFAULT_LIMITS = ParseLimits()
+MAX_RESUME_BYTES = DEFAULT_LIMITS.max_file_bytes
 
-PDF = "application/pdf"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-TEXT = "text/plain"
-MARKDOWN = "text/markdown"
+PDF = sniffing.PDF
+DOCX = sniffing.DOCX
+DOC = sniffing.DOC
+ODT = sniffing.ODT
+RTF = sniffing.RTF
+HTML = sniffing.HTML
+PNG = sniffing.PNG
+JPEG = sniffing.JPEG
+TEXT = sniffing.TEXT
+MARKDOWN = sniffing.MARKDOWN
 
-_BY_SUFFIX = {".pdf": PDF, ".docx": DOCX, ".txt": TEXT, ".text": TEXT, ".md": MARKDOWN}
-
-# pypdf logs every recoverable oddity of a damaged file as a warning; the caller gets the reason instead.
-logging.getLogger("pypdf").setLevel(logging.ERROR)
+# File suffixes of the formats above: what a folder import picks up, and labels for text-like content.
+SUFFIXES = {".pdf": PDF, ".docx": DOCX, ".doc": DOC, ".odt": ODT, ".rtf": RTF, ".html": HTML, ".htm": HTML,
+            ".xhtml": HTML, ".png": PNG, ".jpg": JPEG, ".jpeg": JPEG, ".txt": TEXT, ".text": TEXT,
+            ".md": MARKDOWN, ".markdown": MARKDOWN}
+SUPPORTED = "PDF, DOCX, DOC, ODT, RTF, HTML, text, PNG or JPEG"
+_MARKUP = re.compile(rb"<(?:[a-zA-Z][a-zA-Z0-9]{0,15})(?:\s[^<>]{0,500})?/?>")
 
 
 @dataclass(frozen=True)
@@ -47,117 +58,82 @@ def safe_file_name(name: str) -> str:
 def media_type_for(file_name: str) -> str | None:
     """The media type a file name implies, or None when its suffix is not a resume format."""
     lowered = file_name.lower()
-    for suffix, media in _BY_SUFFIX.items():
+    for suffix, media in SUFFIXES.items():
         if lowered.endswith(suffix):
             return media
     return None
 
 
-def sniff(content: bytes, file_name: str = "") -> str:
-    """Media type from the bytes themselves (magic numbers), falling back to the file name, then text."""
-    if content.startswith(b"%PDF-"):
-        return PDF
-    if content.startswith(b"PK\x03\x04"):
-        return DOCX
-    return media_type_for(file_name) or TEXT
+def sniff(content: bytes, file_name: str = "", declared: str = "") -> str:
+    """The media type to parse `content` as. A signature in the bytes always decides; content without one is
+    text, read as HTML when the name or declared type says HTML and it holds markup, else text or Markdown."""
+    found = sniffing.sniff(content)
+    if found is not None:
+        return found
+    hint = (declared or "").split(";")[0].strip().lower() or media_type_for(file_name) or ""
+    if media_type_for(file_name) == HTML:
+        hint = HTML
+    if hint in (HTML, "application/xhtml+xml") and _MARKUP.search(content[:8192]):
+        return HTML
+    if hint == MARKDOWN or media_type_for(file_name) == MARKDOWN:
+        return MARKDOWN
+    return TEXT
 
 
-def extract(content: bytes, media_type: str = "", file_name: str = "", field: str = "resume") -> ExtractedResume:
-    """Plain text of a resume file; raises InvalidArgument(`field`...) with the reason when it cannot."""
-    if len(content) > MAX_RESUME_BYTES:
-        raise InvalidArgument(f"{field}.content", f"file is {len(content)} bytes; the limit is {MAX_RESUME_BYTES}")
+@functools.cache
+def _parsers() -> dict[str, Callable[[bytes, ParseLimits], str]]:
+    # Imported on first use: a worker pays for pypdf, lxml and the OCR stack once, callers of safe_file_name never.
+    from search_svc.formats import html, images, odt, ooxml, pdf, rtf, text, word
+
+    return {PDF: pdf.pdf_text, DOCX: ooxml.docx_text, DOC: word.doc_text, ODT: odt.odt_text, RTF: rtf.rtf_text,
+            HTML: html.html_text, TEXT: text.plain_text, MARKDOWN: text.plain_text,
+            PNG: lambda c, lim: images.image_text(c, lim, "PNG"),
+            JPEG: lambda c, lim: images.image_text(c, lim, "JPEG")}
+
+
+def label(file_name: str) -> str:
+    """How a file is named in error messages."""
+    name = safe_file_name(file_name)
+    return repr(name) if name else "the file"
+
+
+def extract(content: bytes, media_type: str = "", file_name: str = "", field: str = "resume",
+            limits: ParseLimits = DEFAULT_LIMITS) -> ExtractedResume:
+    """Plain text of a resume file; raises InvalidArgument(`field`.content, "<file>: <reason>") when it cannot."""
+    where = f"{field}.content"
+    name = label(file_name)
+    if len(content) > limits.max_file_bytes:
+        raise InvalidArgument(where, f"{name} is {len(content)} bytes; the file size limit is "
+                                     f"{limits.max_file_bytes} bytes")
     if not content:
-        raise InvalidArgument(f"{field}.content", "file is empty")
-    declared = (media_type or "").split(";")[0].strip().lower()
-    # Magic numbers beat a declared type: a PDF sent as text/plain would otherwise be indexed as garbage.
-    media = sniff(content, file_name) if (not declared or content.startswith((b"%PDF-", b"PK\x03\x04"))) \
-        else declared
-    if media == "application/msword":
-        raise InvalidArgument(f"{field}.media_type", "legacy .doc files are not supported; save as DOCX or PDF")
-    if media == PDF:
-        text = _pdf_text(content, field)
-    elif media == DOCX:
-        text = _docx_text(content, field)
-    elif media.startswith("text/") or media in {"application/json", "application/octet-stream"}:
-        text = _plain_text(content, field)
-    else:
-        raise InvalidArgument(f"{field}.media_type", f"unsupported type {media!r}: send PDF, DOCX or plain text")
-    text = _tidy(text)
+        raise InvalidArgument(where, f"{name} is empty")
+    media = sniff(content, file_name, media_type)
+    parser = _parsers().get(media)
+    if parser is None:
+        raise InvalidArgument(where, f"{name}: unsupported file type: the content is "
+                                     f"{sniffing.describe(media)}; send {SUPPORTED}")
+    try:
+        text = tidy(parser(content, limits))
+    except OverLimit as exc:
+        raise InvalidArgument(where, f"{name} is over a limit: {exc.reason}") from None
+    except Unreadable as exc:
+        raise InvalidArgument(where, f"{name}: {exc.reason}") from None
+    except RecursionError:
+        raise InvalidArgument(where, f"{name}: corrupt or unreadable {sniffing.describe(media)}: nested too "
+                                     "deeply") from None
+    if len(text) > limits.max_chars:
+        raise InvalidArgument(where, f"{name} is over a limit: more than {limits.max_chars:,} characters of text "
+                                     "(the text limit)")
     if not text:
-        raise InvalidArgument(f"{field}.content", "no text could be extracted (a scanned image or an empty document?)")
+        raise InvalidArgument(where, f"{name}: no text could be extracted (an empty document, or an image with "
+                                     "no readable text?)")
     return ExtractedResume(text=text, media_type=media, sha256=hashlib.sha256(content).hexdigest())
 
 
-def _pdf_text(content: bytes, field: str) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PyPdfError
-
-    try:
-        reader = PdfReader(io.BytesIO(content))
-        if reader.is_encrypted:
-            # An owner-password-only PDF opens with the empty user password; anything else is locked.
-            try:
-                unlocked = bool(reader.decrypt(""))
-            except Exception:  # pypdf raises several types for unsupported crypto
-                unlocked = False
-            if not unlocked:
-                raise InvalidArgument(f"{field}.content", "PDF is password-protected; upload an unlocked copy")
-        return "\n".join(page.extract_text() or "" for page in reader.pages)
-    except InvalidArgument:
-        raise
-    except FileNotDecryptedError:
-        raise InvalidArgument(f"{field}.content", "PDF is password-protected; upload an unlocked copy") from None
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, ArithmeticError,
-            RecursionError, AssertionError, NotImplementedError, struct.error, zlib.error) as exc:
-        # Damaged files make pypdf fail in many ways (its own errors, loops, bad streams); all mean "corrupt".
-        raise InvalidArgument(f"{field}.content", f"corrupt or unreadable PDF: {exc}") from None
-
-
-def _docx_text(content: bytes, field: str) -> str:
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
-    try:
-        document = docx.Document(io.BytesIO(content))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        reason = "the file is not a DOCX package" if isinstance(exc, PackageNotFoundError) else str(exc)
-        if _is_encrypted_office(content):
-            reason = "document is password-protected; upload an unlocked copy"
-            raise InvalidArgument(f"{field}.content", reason) from None
-        raise InvalidArgument(f"{field}.content", f"corrupt or unreadable DOCX: {reason}") from None
-    except Exception as exc:  # lxml raises its own syntax errors for a broken document.xml
-        raise InvalidArgument(f"{field}.content", f"corrupt or unreadable DOCX: {exc}") from None
-    lines = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text for cell in row.cells))
-    return "\n".join(lines)
-
-
-def _is_encrypted_office(content: bytes) -> bool:
-    # Password-protected Office files are OLE compound documents, not zip packages.
-    return content.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
-
-
-def _plain_text(content: bytes, field: str) -> str:
-    if _is_encrypted_office(content):
-        raise InvalidArgument(f"{field}.content", "an encrypted or legacy Office file, not plain text")
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return content.decode("utf-16")
-        except UnicodeDecodeError:
-            raise InvalidArgument(f"{field}.content", "text claims UTF-16 but does not decode") from None
-    if b"\x00" in content[:4096]:
-        raise InvalidArgument(f"{field}.content", "binary data, not text: send PDF, DOCX or plain text")
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("cp1252", errors="replace")  # old Windows exports; never fails
-
-
-def _tidy(text: str) -> str:
-    # PostgreSQL text cannot hold NUL; collapse runs of blank lines PDFs tend to produce.
-    lines = [line.rstrip() for line in text.replace("\x00", "").replace("\r\n", "\n").split("\n")]
+def tidy(text: str) -> str:
+    """NULs dropped (PostgreSQL text cannot hold them), line ends normalised, runs of blank lines collapsed."""
+    lines = [line.rstrip() for line in text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+             .split("\n")]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):

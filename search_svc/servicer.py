@@ -78,7 +78,8 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
                                context: Any) -> AsyncIterator[pb.ImportCandidatesResponse]:
         # Listing a folder (and reading its JSONL files) is disk work: keep it off the event loop.
         sources = await asyncio.to_thread(importer.sources_from, [convert.resume_in(f) for f in request.files],
-                                          request.folder, list(request.jsonl_records), self._b.import_root)
+                                          request.folder, list(request.jsonl_records), self._b.import_root,
+                                          self._b.candidates.parser.limits.max_file_bytes)
         if not sources:
             raise InvalidArgument("files", "nothing to import: give files, a folder or jsonl_records")
         async for event in importer.run_import(self._b.candidates, sources, request.batch_size):
@@ -87,9 +88,10 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
                                           event.failed, event.message),
                 errors=[pb.ImportRecordError(source=s, reason=r) for s, r in event.errors])
             if event.final:
-                reply.summary.CopyFrom(pb.ImportSummary(total=event.total, created=event.created,
-                                                        duplicates=event.duplicates, failed=event.failed,
-                                                        candidate_ids=event.candidate_ids))
+                reply.summary.CopyFrom(pb.ImportSummary(
+                    total=event.total, created=event.created, duplicates=event.duplicates, failed=event.failed,
+                    candidate_ids=event.candidate_ids,
+                    errors=[pb.ImportRecordError(source=s, reason=r) for s, r in event.summary_errors]))
             yield reply
 
     # --- jobs ---------------------------------------------------------------------------------------------

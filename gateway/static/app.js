@@ -64,6 +64,8 @@ function uploadResume(file, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `${API}/candidates`);
     xhr.setRequestHeader("Authorization", `Bearer ${state.token}`);
+    // Scans and photos go through OCR, which can take a minute on a busy server: allow more than the default.
+    xhr.setRequestHeader("X-Request-Timeout", "180s");
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.onload = () => {
       let data = null;
@@ -531,10 +533,10 @@ function candidateTable(candidates, total) {
 
 function uploader(onDone) {
   const rows = h("div", { class: "uploads", id: "uploads" });
-  const input = h("input", { id: "resume-input", type: "file", multiple: true, accept: ".pdf,.docx,.txt,.md", hidden: true });
+  const input = h("input", { id: "resume-input", type: "file", multiple: true, accept: ".pdf,.docx,.doc,.odt,.rtf,.html,.htm,.txt,.md,.png,.jpg,.jpeg", hidden: true });
   const zone = h("div", { class: "dropzone", id: "dropzone", tabindex: 0, onclick: () => input.click(),
     onkeydown: (e) => (e.key === "Enter" || e.key === " ") && input.click() },
-  h("strong", {}, "Drop resumes here"), h("div", { class: "small muted" }, "or click to choose — PDF, DOCX or text, up to 10 MB each"));
+  h("strong", {}, "Drop resumes here"), h("div", { class: "small muted" }, "or click to choose — PDF, Word (DOCX, DOC), ODT, RTF, HTML, text or a scan (PNG, JPEG), up to 10 MB each"));
   const handle = (files) => uploadAll([...files], rows, onDone);
   zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));

@@ -267,7 +267,9 @@ class ResumeFile(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     file_name: _builtins.str
     media_type: _builtins.str
-    """"application/pdf", DOCX's media type or "text/plain"; sniffed when empty."""
+    """Informational only: the format is sniffed from the content (PDF, DOCX, legacy Word .doc, ODT, RTF, HTML,
+    text or Markdown, PNG or JPEG). It only labels content without a signature (Markdown, an HTML fragment).
+    """
     content: _builtins.bytes
     def __init__(
         self,
@@ -296,7 +298,10 @@ class CreateCandidateRequest(_message.Message):
 
     @_builtins.property
     def resume(self) -> Global___ResumeFile:
-        """Optional resume (PDF, DOCX or text, at most 10 MB)."""
+        """Optional resume (PDF, DOCX, DOC, ODT, RTF, HTML, text, PNG or JPEG; at most 10 MB; scans and photos go
+        through OCR). A file over a parser limit (pages, text, decompressed size or ratio, pixels, time,
+        memory) is INVALID_ARGUMENT naming the file and the limit.
+        """
 
     def __init__(
         self,
@@ -545,7 +550,9 @@ class ImportCandidatesRequest(_message.Message):
     JSONL_RECORDS_FIELD_NUMBER: _builtins.int
     BATCH_SIZE_FIELD_NUMBER: _builtins.int
     folder: _builtins.str
-    """A folder on the server's disk: every PDF, DOCX, TXT/MD and JSONL file in it."""
+    """A folder on the server's disk: every resume file in it (.pdf .docx .doc .odt .rtf .html .htm .txt .md
+    .png .jpg .jpeg, each read as what its content is) and every JSONL file; other files are reported failed.
+    """
     batch_size: _builtins.int
     """Texts embedded per batch; 0 means 64."""
     @_builtins.property
@@ -609,12 +616,19 @@ class ImportSummary(_message.Message):
     DUPLICATES_FIELD_NUMBER: _builtins.int
     FAILED_FIELD_NUMBER: _builtins.int
     CANDIDATE_IDS_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
     total: _builtins.int
     created: _builtins.int
     duplicates: _builtins.int
     failed: _builtins.int
     @_builtins.property
     def candidate_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportRecordError]:
+        """Every failed record with its reason (the first 1000; `failed` counts them all), so a caller that only
+        keeps the last message (the gateway's operation result) still learns which files were refused and why.
+        """
+
     def __init__(
         self,
         *,
@@ -623,10 +637,11 @@ class ImportSummary(_message.Message):
         duplicates: _builtins.int = ...,
         failed: _builtins.int = ...,
         candidate_ids: _abc.Iterable[_builtins.str] | None = ...,
+        errors: _abc.Iterable[Global___ImportRecordError] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_ids", b"candidate_ids", "created", b"created", "duplicates", b"duplicates", "failed", b"failed", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_ids", b"candidate_ids", "created", b"created", "duplicates", b"duplicates", "errors", b"errors", "failed", b"failed", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

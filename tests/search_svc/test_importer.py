@@ -10,8 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hiremesh.errors import InvalidArgument
+from search_svc.candidates import Candidates
 from search_svc.importer import record_candidate, sources_from
+from search_svc.parse_pool import InlineParser
+from tests.search_svc.format_files import REAL_DOC, RESUME, html_bytes, odt_bytes, rtf_bytes
 from tests.search_svc.resumes import pdf_bytes
+
+# Loaders only use the store's parser; no database is needed to read files.
+FILES_ONLY = Candidates(None, None, InlineParser())  # type: ignore[arg-type]
 
 
 def test_a_record_fills_fields_and_hashes_its_text() -> None:
@@ -52,16 +58,34 @@ def test_any_line_is_parsed_or_rejected_with_invalid_argument(line: str) -> None
         assert exc.message
 
 
-def test_folder_listing_skips_hidden_files_and_reports_unsupported_ones(tmp_path: Path) -> None:
+async def test_folder_listing_skips_hidden_files_and_reports_unsupported_ones(tmp_path: Path) -> None:
     (tmp_path / "a.pdf").write_bytes(pdf_bytes(["Al Bo", "Python"]))
     (tmp_path / ".DS_Store").write_bytes(b"x")
     (tmp_path / "sheet.xlsx").write_bytes(b"x")
     (tmp_path / "people.jsonl").write_text('{"name": "Cy Do"}\n\n{"name": "Di Ek"}\n')
     sources = sources_from([], str(tmp_path), [], None)
     assert [s.name for s in sources] == ["a.pdf", "people.jsonl line 1", "people.jsonl line 3", "sheet.xlsx"]
-    assert sources[0].load().name == "Al Bo"
+    assert (await sources[0].load(FILES_ONLY)).name == "Al Bo"
     with pytest.raises(InvalidArgument, match="unsupported file type"):
-        sources[3].load()
+        await sources[3].load(FILES_ONLY)
+
+
+async def test_a_folder_import_reads_every_format_by_content(tmp_path: Path) -> None:
+    (tmp_path / "word.doc").write_bytes(REAL_DOC.read_bytes())
+    (tmp_path / "cv.rtf").write_bytes(rtf_bytes(["Rita Rtf", *RESUME]))
+    (tmp_path / "cv.odt").write_bytes(odt_bytes(["Otto Odt", *RESUME]))
+    (tmp_path / "page.htm").write_bytes(html_bytes(["Hana Html", *RESUME]))
+    (tmp_path / "really-a-pdf.txt").write_bytes(pdf_bytes(["Pia Pdf", "Python"]))  # the name lies
+    (tmp_path / "big.pdf").write_bytes(b"%PDF-1.4" + b" " * 50_000)
+    sources = {s.name: s for s in sources_from([], str(tmp_path), [], None, max_bytes=40_000)}
+    assert set(sources) == {"word.doc", "cv.rtf", "cv.odt", "page.htm", "really-a-pdf.txt", "big.pdf"}
+    loaded = {name: await s.load(FILES_ONLY) for name, s in sources.items() if name != "big.pdf"}
+    assert loaded["word.doc"].resume_media_type == "application/msword"
+    assert loaded["really-a-pdf.txt"].resume_media_type == "application/pdf"
+    assert [loaded[n].resume_text.splitlines()[0] for n in ("cv.rtf", "cv.odt", "page.htm")] == [
+        "Rita Rtf", "Otto Odt", "Hana Html"]
+    with pytest.raises(InvalidArgument, match=r"'big\.pdf' is 50008 bytes; the file size limit is 40000 bytes"):
+        await sources["big.pdf"].load(FILES_ONLY)
 
 
 def test_folders_outside_the_import_root_are_refused(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Resume bytes -> text: PDF, DOCX and text succeed; every broken input fails with a reason, never a crash."""
+"""Resume bytes -> text: every format succeeds; every broken input fails with a reason naming the file."""
 
 from __future__ import annotations
 
@@ -37,14 +37,22 @@ def test_plain_text_in_utf8_and_utf16() -> None:
     (b"PK\x03\x04 broken zip", "", "corrupt or unreadable DOCX"),
     (b"", "text/plain", "empty"),
     (b"\x00\x01\x02binary", "text/plain", "binary data"),
-    (b"hello", "image/png", "unsupported type"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "", "encrypted or legacy Office"),
+    (b"GIF89a\x01\x00\x01\x00", "image/gif", "unsupported file type: the content is image/gif"),
+    (b"PK\x05\x06" + b"\x00" * 18, "", "unsupported file type: the content is zip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "", "corrupt or unreadable Word document"),
 ])
 def test_broken_inputs_say_why(content: bytes, media: str, reason: str) -> None:
     with pytest.raises(InvalidArgument) as err:
-        ingest.extract(content, media, "x")
+        ingest.extract(content, media, "cv-x.bin")
     assert reason in err.value.message
-    assert err.value.field.startswith("resume.")
+    assert "'cv-x.bin'" in err.value.message  # the file is named, so a bulk upload says which one
+    assert err.value.field == "resume.content"
+
+
+def test_a_declared_type_never_overrides_the_content() -> None:
+    # Declared as an image and named .png, the bytes are text: the content decides.
+    out = ingest.extract(b"Zoe Miller\nData engineer", "image/png", "photo.png")
+    assert out.media_type == ingest.TEXT and out.text.startswith("Zoe Miller")
 
 
 def test_password_protected_pdf_is_refused_with_the_reason() -> None:
@@ -58,12 +66,13 @@ def test_a_pdf_without_text_is_refused() -> None:
 
 
 def test_files_over_ten_megabytes_are_refused_before_parsing() -> None:
-    with pytest.raises(InvalidArgument, match="limit is 10485760"):
+    with pytest.raises(InvalidArgument, match="file size limit is 10485760"):
         ingest.extract(b"a" * (ingest.MAX_RESUME_BYTES + 1), "text/plain")
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=2048), st.sampled_from(["", ingest.PDF, ingest.DOCX, "text/plain"]))
+@given(st.binary(max_size=2048), st.sampled_from(["", ingest.PDF, ingest.DOCX, "text/plain", ingest.DOC,
+                                                 ingest.RTF, ingest.HTML, ingest.ODT]))
 def test_any_bytes_either_extract_or_fail_with_invalid_argument(content: bytes, media: str) -> None:
     try:
         out = ingest.extract(content, media, "f")
