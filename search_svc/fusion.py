@@ -18,7 +18,7 @@ from typing import Literal
 
 Method = Literal["weighted_z", "rrf"]
 METHODS: tuple[Method, ...] = ("weighted_z", "rrf")
-DEFAULT_LEXICAL_WEIGHT = 0.4  # bench/relevance.py: 0.3-0.4 best of 0.3..0.7 on the dev resumes
+DEFAULT_LEXICAL_WEIGHT = 0.5  # equal shares: bench/relevance.py's sweep of 0.3..0.7 is flat within a hit or two
 RRF_K = 60  # the constant from Cormack et al.; damps the head of each list
 _MIN_STD = 1e-6
 

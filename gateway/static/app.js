@@ -453,7 +453,7 @@ function resultView(result) {
     a.recommendation ? h("p", {}, h("strong", {}, "Recommendation: "), a.recommendation) : null,
     h("p", {}, a.summary),
     h("h3", {}, "Score breakdown"),
-    scoreBar("Skills", a.skills_score), scoreBar("Experience", a.experience_score), scoreBar("Semantic", a.semantic_score),
+    scoreBar("Skills", a.skills_score), scoreBar("Experience", a.experience_score), scoreBar("Keywords", a.lexical_score), scoreBar("Meaning", a.semantic_score),
     scoreBar("Confidence", a.confidence, 1),
     h("div", { class: "grid two" },
       h("div", {}, h("h3", {}, "Strengths"), h("ul", {}, (a.strengths || []).map((s) => h("li", {}, s)))),
