@@ -1,7 +1,7 @@
 """IDF-aware lexical scoring in PostgreSQL: the query's term vector, and which rows are worth scoring.
 
-Rows carry a term vector `lex` (migration 0003: 1 + ln tf per lexeme, L2-normalised, no corpus statistics
-in it). A query's vector applies the rarity: weight_t = (1 + ln tf_t) * idf_t, L2-normalised, then scaled by
+Rows carry a term vector `lex` (migration 0003: 1 + ln tf per term, a term being a word or a pair of
+adjacent words, L2-normalised, no corpus statistics in it). A query's vector applies the rarity: weight_t = (1 + ln tf_t) * idf_t, L2-normalised, then scaled by
 idf_t / idf_max, so `lex <#> query` ranks like TF-IDF with the rarity counted on both sides (a row's own
 IDF weighting is folded into the query) and every score stays in 0..1. idf_t = ln((N + 1) / (df_t + 1)) + 1,
 with N and df_t read from `catalog.term_stats` plus its not-yet-folded `term_stats_pending`, so a row
@@ -83,9 +83,8 @@ def query_terms_sql(source: sql.Composable, corpus: Corpus) -> sql.Composable:
     `text_source_sql`, `row_source_sql`); parameters: those of `Budget.params`."""
     return sql.SQL("""
 qterms AS (
-    SELECT catalog.term_dim(lexeme) AS dim, min(lexeme) AS lexeme,
-           sum(1 + ln(coalesce(array_length(positions, 1), 1))) AS tf
-    FROM unnest({source}) WHERE length(lexeme) > 1 GROUP BY 1),
+    SELECT catalog.term_dim(term) AS dim, min(term) AS lexeme, sum(1 + ln(tf)) AS tf
+    FROM catalog.lexical_terms({source}) GROUP BY 1),
 corpus AS (
     SELECT coalesce((SELECT docs FROM catalog.term_stats WHERE corpus = {corpus} AND dim = 0), 0)
          + coalesce((SELECT sum(delta) FROM catalog.term_stats_pending WHERE corpus = {corpus} AND dim = 0), 0)

@@ -378,3 +378,29 @@ async def test_rate_limit_429_and_revocation(strict_gateway: TestClient, mesh: M
     assert name in listed and "viewer" in listed
     await asyncio.to_thread(users_cli, mesh.env, "revoke", name)
     await error(await strict_gateway.get("/api/v1/me", headers=headers), 401, "UNAUTHENTICATED")
+
+
+async def test_search_with_a_pasted_job_description_and_its_bad_inputs(http: aiohttp.ClientSession,
+                                                                       mesh: Mesh) -> None:
+    ada = (await upload(http, mesh, "ada-search.txt", RESUME_ADA))["candidate"]
+    pasted = ("We are hiring a senior data engineer to design Airflow DAGs and Spark jobs, own our PostgreSQL "
+              "warehouse and mentor the team; you know Python and SQL well and have shipped on AWS.")
+    for mode in ("keyword", "hybrid"):
+        body = await ok(await http.post("/api/v1/search/candidates", json={
+            "text": pasted, "options": {"mode": mode, "top_k": 5}}, headers=mesh.headers("viewer")))
+        hit = next(h for h in body["hits"] if h["candidate"]["id"] == ada["id"])  # a bag of words, not an AND
+        match = hit["match"]
+        assert match["lexical_similarity"] > 0 and match["keyword_rank"] == match["lexical_similarity"]
+        scores = [h["match"]["score"] for h in body["hits"]]
+        assert scores == sorted(scores, reverse=True)  # the score shown is the one the list is ordered by
+        assert {h["match"]["fusion"] for h in body["hits"]} == {"lexical" if mode == "keyword" else "weighted_z"}
+    # Bad input: a clear 400 naming the field, never a 500 or an empty 200.
+    stop = await error(await http.get("/api/v1/search/candidates?q=the+and+of&mode=keyword",
+                                      headers=mesh.headers()), 400, "INVALID_ARGUMENT")
+    assert "stop words" in stop["message"]
+    huge = await http.post("/api/v1/search/candidates", json={"text": "python " * 30_000},
+                           headers=mesh.headers())
+    assert huge.status == 400 and "text" in (await huge.json())["message"]
+    weight = await error(await http.get("/api/v1/search/candidates?q=python&lexical_weight=2",
+                                        headers=mesh.headers()), 400, "INVALID_ARGUMENT")
+    assert "lexical_weight" in weight["message"]
