@@ -224,8 +224,8 @@ def score(scores: Scores, profile: dict[str, Any], record: dict[str, Any], headi
 
 
 # --- baselines -----------------------------------------------------------------------------------------------
-_DEGREE = re.compile(r"\b(?:B\.?\s?E|B\.?\s?Tech|M\.?\s?Tech|MBA|MCA|BCA|B\.?\s?Sc|M\.?\s?Sc|B\.?\s?Com|Bachelor|Master|"
-                     r"Diploma|Ph\.?\s?D)\b", re.IGNORECASE)
+_DEGREE = re.compile(r"\b(?:B\.?\s?E|B\.?\s?Tech|M\.?\s?Tech|MBA|MCA|BCA|B\.?\s?Sc|M\.?\s?Sc|B\.?\s?Com|Bachelor|"
+                     r"Master|Diploma|Ph\.?\s?D)\b", re.IGNORECASE)
 _COLLEGE = re.compile(r"\b(?:college|university|institute|school|vidyalaya|academy)\b", re.IGNORECASE)
 
 

@@ -16,7 +16,15 @@ from pathlib import PurePath
 from typing import Literal
 
 from hiremesh.places import is_place
-from hiremesh.resume_terms import DEGREE, HEADING_WORDS, INSTITUTION_WORDS, has_org_word, is_heading, title_word_count, words_of
+from hiremesh.resume_terms import (
+    DEGREE,
+    HEADING_WORDS,
+    INSTITUTION_WORDS,
+    has_org_word,
+    is_heading,
+    title_word_count,
+    words_of,
+)
 from hiremesh.skills import is_skill_term
 from hiremesh.wordlist import is_common_word
 from search_svc.resume_layout import Layout, Line
@@ -50,7 +58,7 @@ def clean_name(raw: str) -> str:
     words = raw.replace("\t", " ").strip(" .,;:-–|").split()
     out = []
     for w in words:
-        if w.isupper() and len(w.rstrip(".")) > 2 or w.islower():
+        if (w.isupper() and len(w.rstrip(".")) > 2) or w.islower():
             w = _WORD_START.sub(lambda m: m.group(0).upper(), w.lower())  # "O'NEIL" -> "O'Neil"
         out.append(w)
     return " ".join(out)

@@ -18,13 +18,13 @@ from hiremesh.places import (
     fuzzy_lookup,
     in_address,
     is_ambiguous,
+    is_place,
     iter_region_tail,
     lookup,
 )
-from hiremesh.places import is_place
 from hiremesh.resume_terms import DEGREE, has_org_word, is_heading, title_word_count
-from hiremesh.wordlist import is_common_word
 from hiremesh.skills import extract_skills
+from hiremesh.wordlist import is_common_word
 from search_svc.education import Education, read_education
 from search_svc.names import NameSource, find_name
 from search_svc.resume_layout import Layout, Line, layout
@@ -49,8 +49,9 @@ _LOCATION_LABEL = re.compile(
     r"place)[ \t]*[:\-–][ \t]*(?P<value>[^\n\r]{2,120})$")
 _NOT_CURRENT = re.compile(r"(?i:relocat\w*|prefer\w*|willing|open[ \t]to)[^\n]{0,40}$")
 # Where a title line stops being a title: "Test Analyst at Oracle", "Associate consultant@SAP", "X - Accenture".
-_TITLE_END = re.compile(r"[ \t]+[-–—|][ \t]*|[ \t]*@[ \t]*|[ \t]+(?:at|with|for)[ \t]+|[ \t]+in[ \t]+(?=[A-Z])|[ \t]+as[ \t]+(?:an?[ \t]+)?|"
-                        r"[ \t]*,[ \t]*(?=[A-Z])|[ \t]+-(?=[A-Za-z])|\t|[ ]{3,}|[()]")
+_TITLE_END = re.compile(r"[ \t]{1,8}[-–—|][ \t]{0,8}|[ \t]{0,8}@[ \t]{0,8}|[ \t]{1,8}(?:at|with|for)[ \t]{1,8}|"
+                        r"[ \t]{1,8}in[ \t]{1,8}(?=[A-Z])|[ \t]{1,8}as[ \t]{1,8}(?:an?[ \t]{1,8})?|"
+                        r"[ \t]{0,8},[ \t]{0,8}(?=[A-Z])|[ \t]{1,8}-(?=[A-Za-z])|\t|[ ]{3,8}|[()]")
 _BULLET = re.compile(r"^[\W_]{1,3}[ \t]*(?=\w)")
 _TITLE_LABEL = re.compile(r"(?i)^(?:current[ \t]+)?(?:role|designation|title|position|job[ \t]+title)[ \t:.\-–]{1,8}")
 _WORD_BEFORE = re.compile(r"([A-Z][a-z]{2,})[ \t]+\Z")
@@ -222,20 +223,16 @@ def find_headline(lay: Layout, name_index: int) -> str:
 
 # --- years of experience -------------------------------------------------------------------------------------
 def years_of_experience(text: str, today: date | None = None, lay: Layout | None = None) -> float:
-    """Claimed years ("7+ years of experience"), else the span of dated roles in the experience section ("2016 -
-    present"), else the longest duration the resume mentions ("Java (6 years)")."""
+    """Claimed years ("7+ years of experience"), else the longest duration the resume mentions ("Java (6 years)"),
+    else the span of dated roles in the experience section ("2016 - present")."""
     matches = list(_YEARS.finditer(text))
-    claimed = [float(m.group(1)) for m in matches if re.search(r"(?i)\bexp", m.group(0))]
+    claimed = [float(m.group(1)) for m in matches if re.search(r"(?i)\bexp", m.group(0))] or [
+        float(m.group(1)) for m in matches]
     if claimed:
         return min(max(claimed), MAX_YEARS)
     lay = lay or layout(text)
     experience = lay.section("experience")
-    scope = "\n".join(line.text for line in experience) if experience else text
-    span = _dated_span(scope, today)
-    if span:
-        return span
-    others = [float(m.group(1)) for m in matches]
-    return min(max(others), MAX_YEARS) if others else 0.0
+    return _dated_span("\n".join(line.text for line in experience) if experience else text, today)
 
 
 def _dated_span(text: str, today: date | None) -> float:

@@ -6,6 +6,7 @@ first heading), the current title there or at the top of the experience section,
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -93,4 +94,4 @@ def _pieces(body: str) -> list[tuple[int, str]]:
     if not cuts:
         return [(0, body)]
     bounds = [0, *cuts, len(body)]
-    return [(a, body[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [(a, body[a:b]) for a, b in itertools.pairwise(bounds)]
