@@ -165,6 +165,17 @@ def is_ambiguous(name: str) -> bool:
         is_common_word(w) for w in words)
 
 
+# A city this large is first of all a place, even when a dictionary also lists its name as a word ("Boston",
+# a card game); a skill's name still needs context ("Phoenix").
+UNAMBIGUOUS_POPULATION = 500_000
+
+
+def _ambiguous(surface: str, place: Place) -> bool:
+    if place.kind != "city" or place.population >= UNAMBIGUOUS_POPULATION:
+        return is_skill_term(surface)
+    return is_ambiguous(surface)
+
+
 def find_places(text: str, *, capitalised_only: bool = True) -> list[PlaceMention]:
     """Every mention of a known place in `text`, longest names first, not overlapping, in text order.
 
@@ -187,7 +198,7 @@ def find_places(text: str, *, capitalised_only: bool = True) -> list[PlaceMentio
                 continue  # an acronym ("HCM", "SAP"), not a place written in capitals
             place = index.get(_key(surface))
             if place is not None:
-                found = (j, PlaceMention(start, start + len(surface), surface, place, is_ambiguous(surface)))
+                found = (j, PlaceMention(start, start + len(surface), surface, place, _ambiguous(surface, place)))
                 break
         if found is None:
             i += 1
