@@ -82,7 +82,8 @@ def score(records: list[dict[str, Any]], findings: list[list[Finding]]) -> dict[
                 hits[key][1] += 1
                 if key == "location" and not any(_overlaps(s, e, start, end) for _, s, e in found):
                     leaked += 1
-        work = [(s, e) for label in ("Skills", "Companies worked at", "Designation") for s, e, _ in spans(record, label)]
+        work = [(s, e) for label in ("Skills", "Companies worked at", "Designation")
+                for s, e, _ in spans(record, label)]
         for t, s, e in found:
             if t not in ("PERSON", "LOCATION"):
                 continue

@@ -23,8 +23,11 @@ from hiremesh.places import PlaceMention, find_places, fuzzy_lookup, in_address,
 # LOCATION on a known place is then dropped: this recogniser weighed that place's context).
 SCORE = 0.86
 CONFIRMED_SCORE = 0.9
-_CUE_BEFORE = re.compile(r"(?i:\b(?:in|at|from|near|to|of|based|located|location|address|city|lives?|living|"
-                         r"residing|resident|relocate|hometown|town|place|born)\b)[ \t:,\-–]{0,4}\Z")
+_CUE_BEFORE = re.compile(r"(?i:\b(?:in|at|from|near|based|located|location|address|city|lives?|living|residing|"
+                         r"resident|relocate(?:[ \t]to)?|moved[ \t]to|hometown|town|place|born)\b)[ \t:,\-–]{0,4}\Z")
+# "March 2013", "May 2017": a month before a year is a date, whatever towns share its name.
+_MONTH_THEN_YEAR = re.compile(r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?[ \t,]{1,3}"
+                              r"(?:19|20)\d\d")
 # A line that says what it holds: "Address: 255 Maple Drive, Boston".
 _LABELLED_LINE = re.compile(r"[ \t]{0,8}(?i:(?:current[ \t]|present[ \t]|permanent[ \t]|home[ \t])?(?:address|location|"
                             r"city|residence|based[ \t]in|lives[ \t]in|hometown))[ \t]{0,3}[:\-–]")
@@ -65,6 +68,8 @@ class GazetteerLocationRecognizer(LocalRecognizer):
     @staticmethod
     def _score(text: str, mention: PlaceMention, gpe: set[tuple[int, int]]) -> float:
         if in_address(text, mention.start, mention.end) or followed_by_company_word(text, mention.end):
+            return 0.0
+        if _MONTH_THEN_YEAR.match(text, mention.start):
             return 0.0
         if in_skill_list(text, mention.start, mention.end):
             return 0.0

@@ -32,6 +32,7 @@ from guardrail_svc.nlp import LeanSpacyNlpEngine, build_nlp_engine
 from guardrail_svc.pii_cache import DEFAULT_CACHE_ENTRIES, FindingsCache
 from guardrail_svc.report import PiiFinding
 from hiremesh import places
+from hiremesh.resume_terms import INSTITUTION_WORDS
 from hiremesh.skills import is_skill_term
 
 PiiMode = Literal["full", "fast"]
@@ -211,8 +212,8 @@ def _not_a_person_or_place(text: str, result: RecognizerResult, value: str, doc:
         return True
     if is_skill_term(value) or all(is_skill_term(w) or w.lower() in _NOT_PII_WORDS for w in words):
         return True
-    if _ORG_SUFFIX.search(value) or resume_context.all_heading_words(value):
-        return True
+    if _ORG_SUFFIX.search(value) or INSTITUTION_WORDS.search(value) or resume_context.all_heading_words(value):
+        return True  # "Infosys Ltd", "Kendriya Vidyalaya", "Skill Details"
     if recognizer == GazetteerLocationRecognizer.__name__ or recognizer == "HeaderNameRecognizer":
         return False  # they weighed their own context
     if resume_context.in_skill_list(text, result.start, result.end) or resume_context.in_skills_section(

@@ -28,7 +28,7 @@ ALTERNATE_NAMES_MIN_POPULATION = 100_000
 MAX_WORDS = 4
 _NAME_OK = re.compile(r"^[^\W\d_][^\W\d_ .'’-]*(?:[ .'’-]+[^\W\d_]+)*\.?$")
 # A word of a place name; the text between two words of one name is spaces or a hyphen, never a line break.
-_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’]*\.?")
+_WORD = re.compile(r"[^\W\d_][^\W\d_'’]*\.?")
 _JOIN = re.compile(r"[ \t]{1,3}|[ \t]?-[ \t]?")
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hiremesh.resume_terms import DEGREE, DEGREE_LOOSE, INSTITUTION_WORDS
+from hiremesh.places import find_places
+from hiremesh.resume_terms import DEGREE, DEGREE_LOOSE, INSTITUTION_WORDS, title_word_count
 from search_svc.resume_layout import Layout, Line
 
 MAX_ENTRIES = 10
@@ -62,7 +63,7 @@ def _institution(text: str, degree_end: int) -> str:
 def _read_line(line: Line, entries: list[_Open]) -> None:
     text = line.text
     years = [int(y) for y in _YEAR.findall(text)]
-    plain = _tidy(_DATES.sub(" ", text))
+    plain = _DATES.sub(" ", text).strip(" ,;:-–|/")  # spacing kept: two spaces separate columns
     degree = DEGREE_LOOSE.match(plain)  # a degree opens its line ("B.E in ...", after the dates)
     school = INSTITUTION_WORDS.search(plain)
     if degree is not None and school is not None and school.start() < degree.start():
@@ -81,13 +82,20 @@ def _read_line(line: Line, entries: list[_Open]) -> None:
             _tidy(pieces[-1]) if len(pieces) > 1 and not years else "")
         if len(pieces) > 1 and not current.institution:
             current.institution = _tidy(pieces[-1])
-    elif plain and (INSTITUTION_WORDS.search(plain) or _DASH.search(text)) and not _looks_like_prose(plain):
+    elif plain and (INSTITUTION_WORDS.search(plain) or _school_then_place(plain)) and not _looks_like_prose(plain) \
+            and not title_word_count(_DASH.split(plain)[0]):
         if current.institution:
             current = _Open()
             entries.append(current)
         current.institution = _tidy(_DASH.split(plain)[0])
     if years:
         current.year = current.year or max(years)
+
+
+def _school_then_place(text: str) -> bool:
+    """"Anurag College -  Hyderabad, Telangana", "UIT -  Bhopal": a name, a dash, then a place."""
+    parts = _DASH.split(text, maxsplit=1)
+    return len(parts) == 2 and bool(find_places(parts[1]))
 
 
 def _looks_like_prose(text: str) -> bool:

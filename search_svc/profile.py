@@ -36,7 +36,7 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1
 # A phone is 7-15 digits with the usual separators, optionally led by + or a parenthesised area code.
 _PHONE = re.compile(r"(?<![\w+])(\+?\(?\d[\d \t().-]{5,20}\d)(?!\w)")
 _YEARS = re.compile(
-    r"(?<![\d.])(\d{1,2}(?:\.\d{1,2})?)[ \t]{0,3}\+?[ \t]{0,3}(?:years?|yrs?)\b\.?(?:[ \t]{1,3}of)?"
+    r"(?<![\d.])(\d{1,2}(?:\.\d{1,2})?)[ \t]{0,3}\+?[ \t-]{0,3}(?:years?|yrs?)\b\.?(?:[ \t]{1,3}of)?"
     r"(?:[ \t]{1,3}(?:professional|industry|hands-on|total|relevant|work|working|commercial|it))?"
     r"(?:[ \t]{1,3}(?:experience|exp\b))?",
     re.IGNORECASE,
