@@ -40,6 +40,19 @@ member staff expert owner founder partner president vp ceo cto cfo coo chairman 
 chief trainee fresher freelancer contractor support devops sre dba administrator webmaster
 """.split())
 
+# Fields of work and study, as resume headings and job categories name them ("Automation Testing", "Web
+# Designing", "Business Analyst"): words a person's name does not hold. The word list (hiremesh.wordlist) is from
+# 1934 and misses the modern ones ("automation", "analytics", "devops").
+FIELD_WORDS = frozenset("""
+automation testing development developing designing design engineering management marketing sales operations
+analytics analysis science sciences finance financial accounting accounts administration networking security
+software hardware programming database databases cloud devops web mobile frontend backend fullstack data
+business commerce economics mechanical electrical electronics civil chemical computer computers information
+technology technologies it hr human resources legal law health fitness nutrition teaching education banking
+insurance retail logistics procurement manufacturing quality assurance production maintenance research
+consulting services support infrastructure integration implementation deployment etl bi mba
+""".split())
+
 # Words that end an organisation's name ("Infosys Limited", "Tata Communications", "Oracle Inc").
 ORG_WORDS = frozenset("""
 ltd limited inc incorporated corp corporation llc llp plc pvt private gmbh ag sa bv co company companies group

@@ -14,10 +14,12 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Literal
+from urllib.parse import unquote
 
 from hiremesh.places import is_place
 from hiremesh.resume_terms import (
     DEGREE,
+    FIELD_WORDS,
     HEADING_WORDS,
     INSTITUTION_WORDS,
     has_org_word,
@@ -38,6 +40,7 @@ _LABEL = re.compile(r"(?im)^[ \t]*(?:full[ \t]+)?name[ \t]*[:\-–][ \t]*(?P<val
 _SPLIT = re.compile(r"[ \t]+[-–—|][ \t]+|[ \t]*[|•·,][ \t]*|[ \t]+-(?=[A-Za-z])")
 _CONNECTORS = frozenset({"a", "an", "and", "of", "the", "&", "in", "to", "for", "with", "my"})
 _WORD_START = re.compile(r"(?:^|(?<=['’-]))[^\W\d_]")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 _VOWEL = re.compile(r"[aeiouyAEIOUY]")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _FILE_SPLIT = re.compile(r"[_()\[\]{}+]|[ \t]-[ \t]?|-|\d+|\.+")
@@ -81,6 +84,8 @@ def veto(text: str) -> bool:
     if is_skill_term(text) or is_place(text):
         return True
     lowered = [w.lower().strip(".:") for w in words if w.lower().strip(".:") not in _CONNECTORS]
+    if any(w in FIELD_WORDS for w in lowered):
+        return True  # "Automation Testing", "Web Designing", "Data Science"
     return bool(lowered) and (lowered[0] in HEADING_WORDS or 2 * sum(w in HEADING_WORDS for w in lowered) >= len(
         lowered))
 
@@ -146,6 +151,9 @@ def _labelled(text: str) -> list[str]:
 def file_name_words(file_name: str) -> list[list[str]]:
     """The file name's segments as word lists ("React Developer_Vinay Reddy.docx" -> [[React, Developer], [Vinay,
     Reddy]]), CamelCase split ("MooraboyinaGuravaiah")."""
+    # Some clients percent-encode the multipart file name ("React%20Developer_Vinay%20Reddy.docx").
+    if _PERCENT.search(file_name):
+        file_name = unquote(file_name)
     stem = PurePath(file_name.replace("\\", "/")).name
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
     segments = []

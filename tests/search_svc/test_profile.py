@@ -96,6 +96,7 @@ def test_a_resume_without_a_name_is_unnamed_not_its_first_heading(text: str) -> 
     ("Madeeswar A_Hexaware.docx", "Madeeswar A"),
     ("Resume_Subha Santosh_Peoplesoft FSCM.docx", "Subha Santosh"),
     ("kamballapradeep.docx", "Kamballapradeep"),
+    ("React%20Developer_Vinay%20Reddy.docx", "Vinay Reddy"),  # as some HTTP clients send it
 ])
 def test_an_unnamed_resume_takes_the_person_in_its_file_name(file_name: str, name: str) -> None:
     p = extract_profile(real_resumes.CATEGORY_HR, file_name=file_name)
