@@ -228,4 +228,4 @@ def iter_region_tail(text: str, end: int) -> Iterator[tuple[int, int]]:
         pos = match.end()
 
 
-_TAIL = re.compile(r"[ \t]*,[ \t]*(?P<part>[A-Z][A-Za-z]+(?:[ \t][A-Z][A-Za-z]+){0,2})(?![\w@.])")
+_TAIL = re.compile(r"[ \t]{0,3},[ \t]{0,3}(?P<part>[A-Z][A-Za-z]+(?:[ \t][A-Z][A-Za-z]+){0,2})(?![\w@.])")

@@ -21,7 +21,7 @@ _DATES = re.compile(rf"(?i:(?:{_MONTH}[ \t]{{1,3}})?(?:19|20)\d{{2}}(?:[ \t]{{0,
                     rf"(?:(?:{_MONTH}[ \t]{{1,3}})?(?:19|20)\d{{2}}|present|current|now|pursuing))?)")
 # "School -  City, Region": the institution is the part before the dash.
 _DASH = re.compile(r"[ \t]+[-–—][ \t]+|[ \t]{2,}")
-_FROM = re.compile(r"[ \t]+(?:from|at)[ \t]+(?=[A-Z])")
+_FROM = re.compile(r"[ \t]{1,8}(?:from|at)[ \t]{1,8}(?=[A-Z])")
 _PLACEHOLDER = re.compile(r"^[\W\d_]*$")
 MAX_FIELD = 160
 

@@ -37,7 +37,7 @@ _FIRST_LINES = 6
 # One word of a name: "Ana", "O'Neil", "Jean-Luc", "ABHISHEK", initials "B", "G.", "GV", lower-case "sodhi".
 _NAME_WORD = re.compile(r"^(?:[^\W\d_]{1,3}\.|[^\W\d_]+(?:['’-][^\W\d_]+)*\.?)$")
 _LABEL = re.compile(r"(?im)^[ \t]*(?:full[ \t]+)?name[ \t]*[:\-–][ \t]*(?P<value>[^\n\r:]{2,60}?)[ \t]*$")
-_SPLIT = re.compile(r"[ \t]+[-–—|][ \t]+|[ \t]*[|•·,][ \t]*|[ \t]+-(?=[A-Za-z])")
+_SPLIT = re.compile(r"[ \t]{1,8}[-–—|][ \t]{1,8}|[ \t]{0,8}[|•·,][ \t]{0,8}|[ \t]{1,8}-(?=[A-Za-z])")
 _CONNECTORS = frozenset({"a", "an", "and", "of", "the", "&", "in", "to", "for", "with", "my"})
 _WORD_START = re.compile(r"(?:^|(?<=['’-]))[^\W\d_]")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
