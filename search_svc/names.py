@@ -69,9 +69,14 @@ def clean_name(raw: str) -> str:
 
 def _shape_ok(words: list[str]) -> bool:
     """1-4 name-shaped words, one of 3+ letters; a word of 3+ letters has a vowel ("FSCM", "HCM" are acronyms)."""
-    return 1 <= len(words) <= 4 and all(_NAME_WORD.match(w) for w in words) and any(
-        len(w.rstrip(".")) >= 3 for w in words) and all(
-        len(w.rstrip(".")) < 3 or _VOWEL.search(w) for w in words)
+    if not 1 <= len(words) <= 4 or not all(_NAME_WORD.match(w) for w in words):
+        return False
+    if not all(len(w.rstrip(".")) < 3 or _VOWEL.search(w) for w in words):
+        return False
+    # A word of 3+ letters, or two short Title-case words with vowels ("Bo Li", "Al Bo"), not initials only.
+    return any(len(w.rstrip(".")) >= 3 for w in words) or (
+        len(words) >= 2 and all(len(w) == 2 and w[0].isupper() and w[1].islower() and _VOWEL.search(w)
+                                for w in words))
 
 
 def veto(text: str) -> bool:
