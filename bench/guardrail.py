@@ -14,6 +14,22 @@ Measures, one after the other (2 cores; never two engines at once):
 - ScanBatch throughput (texts/s) against a real `python -m guardrail_svc` process, batches of 32 resumes,
   and Presidio's BatchAnalyzerEngine on the same texts in process.
 Resumes are generated with seeded templates and planted PII (tests/guardrail_svc/resumes.py).
+
+With `--labelled` it measures instead, on the 110 real labelled resumes of `pii-dev.jsonl` (DataTurks spans, `end`
+inclusive), this branch through the REST API of a running mesh (`POST /api/v1/guardrail/scan`, full mode) next to
+another build of the guardrail (default `main`, exported with `git archive` into a temporary folder) in process,
+and times both builds' full scan of the ~500-word resume side by side in one run: two worker processes
+(bench/guardrail_worker.py, one per build, PYTHONPATH at its tree), driven in alternating rounds so both see the
+same machine state:
+
+    source .hiremesh/env.sh; PYTHONPATH=. .venv/bin/python bench/guardrail.py --labelled [--baseline-ref main]
+
+Scores: a labelled Name counts as found when a PERSON finding overlaps it, a Location (labels holding a URL are
+junk and skipped) when a LOCATION or STREET_ADDRESS finding does, an Email Address (mostly profile links) when an
+EMAIL_ADDRESS, URL or SOCIAL_PROFILE finding does; "on skills/companies/titles" is the share of PERSON and LOCATION
+findings that overlap a labelled Skills, Companies worked at or Designation span; "leaked" labelled places are
+those no finding of any type covers (redaction leaves them), "skills blanked" are labelled skill items (the
+skills vocabulary's terms inside Skills spans) that a PERSON or LOCATION finding covers.
 """
 
 from __future__ import annotations
@@ -125,7 +141,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--labelled", action="store_true", help="the labelled real resumes, through the API, "
+                        "next to --baseline-ref, and the side-by-side full-scan timing")
+    parser.add_argument("--baseline-ref", default="main")
+    parser.add_argument("--gateway", default=f"http://127.0.0.1:{os.environ.get('HIREMESH_GATEWAY_PORT', '8080')}")
+    parser.add_argument("--rounds", type=int, default=10, help="--labelled: alternating timing rounds")
     args = parser.parse_args()
+    if args.labelled:
+        from bench.guardrail_labelled import run_labelled
+
+        text = json.dumps(run_labelled(args.gateway, args.baseline_ref, args.rounds, resume_500(1).text), indent=2,
+                          ensure_ascii=False)
+        print(text)
+        if args.out:
+            args.out.write_text(text + "\n")
+        return
     runs = 20 if args.quick else 100
     rounds = 2 if args.quick else 5
 

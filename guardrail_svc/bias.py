@@ -16,8 +16,11 @@ from guardrail_svc.lemmas import lemma
 from guardrail_svc.report import BiasFinding
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*")
-_SENTENCE_END = re.compile(r"[.!?][\"”']?(?=\s)|\n\s*\n|\n(?=\s*[-•*])")
-_QUOTED = re.compile(r"\"[^\"]{10,}\"|“[^”]{10,}”")
+# Bounded gaps and quote lengths keep both linear: an unbounded "\n(?=\s*[-•*])" rescans a run of blank lines
+# from every newline, and an unclosed quote mark was scanned to the end of the text from every quote mark.
+_SENTENCE_END = re.compile(r"[.!?][\"”']?(?=\s)|\n[ \t\r]{0,40}\n|\n(?=[ \t\r]{0,40}[-•*])")
+MAX_QUOTE_CHARS = 2000
+_QUOTED = re.compile(rf"\"[^\"]{{10,{MAX_QUOTE_CHARS}}}\"|“[^”]{{10,{MAX_QUOTE_CHARS}}}”")
 
 _BY_FIRST: dict[str, list[Term]] = {}
 for _term in TERMS:

@@ -26,10 +26,13 @@ from presidio_analyzer.predefined_recognizers import (
     UrlRecognizer,
 )
 
-from guardrail_svc import recognizers
+from guardrail_svc import recognizers, resume_context
+from guardrail_svc.locations import GazetteerLocationRecognizer, confirmed_by_context
 from guardrail_svc.nlp import LeanSpacyNlpEngine, build_nlp_engine
 from guardrail_svc.pii_cache import DEFAULT_CACHE_ENTRIES, FindingsCache
 from guardrail_svc.report import PiiFinding
+from hiremesh import places
+from hiremesh.resume_terms import INSTITUTION_WORDS
 from hiremesh.skills import is_skill_term
 
 PiiMode = Literal["full", "fast"]
@@ -78,6 +81,7 @@ class PiiDetector:
     def __init__(self, *, score_threshold: float = 0.4, hash_salt: bytes = b"hiremesh",
                  cache_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
         pin_tldextract_to_snapshot()
+        places.warm()
         self.score_threshold = score_threshold
         self._salt = hash_salt
         self.nlp: LeanSpacyNlpEngine = build_nlp_engine()
@@ -90,6 +94,7 @@ class PiiDetector:
             IpRecognizer(),
             UrlRecognizer(),
             recognizers.HeaderNameRecognizer(),
+            GazetteerLocationRecognizer(),
             recognizers.social_profile(),
             recognizers.date_of_birth(),
             recognizers.national_id(),
@@ -142,7 +147,9 @@ class PiiDetector:
         return [e for e in entities if e in allowed]
 
     def _clean(self, text: str, results: list[RecognizerResult]) -> list[PiiFinding]:
-        kept = [r for r in results if not self._false_positive(text, r)]
+        doc = _Doc(text)
+        kept = [r for r in _split_at_line_breaks(text, results) if not self._false_positive(text, r, doc)]
+        kept = _drop_regions_taken_for_people(kept)
         # Highest priority first, then longest, then best score; a finding overlapping a kept one is dropped.
         kept.sort(key=lambda r: (-_PRIORITY.get(r.entity_type, 0), -(r.end - r.start), -r.score))
         chosen: list[RecognizerResult] = []
@@ -154,17 +161,10 @@ class PiiDetector:
                 for r in chosen]
 
     @staticmethod
-    def _false_positive(text: str, result: RecognizerResult) -> bool:
+    def _false_positive(text: str, result: RecognizerResult, doc: _Doc) -> bool:
         value = text[result.start:result.end].strip()
         if result.entity_type in NER_ENTITIES:
-            words = re.findall(r"[\w+#.]+", value)
-            if not words or any(ch.isdigit() or ch == "@" for ch in value):
-                return True
-            if is_skill_term(value) or all(is_skill_term(w) or w.lower() in _NOT_PII_WORDS for w in words):
-                return True
-            if _ORG_SUFFIX.search(value):
-                return True
-            return value.islower()
+            return _not_a_person_or_place(text, result, value, doc)
         if result.entity_type == "URL":
             if "@" in _token_around(text, result.start, result.end) and "://" not in value:
                 return True  # a piece of an e-mail address the e-mail recogniser rejected
@@ -186,6 +186,85 @@ class PiiDetector:
             cursor = f.end
         pieces.append(text[cursor:])
         return "".join(pieces)
+
+
+class _Doc:
+    """Document-wide evidence, computed once per text and only when a check needs it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lower: frozenset[str] | None = None
+
+    @property
+    def lower_words(self) -> frozenset[str]:
+        if self._lower is None:
+            self._lower = resume_context.lower_case_words(self.text)
+        return self._lower
+
+
+def _not_a_person_or_place(text: str, result: RecognizerResult, value: str, doc: _Doc) -> bool:
+    """Evidence that a PERSON or LOCATION span is a skill, a tool, a company, a title or a heading."""
+    words = re.findall(r"[\w+#.]+", value)
+    recognizer = _recognizer_name(result)
+    if not words or any(ch.isdigit() or ch == "@" for ch in value):
+        return True
+    if value.islower() and recognizer != "HeaderNameRecognizer":
+        return True
+    if is_skill_term(value) or all(is_skill_term(w) or w.lower() in _NOT_PII_WORDS for w in words):
+        return True
+    if _ORG_SUFFIX.search(value) or INSTITUTION_WORDS.search(value) or resume_context.all_heading_words(value):
+        return True  # "Infosys Ltd", "Kendriya Vidyalaya", "Skill Details"
+    if recognizer == GazetteerLocationRecognizer.__name__ or recognizer == "HeaderNameRecognizer":
+        return False  # they weighed their own context
+    if resume_context.in_skill_list(text, result.start, result.end) or resume_context.in_skills_section(
+            text, result.start):
+        return True  # "Tools: Jenkins, Maven, Teradata"
+    if resume_context.followed_by_company_word(text, result.end) or resume_context.named_as_company(text, value):
+        return True  # "Accenture" where the resume also says "Accenture Services Pvt Ltd"
+    if resume_context.after_title_dash(text, result.start) or resume_context.acronyms_only(value):
+        return True  # "Senior Analyst - Cisco", "SAP ABAP"
+    if result.entity_type == "PERSON":
+        if resume_context.has_title_word(value) or resume_context.ordinary_words(value, doc.lower_words):
+            return True  # "Principal Consultant", "Team Player", "Frameworks"
+        # A known place the model took for a person: the gazetteer reports it as a LOCATION.
+        return places.is_place(value) and not places.is_ambiguous(value)
+    # The model's LOCATION: a place the gazetteer knows is the gazetteer recogniser's to judge (it reported it or
+    # had a reason not to); another counts only where its context says it is a place ("Irinchayam B.O, Kerala").
+    if places.is_place(value) or resume_context.ordinary_words(value, doc.lower_words):
+        return True
+    return not confirmed_by_context(text, result.start, result.end)
+
+
+def _drop_regions_taken_for_people(results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """The model's PERSON spans that overlap a gazetteer place without starting where it starts ("Chennai, [Tamil
+    Nadu - Email]", "[Cisco Bangalore] - Bengaluru"): a region or a company's office, not a person. One that starts
+    where the place starts ("Salem Khan") stays a person."""
+    gazetteer = [(r.start, r.end) for r in results if _recognizer_name(r) == GazetteerLocationRecognizer.__name__]
+    if not gazetteer:
+        return results
+    return [r for r in results if not (
+        r.entity_type == "PERSON" and _recognizer_name(r) == "SpacyRecognizer"
+        and any(r.start < end and start < r.end and r.start != start for start, end in gazetteer))]
+
+
+def _split_at_line_breaks(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """NER spans cut at line breaks ("Abhishek Jha\nApplication Development Associate" is two lines, not one
+    name); each line's part is then judged on its own."""
+    out: list[RecognizerResult] = []
+    for r in results:
+        if r.entity_type not in NER_ENTITIES or "\n" not in text[r.start:r.end]:
+            out.append(r)
+            continue
+        pos = r.start
+        for piece in text[r.start:r.end].split("\n"):
+            stripped = piece.strip()
+            if stripped:
+                start = pos + piece.index(stripped)
+                out.append(RecognizerResult(r.entity_type, start, start + len(stripped), r.score,
+                                            analysis_explanation=r.analysis_explanation,
+                                            recognition_metadata=r.recognition_metadata))
+            pos += len(piece) + 1
+    return out
 
 
 def _may_name_someone(text: str) -> bool:

@@ -188,7 +188,11 @@ def social_profile() -> RuleRecognizer:
     ], context=["twitter", "github", "linkedin", "handle", "instagram", "telegram", "x"])
 
 
-_NAME_TOKEN = re.compile(r"^(?:[A-Z][a-z]+(?:[-'’][A-Z][a-z]+)?|[A-Z]{2,}(?:[-'’][A-Z]{2,})?|[A-Z]\.)$")
+_NAME_TOKEN = re.compile(r"^(?:[A-Z][a-z]+(?:[-'’][A-Z][a-z]+)?\.?|[A-Z]{2,}(?:[-'’][A-Z]{2,})?|[A-Z]\.?)$")
+# A header name may be written in lower case ("kimaya sonawane") when the resume's links or e-mail spell it too.
+_LOWER_TOKEN = re.compile(r"^[a-z]{2,}$")
+_SLUG = re.compile(r"(?i:indeed\.com/r/|linkedin\.com/in/|github\.com/)([A-Za-z][A-Za-z-]{1,60})|"
+                   r"(?<![\w.%+-])([A-Za-z][A-Za-z0-9._%+-]{0,63})@")
 # Words that make a capitalised header line a title or a heading rather than a name.
 _NOT_NAME_WORDS = frozenset("""
 resume curriculum vitae cv profile summary contact experience education skills objective about senior junior
@@ -198,6 +202,9 @@ frontend front back end full stack fullstack mobile cloud devops platform securi
 technical sales marketing account executive president vice team group company corp inc ltd llc gmbh plc
 university college school institute the and of for at in on with to a an page references portfolio
 """.split())
+
+
+HEADER_SCORE = 0.9
 
 
 class HeaderNameRecognizer(LocalRecognizer):
@@ -221,9 +228,17 @@ class HeaderNameRecognizer(LocalRecognizer):
         header = self._header_line(text)
         if header is not None:
             spans.append(header)
+            # The same name again further down (a signature, "I, <name>, declare ..."): the same person.
+            name = text[header[0]:header[1]]
+            pos = text.find(name, header[1])
+            while pos >= 0 and len(spans) < 50:
+                spans.append((pos, pos + len(name)))
+                pos = text.find(name, pos + len(name))
+        # Above spaCy's 0.85: Presidio drops a finding contained in a same-type one that scores at least as high,
+        # and the model's spans often run from the name into the next line.
         return [RecognizerResult(
-            "PERSON", start, end, 0.8,
-            analysis_explanation=AnalysisExplanation(self._label, 0.8, pattern_name="resume header"),
+            "PERSON", start, end, HEADER_SCORE,
+            analysis_explanation=AnalysisExplanation(self._label, HEADER_SCORE, pattern_name="resume header"),
             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self._label,
                                   RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
         ) for start, end in spans]
@@ -234,11 +249,11 @@ class HeaderNameRecognizer(LocalRecognizer):
             return None
         offset = 0
         seen = 0
-        for raw in text.split("\n"):
+        for raw in text.split("\n", 8):
             line = raw.strip()
             if line:
                 seen += 1
-                if looks_like_name(line):
+                if looks_like_name(line) or (seen == 1 and _spelled_in_links(line, text)):
                     start = offset + raw.index(line)
                     return start, start + len(line)
                 if seen >= 3:
@@ -247,12 +262,24 @@ class HeaderNameRecognizer(LocalRecognizer):
         return None
 
 
+def _spelled_in_links(line: str, text: str) -> bool:
+    """A first line of 2-3 plain words that the resume's profile links or e-mail also spell ("amarjyot sodhi" and
+    indeed.com/r/amarjyot-sodhi)."""
+    words = line.split()
+    if not 2 <= len(words) <= 3 or not all(_LOWER_TOKEN.match(w.lower()) for w in words):
+        return False
+    if any(w.lower() in _NOT_NAME_WORDS or is_skill_term(w) for w in words):
+        return False
+    spelled = " ".join(m.group(1) or m.group(2) for m in _SLUG.finditer(text[:20000])).lower()
+    return sum(w.lower() in spelled for w in words if len(w) > 2) >= 1 and words[0].lower() in spelled
+
+
 def looks_like_name(line: str) -> bool:
     words = line.split()
     if not 2 <= len(words) <= 4 or len(line) > 60:
         return False
     if not all(_NAME_TOKEN.match(w) for w in words):
         return False
-    if any(w.lower().strip(".") in _NOT_NAME_WORDS or is_skill_term(w) for w in words):
+    if any(w.lower().strip(".") in _NOT_NAME_WORDS or (len(w) > 1 and is_skill_term(w)) for w in words):
         return False
-    return not all(len(w) <= 2 for w in words)
+    return not all(len(w.rstrip(".")) <= 2 for w in words)

@@ -10,7 +10,9 @@ PLACEHOLDER = re.compile(
     r"(?i)\b(?:TODO|TBD|TBA|FIXME|XXX+|lorem\s+ipsum|placeholder)\b|\[(?:insert|add|your|candidate|name)[^\]]*\]"
     r"|<(?:insert|add|your|candidate)[^>]*>|\{\{?\s*\w+\s*\}?\}|\binsert\s+(?:\w+\s+){0,3}here\b"
     r"|^\s*(?:insert|n/?a|none|null|\.\.\.|-)\s*$|\binsert\s+(?:the\s+)?(?:candidate|skill|name|summary|question)")
-DEBRIS = re.compile(r'^\s*[\[{,"]|[\]},]\s*"?,?\s*$|"\s*\w+\s*"\s*:|\\[n"t]|^\s*```|```\s*$')
+# After a closing bracket, each optional part owns its spaces: two adjacent "\\s*" around optional marks backtrack
+# quadratically on a long run of spaces.
+DEBRIS = re.compile(r'^\s*[\[{,"]|[\]},]\s*(?:"\s*)?(?:,\s*)?$|"\s*\w+\s*"\s*:|\\[n"t]|^\s*```|```\s*$')
 _DEBRIS_EDGES = re.compile(r'^[\s\[{,"`:]+|[\s\]},"`]+$')
 _KEY_PREFIX = re.compile(r'^\s*"?[A-Za-z_]+"?\s*:\s*')
 _REPEATED_WORD = re.compile(r"(?i)\b(\w+)(?:[\s,]+\1\b){2,}")

@@ -16,6 +16,7 @@ import numpy as np
 from psycopg import sql
 from psycopg.errors import UniqueViolation
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from hiremesh.errors import AlreadyExists, FailedPrecondition, InvalidArgument
@@ -25,11 +26,21 @@ from search_svc import ingest, paging
 from search_svc.embedder import Embedder
 from search_svc.parse_pool import ParseJob, ResumeParser
 from search_svc.profile import extract_profile
-from search_svc.records import CANDIDATE_FIELDS, CANDIDATE_TEXT_FIELDS, Candidate, Page, candidate_text
+from search_svc.records import (
+    CANDIDATE_DERIVED_FIELDS,
+    CANDIDATE_FIELDS,
+    CANDIDATE_TEXT_FIELDS,
+    Candidate,
+    Page,
+    candidate_text,
+    education_json,
+)
 from search_svc.rows import RowStore, Table, ilike_pattern
 
-TABLE = Table("candidates", "candidate", ("id", *CANDIDATE_FIELDS, "resume_sha256", "embedded_at", "created_at",
-                                          "updated_at"))
+TABLE = Table("candidates", "candidate", ("id", *CANDIDATE_FIELDS, *CANDIDATE_DERIVED_FIELDS, "resume_sha256",
+                                          "embedded_at", "created_at", "updated_at"))
+_INSERT_FIELDS = (*CANDIDATE_FIELDS, *CANDIDATE_DERIVED_FIELDS)
+MAX_EDUCATION = 20
 MAX_YEARS = 80.0
 MAX_TEXT_CHARS = 2_000_000
 _UPDATE_RETRIES = 5
@@ -67,15 +78,20 @@ def prepare(given: Candidate, resume: ResumeUpload | None, field: str = "resume"
         c.resume_media_type = c.resume_media_type or ingest.TEXT
         c.resume_sha256 = text_sha256(c.resume_text)
     c.resume_file_name = ingest.safe_file_name(c.resume_file_name)
+    c.name = c.name.strip()
+    c.name_source = "given" if c.name else "unnamed"
     if c.resume_text:
-        found = extract_profile(c.resume_text)
-        c.name = c.name.strip() or found.name
+        found = extract_profile(c.resume_text, file_name=c.resume_file_name)
+        if not c.name:
+            c.name, c.name_source = found.name, found.name_source
         # An address the extractor found but we could not send to is dropped, not an error of the caller.
         c.email = c.email.strip() or (found.email if is_email(found.email) else "")
         c.phone = c.phone.strip() or found.phone
+        c.location = c.location.strip() or found.location
         c.headline = c.headline.strip() or found.headline
         c.years_experience = c.years_experience or found.years_experience
         c.skills = normalise_skills(c.skills) if c.skills else found.skills
+        c.education = c.education or found.education
     else:
         c.skills = normalise_skills(c.skills)
     validate(c, "candidate")
@@ -96,14 +112,26 @@ def validate(c: Candidate, prefix: str) -> None:
             raise InvalidArgument(f"{prefix}.{name}", "longer than 1000 characters")
     if len(c.skills) > 500:
         raise InvalidArgument(f"{prefix}.skills", "more than 500 skills")
+    if len(c.education) > MAX_EDUCATION:
+        raise InvalidArgument(f"{prefix}.education", f"more than {MAX_EDUCATION} entries")
+    for i, entry in enumerate(c.education):
+        if len(entry.degree) > 1000 or len(entry.institution) > 1000:
+            raise InvalidArgument(f"{prefix}.education[{i}]", "degree or institution longer than 1000 characters")
+        if entry.year and not 1900 <= entry.year <= 2100:
+            raise InvalidArgument(f"{prefix}.education[{i}].year", "must be 0 (unknown) or between 1900 and 2100")
+
+
+def db_value(name: str, value: Any) -> Any:
+    """A field's value as a query parameter (education goes to a jsonb column)."""
+    return Jsonb(education_json(value)) if name == "education" else value
 
 
 _INSERT = sql.SQL(
     "INSERT INTO catalog.candidates ({cols}, resume_sha256, embedding, embedded_at) "
     "VALUES ({vals}, %s, %s, CASE WHEN %s THEN now() END) "
     "ON CONFLICT (resume_sha256) WHERE resume_sha256 IS NOT NULL DO NOTHING RETURNING id"
-).format(cols=sql.SQL(", ").join(sql.Identifier(c) for c in CANDIDATE_FIELDS),
-         vals=sql.SQL(", ").join(sql.Placeholder() for _ in CANDIDATE_FIELDS))
+).format(cols=sql.SQL(", ").join(sql.Identifier(c) for c in _INSERT_FIELDS),
+         vals=sql.SQL(", ").join(sql.Placeholder() for _ in _INSERT_FIELDS))
 
 
 class Candidates(RowStore):
@@ -153,7 +181,7 @@ class Candidates(RowStore):
         async with self.pool.connection() as conn, conn.transaction():
             for i, c in enumerate(prepared):
                 vector = vectors[i] if vectors is not None else None
-                values = [getattr(c, f) for f in CANDIDATE_FIELDS]
+                values = [db_value(f, getattr(c, f)) for f in _INSERT_FIELDS]
                 cur = await conn.execute(_INSERT, [*values, c.resume_sha256, vector, vector is not None])
                 inserted = await cur.fetchone()
                 if inserted is not None:
@@ -173,13 +201,15 @@ class Candidates(RowStore):
     async def update(self, candidate_id: str, changes: dict[str, Any]) -> Candidate:
         """Apply `changes` (writable field -> value); re-embeds when a field the vector reads changed."""
         candidate_id = paging.parse_id(candidate_id, "candidate.id")
-        unknown = set(changes) - set(CANDIDATE_FIELDS)
+        unknown = set(changes) - set(CANDIDATE_FIELDS)  # name_source follows name; it is never set directly
         if unknown:
             raise InvalidArgument("update_mask", f"not updatable: {', '.join(sorted(unknown))}")
         if "skills" in changes:
             changes["skills"] = normalise_skills(list(changes["skills"]))
         if "resume_file_name" in changes:
             changes["resume_file_name"] = ingest.safe_file_name(str(changes["resume_file_name"]))
+        if "name" in changes:
+            changes["name_source"] = "given" if changes["name"] else "unnamed"
         for _attempt in range(_UPDATE_RETRIES):
             current = await self.get(candidate_id)
             merged = replace(current, **changes)
@@ -199,8 +229,9 @@ class Candidates(RowStore):
 
     async def _write(self, candidate_id: str, current: Candidate, changes: dict[str, Any], text_changed: bool,
                      vector: np.ndarray | None) -> Candidate | None:
+        params = {name: db_value(name, value) for name, value in changes.items()}
         try:
-            row = await self.write_if_unchanged(candidate_id, current.updated_at, changes, text_changed, vector)
+            row = await self.write_if_unchanged(candidate_id, current.updated_at, params, text_changed, vector)
         except UniqueViolation:
             raise AlreadyExists("candidate.resume_text: another candidate has the same resume text") from None
         return Candidate.from_row(row) if row is not None else None

@@ -11,6 +11,7 @@ from hiremesh.errors import InvalidArgument
 from hiremesh.v1 import common_pb2, search_pb2
 from search_svc import ranking
 from search_svc.candidates import ResumeUpload
+from search_svc.education import Education
 from search_svc.outbox import Notification
 from search_svc.records import (
     APPLICATION_FIELDS,
@@ -81,12 +82,24 @@ def notification_state(value: int, field: str) -> str:
 
 # --- candidates -------------------------------------------------------------------------------------------
 
+_NAME_SOURCE_PB = {
+    "given": search_pb2.NAME_SOURCE_GIVEN, "resume": search_pb2.NAME_SOURCE_RESUME,
+    "file_name": search_pb2.NAME_SOURCE_FILE_NAME, "unnamed": search_pb2.NAME_SOURCE_UNNAMED,
+}
+
+
+def education_in(entries: Any) -> list[Education]:
+    return [Education(e.degree.strip(), e.institution.strip(), int(e.year)) for e in entries
+            if e.degree.strip() or e.institution.strip() or e.year]
+
+
 def candidate_in(msg: search_pb2.Candidate) -> Candidate:
     return Candidate(name=msg.name.strip(), email=msg.email.strip(), phone=msg.phone.strip(),
                      location=msg.location.strip(), headline=msg.headline.strip(),
                      years_experience=msg.years_experience, skills=list(msg.skills),
                      resume_file_name=msg.resume_file_name, resume_media_type=msg.resume_media_type,
-                     resume_text=msg.resume_text, email_opt_out=msg.email_opt_out)
+                     resume_text=msg.resume_text, email_opt_out=msg.email_opt_out,
+                     education=education_in(msg.education))
 
 
 def resume_in(msg: search_pb2.ResumeFile) -> ResumeUpload:
@@ -99,7 +112,9 @@ def candidate_out(c: Candidate) -> search_pb2.Candidate:
         years_experience=c.years_experience, skills=c.skills, resume_file_name=c.resume_file_name,
         resume_media_type=c.resume_media_type, resume_sha256=c.resume_sha256 or "", resume_text=c.resume_text,
         headline=c.headline, embedded_at=_ts(c.embedded_at), created_at=_ts(c.created_at),
-        updated_at=_ts(c.updated_at), embedding_stale=c.embedding_stale, email_opt_out=c.email_opt_out)
+        updated_at=_ts(c.updated_at), embedding_stale=c.embedding_stale, email_opt_out=c.email_opt_out,
+        education=[search_pb2.Education(degree=e.degree, institution=e.institution, year=e.year) for e in c.education],
+        name_source=_NAME_SOURCE_PB.get(c.name_source, search_pb2.NAME_SOURCE_UNSPECIFIED))
 
 
 def mask_changes(mask: field_mask_pb2.FieldMask, msg: Any, writable: tuple[str, ...],
@@ -113,6 +128,8 @@ def mask_changes(mask: field_mask_pb2.FieldMask, msg: Any, writable: tuple[str, 
             raise InvalidArgument("update_mask", f"{path!r} is not an updatable field "
                                   f"(updatable: {', '.join(writable)})")
         value = getattr(msg, name)
+        if name == "education":
+            value = education_in(value)
         changes[name] = list(value) if name in ("skills", "required_skills") else value
     return changes
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+from search_svc.education import Education
 
 T = TypeVar("T")
 
@@ -14,7 +16,10 @@ DECIDED_STATUSES = frozenset({"accepted", "rejected", "hired"})
 
 # Writable columns per table: the only identifiers that ever reach SQL from a request (field masks).
 CANDIDATE_FIELDS = ("name", "email", "phone", "location", "headline", "years_experience", "skills",
-                    "resume_file_name", "resume_media_type", "resume_text", "email_opt_out")
+                    "resume_file_name", "resume_media_type", "resume_text", "email_opt_out", "education")
+# Columns the service sets itself (never from a field mask).
+CANDIDATE_DERIVED_FIELDS = ("name_source",)
+NAME_SOURCES = ("given", "resume", "file_name", "unnamed")
 JOB_FIELDS = ("title", "description", "company", "department", "location", "min_experience", "max_experience",
               "required_skills", "status")
 APPLICATION_FIELDS = ("status", "notes")
@@ -43,10 +48,18 @@ class Candidate:
     updated_at: datetime | None = None
     embedding_stale: bool = True
     email_opt_out: bool = False
+    education: list[Education] = field(default_factory=list)
+    name_source: str = "given"  # one of NAME_SOURCES
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Candidate:
-        return cls(**{**row, "id": str(row["id"])})
+        education = [Education(**entry) for entry in row.get("education") or []]
+        return cls(**{**row, "id": str(row["id"]), "education": education})
+
+
+def education_json(entries: list[Education]) -> list[dict[str, Any]]:
+    """Education entries as stored in the jsonb column."""
+    return [asdict(e) for e in entries]
 
 
 @dataclass

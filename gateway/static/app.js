@@ -526,9 +526,33 @@ function candidateTable(candidates, total) {
   return h("div", {}, h("p", { class: "small muted" }, `${total} candidates`),
     h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", { class: "hide-sm" }, "Location"), h("th", { class: "hide-sm" }, "Years"), h("th", {}, "Skills"))),
       h("tbody", {}, candidates.map((c) => h("tr", { class: "candidate-row" },
-        h("td", {}, h("strong", {}, c.name || "Unnamed"), h("div", { class: "small muted" }, c.resume_file_name || c.email)),
+        h("td", {}, h("a", { href: `#/candidates/${c.id}` }, candidateName(c)), h("div", { class: "small muted" }, c.resume_file_name || c.email)),
         h("td", { class: "hide-sm" }, c.location || "—"), h("td", { class: "hide-sm" }, num(c.years_experience)),
         h("td", {}, (c.skills || []).slice(0, 8).map((s) => h("span", { class: "chip" }, s))))))));
+}
+
+// A resume without a findable name is "Unnamed" (name_source NAME_SOURCE_UNNAMED), never a heading or a skill.
+function candidateName(c) {
+  if (c.name) return h("strong", { class: "candidate-name" }, c.name);
+  return h("em", { class: "candidate-name unnamed", title: "No name in the resume or its file name" }, "Unnamed");
+}
+
+const NAME_SOURCES = { NAME_SOURCE_RESUME: "from the resume", NAME_SOURCE_FILE_NAME: "from the file name", NAME_SOURCE_GIVEN: "entered" };
+
+async function candidateView(id) {
+  const { candidate: c } = await api("GET", `/candidates/${encodeURIComponent(id)}`);
+  const row = (label, value) => (value ? h("tr", {}, h("th", {}, label), h("td", {}, value)) : null);
+  const education = (c.education || []).map((e) => h("li", { class: "education-entry" },
+    [e.degree, e.institution].filter(Boolean).join(" — ") + (e.year ? ` (${e.year})` : "")));
+  return h("div", { id: "candidate-view" },
+    h("p", {}, h("a", { href: "#/candidates" }, "← Candidates")),
+    h("h1", {}, candidateName(c), c.name_source && NAME_SOURCES[c.name_source] ? h("span", { class: "small muted" }, ` ${NAME_SOURCES[c.name_source]}`) : null),
+    h("div", { class: "card" }, h("table", { class: "profile" }, h("tbody", {},
+      row("Current title", c.headline), row("Location", c.location), row("E-mail", c.email), row("Phone", c.phone),
+      row("Experience", c.years_experience ? `${num(c.years_experience)} years` : ""), row("Resume file", c.resume_file_name)))),
+    h("div", { class: "card" }, h("h2", {}, "Education"),
+      education.length ? h("ul", { class: "education" }, education) : h("p", { class: "empty" }, "No education found in the resume.")),
+    h("div", { class: "card" }, h("h2", {}, "Skills"), (c.skills || []).map((s) => h("span", { class: "chip" }, s))));
 }
 
 function uploader(onDone) {
@@ -560,7 +584,7 @@ async function uploadAll(files, rows, onDone) {
         const reply = await uploadResume(item.file, (f) => { item.bar.style.width = `${Math.round(f * 95)}%`; });
         item.bar.style.width = "100%";
         item.row.querySelector(".progress").classList.add("done");
-        item.note.textContent = reply.deduplicated ? "already there" : `added ${reply.candidate.name || ""}`;
+        item.note.textContent = reply.deduplicated ? "already there" : `added ${reply.candidate.name || "(unnamed)"}`;
         item.row.dataset.state = "done";
       } catch (err) {
         item.row.querySelector(".progress").classList.add("failed");
@@ -689,6 +713,7 @@ const routes = [
   [/^#\/jobs\/([\w-]+)$/, (m) => jobView(m[1]), "jobs"],
   [/^#\/jobs$/, jobsView, "jobs"],
   [/^#\/candidates$/, candidatesView, "candidates"],
+  [/^#\/candidates\/([\w-]+)$/, (m) => candidateView(m[1]), "candidates"],
   [/^#\/analytics$/, analyticsView, "analytics"],
   [/^#\/mail$/, mailView, "mail"],
   [/^#\/tasks$/, queueView, "tasks"],

@@ -22,6 +22,35 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _NameSource:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NameSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NameSource.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NAME_SOURCE_UNSPECIFIED: _NameSource.ValueType  # 0
+    NAME_SOURCE_GIVEN: _NameSource.ValueType  # 1
+    """Set by the caller."""
+    NAME_SOURCE_RESUME: _NameSource.ValueType  # 2
+    """Read from the resume text."""
+    NAME_SOURCE_FILE_NAME: _NameSource.ValueType  # 3
+    """Read from the uploaded file's name ("React Developer_Vinay Reddy.docx")."""
+    NAME_SOURCE_UNNAMED: _NameSource.ValueType  # 4
+    """No name was found: shown as "Unnamed", never a section heading or a skill."""
+
+class NameSource(_NameSource, metaclass=_NameSourceEnumTypeWrapper): ...
+
+NAME_SOURCE_UNSPECIFIED: NameSource.ValueType  # 0
+NAME_SOURCE_GIVEN: NameSource.ValueType  # 1
+"""Set by the caller."""
+NAME_SOURCE_RESUME: NameSource.ValueType  # 2
+"""Read from the resume text."""
+NAME_SOURCE_FILE_NAME: NameSource.ValueType  # 3
+"""Read from the uploaded file's name ("React Developer_Vinay Reddy.docx")."""
+NAME_SOURCE_UNNAMED: NameSource.ValueType  # 4
+"""No name was found: shown as "Unnamed", never a section heading or a skill."""
+Global___NameSource: _TypeAlias = NameSource  # noqa: Y015
+
 class _SearchMode:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -99,6 +128,8 @@ class Candidate(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     EMBEDDING_STALE_FIELD_NUMBER: _builtins.int
     EMAIL_OPT_OUT_FIELD_NUMBER: _builtins.int
+    EDUCATION_FIELD_NUMBER: _builtins.int
+    NAME_SOURCE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     email: _builtins.str
@@ -114,6 +145,10 @@ class Candidate(_message.Message):
     """True when the stored vector is older than the text (a catch-up job is pending)."""
     email_opt_out: _builtins.bool
     """The candidate asked not to receive e-mails: status changes are recorded, their e-mails skipped."""
+    name_source: Global___NameSource.ValueType
+    """Where `name` came from. UNNAMED: neither the resume nor its file name carries a name (`name` is empty).
+    Output only: a given name is GIVEN, a name set by UpdateCandidate becomes GIVEN.
+    """
     @_builtins.property
     def skills(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -122,6 +157,10 @@ class Candidate(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def education(self) -> _containers.RepeatedCompositeFieldContainer[Global___Education]:
+        """Degrees read from the resume's education section (or given), most recent first as the resume lists them."""
+
     def __init__(
         self,
         *,
@@ -142,14 +181,42 @@ class Candidate(_message.Message):
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         embedding_stale: _builtins.bool = ...,
         email_opt_out: _builtins.bool = ...,
+        education: _abc.Iterable[Global___Education] | None = ...,
+        name_source: Global___NameSource.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "embedded_at", b"embedded_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "email", b"email", "email_opt_out", b"email_opt_out", "embedded_at", b"embedded_at", "embedding_stale", b"embedding_stale", "headline", b"headline", "id", b"id", "location", b"location", "name", b"name", "phone", b"phone", "resume_file_name", b"resume_file_name", "resume_media_type", b"resume_media_type", "resume_sha256", b"resume_sha256", "resume_text", b"resume_text", "skills", b"skills", "updated_at", b"updated_at", "years_experience", b"years_experience"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "education", b"education", "email", b"email", "email_opt_out", b"email_opt_out", "embedded_at", b"embedded_at", "embedding_stale", b"embedding_stale", "headline", b"headline", "id", b"id", "location", b"location", "name", b"name", "name_source", b"name_source", "phone", b"phone", "resume_file_name", b"resume_file_name", "resume_media_type", b"resume_media_type", "resume_sha256", b"resume_sha256", "resume_text", b"resume_text", "skills", b"skills", "updated_at", b"updated_at", "years_experience", b"years_experience"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Candidate: _TypeAlias = Candidate  # noqa: Y015
+
+@_typing.final
+class Education(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEGREE_FIELD_NUMBER: _builtins.int
+    INSTITUTION_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    degree: _builtins.str
+    institution: _builtins.str
+    year: _builtins.int
+    """The year it ended (graduation); 0 when the resume gives none."""
+    def __init__(
+        self,
+        *,
+        degree: _builtins.str = ...,
+        institution: _builtins.str = ...,
+        year: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["degree", b"degree", "institution", b"institution", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Education: _TypeAlias = Education  # noqa: Y015
 
 @_typing.final
 class Job(_message.Message):

@@ -42,7 +42,9 @@ PREFERRED_WEIGHT = 0.5
 COSINE_FLOOR, COSINE_CEIL = 0.15, 0.70
 MAX_SECTIONS = 12
 SECTION_CHARS = 700
-_YEARS = re.compile(r"(\d{1,2}(?:\.\d)?)\s*\+?\s*(?:years|yrs)(?:\s+of)?(?:\s+\w+){0,3}?\s+experience", re.I)
+# Bounded gaps: "\\s*\\+?\\s*" rescanned a run of spaces after a number from every split point (quadratic).
+_YEARS = re.compile(r"(\d{1,2}(?:\.\d)?)\s{0,3}\+?\s{0,3}(?:years|yrs)(?:\s{1,3}of)?(?:\s{1,3}\w+){0,3}?"
+                    r"\s{1,3}experience", re.I)
 
 
 @dataclass

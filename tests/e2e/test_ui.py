@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from tests import real_resumes
 from tests.fixtures.mesh import Mesh
 from tests.fixtures.procs import REPO, free_port
 
@@ -185,6 +186,31 @@ async def test_viewer_sees_read_only_ui(browser: Browser, mesh: Mesh) -> None:
     await expect(page.locator("#dropzone")).to_have_count(0)
     await page.click("#signout")
     await expect(page.locator("#signin-form")).to_be_visible()
+    await context.close()
+
+
+async def test_candidate_view_shows_education_and_unnamed(browser: Browser, mesh: Mesh) -> None:
+    headers = mesh.headers("recruiter")
+    async with aiohttp.ClientSession(mesh.url) as http:
+        made = {}
+        for key, text in (("named", real_resumes.INDEED_ABHISHEK), ("unnamed", real_resumes.CATEGORY_HR)):
+            form = aiohttp.FormData()
+            form.add_field("resume", f"{text}\nref {uuid.uuid4().hex}".encode(), filename="scan.txt",
+                           content_type="text/plain")
+            async with http.post("/api/v1/candidates", data=form, headers=headers) as resp:
+                assert resp.status in (200, 201), await resp.text()
+                made[key] = (await resp.json())["candidate"]["id"]
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await sign_in(page, mesh, mesh.viewer_token)
+    await page.goto(f"{mesh.url}/#/candidates/{made['named']}")
+    view = page.locator("#candidate-view")
+    await expect(view.locator("h1")).to_contain_text("Abhishek Jha")
+    await expect(view).to_contain_text("Bengaluru, Karnataka")
+    await expect(view.locator(".education-entry").first).to_contain_text(
+        "B.E in Information science and engineering — B.v.b college of engineering and technology (2017)")
+    await page.goto(f"{mesh.url}/#/candidates/{made['unnamed']}")
+    await expect(page.locator("#candidate-view h1 .unnamed")).to_have_text("Unnamed")
     await context.close()
 
 

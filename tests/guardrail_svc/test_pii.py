@@ -6,6 +6,7 @@ import pytest
 
 from guardrail_svc.nlp import uses_blis
 from guardrail_svc.pii import PiiDetector, _may_name_someone
+from tests import real_resumes
 from tests.guardrail_svc.resumes import make_resume
 
 SEEDS = list(range(12))
@@ -128,3 +129,66 @@ def test_skipping_ner_keeps_every_finding_of_a_screening_document(detector: PiiD
     assert batch[1] == [] and batch[2] == [] and batch[5] == []
     assert [f.entity_type for f in batch[3]] == ["EMAIL_ADDRESS"]
     assert {f.entity_type for f in batch[4]} == {"LOCATION"}
+
+
+# --- real resumes (public samples in tests/real_resumes.py) ----------------------------------------------------
+
+def found(detector: PiiDetector, text: str) -> set[tuple[str, str]]:
+    return {(f.entity_type, text[f.start:f.end]) for f in detector.analyze(text)}
+
+
+def test_a_real_header_gives_the_person_and_the_city_not_the_title(detector: PiiDetector) -> None:
+    text = real_resumes.INDEED_ABHISHEK
+    hits = found(detector, text)
+    assert ("PERSON", "Abhishek Jha") in hits  # not "Abhishek Jha\nApplication Development Associate"
+    assert ("LOCATION", "Bengaluru, Karnataka") in hits and ("LOCATION", "Bangalore, Karnataka") in hits
+    people = {value for kind, value in hits if kind == "PERSON"}
+    assert people == {"Abhishek Jha"}, people  # no title, company, skill or school taken for a person
+
+
+def test_person_spans_never_cross_a_line_break(detector: PiiDetector) -> None:
+    for text in (real_resumes.INDEED_ABHISHEK, real_resumes.INDEED_ARJUN, real_resumes.INDEED_JITENDRA):
+        for f in detector.analyze(text):
+            if f.entity_type in ("PERSON", "LOCATION"):
+                assert "\n" not in text[f.start:f.end], text[f.start:f.end]
+
+
+def test_a_lower_case_header_name_spelled_by_the_profile_link(detector: PiiDetector) -> None:
+    assert ("PERSON", "arjun ks") in found(detector, real_resumes.INDEED_ARJUN)
+
+
+def test_the_region_after_a_city_is_not_a_person(detector: PiiDetector) -> None:
+    hits = found(detector, real_resumes.INDEED_JITENDRA)
+    assert ("LOCATION", "Chennai, Tamil Nadu") in hits
+    assert not any(kind == "PERSON" and "Tamil" in value for kind, value in hits)
+
+
+@pytest.mark.parametrize("text", [
+    "SKILLS\nservicenow (1 year), Mainframe (3 years), cobol (3 years), Jcl (3 years), Teradata (3 years)\n",
+    "Tools: Jenkins, Hibernate, Teradata, Ajax, Jackson\n",
+    "Principal Consultant at Oracle\nSenior Analyst - Cisco\n",
+    "Associate network engineer - TATA Communications Ltd\nWorked for Tata Communications in projects.\n",
+])
+def test_skills_tools_companies_and_titles_are_not_people_or_places(detector: PiiDetector, text: str) -> None:
+    hits = {(k, v) for k, v in found(detector, text) if k in ("PERSON", "LOCATION")}
+    assert hits == set(), hits
+
+
+def test_a_town_that_is_a_word_needs_context(detector: PiiDetector) -> None:
+    assert not any(k == "LOCATION" for k, _ in found(detector, "Reading books and travelling.\nMobile apps.\n"))
+    assert ("LOCATION", "Reading") in found(detector, "She lives in Reading and commutes.")
+    assert ("LOCATION", "Erode, Tamil Nadu") in found(detector, "Erode, Tamil Nadu - 638001\n")
+
+
+def test_a_typing_slip_in_a_city_region_line(detector: PiiDetector) -> None:
+    assert ("LOCATION", "Banglore, Karnataka") in found(detector, "Madhuri S\nBanglore, Karnataka - Email me\n")
+
+
+def test_redaction_hides_the_cities_and_keeps_the_skills(detector: PiiDetector) -> None:
+    text = real_resumes.INDEED_ABHISHEK
+    redacted = detector.redact(text, detector.analyze(text))
+    for city in ("Bengaluru", "Bangalore", "Abhishek Jha"):
+        assert city not in redacted
+    for kept in ("Application Development Associate", "Accenture", "Database Management", "Oracle PeopleSoft",
+                 "Kendriya Vidyalaya", "March 2013"):
+        assert kept in redacted, kept

@@ -18,6 +18,7 @@ from gateway.app import build_app, create_gateway
 from gateway.config import GatewayConfig
 from gateway.tokens import Role, issue_jwt
 from gateway.users import UserStore
+from tests import real_resumes
 from tests.fixtures.mesh import Mesh, users_cli
 
 pytestmark = pytest.mark.timeout(900)
@@ -404,3 +405,35 @@ async def test_search_with_a_pasted_job_description_and_its_bad_inputs(http: aio
     weight = await error(await http.get("/api/v1/search/candidates?q=python&lexical_weight=2",
                                         headers=mesh.headers()), 400, "INVALID_ARGUMENT")
     assert "lexical_weight" in weight["message"]
+
+
+async def test_profile_of_a_real_resume_over_rest(http: aiohttp.ClientSession, mesh: Mesh) -> None:
+    # Unique text so an earlier run's row (deduplicated by sha256) is not returned instead.
+    text = real_resumes.INDEED_ABHISHEK + f"\nref {uuid.uuid4().hex}\n"
+    cand = (await upload(http, mesh, "resume-0001.txt", text))["candidate"]
+    assert cand["name"] == "Abhishek Jha" and cand["name_source"] == "NAME_SOURCE_RESUME"
+    assert cand["location"] == "Bengaluru, Karnataka" and cand["headline"] == "Application Development Associate"
+    assert cand["education"][0] == {"degree": "B.E in Information science and engineering",
+                                    "institution": "B.v.b college of engineering and technology", "year": 2017}
+    unnamed = (await upload(http, mesh, "scan.txt", real_resumes.CATEGORY_HR + uuid.uuid4().hex))["candidate"]
+    assert unnamed["name"] == ""
+    assert unnamed["name_source"] == "NAME_SOURCE_UNNAMED"
+    from_file = (await upload(http, mesh, "React Developer_Vinay Reddy.txt",
+                              real_resumes.CATEGORY_HR + uuid.uuid4().hex))["candidate"]
+    assert from_file["name"] == "Vinay Reddy" and from_file["name_source"] == "NAME_SOURCE_FILE_NAME"
+    patched = await ok(await http.patch(f"/api/v1/candidates/{unnamed['id']}", json={
+        "name": "Asha Rao", "education": [{"degree": "BA", "institution": "Mumbai University", "year": 2015}]},
+        headers=mesh.headers("recruiter")))
+    assert patched["candidate"]["name_source"] == "NAME_SOURCE_GIVEN"
+    assert patched["candidate"]["education"] == [{"degree": "BA", "institution": "Mumbai University", "year": 2015}]
+    await error(await http.patch(f"/api/v1/candidates/{unnamed['id']}", json={"education": [{"year": 1200}]},
+                                 headers=mesh.headers("recruiter")), 400, "INVALID_ARGUMENT")
+
+
+async def test_guardrail_scan_finds_the_city_and_not_the_skills(http: aiohttp.ClientSession, mesh: Mesh) -> None:
+    text = real_resumes.INDEED_JITENDRA + "\nTools: Jenkins, Teradata, Hibernate\n"
+    body = await ok(await http.post("/api/v1/guardrail/scan", json={"text": text, "options": {"checks": ["pii"]}},
+                                    headers=mesh.headers("viewer")))
+    found = {(f["entity_type"], text[f.get("start", 0):f["end"]]) for f in body["report"]["pii"]}
+    assert ("LOCATION", "Chennai, Tamil Nadu") in found and ("PERSON", "Jitendra Babu") in found
+    assert not {v for k, v in found if k in ("PERSON", "LOCATION")} & {"Jenkins", "Teradata", "Hibernate"}

@@ -19,6 +19,7 @@ from google.protobuf import field_mask_pb2
 from hiremesh.clients import search_stub
 from hiremesh.v1 import common_pb2, search_pb2_grpc
 from hiremesh.v1 import search_pb2 as pb
+from tests import real_resumes
 from tests.fixtures.embedding import EMBEDDING_HEALTH, embedding_models_dir
 from tests.fixtures.pg import create_database
 from tests.fixtures.procs import ServiceProcess, free_port, spawn_service, start_process
@@ -438,3 +439,33 @@ async def test_writes_survive_an_embedding_outage_and_catch_up_later(
         assert hits[0].candidate.id == cand.id and not hits[0].candidate.embedding_stale
     finally:
         await embedding.stop()
+
+
+# --- profile extraction (issue 16) -------------------------------------------------------------------------
+
+async def test_profile_fields_and_name_source_through_grpc(stub: search_pb2_grpc.SearchServiceAsyncStub) -> None:
+    text = real_resumes.INDEED_JITENDRA + f"\nref {uuid.uuid4().hex}\n"
+    cand = await make(stub, text)
+    assert (cand.name, cand.name_source) == ("Jitendra Babu", pb.NAME_SOURCE_RESUME)
+    assert cand.location == "Chennai, Tamil Nadu" and cand.headline == "FI/CO Consultant"
+
+    nameless = real_resumes.CATEGORY_DATA_SCIENCE + uuid.uuid4().hex
+    reply = await stub.CreateCandidate(pb.CreateCandidateRequest(resume=pb.ResumeFile(
+        file_name="Resume_Subha Santosh_Peoplesoft FSCM.txt", content=nameless.encode())), timeout=T)
+    assert (reply.candidate.name, reply.candidate.name_source) == ("Subha Santosh", pb.NAME_SOURCE_FILE_NAME)
+    assert [(e.degree, e.institution, e.year) for e in reply.candidate.education] == [("B.E", "UIT-RGPV", 2017)]
+
+    unnamed = await make(stub, real_resumes.CATEGORY_HR + uuid.uuid4().hex)
+    assert (unnamed.name, unnamed.name_source) == ("", pb.NAME_SOURCE_UNNAMED)
+    given = await make(stub, real_resumes.CATEGORY_HR + uuid.uuid4().hex, name="Asha Rao",
+                       education=[pb.Education(degree="MBA", institution="IIM Ahmedabad", year=2012)])
+    assert given.name_source == pb.NAME_SOURCE_GIVEN
+    assert [(e.degree, e.year) for e in given.education] == [("MBA", 2012)]
+    assert (await stub.GetCandidate(pb.GetCandidateRequest(id=given.id), timeout=T)).candidate == given
+
+    renamed = (await stub.UpdateCandidate(pb.UpdateCandidateRequest(
+        candidate=pb.Candidate(id=unnamed.id, name="Ravi K"), update_mask=mask("name")), timeout=T)).candidate
+    assert renamed.name_source == pb.NAME_SOURCE_GIVEN
+    code, details = await code_of(stub.UpdateCandidate(pb.UpdateCandidateRequest(
+        candidate=pb.Candidate(id=unnamed.id), update_mask=mask("name_source")), timeout=T))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "name_source" in details
