@@ -1,11 +1,12 @@
 """IDF-aware lexical scoring in PostgreSQL: the query's term vector, and which rows are worth scoring.
 
 Rows carry a term vector `lex` (migration 0003: 1 + ln tf per term, a term being a word or a pair of
-adjacent words, L2-normalised, no corpus statistics in it). A query's vector applies the rarity: weight_t = (1 + ln tf_t) * idf_t, L2-normalised, then scaled by
-idf_t / idf_max, so `lex <#> query` ranks like TF-IDF with the rarity counted on both sides (a row's own
-IDF weighting is folded into the query) and every score stays in 0..1. idf_t = ln((N + 1) / (df_t + 1)) + 1,
-with N and df_t read from `catalog.term_stats` plus its not-yet-folded `term_stats_pending`, so a row
-written a moment ago already counts.
+adjacent words, L2-normalised, no corpus statistics in it). A query's vector applies the rarity:
+weight_t = (1 + ln tf_t) * idf_t, L2-normalised, then scaled by idf_t / idf_max, so `lex <#> query` ranks
+like TF-IDF with the rarity counted on both sides (a row's own IDF weighting is folded into the query) and
+every score stays in 0..1. idf_t = ln((N + 1) / (df_t + 1)) + 1, with N and df_t read from
+`catalog.term_stats` plus its not-yet-folded `term_stats_pending`, so a row written a moment ago already
+counts.
 
 Scoring every row that shares a word with a pasted job description is linear in the corpus: the words of
 a job are mostly common ones. So the keyword leg scores only rows holding one of the query's rarest words
