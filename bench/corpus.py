@@ -41,10 +41,22 @@ def sentence_pools() -> list[list[str]]:
 
 
 def remixed(n: int, seed: int = 7) -> Iterator[str]:
+    for text, _ids in remixed_with_sentences(n, seed):
+        yield text
+
+
+def unique_sentences() -> list[str]:
+    """Every sentence the remixes draw from, once, in a fixed order (the ids `remixed_with_sentences` gives)."""
+    return list(dict.fromkeys(s for pool in sentence_pools() for s in pool))
+
+
+def remixed_with_sentences(n: int, seed: int = 7) -> Iterator[tuple[str, list[int]]]:
+    """Synthetic resumes and, for each, the ids (in `unique_sentences`) of the sentences it is made of."""
     rng = random.Random(seed)
     pools = sentence_pools()
+    ids = {s: i for i, s in enumerate(unique_sentences())}
     for _ in range(n):
         sources = rng.sample(pools, rng.randint(2, 3))
         sentences = [rng.choice(rng.choice(sources)) for _ in range(rng.randint(8, 40))]
         rare = " ".join(f"{rng.choice('bcdfghjklmnpqrstvwxz')}{rng.randrange(36 ** 5):x}q" for _ in range(3))
-        yield " ".join(sentences) + "\n" + rare
+        yield " ".join(sentences) + "\n" + rare, [ids[s] for s in sentences]
