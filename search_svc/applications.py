@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from hiremesh.errors import AlreadyExists, InvalidArgument, NotFound
-from search_svc import paging
+from search_svc import paging, request_ids
 from search_svc.records import APPLICATION_FIELDS, APPLICATION_STATUSES, DECIDED_STATUSES, Application, Page
 
 _COLUMNS = ("id", "candidate_id", "job_id", "status", "notes", "applied_at", "updated_at", "decided_at")
@@ -28,7 +28,9 @@ class Applications:
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self.pool = pool
 
-    async def create(self, candidate_id: str, job_id: str, status: str = "", notes: str = "") -> Application:
+    async def create(self, candidate_id: str, job_id: str, status: str = "", notes: str = "",
+                     request_id: str = "") -> Application:
+        """A new application; with a `request_id` seen before, the one that request created."""
         candidate_id = paging.parse_id(candidate_id, "application.candidate_id")
         job_id = paging.parse_id(job_id, "application.job_id")
         status = status or "pending"
@@ -36,9 +38,13 @@ class Applications:
         query = ("INSERT INTO catalog.applications (candidate_id, job_id, status, notes, decided_at) "
                  "VALUES (%s, %s, %s, %s, CASE WHEN %s::text = ANY(%s::text[]) THEN now() END) RETURNING id")
         try:
-            async with self.pool.connection() as conn:
+            async with self.pool.connection() as conn, conn.transaction():
+                if request_id and (done := await request_ids.claim(conn, "application", request_id)):
+                    return await self.get(done[0])
                 cur = await conn.execute(query, (candidate_id, job_id, status, notes, status, _DECIDED))
                 row = await cur.fetchone()
+                if request_id and row is not None:
+                    await request_ids.remember(conn, "application", request_id, str(row[0]))
         except UniqueViolation:
             raise AlreadyExists(f"candidate {candidate_id} already applied to job {job_id}") from None
         except ForeignKeyViolation as exc:

@@ -255,6 +255,12 @@ class CreateCandidateRequest(_message.Message):
 
     CANDIDATE_FIELD_NUMBER: _builtins.int
     RESUME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """AIP-155: a client-chosen id (a UUID; at most 64 letters, digits, '-', '_', '.') that makes the create
+    idempotent: a request repeating it is answered with what the first one created. hiremesh clients fill
+    it in when left empty, so their retries after a lost reply create nothing twice.
+    """
     @_builtins.property
     def candidate(self) -> Global___Candidate:
         """Fields given here win over fields extracted from the resume."""
@@ -268,10 +274,11 @@ class CreateCandidateRequest(_message.Message):
         *,
         candidate: Global___Candidate | None = ...,
         resume: Global___ResumeFile | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["candidate", b"candidate", "resume", b"resume"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate", b"candidate", "resume", b"resume"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate", b"candidate", "request_id", b"request_id", "resume", b"resume"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -602,16 +609,23 @@ class CreateJobRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     JOB_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """AIP-155: a client-chosen id (a UUID; at most 64 letters, digits, '-', '_', '.') that makes the create
+    idempotent: a request repeating it is answered with what the first one created. hiremesh clients fill
+    it in when left empty, so their retries after a lost reply create nothing twice.
+    """
     @_builtins.property
     def job(self) -> Global___Job: ...
     def __init__(
         self,
         *,
         job: Global___Job | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -816,16 +830,23 @@ class CreateApplicationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     APPLICATION_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """AIP-155: a client-chosen id (a UUID; at most 64 letters, digits, '-', '_', '.') that makes the create
+    idempotent: a request repeating it is answered with what the first one created. hiremesh clients fill
+    it in when left empty, so their retries after a lost reply create nothing twice.
+    """
     @_builtins.property
     def application(self) -> Global___Application: ...
     def __init__(
         self,
         *,
         application: Global___Application | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
