@@ -42,6 +42,8 @@ async def main() -> None:
     log.info("catalog schema ready (%s)", ", ".join(applied) if applied else "up to date")
     embedder = Embedder(embedding_stub(config.embedding_addr), timeout=config.embed_timeout,
                         batch=config.embed_batch)
+    with contextlib.suppress(OSError):  # the folder operators drop files in for ImportCandidates.folder
+        config.import_root.mkdir(parents=True, exist_ok=True)
     candidates = Candidates(pool, embedder)
     jobs = Jobs(pool, embedder)
     reembedder = Reembedder(candidates, jobs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hiremesh.config import database_url, env_float, env_int, env_str, service_addr, service_port
+from hiremesh.config import database_url, env_float, env_int, env_path, home, service_addr, service_port
 
 
 @dataclass(frozen=True)
@@ -18,11 +18,10 @@ class SearchConfig:
     pool_max: int
     catchup_interval: float  # seconds between sweeps for stale rows; 0 turns the loop off
     catchup_batch: int
-    import_root: Path | None  # folders ImportCandidates may read; None: any folder the process can read
+    import_root: Path  # ImportCandidates.folder must lie inside it (symlinks resolved)
 
     @classmethod
     def from_env(cls) -> SearchConfig:
-        root = env_str("HIREMESH_SEARCH_IMPORT_ROOT", "")
         return cls(
             port=service_port("search"),
             database_url=database_url(),
@@ -32,5 +31,5 @@ class SearchConfig:
             pool_max=env_int("HIREMESH_SEARCH_POOL_MAX", 10, min=1, max=200),
             catchup_interval=env_float("HIREMESH_SEARCH_CATCHUP_S", 5.0, min=0.0, max=3600.0),
             catchup_batch=env_int("HIREMESH_SEARCH_CATCHUP_BATCH", 64, min=1, max=256),
-            import_root=Path(root).expanduser().absolute() if root else None,
+            import_root=env_path("HIREMESH_SEARCH_IMPORT_ROOT", home() / "imports"),
         )
