@@ -79,11 +79,11 @@ async def job(http: aiohttp.ClientSession, mesh: Mesh) -> dict[str, Any]:
 
 
 # --- probes -----------------------------------------------------------------------------------------
-async def test_ready_and_healthy(http: aiohttp.ClientSession) -> None:
+async def test_ready_and_healthy(http: aiohttp.ClientSession, mesh: Mesh) -> None:
     body = await ok(await http.get("/readyz"))
     assert set(body["backends"].values()) == {"SERVING"}
     assert (await http.get("/healthz")).status == 200
-    metrics = await (await http.get("/metrics")).text()
+    metrics = await (await http.get("/metrics", headers=mesh.headers())).text()
     assert "hiremesh_gateway_http_requests_total" in metrics
 
 
@@ -147,8 +147,10 @@ async def test_bulk_import_runs_as_an_operation(http: aiohttp.ClientSession, mes
     final = await follow(mesh, op["id"])
     assert final["status"] == "completed", final
     assert int(final["result"]["summary"]["created"]) + int(final["result"]["summary"]["duplicates"]) == 3
-    got = await ok(await http.get(f"/api/v1/operations/{op['id']}", headers=mesh.headers("viewer")))
+    got = await ok(await http.get(f"/api/v1/operations/{op['id']}", headers=mesh.headers("recruiter")))
     assert got["status"] == "completed"
+    # Operations are their owner's (and admins'): another user's is as good as absent.
+    await error(await http.get(f"/api/v1/operations/{op['id']}", headers=mesh.headers("viewer")), 404, "NOT_FOUND")
 
 
 # --- applications and search ------------------------------------------------------------------------
