@@ -31,9 +31,10 @@ def redact_candidates(message: Message) -> None:
             message.ClearField(name)
         return
     for field, value in message.ListFields():
-        if field.type != FieldDescriptor.TYPE_MESSAGE or not field.message_type.full_name.startswith("hiremesh."):
+        kind = field.message_type
+        if field.type != FieldDescriptor.TYPE_MESSAGE or kind is None or not kind.full_name.startswith("hiremesh."):
             continue
-        if field.message_type.GetOptions().map_entry:
+        if kind.GetOptions().map_entry:
             continue
         for item in value if field.is_repeated else [value]:
             redact_candidates(item)

@@ -135,7 +135,8 @@ class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):
         return await continuation(self.details(client_call_details), request_iterator)
 
 
-def interceptors(token: str | None) -> list[grpc.aio.ClientInterceptor]:
+def interceptors(token: str | None) -> list[Any]:
+    # grpc-stubs types ClientInterceptor as "cast or ignore"; these are the four aio interceptor kinds.
     return [_UnaryUnary(token), _UnaryStream(token), _StreamUnary(token), _StreamStream(token)]
 
 
