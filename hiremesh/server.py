@@ -208,6 +208,7 @@ class MeshServer:
         metrics_port: int | None = None,  # None: $HIREMESH_METRICS_PORT or port + 1000; -1 off; 0 any
         grace: float = 5.0,
         reflection: bool | None = None,  # None: $HIREMESH_GRPC_REFLECTION (off unless set)
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # run after authentication, before ours
     ) -> None:
         self.name = name
         self.services = list(services)
@@ -220,7 +221,8 @@ class MeshServer:
         self.reflection = env_bool("HIREMESH_GRPC_REFLECTION", False) if reflection is None else reflection
         token_check = self.auth.interceptor()
         chain: list[grpc.aio.ServerInterceptor] = [token_check] if token_check is not None else []
-        self.grpc = grpc.aio.server(interceptors=[*chain, _MeshInterceptor(name)], options=SERVER_OPTIONS)
+        self.grpc = grpc.aio.server(interceptors=[*chain, *interceptors, _MeshInterceptor(name)],
+                                    options=SERVER_OPTIONS)
         self.health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         self._stop = asyncio.Event()

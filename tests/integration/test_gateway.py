@@ -211,8 +211,10 @@ async def follow(mesh: Mesh, task_id: str, timeout: float = 300) -> dict[str, An
 
 async def watch(mesh: Mesh, task_id: str, timeout: float = 300) -> list[dict[str, Any]]:
     updates: list[dict[str, Any]] = []
+    # Operations are their owner's and admins' only; screening tasks any viewer may follow.
+    token = mesh.admin_token if task_id.startswith("op_") else mesh.viewer_token
     async with aiohttp.ClientSession() as session, session.ws_connect(
-            f"{mesh.url}/ws/tasks/{task_id}", protocols=("hiremesh.v1", f"bearer.{mesh.viewer_token}")) as ws:
+            f"{mesh.url}/ws/tasks/{task_id}", protocols=("hiremesh.v1", f"bearer.{token}")) as ws:
         hello = await ws.receive_json(timeout=30)
         assert hello["type"] == "connection" and hello["status"] == "connected"
         async with asyncio.timeout(timeout):
