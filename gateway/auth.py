@@ -149,21 +149,25 @@ class Authenticator:
             known_unknown, _ = self._unknown.get(token)
             if known_unknown or self._store is None:
                 return None
-            wait = self._failures.wait_time(address)
-            if wait > 0:  # this address keeps presenting unknown keys: stop asking the database for it
+            # Every look-up spends from the address's failure budget up front (so concurrent ones count too);
+            # a key that turns out valid gives it back. An address that keeps presenting unknown keys is
+            # refused here, before the database.
+            wait = self._failures.acquire(address)
+            if wait > 0:
                 metrics.RATE_LIMITED.inc()
                 raise ApiError(429, "too many failed authentications from this address; retry later",
                                headers={"Retry-After": retry_after_header(wait)})
             try:
                 principal = await self._store.lookup(token)
             except psycopg.Error:
+                self._failures.refund(address)
                 log.warning("user store unavailable: API key not checked")
                 raise ApiError(503, "the user store (PostgreSQL) is unavailable; API keys cannot be checked",
                                headers={"Retry-After": "1"}) from None
             if principal is None:
-                self._failures.acquire(address)
                 self._unknown.put(token, True, min(self._cache_seconds, _NEGATIVE_TTL))
                 return None
+            self._failures.refund(address)
             self._keys.put(token, principal, self._cache_seconds)
         if principal is not None and principal.expires_at is not None and principal.expires_at <= time.time():
             return None

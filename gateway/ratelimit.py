@@ -46,6 +46,13 @@ class RateLimiter:
             self._buckets.popitem(last=False)
         return wait
 
+    def refund(self, key: str, cost: float = 1.0) -> None:
+        """Give back what `acquire` took (the request turned out not to count)."""
+        if self.rate <= 0 or key not in self._buckets:
+            return
+        tokens, last = self._buckets[key]
+        self._buckets[key] = (min(self.burst, tokens + cost), last)
+
     def wait_time(self, key: str) -> float:
         """Seconds until `key` could spend one token, without spending it (0: it can now)."""
         if self.rate <= 0:
