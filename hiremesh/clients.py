@@ -108,6 +108,11 @@ def with_request_id(request: Any) -> Any:
 class _Outgoing:
     def __init__(self, token: str | None) -> None:
         self.token = token
+        # The channel this interceptor serves. Stubs hold the interceptors but not the Python channel, and
+        # an intercepted call is only created once its interceptor task runs: without this reference
+        # `search_stub(addr).Method(...)` in one expression lets the channel be collected (and closed)
+        # before the call exists.
+        self.channel: grpc.aio.Channel | None = None
 
     def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         return with_token(details, self.token) if self.token else details
@@ -148,11 +153,15 @@ def channel(target: str) -> grpc.aio.Channel:
     chain = interceptors(load_token())
     creds = tls.channel_credentials()
     if creds is None:
-        return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS, interceptors=chain)
-    options = list(CHANNEL_OPTIONS)
-    if tls.server_name:
-        options.append(("grpc.ssl_target_name_override", tls.server_name))
-    return grpc.aio.secure_channel(target, creds, options=options, interceptors=chain)
+        chan = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS, interceptors=chain)
+    else:
+        options = list(CHANNEL_OPTIONS)
+        if tls.server_name:
+            options.append(("grpc.ssl_target_name_override", tls.server_name))
+        chan = grpc.aio.secure_channel(target, creds, options=options, interceptors=chain)
+    for interceptor in chain:
+        interceptor.channel = chan
+    return chan
 
 
 def blocking_channel(target: str) -> grpc.Channel:
