@@ -377,10 +377,12 @@ class Pipeline:
             if cross is not None:
                 cross.cancel()
             raise a_error or FailedPrecondition("the analyzer produced no analysis")
-        evidence_score = await self._cross_score(cross, state.analysis, a_trace)
+        evidence_score, cross_trace = await self._cross_score(cross, state.analysis)
         if state.background is not None:
             await state.background  # optional context: its own failures are already noted in the trace
         outcome = self._merge(state, traces)
+        if cross_trace is not None:
+            outcome.traces.append(cross_trace)
         if evidence_score is not None:
             outcome.evidence_score = evidence_score
             outcome.score_issue = score_check.gap_issue(int(outcome.analysis["match_score"]), evidence_score,
@@ -400,22 +402,26 @@ class Pipeline:
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failure is reported, not leaked
         return task
 
-    async def _cross_score(self, cross: asyncio.Task[EngineResult] | None, result: EngineResult,
-                           trace: AgentTrace) -> int | None:
-        """The evidence score to compare with an LLM's analysis (None when evidence wrote it, or it failed)."""
+    async def _cross_score(self, cross: asyncio.Task[EngineResult] | None,
+                           result: EngineResult) -> tuple[int | None, AgentTrace | None]:
+        """The evidence score to compare with an LLM's analysis (None when evidence wrote it, or it failed),
+        and the trace of that check (its own agent entry, `score_check`)."""
         if cross is None:
-            return None
+            return None, None
         if result.engine == "evidence":  # the LLM fell back: nothing to compare
             cross.cancel()
-            return None
+            return None, None
+        trace = AgentTrace(agent="score_check", started_at=_now())
+        started = time.perf_counter()
+        score: int | None = None
         try:
-            evidence = await cross
+            score = int((await cross).analysis.match_score)
+            trace.tool_calls.append(f"EvidenceEngine.analyze (match_score {score})")
         except Exception as exc:  # the cross-check is a safety net, never a reason to fail the screening
-            trace.tool_calls.append(f"evidence.cross_check (failed: {type(exc).__name__})")
-            return None
-        score = int(evidence.analysis.match_score)
-        trace.tool_calls.append(f"evidence.cross_check (match_score {score})")
-        return score
+            trace.tool_calls.append("EvidenceEngine.analyze")
+            trace.error = f"{type(exc).__name__}: {exc}"[:500]
+        trace.duration_ms = round((time.perf_counter() - started) * 1000, 3)  # waited after the analyzer
+        return score, trace
 
     def _merge(self, state: SharedState, traces: list[AgentTrace]) -> PipelineOutcome:
         result = state.analysis

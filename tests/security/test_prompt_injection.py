@@ -95,7 +95,8 @@ async def test_an_injected_score_is_flagged_by_the_evidence_cross_check(
         gaps = [i for i in injected.safety.validation if i.code == "SCORE_GAP"]
         assert gaps and injected.safety.has_issues, injected.safety  # ...and the result says so
         assert "evidence" in gaps[0].message and "100" in gaps[0].message
-        assert any("evidence.cross_check" in call for t in injected.traces for call in t.tool_calls)
+        assert any(t.agent == "score_check" and t.tool_calls[0].startswith("EvidenceEngine.analyze (match_score")
+                   for t in injected.traces), [t.agent for t in injected.traces]
         prompt = _user_prompt(next(b for b in fake_llm.requests if "Recruiter note" in _user_prompt(b)))
         assert f"<{RESUME_TAG}>" in prompt and prompt.count(f"</{RESUME_TAG}>") == 1
 
