@@ -12,7 +12,7 @@ from hiremesh.config import (
     env_float,
     env_int,
     env_path,
-    env_str,
+    home,
     service_addr,
     service_port,
 )
@@ -30,14 +30,13 @@ class SearchConfig:
     pool_max: int
     catchup_interval: float  # seconds between sweeps for stale rows; 0 turns the loop off
     catchup_batch: int
-    import_root: Path | None  # folders ImportCandidates may read; None: any folder the process can read
+    import_root: Path  # ImportCandidates.folder must lie inside it (symlinks resolved)
     mail_templates: Templates  # candidate e-mails per application status, checked at start-up
     parse_workers: int  # resume parser processes
     parse_limits: ParseLimits
 
     @classmethod
     def from_env(cls) -> SearchConfig:
-        root = env_str("HIREMESH_SEARCH_IMPORT_ROOT", "")
         return cls(
             port=service_port("search"),
             database_url=database_url(),
@@ -47,7 +46,7 @@ class SearchConfig:
             pool_max=env_int("HIREMESH_SEARCH_POOL_MAX", 10, min=1, max=200),
             catchup_interval=env_float("HIREMESH_SEARCH_CATCHUP_S", 5.0, min=0.0, max=3600.0),
             catchup_batch=env_int("HIREMESH_SEARCH_CATCHUP_BATCH", 64, min=1, max=256),
-            import_root=Path(root).expanduser().absolute() if root else None,
+            import_root=env_path("HIREMESH_SEARCH_IMPORT_ROOT", home() / "imports"),
             mail_templates=_templates(),
             parse_workers=env_int("HIREMESH_SEARCH_PARSE_WORKERS", 2, min=1, max=64),
             parse_limits=parse_limits_from_env(),
