@@ -117,7 +117,8 @@ class Syncer:
                                                          application_name="hiremesh-analytics")
         except psycopg.OperationalError as exc:
             metrics.SYNCS.labels("unavailable").inc()
-            raise Unavailable(f"PostgreSQL unavailable, warehouse not synced: {exc}".strip()) from None
+            log.warning("PostgreSQL unavailable, warehouse not synced: %s", str(exc).strip())
+            raise Unavailable("PostgreSQL unavailable, warehouse not synced (details in the service log)") from None
         await conn.set_read_only(True)
         await conn.set_isolation_level(IsolationLevel.REPEATABLE_READ)
         return conn
@@ -160,7 +161,8 @@ class Syncer:
         except psycopg.OperationalError as exc:
             metrics.SYNCS.labels("unavailable").inc()
             await asyncio.to_thread(_log_run, cur, started_at, mode, "failed", 0, str(exc))
-            raise Unavailable(f"PostgreSQL unavailable during sync: {exc}") from None
+            log.warning("PostgreSQL unavailable during sync: %s", str(exc).strip())
+            raise Unavailable("PostgreSQL unavailable during sync (details in the service log)") from None
         except BaseException as exc:
             metrics.SYNCS.labels("failed").inc()
             with contextlib.suppress(Exception):

@@ -14,6 +14,8 @@ from aiohttp import web
 from gateway.app import build_app, create_gateway
 from gateway.config import GatewayConfig
 from gateway.users import UserStore
+from hiremesh import config as hc
+from hiremesh.metrics import serve_metrics
 from hiremesh.server import run
 
 log = logging.getLogger("hiremesh.gateway")
@@ -23,8 +25,11 @@ async def write_bootstrap_token(users: UserStore, token_file: Path) -> str | Non
     """Create the first admin on an empty user table and write its token to `token_file` (mode 0600).
 
     `hiremesh up` prints that file. When users already exist and the file holds a token that no longer
-    works (a new database), the file is removed so nobody is shown a dead token.
+    works (a new database), the file is removed so nobody is shown a dead token; one that still works gets
+    mode 0600 again at every start (a copy or an editor may have loosened it).
     """
+    with contextlib.suppress(OSError):
+        token_file.chmod(0o600)
     token = await users.ensure_bootstrap_admin()
     if token is not None:
         token_file.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +55,12 @@ async def main() -> None:
     site = web.TCPSite(runner, config.host, config.port, backlog=1024)
     await site.start()
     log.info("gateway listening on http://%s:%d/", config.host, config.port)
+    # Prometheus scrapes this port without a token (fence it with the network policy); /metrics on the
+    # public port needs an admin token.
+    metrics_port = hc.env_int("HIREMESH_METRICS_PORT", config.port + 1000, min=-1, max=65535)
+    if metrics_port >= 0:
+        bound = serve_metrics(metrics_port, config.host)
+        log.info("gateway metrics on http://%s:%d/metrics", config.host, bound)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,14 +11,15 @@ from google.protobuf.message import Message
 
 from gateway.backends import call
 from gateway.errors import bad_request
+from gateway.imports import import_candidates
 from gateway.protojson import apply_query, json_response, parse, read_json
 from gateway.state import Route, gateway_of, principal_of
 from gateway.tokens import Role
 from gateway.uploads import candidate_fields, read_form
+from gateway.visibility import for_caller
 from hiremesh.v1 import search_pb2 as pb
 
 API = "/api/v1"
-MAX_IMPORT_FILES = 50
 
 PAGE = {"page_size": "page_size", "page_token": "page_token"}
 CANDIDATE_FILTERS = {**PAGE, "location": "location", "skill": "skill", "min_years_experience": "min_years_experience"}
@@ -70,10 +71,21 @@ def _rpc(request: web.Request, name: str) -> Any:
     return getattr(gateway_of(request).backends.search, name)
 
 
+def idempotency_key(request: web.Request, req: Any) -> None:
+    """An `Idempotency-Key` header becomes the create's AIP-155 request id (a retried POST creates nothing new)."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return
+    if len(key) > 64 or not all(c.isalnum() or c in "-_." for c in key):
+        raise bad_request("Idempotency-Key", "1-64 letters, digits, '-', '_' or '.'")
+    req.request_id = key
+
+
 def create_handler(name: str, rpc: str, request_type: type[Message], field: str, path: str) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         req = request_type()
         parse(await read_json(request), getattr(req, field))
+        idempotency_key(request, req)
         reply = await call(request, "search", _rpc(request, rpc), req)
         return json_response(reply, 201, _location(f"{path}/{getattr(reply, field).id}"))
     return _named(name, handler)
@@ -83,14 +95,14 @@ def list_handler(name: str, rpc: str, request_type: type[Message], params: dict[
     async def handler(request: web.Request) -> web.StreamResponse:
         req = request_type()
         _query(request, req, params)
-        return json_response(await call(request, "search", _rpc(request, rpc), req))
+        return json_response(for_caller(request, await call(request, "search", _rpc(request, rpc), req)))
     return _named(name, handler)
 
 
 def get_handler(name: str, rpc: str, request_type: type[Message]) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         req = request_type(id=request.match_info["id"])
-        return json_response(await call(request, "search", _rpc(request, rpc), req))
+        return json_response(for_caller(request, await call(request, "search", _rpc(request, rpc), req)))
     return _named(name, handler)
 
 
@@ -119,7 +131,7 @@ def matches_handler(name: str, rpc: str, request_type: type[Message], id_field: 
     async def handler(request: web.Request) -> web.StreamResponse:
         req = request_type(**{id_field: request.match_info["id"]})
         _query(request, req, SEARCH_OPTIONS)
-        return json_response(await call(request, "search", _rpc(request, rpc), req))
+        return json_response(for_caller(request, await call(request, "search", _rpc(request, rpc), req)))
     return _named(name, handler)
 
 
@@ -128,7 +140,7 @@ async def create_candidate(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     req = pb.CreateCandidateRequest()
     if request.content_type.startswith("multipart/"):
-        form = await read_form(request, gw.config.max_upload_bytes)
+        form = await read_form(request, gw.config.max_upload_bytes, max_fields=gw.config.max_form_fields)
         parse(candidate_fields(form), req.candidate, "candidate")
         if form.files:
             upload = form.files[0]
@@ -136,6 +148,7 @@ async def create_candidate(request: web.Request) -> web.Response:
                                               content=upload.content))
     else:
         parse(await read_json(request), req.candidate)
+    idempotency_key(request, req)
     reply = await call(request, "search", gw.backends.search.CreateCandidate, req)
     status = 200 if reply.deduplicated else 201
     return json_response(reply, status, _location(f"/candidates/{reply.candidate.id}"))
@@ -147,19 +160,6 @@ update_candidate = update_handler("update_candidate", "UpdateCandidate", pb.Upda
                                   pb.Candidate)
 delete_candidate = delete_handler("delete_candidate", "DeleteCandidate", pb.DeleteCandidateRequest)
 candidate_jobs = matches_handler("candidate_jobs", "SearchJobs", pb.SearchJobsRequest, "candidate_id")
-
-
-async def import_candidates(request: web.Request) -> web.Response:
-    gw = gateway_of(request)
-    form = await read_form(request, gw.config.max_upload_bytes, max_files=MAX_IMPORT_FILES)
-    if not form.files:
-        raise bad_request("files", "attach at least one resume file")
-    req = pb.ImportCandidatesRequest(files=[pb.ResumeFile(file_name=f.file_name, media_type=f.media_type,
-                                                          content=f.content) for f in form.files])
-    timeout = gw.config.operation_timeout
-    op = gw.operations.start("import", principal_of(request).user,
-                             lambda: gw.backends.search.ImportCandidates(req, timeout=timeout), "search")
-    return json_response(op.resource(), 202, _location(f"/operations/{op.id}"))
 
 
 async def reindex(request: web.Request) -> web.Response:
@@ -198,7 +198,8 @@ async def search_candidates(request: web.Request) -> web.Response:
         _query(request, req, CANDIDATE_SEARCH)
     if req.WhichOneof("query") is None:
         raise bad_request("q", "give free text (q / text) or a job_id")
-    return json_response(await call(request, "search", gateway_of(request).backends.search.SearchCandidates, req))
+    reply = await call(request, "search", gateway_of(request).backends.search.SearchCandidates, req)
+    return json_response(for_caller(request, reply))
 
 
 async def search_jobs(request: web.Request) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp import web
@@ -13,9 +14,12 @@ from gateway.errors import ApiError, bad_request
 from gateway.operation_journal import JournalUnavailable
 from gateway.protojson import json_response, parse, read_json, to_dict
 from gateway.state import Route, gateway_of, principal_of
-from gateway.tokens import Role
+from gateway.tokens import Role, issue_jwt
+from gateway.ws import may_see
 from hiremesh.v1 import analytics_pb2 as apb
 from hiremesh.v1 import guardrail_pb2 as gpb
+
+SESSION_TTL = 8 * 3600
 
 REPORTS = ("funnel", "ai_performance", "top_candidates", "safety_trends", "job_title_success", "summary",
            "schedules")
@@ -111,6 +115,8 @@ async def get_operation(request: web.Request) -> web.Response:
         op = await gw.operations.get(request.match_info["id"])
     except JournalUnavailable as exc:
         raise ApiError(503, str(exc)) from None
+    if op is not None and not may_see(principal_of(request), op.owner):
+        op = None  # another user's operation (its result can name server paths): not yours to know of
     if op is None:
         where = "in this gateway's memory" if gw.operations.journal is None else "(finished ones are kept 1,000 deep)"
         raise ApiError(404, f"no operation {request.match_info['id']!r} {where}")
@@ -118,17 +124,39 @@ async def get_operation(request: web.Request) -> web.Response:
 
 
 async def list_operations(request: web.Request) -> web.Response:
+    who = principal_of(request)
     try:
-        ops = await gateway_of(request).operations.recent()
+        ops = await gateway_of(request).operations.recent(50 if who.role >= Role.ADMIN else 500)
     except JournalUnavailable as exc:
         raise ApiError(503, str(exc)) from None
-    return json_response({"operations": [op.resource() for op in ops]})
+    mine = [op for op in ops if may_see(who, op.owner)][:50]
+    return json_response({"operations": [op.resource() for op in mine]})
 
 
 async def me(request: web.Request) -> web.Response:
     who = principal_of(request)
     return json_response({"user": who.user, "role": who.role.label, "token_kind": who.kind,
                           "expires_at": who.expires_at})
+
+
+async def session_token(request: web.Request) -> web.Response:
+    """A short-lived JWT for the caller, so a browser keeps that instead of a long-lived API key."""
+    gw = gateway_of(request)
+    who = principal_of(request)
+    if not gw.auth.jwt_secret:
+        raise ApiError(503, "this gateway has no JWT signing secret")
+    data = await read_json(request)
+    raw = data.get("ttl_seconds", SESSION_TTL)
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 60 <= raw <= gw.config.max_jwt_ttl:
+        raise bad_request("ttl_seconds", f"must be a number of seconds between 60 and {gw.config.max_jwt_ttl:g}")
+    ttl = float(raw)
+    if who.expires_at is not None:  # never outlive the token it was exchanged for
+        ttl = min(ttl, who.expires_at - time.time())
+    if ttl <= 0:
+        raise ApiError(401, "token expired")
+    token = issue_jwt(gw.auth.jwt_secret, who.user, who.role, ttl)
+    return json_response({"token": token, "token_type": "Bearer", "expires_in": int(ttl),
+                          "role": who.role.label}, 201)
 
 
 ROUTES = [
@@ -156,4 +184,6 @@ ROUTES = [
     Route("GET", "/operations/{id}", get_operation, "An operation's state and, once done, its result",
           "operations", response="Operation"),
     Route("GET", "/me", me, "Who the token belongs to", "auth", response="Me"),
+    Route("POST", "/auth/token", session_token, "Exchange the caller's token for a short-lived JWT (the UI's "
+          "session)", "auth", role=Role.VIEWER, response="SessionToken", status=201),
 ]

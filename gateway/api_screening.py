@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api_catalog import API, PAGE
+from gateway.api_catalog import API, PAGE, idempotency_key
 from gateway.backends import call
 from gateway.errors import bad_request
 from gateway.protojson import apply_query, json_response, parse, read_json
@@ -18,6 +18,7 @@ async def submit_screening(request: web.Request) -> web.Response:
     req = parse(await read_json(request), pb.SubmitScreeningRequest())
     if not req.application_id and not (req.candidate_id and req.job_id):
         raise bad_request("application_id", "give an application_id, or a candidate_id and a job_id")
+    idempotency_key(request, req)
     reply = await call(request, "screening", gateway_of(request).backends.screening.SubmitScreening, req)
     return json_response(reply, 202, {"Location": f"{API}/screenings/{reply.task.id}"})
 

@@ -20,6 +20,7 @@ from gateway.state import GATEWAY, Gateway, Route, gateway_of
 from gateway.users import UserStore
 from gateway.ws import tasks_socket
 from gateway.ws_queue import queue_socket
+from hiremesh.credentials import check_secret
 
 log = logging.getLogger("hiremesh.gateway")
 
@@ -91,6 +92,8 @@ async def create_gateway(config: GatewayConfig, users: UserStore | None = None) 
     if users is None and config.database_url:
         users = await UserStore.open(config.database_url)
     secret = config.jwt_secret or (await users.jwt_secret() if users is not None else "")
+    if secret:
+        check_secret("HIREMESH_GATEWAY_JWT_SECRET", secret)
     assert config.backends is not None, "GatewayConfig.backends is required"
     operations = Operations()
     if users is not None:
@@ -101,8 +104,10 @@ async def create_gateway(config: GatewayConfig, users: UserStore | None = None) 
     return Gateway(
         config=config,
         backends=Backends(config.backends),
-        auth=Authenticator(users, secret, config.auth_cache_seconds),
+        auth=Authenticator(users, secret, config.auth_cache_seconds, max_jwt_ttl=config.max_jwt_ttl,
+                           failures=RateLimiter(config.auth_failure_rate, config.auth_failure_burst)),
         limiter=RateLimiter(config.rate_limit, config.rate_burst),
         operations=operations,
         users=users,
+        address_limiter=RateLimiter(config.address_rate_limit, config.address_rate_burst),
     )

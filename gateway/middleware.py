@@ -16,7 +16,7 @@ from gateway import metrics
 from gateway.backends import DEADLINE_KEY, REQUEST_ID_KEY, parse_timeout
 from gateway.errors import ApiError
 from gateway.protojson import json_response
-from gateway.ratelimit import retry_after_header
+from gateway.ratelimit import client_address, retry_after_header
 from gateway.state import PRINCIPAL_KEY, gateway_of
 from gateway.tokens import Role
 
@@ -34,7 +34,9 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 _REQUEST_ID = re.compile(r"^[\w.:-]{1,64}$")
-_PROTECTED = ("/api/", "/ws/")
+_PROTECTED = ("/api/", "/ws/", "/metrics")
+# Routes outside the API table with their own least role.
+_EXTRA_ROLES = {"/metrics": Role.ADMIN}
 
 
 def error_response(exc: ApiError) -> web.Response:
@@ -113,12 +115,19 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not request.path.startswith(_PROTECTED):
         return await handler(request)
     gw = gateway_of(request)
+    # Before any token is looked at: a flood of made-up tokens from one address is throttled for free.
+    address = client_address(request, gw.config.trusted_proxies)
+    wait = gw.address_limiter.acquire(address)
+    if wait > 0:
+        metrics.RATE_LIMITED.inc()
+        raise ApiError(429, f"too many requests from this address; retry in {wait:.2f}s",
+                       headers={"Retry-After": retry_after_header(wait)})
     try:
-        principal = await gw.auth.authenticate(request)
-    except ApiError:
-        metrics.AUTH_FAILURES.labels("401").inc()
+        principal = await gw.auth.authenticate(request, address)
+    except ApiError as exc:
+        metrics.AUTH_FAILURES.labels(str(exc.http_status)).inc()
         raise
-    needed = gw.roles.get((request.method, route_label(request)))
+    needed = gw.roles.get((request.method, route_label(request))) or _EXTRA_ROLES.get(request.path)
     if needed is None:
         needed = Role.VIEWER if request.method in ("GET", "HEAD") else Role.RECRUITER
     if principal.role < needed:

@@ -60,6 +60,9 @@ CUSTOM_SCHEMAS: dict[str, dict[str, Any]] = {
     "Me": {"type": "object", "properties": {
         "user": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "recruiter", "viewer"]},
         "token_kind": {"type": "string"}, "expires_at": {"type": "number", "nullable": True}}},
+    "SessionToken": {"type": "object", "properties": {
+        "token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"},
+        "role": {"type": "string", "enum": ["admin", "recruiter", "viewer"]}}},
 }
 _STATUS_TEXT = {200: "OK", 201: "created", 202: "accepted; follow the task on /ws/tasks/{id}", 204: "no content"}
 _ERRORS = {"400": "invalid argument or malformed JSON", "401": "missing, wrong or expired token",

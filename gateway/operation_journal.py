@@ -31,6 +31,12 @@ class JournalUnavailable(Exception):
     """PostgreSQL, where operations of other replicas live, cannot be reached."""
 
 
+def _unavailable(exc: Exception) -> JournalUnavailable:
+    # The driver's text (hosts, users, SQL) is for the log, not for REST clients.
+    log.warning("operations store unavailable: %s", str(exc).strip() or type(exc).__name__)
+    return JournalUnavailable("the operations store (PostgreSQL) is unavailable")
+
+
 LOST = {"message": "the gateway replica running this operation stopped before it finished",
         "status": "UNAVAILABLE", "code": 14, "http_status": 503}
 
@@ -126,7 +132,7 @@ class OperationJournal:
         try:
             return await self._load(op_id)
         except psycopg.Error as exc:
-            raise JournalUnavailable(f"the operations store (PostgreSQL) is unavailable: {exc}") from exc
+            raise _unavailable(exc) from exc
 
     async def _load(self, op_id: str) -> Operation | None:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -152,7 +158,7 @@ class OperationJournal:
                                   (limit,))
                 return [_operation(row) for row in await cur.fetchall()]
         except psycopg.Error as exc:
-            raise JournalUnavailable(f"the operations store (PostgreSQL) is unavailable: {exc}") from exc
+            raise _unavailable(exc) from exc
 
     def follow(self, op_id: str, listener: Listener) -> None:
         self._followers.setdefault(op_id, set()).add(listener)

@@ -1,7 +1,9 @@
 """Protobuf <-> JSON for the REST API (protobuf `json_format`, snake_case field names).
 
 Inputs are lenient where it costs nothing: enum values may be given short and in any case
-(`"open"` for `JOB_STATUS_OPEN`). Every failure is an `ApiError` 400 that names the field.
+(`"open"` for `JOB_STATUS_OPEN`). Every failure is an `ApiError` 400 that names the field; a body over
+the JSON size limit is 413 (counted as it arrives, so chunked bodies too) and one nested deeper than
+`MAX_JSON_DEPTH` is 400 before anything recursive (protobuf's parser, enum fix-ups) walks it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from google.protobuf.message import Message
 from gateway.errors import ApiError, bad_request
 
 M = TypeVar("M", bound=Message)
+
+MAX_JSON_DEPTH = 32  # our deepest message is a handful of levels; Struct values get the rest
+DEFAULT_JSON_LIMIT = 4 * 1024 * 1024
 
 _INT_TYPES = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
               FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64,
@@ -38,24 +43,74 @@ def json_response(message: Message | Mapping[str, Any], status: int = 200,
                         content_type="application/json", headers=headers)
 
 
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it passes `limit` bytes (Content-Length or chunked)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large_json(limit)
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            raise too_large_json(limit)
+    return bytes(body)
+
+
+def too_large_json(limit: int) -> ApiError:
+    return ApiError(413, f"request body too large: at most {limit // (1024 * 1024)} MB of JSON")
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object ({} when empty); 400 naming the problem otherwise."""
-    raw = await request.read()
+    from gateway.state import GATEWAY
+
+    gw = request.app.get(GATEWAY)
+    # Never more than the app's own body limit (max upload + 1 MB), which bounded JSON bodies before.
+    limit = (min(gw.config.max_json_bytes, gw.config.max_upload_bytes + 1024 * 1024) if gw is not None
+             else DEFAULT_JSON_LIMIT)
+    raw = await read_body(request, limit)
     if not raw.strip():
         return {}
     if request.content_type not in ("application/json", "application/octet-stream", "text/plain") and \
             not request.content_type.endswith("+json"):
         raise ApiError(415, f"expected a JSON body (Content-Type: application/json), got {request.content_type}")
     try:
-        data = json.loads(raw)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise bad_request("", "request body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise bad_request("", f"request body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                              f"column {exc.colno}") from None
+    data = loads_json(text, "", "request body")
     if not isinstance(data, dict):
         raise bad_request("", f"request body must be a JSON object, got {type(data).__name__}")
     return data
+
+
+def loads_json(text: str, field: str, what: str) -> Any:
+    """Parse caller JSON: 400 naming `field` when it is malformed or nested deeper than MAX_JSON_DEPTH."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise bad_request(field, f"{what} is nested too deeply (at most {MAX_JSON_DEPTH} levels)") from None
+    except json.JSONDecodeError as exc:
+        raise bad_request(field, f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} "
+                                 f"column {exc.colno}") from None
+    if json_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise bad_request(field, f"{what} is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
+    return data
+
+
+def json_depth(value: Any, stop: int) -> int:
+    """Nesting depth of parsed JSON, walked without recursion; stops counting once past `stop`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > stop:
+            return deepest
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 def parse(data: Mapping[str, Any], message: M, where: str = "") -> M:

@@ -22,6 +22,27 @@ PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 
 @dataclass
+class SocketQuota:
+    """WebSockets and watched tasks per user across this gateway's sockets."""
+
+    sockets: dict[str, int] = field(default_factory=dict)
+    watches: dict[str, int] = field(default_factory=dict)
+
+    def take(self, table: dict[str, int], user: str, limit: int) -> bool:
+        if table.get(user, 0) >= limit:
+            return False
+        table[user] = table.get(user, 0) + 1
+        return True
+
+    def give_back(self, table: dict[str, int], user: str, count: int = 1) -> None:
+        left = table.get(user, 0) - count
+        if left > 0:
+            table[user] = left
+        else:
+            table.pop(user, None)
+
+
+@dataclass
 class Gateway:
     config: GatewayConfig
     backends: Backends
@@ -31,6 +52,9 @@ class Gateway:
     users: UserStore | None = None
     # (method, route template) -> the least role that may call it.
     roles: dict[tuple[str, str], Role] = field(default_factory=dict)
+    # Before authentication: per client address.
+    address_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
+    quota: SocketQuota = field(default_factory=SocketQuota)
 
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)

@@ -7,6 +7,7 @@ whole token is what the database keeps. JWTs carry `sub` (user name), `role`, `i
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ import jwt
 
 API_KEY_PREFIX = "hmk_"
 ISSUER = "hiremesh"
+# What new_api_key makes: anything else is refused without asking the database.
+_API_KEY = re.compile(r"^hmk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$")
 
 
 class Role(IntEnum):
@@ -46,6 +49,7 @@ class Principal:
     token_id: str
     kind: str  # "api_key" or "jwt"
     expires_at: float | None = None
+    issued_at: float | None = None
 
 
 class TokenError(Exception):
@@ -68,6 +72,10 @@ def is_api_key(token: str) -> bool:
     return token.startswith(API_KEY_PREFIX)
 
 
+def well_formed_api_key(token: str) -> bool:
+    return bool(_API_KEY.match(token))
+
+
 def issue_jwt(secret: str, user: str, role: Role, ttl_seconds: float) -> str:
     now = int(time.time())
     claims = {"sub": user, "role": role.label, "iat": now, "exp": now + int(ttl_seconds), "iss": ISSUER,
@@ -75,10 +83,11 @@ def issue_jwt(secret: str, user: str, role: Role, ttl_seconds: float) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def verify_jwt(secret: str, token: str) -> Principal:
+def verify_jwt(secret: str, token: str, max_ttl: float | None = None) -> Principal:
+    """The principal of a valid token; with `max_ttl`, tokens minted to live longer are refused too."""
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER,
-                            options={"require": ["sub", "exp", "role"]})
+                            options={"require": ["sub", "exp", "role", "iat"]})
     except jwt.ExpiredSignatureError:
         raise TokenError("token expired") from None
     except jwt.InvalidTokenError as exc:
@@ -87,5 +96,7 @@ def verify_jwt(secret: str, token: str) -> Principal:
         role = Role.parse(str(claims["role"]))
     except ValueError as exc:
         raise TokenError(f"invalid token: {exc}") from None
+    if max_ttl is not None and float(claims["exp"]) - float(claims["iat"]) > max_ttl + 1:
+        raise TokenError(f"token lifetime exceeds the {max_ttl:g} s this gateway accepts")
     return Principal(user=str(claims["sub"]), role=role, token_id=f"jwt:{claims.get('jti') or claims['sub']}",
-                     kind="jwt", expires_at=float(claims["exp"]))
+                     kind="jwt", expires_at=float(claims["exp"]), issued_at=float(claims["iat"]))

@@ -18,6 +18,14 @@ BOOTSTRAP_USER = "admin"
 
 
 @dataclass(frozen=True)
+class UserState:
+    """What a JWT is checked against: the user's role now, and when their tokens were last revoked."""
+
+    role: Role
+    tokens_valid_after: float | None  # epoch seconds; tokens issued before it are refused
+
+
+@dataclass(frozen=True)
 class UserInfo:
     name: str
     role: Role
@@ -95,11 +103,52 @@ class UserStore:
         return [UserInfo(r["name"], Role.parse(r["role"]), r["disabled"], r["created_at"], r["keys"]) for r in rows]
 
     async def revoke_keys(self, name: str) -> int:
-        async with self.pool.connection() as conn:
+        """Revoke every API key of `name` and every JWT issued to them so far; returns the keys revoked."""
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute("UPDATE auth.users SET tokens_valid_after = now() WHERE name = %s", (name,))
+            if cur.rowcount == 0:
+                raise NotFound(f"no user {name!r}")
             cur = await conn.execute(
                 "UPDATE auth.api_keys SET revoked_at = now() WHERE revoked_at IS NULL AND user_id = "
                 "(SELECT id FROM auth.users WHERE name = %s)", (name,))
             return cur.rowcount
+
+    async def set_disabled(self, name: str, disabled: bool) -> None:
+        """Disable (every token stops working) or enable a user."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE auth.users SET disabled = %s, tokens_valid_after = CASE WHEN %s THEN now() "
+                "ELSE tokens_valid_after END WHERE name = %s", (disabled, disabled, name))
+            if cur.rowcount == 0:
+                raise NotFound(f"no user {name!r}")
+
+    async def set_role(self, name: str, role: Role) -> None:
+        """Change a user's role; their API keys carry the new role at once, their JWTs are revoked."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("UPDATE auth.users SET role = %s, tokens_valid_after = now() WHERE name = %s",
+                                     (role.label, name))
+            if cur.rowcount == 0:
+                raise NotFound(f"no user {name!r}")
+
+    async def user_state(self, name: str) -> UserState | None:
+        """The active user `name` (None when unknown or disabled)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT role, extract(epoch FROM tokens_valid_after) FROM auth.users "
+                                     "WHERE name = %s AND NOT disabled", (name,))
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return UserState(Role.parse(row[0]), float(row[1]) if row[1] is not None else None)
+
+    async def key_active(self, key_id: str) -> Role | None:
+        """The role behind API key `key_id` while it is usable (not revoked, not expired, user enabled)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT u.role FROM auth.api_keys k JOIN auth.users u ON u.id = k.user_id WHERE k.id = %s "
+                "AND k.revoked_at IS NULL AND NOT u.disabled AND (k.expires_at IS NULL OR k.expires_at > now())",
+                (key_id,))
+            row = await cur.fetchone()
+        return Role.parse(row[0]) if row else None
 
     async def jwt_secret(self) -> str:
         """The JWT signing secret every replica shares; created on first use."""

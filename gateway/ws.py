@@ -1,10 +1,15 @@
 """`/ws/tasks/{task_id}`: live task progress as JSON messages, several tasks per socket.
 
 Each watched screening task is its own `WatchScreeningTask` stream (current state first, so a client
-that reconnects sees where the task is); `op_...` ids follow gateway operations. Messages go through a
-bounded per-client queue drained by one writer task, so a slow client never blocks a stream another
-client shares: when its queue is full, stale progress updates of that client are dropped (the latest
-state always survives) and a client that cannot even keep final updates is disconnected.
+that reconnects sees where the task is); `op_...` ids follow gateway operations (the caller's own, or any
+for an admin). Messages go through a bounded per-client queue drained by one writer task, so a slow client
+never blocks a stream another client shares: when its queue is full, stale progress updates of that client
+are dropped (the latest state always survives) and a client that cannot even keep final updates is
+disconnected.
+
+A socket is its token's: it closes (4401) when the token expires, and when the token is revoked or its user
+disabled (checked every auth cache period). Each user may hold `ws_per_user` sockets and
+`ws_watches_per_user` watched tasks at once.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections import deque
 from typing import Any
 
@@ -22,11 +28,12 @@ from aiohttp import WSMsgType, web
 
 from gateway import metrics
 from gateway.auth import WS_PROTOCOL
-from gateway.errors import HTTP_STATUS
+from gateway.errors import HTTP_STATUS, ApiError
 from gateway.operation_journal import JournalUnavailable
 from gateway.operations import OP_PREFIX, now_iso
 from gateway.protojson import to_dict
 from gateway.state import Gateway, gateway_of, principal_of
+from gateway.tokens import Principal, Role
 from hiremesh.v1 import screening_pb2 as spb
 
 log = logging.getLogger("hiremesh.gateway.ws")
@@ -38,6 +45,7 @@ _STATUS = {
 _TERMINAL = {"completed", "failed"}
 MAX_WATCHES = 64
 _RETRY_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+CLOSE_AUTH = 4401  # application close code: the token stopped being valid
 
 
 def screening_update(event: spb.ScreeningEvent) -> dict[str, Any]:
@@ -61,10 +69,12 @@ def _is_progress(message: dict[str, Any]) -> bool:
 class Client:
     """One socket: its outgoing queue, writer, and the watchers feeding it."""
 
-    def __init__(self, gw: Gateway, ws: web.WebSocketResponse, user: str) -> None:
+    def __init__(self, gw: Gateway, ws: web.WebSocketResponse, user: str, principal: Principal | None = None
+                 ) -> None:
         self.gw = gw
         self.ws = ws
         self.user = user
+        self.principal = principal
         self.id = secrets.token_hex(6)
         self._queue: deque[dict[str, Any]] = deque()
         self._ready = asyncio.Event()
@@ -112,15 +122,44 @@ class Client:
             self.send({"type": "error", "task_id": task_id, "code": 429,
                        "message": f"at most {MAX_WATCHES} tasks per connection"})
             return
+        limit = self.gw.config.ws_watches_per_user
+        if not self.gw.quota.take(self.gw.quota.watches, self.user, limit):
+            self.send({"type": "error", "task_id": task_id, "code": 429,
+                       "message": f"at most {limit} watched tasks per user"})
+            return
         if task_id.startswith(OP_PREFIX):
-            self.watchers[task_id] = asyncio.create_task(self._follow_operation(task_id))
+            task = asyncio.create_task(self._follow_operation(task_id))
         else:
-            self.watchers[task_id] = asyncio.create_task(self._follow_screening(task_id))
+            task = asyncio.create_task(self._follow_screening(task_id))
+        # Every watcher gives its share of the user's quota back when it ends, however it ends.
+        task.add_done_callback(lambda _t: self.gw.quota.give_back(self.gw.quota.watches, self.user))
+        self.watchers[task_id] = task
 
     def unwatch(self, task_id: str) -> None:
         task = self.watchers.pop(task_id, None)
         if task is not None:
             task.cancel()
+
+    async def guard_token(self) -> None:
+        """Close the socket when its token expires or is revoked (re-checked every auth cache period)."""
+        principal = self.principal
+        if principal is None:
+            return
+        period = max(self.gw.auth.cache_seconds, 1.0)
+        while not self.ws.closed:
+            wait = period
+            if principal.expires_at is not None:
+                wait = min(wait, max(principal.expires_at - time.time(), 0.0))
+            await asyncio.sleep(wait)
+            try:
+                reason = await self.gw.auth.revoked(principal)
+            except Exception:  # the user store is down: keep the socket, check again next period
+                log.warning("cannot re-check a WebSocket's token; will retry")
+                continue
+            if reason:
+                self._closing = True
+                await self.ws.close(code=CLOSE_AUTH, message=reason.encode()[:120])
+                return
 
     async def _follow_operation(self, op_id: str) -> None:
         done = asyncio.Event()
@@ -131,7 +170,10 @@ class Client:
                 done.set()
 
         try:
-            op = await self.gw.operations.subscribe(op_id, listener)
+            visible = await self.gw.operations.get(op_id)
+            if visible is not None and not may_see(self.principal, visible.owner):
+                visible = None  # someone else's: as if it did not exist
+            op = await self.gw.operations.subscribe(op_id, listener) if visible is not None else None
         except JournalUnavailable as exc:
             self.send({"type": "error", "task_id": op_id, "code": 503, "message": str(exc)})
             return
@@ -171,7 +213,7 @@ class Client:
     async def handle(self, raw: str) -> None:
         try:
             message = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # 64 KB of "[[[[..." is a caller's mistake too
             self.send({"type": "error", "code": 400, "message": "messages must be JSON objects"})
             return
         if not isinstance(message, dict):
@@ -199,14 +241,30 @@ class Client:
                 await task
 
 
+def may_see(principal: Principal | None, owner: str) -> bool:
+    """Operations are their owner's (they can name server paths); admins see every one."""
+    return principal is None or principal.role >= Role.ADMIN or principal.user == owner
+
+
 async def tasks_socket(request: web.Request) -> web.WebSocketResponse:
     gw = gateway_of(request)
+    principal = principal_of(request)
+    if not gw.quota.take(gw.quota.sockets, principal.user, gw.config.ws_per_user):
+        raise ApiError(429, f"at most {gw.config.ws_per_user} WebSockets per user; close one first")
+    try:
+        return await _serve_socket(request, gw, principal)
+    finally:
+        gw.quota.give_back(gw.quota.sockets, principal.user)
+
+
+async def _serve_socket(request: web.Request, gw: Gateway, principal: Principal) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=gw.config.ws_heartbeat, protocols=(WS_PROTOCOL,),
                                max_msg_size=64 * 1024)
     await ws.prepare(request)
-    client = Client(gw, ws, principal_of(request).user)
+    client = Client(gw, ws, principal.user, principal)
     metrics.WS_CONNECTIONS.inc()
     writer = asyncio.create_task(client.writer())
+    token_guard = asyncio.create_task(client.guard_token())
     first = request.match_info.get("task_id")
     client.send({"type": "connection", "status": "connected", "client_id": client.id, "user": client.user,
                  "task_id": first, "timestamp": now_iso()})
@@ -220,6 +278,7 @@ async def tasks_socket(request: web.Request) -> web.WebSocketResponse:
                 break
     finally:
         metrics.WS_CONNECTIONS.dec()
+        token_guard.cancel()
         await client.close()
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError, Exception):

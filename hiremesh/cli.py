@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, text in (("users", "manage gateway users and tokens"),
                        ("analytics", "warehouse sync, model training, export, info"),
-                       ("tasks", "the task queue live (depth, workers, jobs); cancel or retry a job")):
+                       ("tasks", "the task queue live (depth, workers, jobs); cancel or retry a job"),
+                       ("secrets", "generate the deployment's secrets (service token, JWT secret, passwords)")):
         extra = sub.add_parser(name, help=text, add_help=False)
         extra.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
 _DELEGATED = {"users": ("hiremesh.users_cli", "users_command"),
               "analytics": ("hiremesh.analytics_cli", "analytics_command"),
-              "tasks": ("hiremesh.tasks_cli", "tasks_command")}
+              "tasks": ("hiremesh.tasks_cli", "tasks_command"),
+              "secrets": ("hiremesh.secrets_cli", "secrets_command")}
 
 
 def _delegate(module: str, function: str, argv: list[str]) -> int:
@@ -160,7 +162,14 @@ async def _up(local_llm: bool, timeout: float) -> int:
     env = dict(os.environ)
     # The whole mesh runs here, analytics included: let the screening retriever use its tools.
     env.setdefault("HIREMESH_SCREENING_ANALYTICS_TOOLS", "on")
+    # A developer's mesh on 127.0.0.1: grpcurl and friends may list the services (with the credential).
+    env.setdefault("HIREMESH_GRPC_REFLECTION", "true")
     env["HIREMESH_HOME"] = str(home)
+    from hiremesh.credentials import ensure_secret_file
+    from hiremesh.service_auth import default_token_file, load_token
+
+    if load_token() is None:  # first start: the services' shared credential, 0600 under $HIREMESH_HOME
+        ensure_secret_file(default_token_file())
     for port_name in ("embedding", "search", "screening", "guardrail", "analytics", "gateway"):
         config.service_port(port_name)  # fail now, naming the variable, not in a child
 
@@ -183,7 +192,8 @@ async def _up(local_llm: bool, timeout: float) -> int:
             await asyncio.to_thread(cluster.start)
             await asyncio.to_thread(cluster.ensure_database, "hiremesh")
             env["HIREMESH_DATABASE_URL"] = cluster.url("hiremesh")
-            print(f"database: embedded PostgreSQL at {cluster.url('hiremesh')}")
+            print(f"database: embedded PostgreSQL at {cluster.url('hiremesh', with_password=False)} "
+                  f"(password in {cluster.password_file})")
         sink = _start_mail_sink(home)
         if local_llm:
             from screening_svc.llm_server import LocalLLM

@@ -1,33 +1,68 @@
 """gRPC channels to other hiremesh services, configured the same way everywhere.
 
-UNAVAILABLE is retried by gRPC itself (service config), so a restarting replica costs a caller a short
-delay instead of an error; keepalive matches the server's ping policy in hiremesh.server.
+UNAVAILABLE is retried by gRPC itself (service config), but only for calls a retry cannot duplicate: reads
+(Get/List/Search/Watch/..., pure functions such as Embed and Scan) and creates whose request carries an
+AIP-155 `request_id`, which every channel from here fills in when the caller left it empty, so a retried
+create is answered with the resource the first attempt made. Updates, deletes and long operations are
+not retried. Every call carries the service credential (hiremesh.service_auth); keepalive matches the
+server's ping policy in hiremesh.server.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import FileDescriptor
+from google.protobuf.message import Message
 
 from hiremesh.config import service_addr
 from hiremesh.server import MAX_MESSAGE_BYTES
+from hiremesh.service_auth import SyncTokenInterceptor, load_token, with_token
 from hiremesh.tls import TlsConfig
 from hiremesh.v1 import (
+    analytics_pb2,
     analytics_pb2_grpc,
+    embedding_pb2,
     embedding_pb2_grpc,
+    guardrail_pb2,
     guardrail_pb2_grpc,
+    screening_pb2,
     screening_pb2_grpc,
+    search_pb2,
     search_pb2_grpc,
 )
+
+# Methods that only read (or compute without side effects): a retry cannot change anything.
+READ_PREFIXES = ("Get", "List", "Search", "Watch", "Embed", "Scan", "Redact", "Validate", "Predict")
+REQUEST_ID = "request_id"
+_FILES: tuple[FileDescriptor, ...] = (search_pb2.DESCRIPTOR, screening_pb2.DESCRIPTOR, embedding_pb2.DESCRIPTOR,
+                                      guardrail_pb2.DESCRIPTOR, analytics_pb2.DESCRIPTOR)
+
+
+def retryable_methods() -> list[tuple[str, str]]:
+    """(service, method) pairs gRPC may retry on UNAVAILABLE: reads, and creates keyed by a request id."""
+    out = []
+    for file in _FILES:
+        for service in file.services_by_name.values():
+            for method in service.methods:
+                if method.client_streaming:
+                    continue
+                keyed = REQUEST_ID in method.input_type.fields_by_name
+                if keyed or method.name.startswith(READ_PREFIXES):
+                    out.append((service.full_name, method.name))
+    out.append(("grpc.health.v1.Health", "Check"))
+    return sorted(out)
+
 
 _SERVICE_CONFIG = json.dumps(
     {
         "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [
             {
-                "name": [{}],
+                "name": [{"service": service, "method": method} for service, method in retryable_methods()],
                 "retryPolicy": {
                     "maxAttempts": 4,
                     "initialBackoff": "0.1s",
@@ -55,16 +90,88 @@ CHANNEL_OPTIONS: list[tuple[str, Any]] = [
 ]
 
 
+def with_request_id(request: Any) -> Any:
+    """`request`, or a copy with a fresh `request_id` when it has that field and the caller left it empty.
+
+    The copy leaves the caller's message alone: one reused to create several things still creates several.
+    """
+    if not isinstance(request, Message) or REQUEST_ID not in request.DESCRIPTOR.fields_by_name:
+        return request
+    if getattr(request, REQUEST_ID):
+        return request
+    keyed = type(request)()
+    keyed.CopyFrom(request)
+    setattr(keyed, REQUEST_ID, str(uuid.uuid4()))
+    return keyed
+
+
+class _Outgoing:
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+        # The channel this interceptor serves. Stubs hold the interceptors but not the Python channel, and
+        # an intercepted call is only created once its interceptor task runs: without this reference
+        # `search_stub(addr).Method(...)` in one expression lets the channel be collected (and closed)
+        # before the call exists.
+        self.channel: grpc.aio.Channel | None = None
+
+    def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        return with_token(details, self.token) if self.token else details
+
+
+class _UnaryUnary(_Outgoing, grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        return await continuation(self.details(client_call_details), with_request_id(request))
+
+
+class _UnaryStream(_Outgoing, grpc.aio.UnaryStreamClientInterceptor):
+    async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        return await continuation(self.details(client_call_details), request)
+
+
+class _StreamUnary(_Outgoing, grpc.aio.StreamUnaryClientInterceptor):
+    async def intercept_stream_unary(self, continuation: Any, client_call_details: Any,
+                                     request_iterator: Any) -> Any:
+        return await continuation(self.details(client_call_details), request_iterator)
+
+
+class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):
+    async def intercept_stream_stream(self, continuation: Any, client_call_details: Any,
+                                      request_iterator: Any) -> Any:
+        return await continuation(self.details(client_call_details), request_iterator)
+
+
+def interceptors(token: str | None) -> list[Any]:
+    # grpc-stubs types ClientInterceptor as "cast or ignore"; these are the four aio interceptor kinds.
+    return [_UnaryUnary(token), _UnaryStream(token), _StreamUnary(token), _StreamStream(token)]
+
+
 def channel(target: str) -> grpc.aio.Channel:
-    """An aio channel to `target` (host:port, or dns:///host:port for round-robin); TLS when configured."""
+    """An aio channel to `target` (host:port, or dns:///host:port for round-robin); TLS when configured.
+
+    Every call carries the service credential when one is configured, and creates get a request id."""
     tls = TlsConfig.from_env()
+    chain = interceptors(load_token())
     creds = tls.channel_credentials()
     if creds is None:
-        return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
-    options = list(CHANNEL_OPTIONS)
-    if tls.server_name:
-        options.append(("grpc.ssl_target_name_override", tls.server_name))
-    return grpc.aio.secure_channel(target, creds, options=options)
+        chan = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS, interceptors=chain)
+    else:
+        options = list(CHANNEL_OPTIONS)
+        if tls.server_name:
+            options.append(("grpc.ssl_target_name_override", tls.server_name))
+        chan = grpc.aio.secure_channel(target, creds, options=options, interceptors=chain)
+    for interceptor in chain:
+        interceptor.channel = chan
+    return chan
+
+
+def blocking_channel(target: str) -> grpc.Channel:
+    """A blocking channel with the service credential (scripts, benchmarks, sync tests)."""
+    tls = TlsConfig.from_env()
+    creds = tls.channel_credentials()
+    raw = (grpc.insecure_channel(target, options=CHANNEL_OPTIONS) if creds is None
+           else grpc.secure_channel(target, creds, options=CHANNEL_OPTIONS))
+    token = load_token()
+    return grpc.intercept_channel(raw, SyncTokenInterceptor(token)) if token else raw
 
 
 def _as_async(stub: object) -> Any:

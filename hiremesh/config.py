@@ -130,7 +130,23 @@ def database_url() -> str:
         raise ConfigError("HIREMESH_DATABASE_URL", "not set (hiremesh up sets it; or point it at PostgreSQL)")
     if not value.startswith(("postgresql://", "postgres://", "host=", "dbname=")):
         raise ConfigError("HIREMESH_DATABASE_URL", "expected a postgresql:// URL")
+    _refuse_placeholder_password(value)
     return value
+
+
+def _refuse_placeholder_password(url: str) -> None:
+    """A password copied from an example (`change-me`, `hiremesh`, ...) stops start-up; PGPASSFILE is fine."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from hiremesh.credentials import is_placeholder
+
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except Exception:  # psycopg reports a malformed URL itself, naming it, when it connects
+        return
+    if password and is_placeholder(str(password)):
+        raise ConfigError("HIREMESH_DATABASE_URL", "its password is a placeholder value; set a generated one "
+                                                   "(`hiremesh secrets generate` makes pg-password)")
 
 
 def log_level() -> str:

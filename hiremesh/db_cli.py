@@ -77,7 +77,8 @@ def db_command(action: str) -> int:
             what = "initialised and started" if fresh else "running"
             print(f"embedded PostgreSQL {state['version']} {what} (pid {state['pid']}, port {state['port']}, "
                   f"{time.monotonic() - began:.1f}s)")
-            print(f"  url:  {cluster.url('hiremesh')}")
+            print(f"  url:  {cluster.url('hiremesh', with_password=False)} (password in {cluster.password_file}; "
+                  "`hiremesh db url` prints the full URL)")
             print(f"  data: {cluster.data_dir}\n  log:  {cluster.log_file}")
             return 0
         if action == "stop":
@@ -94,7 +95,7 @@ def db_command(action: str) -> int:
                 print(f"embedded PostgreSQL {state['version']}: stopped ({init}, port {state['port']})")
             print(f"  pgvector: {state['pgvector']}\n  data: {state['data_dir']}\n  log:  {state['log_file']}")
             if state["running"]:
-                print(f"  url:  {cluster.url('hiremesh')}")
+                print(f"  url:  {cluster.url('hiremesh', with_password=False)} (password in {cluster.password_file})")
             return 0 if state["running"] else 1
     except (ClusterError, OSError, subprocess.SubprocessError) as exc:
         print(f"hiremesh db {action}: {exc}")

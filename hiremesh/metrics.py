@@ -30,6 +30,12 @@ GRPC_IN_FLIGHT = Gauge(
     ["service", "method"],
 )
 
+GRPC_UNAUTHENTICATED = Counter(
+    "hiremesh_grpc_unauthenticated_total",
+    "gRPC calls refused for a missing or wrong service credential.",
+    ["method", "reason"],
+)
+
 
 def serve_metrics(port: int, host: str) -> int:
     """Start the /metrics HTTP endpoint in a daemon thread; returns the bound port."""

@@ -12,7 +12,13 @@ install tree is hard-linked (or copied) into `<root>/pginstall` once; parents of
 chmod-ed behind the operator's back: when the user cannot reach them, start-up fails saying which folder.
 
 Layout for `Cluster(root / "data")`: `root/data` (PGDATA), `root/run` (socket, lock), `root/pginstall` (only
-when the copy is needed). `from_env()` uses `$HIREMESH_HOME/pg/data` and logs to `$HIREMESH_HOME/logs`.
+when the copy is needed), `root/secrets/pg-password`. `from_env()` uses `$HIREMESH_HOME/pg/data`, logs to
+`$HIREMESH_HOME/logs` and keeps the password in `$HIREMESH_HOME/secrets/pg-password`.
+
+Authentication: TCP connections need the superuser's password (SCRAM-SHA-256), generated on first start
+(0600, readable by the operator only, not by the server user). The unix socket keeps `trust` but its mode
+is 0700, so only the server's own user (and root) can reach it. Clusters created by older versions with
+`trust` for TCP are migrated on their next start: the password is set, pg_hba.conf rewritten, reloaded.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import hashlib
 import logging
 import os
 import pwd
+import re
 import shutil
 import stat
 import subprocess
@@ -32,11 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from hiremesh import config
+from hiremesh.credentials import ensure_secret_file
 
 log = logging.getLogger(__name__)
 
 PG_USER = "hiremesh-pg"  # system account the server runs as when we are root
-SUPERUSER = "postgres"  # database role created by initdb; trust auth on loopback only
+SUPERUSER = "postgres"  # database role created by initdb; a SCRAM password over TCP
 DEFAULT_PORT = 5433
 MIN_PGVECTOR = (0, 7)
 
@@ -98,7 +106,7 @@ class Cluster:
 
     def __init__(self, data_dir: Path, port: int = DEFAULT_PORT, *, log_file: Path | None = None,
                  settings: Mapping[str, str] | None = None, user: str = PG_USER,
-                 start_timeout: float = 60.0) -> None:
+                 start_timeout: float = 60.0, password_file: Path | None = None) -> None:
         self.data_dir = Path(data_dir).expanduser().absolute()
         self.root = self.data_dir.parent
         self.run_dir = self.root / "run"
@@ -106,6 +114,7 @@ class Cluster:
         self.log_file = (log_file or self.root / "postgres.log").expanduser().absolute()
         self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self.start_timeout = start_timeout
+        self.password_file = (password_file or self.root / "secrets" / "pg-password").expanduser().absolute()
         self._user = user if os.geteuid() == 0 else None
         self._install: Path | None = None
 
@@ -119,25 +128,34 @@ class Cluster:
         """
         home = config.home()
         port = config.env_int("HIREMESH_PG_PORT", DEFAULT_PORT, min=1, max=65535)
+        secret = home / "secrets" / "pg-password"
         explicit = config.env_str("HIREMESH_PG_DATA", "")
         if explicit:
             data = Path(explicit).expanduser().absolute()
-            return cls(data, port, log_file=data.parent / "postgres.log")
+            return cls(data, port, log_file=data.parent / "postgres.log", password_file=secret)
         if os.geteuid() == 0 and not _others_can_traverse(home):
             root = Path("/var/lib/hiremesh") / f"pg-{hashlib.sha1(str(home).encode()).hexdigest()[:12]}"
             root.parent.mkdir(mode=0o711, parents=True, exist_ok=True)
             root.parent.chmod(0o711)
             log.info("%s is not traversable by the server user; cluster data in %s", home, root)
-            return cls(root / "data", port, log_file=root / "postgres.log")
-        return cls(home / "pg" / "data", port, log_file=home / "logs" / "postgres.log")
+            return cls(root / "data", port, log_file=root / "postgres.log", password_file=secret)
+        return cls(home / "pg" / "data", port, log_file=home / "logs" / "postgres.log", password_file=secret)
 
     # -- public API ---------------------------------------------------------------------------------------
 
-    def url(self, dbname: str = "hiremesh") -> str:
-        """libpq URL of `dbname` over TCP (the running server's port if it runs, else the configured one)."""
+    def url(self, dbname: str = "hiremesh", *, with_password: bool = True) -> str:
+        """libpq URL of `dbname` over TCP (the running server's port if it runs, else the configured one).
+
+        It holds the superuser's password (created on first use) unless `with_password` is False, which is
+        the form to print."""
         info = self._postmaster_info() if self._running() else None
         port = info["port"] if info and info.get("port") else self.port
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{dbname}"
+        secret = f":{self.password()}" if with_password else ""
+        return f"postgresql://{SUPERUSER}{secret}@127.0.0.1:{port}/{dbname}"
+
+    def password(self) -> str:
+        """The superuser's password (URL-safe characters), generated into `password_file` on first use."""
+        return ensure_secret_file(self.password_file)
 
     def initialized(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
@@ -156,6 +174,7 @@ class Cluster:
                 if info.get("port") and info["port"] != self.port:
                     log.warning("cluster in %s already runs on port %s, not %s", self.data_dir, info["port"],
                                 self.port)
+                self._require_password()
                 return
             self._write_settings()
             self._prepare_log()
@@ -164,6 +183,7 @@ class Cluster:
             if result.returncode != 0:
                 raise ClusterError(f"pg_ctl start failed (exit {result.returncode}): {result.stdout.strip()}\n"
                                    f"--- last lines of {self.log_file} ---\n{self._log_tail()}")
+            self._require_password()
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (fast: roll back open transactions, then a clean shutdown); no-op when stopped."""
@@ -191,7 +211,7 @@ class Cluster:
             "pgvector": ".".join(map(str, pgvector_version(install))),
             "data_dir": str(self.data_dir),
             "log_file": str(self.log_file),
-            "url": self.url(),
+            "url": self.url(with_password=False),
         }
 
     def ensure_database(self, name: str) -> None:
@@ -231,16 +251,26 @@ class Cluster:
         self._give_to_user(self.data_dir)
         self._check_reachable(self.data_dir)
         install = self._install_dir()
-        with tempfile.TemporaryFile("w+") as out:
-            cmd = [str(install / "bin" / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
-                   "--auth-local=trust", "--auth-host=trust", "--encoding=UTF8",
-                   "--locale-provider=builtin", "--builtin-locale=C.UTF-8",
-                   # one syncfs instead of an fsync per file: same durability, a fraction of the time
-                   "--sync-method=syncfs"]
-            code = subprocess.run(self._as_user(cmd), stdout=out, stderr=subprocess.STDOUT, cwd=self.root,
-                                  timeout=300, check=False).returncode
-            out.seek(0)
-            output = out.read()
+        # initdb reads the password as the server user: a private copy for the moment it runs.
+        pwfile = self.run_dir / f".pwfile-{os.getpid()}"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(self.password() + "\n")
+        self._give_to_user(pwfile)
+        try:
+            with tempfile.TemporaryFile("w+") as out:
+                cmd = [str(install / "bin" / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
+                       "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
+                       "--encoding=UTF8", "--locale-provider=builtin", "--builtin-locale=C.UTF-8",
+                       # one syncfs instead of an fsync per file: same durability, a fraction of the time
+                       "--sync-method=syncfs"]
+                code = subprocess.run(self._as_user(cmd), stdout=out, stderr=subprocess.STDOUT, cwd=self.root,
+                                      timeout=300, check=False).returncode
+                out.seek(0)
+                output = out.read()
+        finally:
+            pwfile.unlink(missing_ok=True)
         if code != 0:
             raise ClusterError(f"initdb failed (exit {code}):\n{output}")
         with (self.data_dir / "postgresql.conf").open("a") as conf:
@@ -258,12 +288,39 @@ class Cluster:
             "listen_addresses": "127.0.0.1",
             "port": str(self.port),
             "unix_socket_directories": str(socket_dir or ""),
+            # The socket keeps `trust`: only the server's own user (and root) may open it.
+            "unix_socket_permissions": "0700",
+            "password_encryption": "scram-sha-256",
         }
         lines = [f"{key} = '{str(value).replace(chr(39), chr(39) * 2)}'" for key, value in values.items()]
         path = self.data_dir / "hiremesh.conf"
         path.write_text("# Written by hiremesh.pg at start-up; edit DEFAULT_SETTINGS or pass settings=.\n"
                         + "\n".join(lines) + "\n")
         self._give_to_user(path)
+
+    def _require_password(self) -> None:
+        """Move a cluster that still trusts TCP connections (made by an older hiremesh) to SCRAM passwords."""
+        hba = self.data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        trusting = [i for i, line in enumerate(lines) if _host_trust(line)]
+        if not trusting:
+            return
+        import psycopg
+        from psycopg import sql
+
+        # Still `trust` for TCP right now, so the connection needs no password to set one.
+        with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=10) as conn:
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(SUPERUSER),
+                                                                   sql.Literal(self.password())))
+        for i in trusting:
+            lines[i] = re.sub(r"\btrust\b", "scram-sha-256", lines[i])
+        hba.write_text("\n".join(lines) + "\n")
+        self._give_to_user(hba)
+        result = self._pg_ctl(["reload"], timeout=60)
+        if result.returncode != 0:
+            raise ClusterError(f"pg_ctl reload failed (exit {result.returncode}): {result.stdout.strip()}")
+        log.warning("cluster in %s trusted TCP connections (made by an older hiremesh); it now requires the "
+                    "password in %s", self.data_dir, self.password_file)
 
     def _prepare_log(self) -> None:
         # pg_ctl opens the log as the server user, so the file must exist and belong to it.
@@ -421,6 +478,12 @@ class Cluster:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _host_trust(line: str) -> bool:
+    """A pg_hba.conf line admitting TCP connections without a password."""
+    fields = line.split("#", 1)[0].split()
+    return bool(fields) and fields[0].startswith("host") and fields[-1] == "trust"
 
 
 def _link_or_copy(src: str, dst: str) -> str:

@@ -1,8 +1,10 @@
 """One way to build every hiremesh gRPC server.
 
-`MeshServer` wires the standard health service (per-service status), reflection, the metrics and
-error interceptor, the Prometheus endpoint (gRPC port + 1000) and graceful shutdown on SIGTERM/SIGINT,
-so a service's `__main__` only adds its servicer and flips health when its dependencies are ready.
+`MeshServer` wires the standard health service (per-service status), service-to-service authentication
+(hiremesh.service_auth: a service token or mTLS, health exempt), opt-in reflection
+(`HIREMESH_GRPC_REFLECTION=true`; `hiremesh up` turns it on), the metrics and error interceptor, the
+Prometheus endpoint (gRPC port + 1000) and graceful shutdown on SIGTERM/SIGINT, so a service's `__main__`
+only adds its servicer and flips health when its dependencies are ready.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from hiremesh import metrics
-from hiremesh.config import log_level
-from hiremesh.errors import HiremeshError
+from hiremesh.config import env_bool, log_level
+from hiremesh.errors import HiremeshError, InvalidArgument
+from hiremesh.service_auth import ServerAuth
 from hiremesh.tls import TlsConfig
 
 log = logging.getLogger("hiremesh.server")
@@ -52,7 +56,9 @@ def _status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
         return exc.code(), exc.details() or exc.code().name
     name = type(exc).__module__ + "." + type(exc).__name__
     if name.startswith(("psycopg.OperationalError", "psycopg_pool.")) or isinstance(exc, ConnectionError):
-        return grpc.StatusCode.UNAVAILABLE, f"database unavailable: {exc}"
+        # The driver's text names hosts, users and sometimes SQL: it goes to the service log, not the caller.
+        log.warning("database unavailable: %s", str(exc).strip() or type(exc).__name__)
+        return grpc.StatusCode.UNAVAILABLE, "database unavailable (details in the service log)"
     if isinstance(exc, TimeoutError):
         return grpc.StatusCode.DEADLINE_EXCEEDED, "operation timed out"
     return None
@@ -73,37 +79,37 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = handler_call_details.method
+        # Requests arrive as bytes and are parsed inside the wrapper, so a message protobuf cannot decode
+        # (garbage, nesting past the recursion limit) is INVALID_ARGUMENT instead of gRPC's INTERNAL.
+        parse = _parser(handler.request_deserializer, method)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method),
-                request_deserializer=handler.request_deserializer,
+                self._wrap_unary(handler.unary_unary, method, parse),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(handler.stream_unary, method),
-                request_deserializer=handler.request_deserializer,
+                self._wrap_unary(handler.stream_unary, method, _stream_parser(parse)),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method),
-                request_deserializer=handler.request_deserializer,
+                self._wrap_stream(handler.unary_stream, method, parse),
                 response_serializer=handler.response_serializer,
             )
         assert handler.stream_stream is not None
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(handler.stream_stream, method),
-            request_deserializer=handler.request_deserializer,
+            self._wrap_stream(handler.stream_stream, method, _stream_parser(parse)),
             response_serializer=handler.response_serializer,
         )
 
-    def _wrap_unary(self, inner: Callable[..., Any], method: str) -> Callable[..., Any]:
+    def _wrap_unary(self, inner: Callable[..., Any], method: str, parse: Callable[[Any], Any]
+                    ) -> Callable[..., Any]:
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
             start = self._begin(method)
             code = grpc.StatusCode.OK
             try:
-                return await inner(request, context)
+                return await inner(parse(request), context)
             except BaseException as exc:
                 code = await self._handle(exc, context, method)
                 raise  # unreachable for mapped errors: _handle aborts
@@ -112,12 +118,13 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):
 
         return wrapper
 
-    def _wrap_stream(self, inner: Callable[..., Any], method: str) -> Callable[..., Any]:
+    def _wrap_stream(self, inner: Callable[..., Any], method: str, parse: Callable[[Any], Any]
+                     ) -> Callable[..., Any]:
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             start = self._begin(method)
             code = grpc.StatusCode.OK
             try:
-                result = inner(request, context)
+                result = inner(parse(request), context)
                 if inspect.isasyncgen(result):
                     async for item in result:
                         yield item
@@ -162,6 +169,32 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):
         return code  # pragma: no cover - abort always raises
 
 
+def _parser(deserializer: Callable[[bytes], Any] | None, method: str) -> Callable[[Any], Any]:
+    if deserializer is None:
+        return lambda raw: raw
+    message = method.rsplit("/", 1)[-1]
+
+    def parse(raw: Any) -> Any:
+        if not isinstance(raw, bytes | bytearray | memoryview):
+            return raw
+        try:
+            return deserializer(bytes(raw))
+        except (DecodeError, RecursionError, ValueError):
+            raise InvalidArgument("", f"the {message} request is not a valid protobuf message "
+                                      "(malformed, or nested too deeply)") from None
+
+    return parse
+
+
+def _stream_parser(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def wrap(requests: Any) -> Any:
+        async def parsed() -> AsyncIterator[Any]:
+            async for raw in requests:
+                yield parse(raw)
+        return parsed()
+    return wrap
+
+
 class MeshServer:
     """A grpc.aio server with health, reflection, metrics, error mapping and graceful shutdown."""
 
@@ -174,6 +207,8 @@ class MeshServer:
         host: str | None = None,
         metrics_port: int | None = None,  # None: $HIREMESH_METRICS_PORT or port + 1000; -1 off; 0 any
         grace: float = 5.0,
+        reflection: bool | None = None,  # None: $HIREMESH_GRPC_REFLECTION (off unless set)
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # run after authentication, before ours
     ) -> None:
         self.name = name
         self.services = list(services)
@@ -181,7 +216,13 @@ class MeshServer:
         self.port = port
         self.metrics_port = metrics_port
         self.grace = grace
-        self.grpc = grpc.aio.server(interceptors=[_MeshInterceptor(name)], options=SERVER_OPTIONS)
+        self.tls = TlsConfig.from_env()
+        self.auth = ServerAuth.from_env(mtls=self.tls.client_auth and self.tls.cert is not None)
+        self.reflection = env_bool("HIREMESH_GRPC_REFLECTION", False) if reflection is None else reflection
+        token_check = self.auth.interceptor()
+        chain: list[grpc.aio.ServerInterceptor] = [token_check] if token_check is not None else []
+        self.grpc = grpc.aio.server(interceptors=[*chain, *interceptors, _MeshInterceptor(name)],
+                                    options=SERVER_OPTIONS)
         self.health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         self._stop = asyncio.Event()
@@ -190,10 +231,11 @@ class MeshServer:
         self.bound_metrics_port: int | None = None
 
     async def start(self) -> int:
-        names = [*self.services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                 reflection.SERVICE_NAME]
-        reflection.enable_server_reflection(names, self.grpc)
-        creds = TlsConfig.from_env().server_credentials()
+        if self.reflection:  # it hands the whole contract to anyone holding the credential: opt-in
+            names = [*self.services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                     reflection.SERVICE_NAME]
+            reflection.enable_server_reflection(names, self.grpc)
+        creds = self.tls.server_credentials()
         target = f"{self.host}:{self.port}"
         bound = self.grpc.add_secure_port(target, creds) if creds else self.grpc.add_insecure_port(target)
         if bound == 0:

@@ -1,4 +1,8 @@
-"""`hiremesh users add|token|list|revoke`: gateway users and their bearer tokens (schema `auth`)."""
+"""`hiremesh users add|token|list|revoke|disable|enable|role`: gateway users and their tokens (schema `auth`).
+
+`revoke`, `disable` and `role` also end the user's JWTs (auth.users.tokens_valid_after): the gateways
+refuse them within their auth cache time (HIREMESH_GATEWAY_AUTH_CACHE_SECONDS), WebSockets included.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import sys
 
 from hiremesh import config
 from hiremesh.config import ConfigError
+from hiremesh.credentials import JWT_SECRET, read_secret
 from hiremesh.errors import HiremeshError
 
 
@@ -21,11 +26,18 @@ def _parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="print a new token for an existing user (JWT by default)")
     token.add_argument("name")
     token.add_argument("--ttl", type=float, default=None,
-                       help="seconds the token is valid (JWT default 3600; API keys never expire by default)")
+                       help="seconds the token is valid (JWT default 3600, at most HIREMESH_GATEWAY_MAX_JWT_TTL_S "
+                            "= 86400 by default; API keys never expire by default)")
     token.add_argument("--api-key", action="store_true", help="issue an API key instead (no expiry unless --ttl)")
     sub.add_parser("list", help="list users, roles and how many active keys each has")
-    revoke = sub.add_parser("revoke", help="revoke every API key of a user")
+    revoke = sub.add_parser("revoke", help="revoke every API key and JWT of a user")
     revoke.add_argument("name")
+    for action, text in (("disable", "disable a user: every token stops working"),
+                         ("enable", "enable a disabled user again (revoked tokens stay revoked)")):
+        sub.add_parser(action, help=text).add_argument("name")
+    role = sub.add_parser("role", help="change a user's role (their JWTs are revoked)")
+    role.add_argument("name")
+    role.add_argument("role", choices=["admin", "recruiter", "viewer"])
     return parser
 
 
@@ -55,6 +67,11 @@ async def _run(args: argparse.Namespace) -> int:
             if args.ttl is not None and args.ttl <= 0:
                 print("--ttl must be positive", file=sys.stderr)
                 return 2
+            max_ttl = config.env_float("HIREMESH_GATEWAY_MAX_JWT_TTL_S", 86400.0, min=60, max=30 * 86400)
+            if not args.api_key and args.ttl is not None and args.ttl > max_ttl:
+                print(f"--ttl is at most {max_ttl:g} s for a JWT (the gateways refuse longer ones); "
+                      "use --api-key for a long-lived credential", file=sys.stderr)
+                return 2
             if args.api_key:
                 print(await store.create_api_key(args.name, label="cli", ttl_seconds=args.ttl))
             else:
@@ -62,7 +79,7 @@ async def _run(args: argparse.Namespace) -> int:
                 if role is None:
                     print(f"no active user {args.name!r}", file=sys.stderr)
                     return 1
-                secret = config.env_str("HIREMESH_GATEWAY_JWT_SECRET", "") or await store.jwt_secret()
+                secret = read_secret(JWT_SECRET) or await store.jwt_secret()
                 print(issue_jwt(secret, args.name, role, args.ttl or 3600.0))
         elif args.action == "list":
             for user in await store.list_users():
@@ -70,7 +87,13 @@ async def _run(args: argparse.Namespace) -> int:
                 print(f"{user.name:<24} {user.role.label:<10} {state:<9} keys {user.keys:<3} "
                       f"created {user.created_at:%Y-%m-%d %H:%M}")
         elif args.action == "revoke":
-            print(f"revoked {await store.revoke_keys(args.name)} key(s) of {args.name!r}")
+            print(f"revoked {await store.revoke_keys(args.name)} key(s) and every JWT of {args.name!r}")
+        elif args.action in ("disable", "enable"):
+            await store.set_disabled(args.name, args.action == "disable")
+            print(f"{args.action}d {args.name!r}")
+        elif args.action == "role":
+            await store.set_role(args.name, Role.parse(args.role))
+            print(f"{args.name!r} is now {args.role}; their JWTs are revoked")
     finally:
         await store.close()
     return 0

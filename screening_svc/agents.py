@@ -32,7 +32,7 @@ from hiremesh.errors import (
     Unavailable,
 )
 from hiremesh.v1 import common_pb2, embedding_pb2, guardrail_pb2, search_pb2
-from screening_svc import metrics
+from screening_svc import metrics, score_check
 from screening_svc.engines import (
     CandidateInfo,
     Engine,
@@ -321,14 +321,20 @@ class PipelineOutcome:
     reason: str
     traces: list[AgentTrace]
     context: dict[str, Any] = field(default_factory=dict)
+    # The evidence engine's score of the same pair when an LLM wrote the analysis (None otherwise), and
+    # the SCORE_GAP issue when the two disagree by more than the limit (screening_svc.score_check).
+    evidence_score: int | None = None
+    score_issue: common_pb2.ValidationIssue | None = None
 
 
 class Pipeline:
     """retriever → (analyzer ‖ interviewer), reporting stages through `on_stage`."""
 
     def __init__(self, catalog: Catalog, engines: Mapping[str, Engine], *, questions: int = DEFAULT_QUESTIONS,
-                 peers_k: int = 5, tools: Mapping[str, Tool] | None = None) -> None:
+                 peers_k: int = 5, tools: Mapping[str, Tool] | None = None,
+                 score_gap: int = score_check.DEFAULT_GAP) -> None:
         self.engines = dict(engines)
+        self.score_gap = score_gap
         self.questions = questions
         self.retriever = RetrieverAgent(catalog, peers_k=peers_k, tools=tools)
         self.analyzer = AnalyzerAgent(self.engines)
@@ -349,7 +355,8 @@ class Pipeline:
                                     env_float("HIREMESH_SCREENING_TOOL_TIMEOUT_S", 2.0, min=0.05, max=60))
         return cls(SearchCatalog(search, timeout), engines,
                    questions=env_int("HIREMESH_SCREENING_QUESTIONS", DEFAULT_QUESTIONS, min=1, max=20),
-                   peers_k=env_int("HIREMESH_SCREENING_PEERS", 5, min=0, max=50), tools=tools)
+                   peers_k=env_int("HIREMESH_SCREENING_PEERS", 5, min=0, max=50), tools=tools,
+                   score_gap=score_check.gap_limit())
 
     async def run(self, candidate_id: str, job_id: str, engine: str, on_stage: OnStage,
                   on_questions: OnQuestions | None = None) -> PipelineOutcome:
@@ -370,6 +377,7 @@ class Pipeline:
 
         analyzer = asyncio.create_task(_traced(self.analyzer.name, lambda t: self.analyzer.run(state, t)))
         interviewer = asyncio.create_task(_traced(self.interviewer.name, lambda t: self.interviewer.run(state, t)))
+        cross = self._start_cross_check(state)
         try:
             done, _ = await asyncio.wait({analyzer, interviewer}, return_when=asyncio.FIRST_COMPLETED)
             if analyzer in done and interviewer not in done:
@@ -383,18 +391,61 @@ class Pipeline:
                     task.cancel()
             if state.background is not None and not (analyzer.done() and interviewer.done()):
                 state.background.cancel()
+            if cross is not None and not (analyzer.done() and interviewer.done()):
+                cross.cancel()
         (a_trace, a_error), (i_trace, _) = analyzer.result(), interviewer.result()
         traces += [a_trace, i_trace]
         if a_error is not None or state.analysis is None:
             if state.background is not None:
                 state.background.cancel()
+            if cross is not None:
+                cross.cancel()
             raise a_error or FailedPrecondition("the analyzer produced no analysis")
+        evidence_score, cross_trace = await self._cross_score(cross, state.analysis)
         if state.background is not None:
             await state.background  # optional context: its own failures are already noted in the trace
         outcome = self._merge(state, traces)
+        if cross_trace is not None:
+            outcome.traces.append(cross_trace)
+        if evidence_score is not None:
+            outcome.evidence_score = evidence_score
+            outcome.score_issue = score_check.gap_issue(int(outcome.analysis["match_score"]), evidence_score,
+                                                        self.score_gap)
         await on_stage("interviewing", 80.0,
                        f"{len(outcome.analysis['interview_questions'])} interview questions ready")
         return outcome
+
+    def _start_cross_check(self, state: SharedState) -> asyncio.Task[EngineResult] | None:
+        """The evidence engine on the same input, alongside an engine that may answer with an LLM."""
+        evidence = self.engines.get("evidence")
+        chosen = self.engines[state.engine]
+        may_use_llm = chosen.name == "llm" or getattr(chosen, "llm", None) is not None
+        if evidence is None or chosen is evidence or not may_use_llm or state.inp is None:
+            return None
+        task = asyncio.create_task(evidence.analyze(state.inp))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failure is reported, not leaked
+        return task
+
+    async def _cross_score(self, cross: asyncio.Task[EngineResult] | None,
+                           result: EngineResult) -> tuple[int | None, AgentTrace | None]:
+        """The evidence score to compare with an LLM's analysis (None when evidence wrote it, or it failed),
+        and the trace of that check (its own agent entry, `score_check`)."""
+        if cross is None:
+            return None, None
+        if result.engine == "evidence":  # the LLM fell back: nothing to compare
+            cross.cancel()
+            return None, None
+        trace = AgentTrace(agent="score_check", started_at=_now())
+        started = time.perf_counter()
+        score: int | None = None
+        try:
+            score = int((await cross).analysis.match_score)
+            trace.tool_calls.append(f"EvidenceEngine.analyze (match_score {score})")
+        except Exception as exc:  # the cross-check is a safety net, never a reason to fail the screening
+            trace.tool_calls.append("EvidenceEngine.analyze")
+            trace.error = f"{type(exc).__name__}: {exc}"[:500]
+        trace.duration_ms = round((time.perf_counter() - started) * 1000, 3)  # waited after the analyzer
+        return score, trace
 
     def _merge(self, state: SharedState, traces: list[AgentTrace]) -> PipelineOutcome:
         result = state.analysis

@@ -18,7 +18,7 @@ import grpc
 
 from hiremesh.errors import Cancelled
 from hiremesh.v1 import common_pb2, guardrail_pb2
-from screening_svc import metrics
+from screening_svc import metrics, score_check
 from screening_svc.config import ScreeningConfig
 from screening_svc.convert import as_json
 from screening_svc.targets import Target
@@ -111,6 +111,8 @@ class Screener:
         # Still running: let it finish rather than scan the questions twice.
         early_ok = all(await asyncio.gather(*early)) if early else False
         report, checked = await self._safety(outcome)
+        # The LLM-vs-evidence score check stands even when guardrail_svc could not be asked.
+        score_check.flag(report, getattr(outcome, "score_issue", None))
         guard_ms = (time.perf_counter() - guard_started) * 1000
         traces = as_json(list(getattr(outcome, "traces", []) or []))
         context = as_json(getattr(outcome, "context", None) or {})

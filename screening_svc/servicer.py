@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 
+from hiremesh import idempotency
 from hiremesh.errors import InvalidArgument
 from hiremesh.pending import Pending
 from hiremesh.v1 import screening_pb2 as pb
@@ -92,11 +93,16 @@ class ScreeningServicer(screening_pb2_grpc.ScreeningServiceServicer):
         app, cand, job = convert.target_ids(request.application_id, request.candidate_id, request.job_id)
         priority = convert.priority(request.priority)
         engine = convert.engine(request.engine, self._engine)
+        request_id = idempotency.request_id(request.request_id)
         deps = self.d
         target = await deps.targets.resolve(app, cand, job)
-        [task] = await deps.store.create(
-            [TaskSpec(target.candidate_id, target.job_id, target.application_id, engine, priority)])
-        await deps.queue.defer([task], priority)
+        spec = TaskSpec(target.candidate_id, target.job_id, target.application_id, engine, priority)
+        if request_id:
+            task, new = await deps.store.create_once(spec, request_id)
+        else:
+            [task], new = await deps.store.create([spec]), True
+        if new:  # a repeated request id: its task was deferred by the first request (or the orphan sweep)
+            await deps.queue.defer([task], priority)
         return pb.SubmitScreeningResponse(task=convert.task(task))
 
     async def SubmitBatchScreening(self, request: pb.SubmitBatchScreeningRequest,

@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from hiremesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from hiremesh.idempotency import LOCK_NAMESPACE
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 ACTIVE = ("queued", "running")
@@ -249,6 +250,30 @@ class TaskStore:
             await cur.execute(query, params)
             rows = {str(r["id"]): _task(r) for r in await cur.fetchall()}
         return [rows[i] for i in ids]
+
+    async def create_once(self, spec: TaskSpec, request_id: str) -> tuple[TaskRecord, bool]:
+        """The task queued for `spec`, or the one a request with this AIP-155 `request_id` queued before
+        (and False: it is not new, so it is not deferred again)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            # Two attempts with one id (a retry racing the first) queue one task: the second waits here.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                               (LOCK_NAMESPACE, f"screening:{request_id}"))
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute("SELECT t.* FROM screening.request_ids r JOIN screening.tasks t ON t.id = r.task_id "
+                                  "WHERE r.request_id = %s", (request_id,))
+                row = await cur.fetchone()
+                if row is not None:
+                    return _task(row), False
+                await cur.execute(
+                    "INSERT INTO screening.tasks (id, candidate_id, job_id, application_id, engine, priority, "
+                    "message) VALUES (%s, %s, %s, nullif(%s, '')::uuid, %s, %s, 'queued') RETURNING *",
+                    (str(uuid.uuid4()), spec.candidate_id, spec.job_id, spec.application_id, spec.engine,
+                     spec.priority))
+                created = await cur.fetchone()
+                assert created is not None
+                await cur.execute("INSERT INTO screening.request_ids (request_id, task_id) VALUES (%s, %s)",
+                                  (request_id, created["id"]))
+            return _task(created), True
 
     async def adopt_queue_jobs(self, older_than_s: float, queue_schema: str, queue: str, task_name: str) -> int:
         """Link queued tasks that have no queue job id to the job already deferred for them (the submitter

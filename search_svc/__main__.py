@@ -61,6 +61,8 @@ async def main() -> None:
     log.info("candidate e-mail templates from %s", config.mail_templates.source)
     embedder = Embedder(embedding_stub(config.embedding_addr), timeout=config.embed_timeout,
                         batch=config.embed_batch)
+    with contextlib.suppress(OSError):  # the folder operators drop files in for ImportCandidates.folder
+        config.import_root.mkdir(parents=True, exist_ok=True)
     candidates = Candidates(pool, embedder, parsers)
     jobs = Jobs(pool, embedder)
     reembedder = Reembedder(candidates, jobs)

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from hiremesh.errors import AlreadyExists, InvalidArgument, NotFound
-from search_svc import paging
+from search_svc import paging, request_ids
 from search_svc.outbox import Outbox
 from search_svc.records import APPLICATION_FIELDS, APPLICATION_STATUSES, DECIDED_STATUSES, Application, Page
 
@@ -33,8 +33,10 @@ class Applications:
         self.outbox = outbox
 
     async def create(self, candidate_id: str, job_id: str, status: str = "", notes: str = "", *,
-                     reuse_existing: bool = False, opened_for_candidate: bool = False) -> tuple[Application, bool]:
-        """The new application and True, or (with `reuse_existing`) the pair's existing one and False.
+                     reuse_existing: bool = False, opened_for_candidate: bool = False,
+                     request_id: str = "") -> tuple[Application, bool]:
+        """The new application and True, or (with `reuse_existing`) the pair's existing one and False; with a
+        `request_id` seen before, the one that request created (and True, as it answered then).
 
         The candidate's e-mail about the new status is written in the same transaction; an application
         `opened_for_candidate` (by a screening, not by applying) records that e-mail as skipped."""
@@ -47,10 +49,14 @@ class Applications:
                  "ON CONFLICT (candidate_id, job_id) DO NOTHING RETURNING id")
         try:
             async with self.pool.connection() as conn, conn.transaction():
+                if request_id and (done := await request_ids.claim(conn, "application", request_id)):
+                    return await self.get(done[0]), True
                 cur = await conn.execute(query, (candidate_id, job_id, status, notes, status, _DECIDED))
                 row = await cur.fetchone()
                 if row is not None:
                     await self.outbox.record(conn, str(row[0]), status, opened_for_candidate=opened_for_candidate)
+                    if request_id:
+                        await request_ids.remember(conn, "application", request_id, str(row[0]))
         except ForeignKeyViolation as exc:
             constraint = getattr(exc.diag, "constraint_name", "") or ""
             if "candidate" in constraint:

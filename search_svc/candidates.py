@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from hiremesh.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from hiremesh.mailaddr import is_email
 from hiremesh.skills import normalise_skills
-from search_svc import ingest, paging
+from search_svc import ingest, paging, request_ids
 from search_svc.embedder import Embedder
 from search_svc.parse_pool import ParseJob, ResumeParser
 from search_svc.profile import extract_profile
@@ -37,6 +37,7 @@ from search_svc.records import (
 )
 from search_svc.rows import RowStore, Table, ilike_pattern
 
+_KIND = "candidate"  # in catalog.request_ids
 TABLE = Table("candidates", "candidate", ("id", *CANDIDATE_FIELDS, *CANDIDATE_DERIVED_FIELDS, "resume_sha256",
                                           "embedded_at", "created_at", "updated_at"))
 _INSERT_FIELDS = (*CANDIDATE_FIELDS, *CANDIDATE_DERIVED_FIELDS)
@@ -145,17 +146,27 @@ class Candidates(RowStore):
         """The resume's text, read by a parser worker under the configured limits."""
         return await self.parser.extract(ParseJob(resume.content, resume.media_type, resume.file_name, field))
 
-    async def create(self, given: Candidate, resume: ResumeUpload | None) -> tuple[Candidate, bool]:
-        """The new candidate, or the existing one with the same resume and True (deduplicated)."""
+    async def create(self, given: Candidate, resume: ResumeUpload | None,
+                     request_id: str = "") -> tuple[Candidate, bool]:
+        """The new candidate, or the existing one with the same resume and True (deduplicated).
+
+        With a `request_id` seen before, the answer the request with that id got (search_svc.request_ids)."""
+        if request_id and (done := await request_ids.find(self.pool, _KIND, request_id)):
+            return await self.get(done[0]), done[1]
         extracted = await self.parse(resume, "resume") if resume is not None and resume.content else None
         # Profile extraction reads the whole text with regular expressions: CPU work, off the event loop.
         c = await asyncio.to_thread(prepare, given, resume, "resume", extracted)
         if c.resume_sha256:
             existing = await self.by_sha256(c.resume_sha256)
             if existing is not None:
+                if request_id:
+                    async with self.pool.connection() as conn, conn.transaction():
+                        if done := await request_ids.claim(conn, _KIND, request_id):
+                            return Candidate.from_row(await self.fetch(conn, done[0])), done[1]
+                        await request_ids.remember(conn, _KIND, request_id, existing.id, True)
                 return existing, True
         vectors = await self.try_embed([candidate_text(c)])
-        [(out, dedup)] = await self.insert_many([c], vectors)
+        [(out, dedup)] = await self.insert_many([c], vectors, request_id=request_id)
         return out, dedup
 
     async def by_sha256(self, sha: str) -> Candidate | None:
@@ -174,11 +185,16 @@ class Candidates(RowStore):
                 "SELECT resume_sha256, id FROM catalog.candidates WHERE resume_sha256 = ANY(%s)", (shas,))
             return {sha: str(cid) for sha, cid in await cur.fetchall()}
 
-    async def insert_many(self, prepared: list[Candidate],
-                          vectors: list[np.ndarray] | None) -> list[tuple[Candidate, bool]]:
-        """Insert prepared candidates in one transaction; a sha256 already present returns that row."""
+    async def insert_many(self, prepared: list[Candidate], vectors: list[np.ndarray] | None, *,
+                          request_id: str = "") -> list[tuple[Candidate, bool]]:
+        """Insert prepared candidates in one transaction; a sha256 already present returns that row.
+
+        `request_id` (one candidate only) is stored with the outcome in the same transaction."""
+        assert not request_id or len(prepared) == 1
         out: list[tuple[Candidate, bool]] = []
         async with self.pool.connection() as conn, conn.transaction():
+            if request_id and (done := await request_ids.claim(conn, _KIND, request_id)):
+                return [(Candidate.from_row(await self.fetch(conn, done[0])), done[1])]
             for i, c in enumerate(prepared):
                 vector = vectors[i] if vectors is not None else None
                 values = [db_value(f, getattr(c, f)) for f in _INSERT_FIELDS]
@@ -193,6 +209,8 @@ class Candidates(RowStore):
                     row = await dup.fetchone()
                 assert row is not None  # the conflict was on this key, inside this transaction's snapshot
                 out.append((Candidate.from_row(row), True))
+            if request_id:
+                await request_ids.remember(conn, _KIND, request_id, out[0][0].id, out[0][1])
         return out
 
     async def get(self, candidate_id: str) -> Candidate:

@@ -13,6 +13,7 @@ from hiremesh.config import (
     env_int,
     env_path,
     env_str,
+    home,
     service_addr,
     service_port,
 )
@@ -31,7 +32,7 @@ class SearchConfig:
     pool_max: int
     catchup_interval: float  # seconds between sweeps for stale rows; 0 turns the loop off
     catchup_batch: int
-    import_root: Path | None  # folders ImportCandidates may read; None: any folder the process can read
+    import_root: Path  # ImportCandidates.folder must lie inside it (symlinks resolved)
     fusion: fusion.Policy  # how hybrid search fuses its two legs
     lexical_budget: lexical.Budget  # rows the keyword leg scores, counted by its rarest words
     term_stats_interval: float  # seconds between folds of pending term counts into catalog.term_stats
@@ -41,7 +42,6 @@ class SearchConfig:
 
     @classmethod
     def from_env(cls) -> SearchConfig:
-        root = env_str("HIREMESH_SEARCH_IMPORT_ROOT", "")
         return cls(
             port=service_port("search"),
             database_url=database_url(),
@@ -51,7 +51,7 @@ class SearchConfig:
             pool_max=env_int("HIREMESH_SEARCH_POOL_MAX", 10, min=1, max=200),
             catchup_interval=env_float("HIREMESH_SEARCH_CATCHUP_S", 5.0, min=0.0, max=3600.0),
             catchup_batch=env_int("HIREMESH_SEARCH_CATCHUP_BATCH", 64, min=1, max=256),
-            import_root=Path(root).expanduser().absolute() if root else None,
+            import_root=env_path("HIREMESH_SEARCH_IMPORT_ROOT", home() / "imports"),
             fusion=_fusion_policy(),
             lexical_budget=_lexical_budget(),
             term_stats_interval=env_float("HIREMESH_SEARCH_TERM_STATS_S", 2.0, min=0.1, max=3600.0),

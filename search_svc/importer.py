@@ -141,12 +141,20 @@ def _jsonl_sources(name: str, text: str) -> list[Source]:
 
 
 def _folder_sources(folder: str, import_root: Path | None, max_bytes: int) -> list[Source]:
-    path = Path(folder).expanduser()
-    if not path.is_absolute():
-        raise InvalidArgument("folder", "must be an absolute path on the search service's machine")
-    path = path.resolve()
-    if import_root is not None and not path.is_relative_to(import_root.resolve()):
-        raise InvalidArgument("folder", f"outside the import root {import_root}")
+    """The folder's files; with an import root, the folder (relative to it, or absolute inside it) and every
+    file in it must resolve, symlinks followed, to a place inside the root."""
+    raw = Path(folder)
+    root = import_root.resolve() if import_root is not None else None
+    if root is None:
+        if not raw.expanduser().is_absolute():
+            raise InvalidArgument("folder", "must be an absolute path on the search service's machine")
+        path = raw.expanduser().resolve()
+    else:
+        if ".." in raw.parts or "\x00" in folder:
+            raise InvalidArgument("folder", "must not contain '..'; give a folder inside the import root")
+        path = (raw if raw.is_absolute() else root / raw).resolve()
+        if not path.is_relative_to(root):
+            raise InvalidArgument("folder", f"outside the import root {import_root}")
     if not path.is_dir():
         raise InvalidArgument("folder", f"{folder} is not a readable folder")
     out: list[Source] = []
@@ -155,6 +163,9 @@ def _folder_sources(folder: str, import_root: Path | None, max_bytes: int) -> li
         if any(part.startswith(".") for part in rel.parts):
             continue
         name = str(rel)
+        if root is not None and not file.resolve().is_relative_to(root):
+            out.append(Source(name, _failing(InvalidArgument("file", "links outside the import root"))))
+            continue
         suffix = file.suffix.lower()
         if suffix not in FOLDER_SUFFIXES:
             out.append(Source(name, _failing(InvalidArgument("file", f"unsupported file type {suffix or '(none)'}"))))

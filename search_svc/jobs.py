@@ -11,7 +11,7 @@ from psycopg import sql
 
 from hiremesh.errors import FailedPrecondition, InvalidArgument
 from hiremesh.skills import normalise_skills
-from search_svc import paging
+from search_svc import paging, request_ids
 from search_svc.records import JOB_FIELDS, JOB_STATUSES, JOB_TEXT_FIELDS, Job, Page, job_text
 from search_svc.rows import RowStore, Table, ilike_pattern
 
@@ -48,16 +48,23 @@ def validate(j: Job, prefix: str = "job") -> None:
 class Jobs(RowStore):
     table = TABLE
 
-    async def create(self, given: Job) -> Job:
+    async def create(self, given: Job, request_id: str = "") -> Job:
+        """A new job; with a `request_id` seen before, the job that request created (search_svc.request_ids)."""
         j = replace(given, title=given.title.strip(), required_skills=normalise_skills(given.required_skills),
                     status=given.status or "open")
         validate(j)
+        if request_id and (done := await request_ids.find(self.pool, "job", request_id)):
+            return await self.get(done[0])
         vectors = await self.try_embed([job_text(j)])
         vector = vectors[0] if vectors else None
-        async with self.pool.connection() as conn:
+        async with self.pool.connection() as conn, conn.transaction():
+            if request_id and (done := await request_ids.claim(conn, "job", request_id)):
+                return Job.from_row(await self.fetch(conn, done[0]))
             cur = await conn.execute(_INSERT, [*(getattr(j, f) for f in JOB_FIELDS), vector, vector is not None])
             row = await cur.fetchone()
             assert row is not None
+            if request_id:
+                await request_ids.remember(conn, "job", request_id, str(row[0]))
             return Job.from_row(await self.fetch(conn, str(row[0])))
 
     async def get(self, job_id: str) -> Job:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hiremesh.errors import InvalidArgument
+from hiremesh.idempotency import request_id
 from hiremesh.pending import Pending
 from hiremesh.v1 import search_pb2 as pb
 from hiremesh.v1 import search_pb2_grpc
@@ -34,7 +35,7 @@ class Backend:
     outbox: Outbox
     ranker: Ranker
     reembedder: Reembedder
-    import_root: Path | None
+    import_root: Path
 
 
 class SearchServicer(search_pb2_grpc.SearchServiceServicer):
@@ -54,7 +55,8 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
 
     async def CreateCandidate(self, request: pb.CreateCandidateRequest, context: Any) -> pb.CreateCandidateResponse:
         resume = convert.resume_in(request.resume) if request.HasField("resume") else None
-        cand, dedup = await self._b.candidates.create(convert.candidate_in(request.candidate), resume)
+        cand, dedup = await self._b.candidates.create(convert.candidate_in(request.candidate), resume,
+                                                      request_id(request.request_id))
         return pb.CreateCandidateResponse(candidate=convert.candidate_out(cand), deduplicated=dedup)
 
     async def GetCandidate(self, request: pb.GetCandidateRequest, context: Any) -> pb.GetCandidateResponse:
@@ -97,7 +99,8 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
     # --- jobs ---------------------------------------------------------------------------------------------
 
     async def CreateJob(self, request: pb.CreateJobRequest, context: Any) -> pb.CreateJobResponse:
-        return pb.CreateJobResponse(job=convert.job_out(await self._b.jobs.create(convert.job_in(request.job))))
+        job = await self._b.jobs.create(convert.job_in(request.job), request_id(request.request_id))
+        return pb.CreateJobResponse(job=convert.job_out(job))
 
     async def GetJob(self, request: pb.GetJobRequest, context: Any) -> pb.GetJobResponse:
         return pb.GetJobResponse(job=convert.job_out(await self._b.jobs.get(request.id)))
@@ -123,7 +126,8 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
         a = request.application
         app, created = await self._b.applications.create(
             a.candidate_id, a.job_id, convert.application_status(a.status, "application.status"), a.notes,
-            reuse_existing=request.reuse_existing, opened_for_candidate=request.skip_created_email)
+            reuse_existing=request.reuse_existing, opened_for_candidate=request.skip_created_email,
+            request_id=request_id(request.request_id))
         return pb.CreateApplicationResponse(application=convert.application_out(app), created=created)
 
     async def GetApplication(self, request: pb.GetApplicationRequest, context: Any) -> pb.GetApplicationResponse:

@@ -5,7 +5,10 @@ import { mailView } from "/static/mail.js";
 import { queueView } from "/static/queue.js";
 
 const API = "/api/v1";
-export const state = { token: localStorage.getItem("hiremesh.token") || "", me: null };
+// The browser keeps only a short-lived session JWT, in sessionStorage (gone with the tab), never the API key
+// typed in: signIn exchanges that for a JWT at POST /auth/token. Old versions kept keys in localStorage.
+localStorage.removeItem("hiremesh.token");
+export const state = { token: sessionStorage.getItem("hiremesh.session") || "", me: null };
 const $ = (sel, root = document) => root.querySelector(sel);
 
 // --- DOM helper ---------------------------------------------------------------------------------
@@ -52,7 +55,7 @@ export async function api(method, path, body) {
   const resp = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await resp.text();
   const data = text ? JSON.parse(text) : null;
-  if (resp.status === 401 && path !== "/me") {
+  if (resp.status === 401 && path !== "/me" && path !== "/auth/token") {
     signOut("Your session ended; sign in again.");
   }
   if (!resp.ok) throw new ApiError(resp.status, data);
@@ -195,13 +198,15 @@ const feed = new TaskFeed();
 async function signIn(token) {
   state.token = token.trim();
   try {
+    const session = await api("POST", "/auth/token", {});
+    state.token = session.token;
     state.me = await api("GET", "/me");
   } catch (err) {
     state.token = "";
     state.me = null;
     throw err;
   }
-  localStorage.setItem("hiremesh.token", state.token);
+  sessionStorage.setItem("hiremesh.session", state.token);
   $("#who-name").textContent = state.me.user;
   $("#who-role").textContent = state.me.role;
   $("#nav").hidden = false;
@@ -210,7 +215,7 @@ async function signIn(token) {
 }
 
 function signOut(message) {
-  localStorage.removeItem("hiremesh.token");
+  sessionStorage.removeItem("hiremesh.session");
   state.token = "";
   state.me = null;
   feed.stop();
@@ -745,7 +750,7 @@ $("#signout").addEventListener("click", () => signOut());
 window.addEventListener("hashchange", route);
 (async () => {
   if (state.token) {
-    try { await signIn(state.token); } catch { localStorage.removeItem("hiremesh.token"); }
+    try { await signIn(state.token); } catch { sessionStorage.removeItem("hiremesh.session"); }
   }
   route();
 })();

@@ -397,6 +397,7 @@ class SubmitScreeningRequest(_message.Message):
     JOB_ID_FIELD_NUMBER: _builtins.int
     PRIORITY_FIELD_NUMBER: _builtins.int
     ENGINE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     """Either an application id, or a candidate id and a job id."""
     candidate_id: _builtins.str
@@ -404,6 +405,11 @@ class SubmitScreeningRequest(_message.Message):
     priority: _builtins.int
     """Higher runs first; -100..100."""
     engine: Global___Engine.ValueType
+    request_id: _builtins.str
+    """AIP-155: a client-chosen id (a UUID; at most 64 letters, digits, '-', '_', '.') that makes the create
+    idempotent: a request repeating it is answered with what the first one created. hiremesh clients fill
+    it in when left empty, so their retries after a lost reply create nothing twice.
+    """
     def __init__(
         self,
         *,
@@ -412,10 +418,11 @@ class SubmitScreeningRequest(_message.Message):
         job_id: _builtins.str = ...,
         priority: _builtins.int = ...,
         engine: Global___Engine.ValueType = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "candidate_id", b"candidate_id", "engine", b"engine", "job_id", b"job_id", "priority", b"priority"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "candidate_id", b"candidate_id", "engine", b"engine", "job_id", b"job_id", "priority", b"priority", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -359,6 +359,12 @@ class CreateCandidateRequest(_message.Message):
 
     CANDIDATE_FIELD_NUMBER: _builtins.int
     RESUME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """AIP-155: a client-chosen id (a UUID; at most 64 letters, digits, '-', '_', '.') that makes the create
+    idempotent: a request repeating it is answered with what the first one created. hiremesh clients fill
+    it in when left empty, so their retries after a lost reply create nothing twice.
+    """
     @_builtins.property
     def candidate(self) -> Global___Candidate:
         """Fields given here win over fields extracted from the resume."""
@@ -375,10 +381,11 @@ class CreateCandidateRequest(_message.Message):
         *,
         candidate: Global___Candidate | None = ...,
         resume: Global___ResumeFile | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["candidate", b"candidate", "resume", b"resume"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate", b"candidate", "resume", b"resume"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate", b"candidate", "request_id", b"request_id", "resume", b"resume"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -719,16 +726,23 @@ class CreateJobRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     JOB_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """AIP-155: a client-chosen id (a UUID; at most 64 letters, digits, '-', '_', '.') that makes the create
+    idempotent: a request repeating it is answered with what the first one created. hiremesh clients fill
+    it in when left empty, so their retries after a lost reply create nothing twice.
+    """
     @_builtins.property
     def job(self) -> Global___Job: ...
     def __init__(
         self,
         *,
         job: Global___Job | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -935,11 +949,17 @@ class CreateApplicationRequest(_message.Message):
     APPLICATION_FIELD_NUMBER: _builtins.int
     REUSE_EXISTING_FIELD_NUMBER: _builtins.int
     SKIP_CREATED_EMAIL_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     reuse_existing: _builtins.bool
     """Return the pair's existing application instead of ALREADY_EXISTS."""
     skip_created_email: _builtins.bool
     """Record the 'pending' e-mail as skipped: the application was opened for the candidate (e.g. by a
     screening), not by the candidate applying.
+    """
+    request_id: _builtins.str
+    """AIP-155: a client-chosen id (a UUID; at most 64 letters, digits, '-', '_', '.') that makes the create
+    idempotent: a request repeating it is answered with what the first one created. hiremesh clients fill
+    it in when left empty, so their retries after a lost reply create nothing twice.
     """
     @_builtins.property
     def application(self) -> Global___Application: ...
@@ -949,10 +969,11 @@ class CreateApplicationRequest(_message.Message):
         application: Global___Application | None = ...,
         reuse_existing: _builtins.bool = ...,
         skip_created_email: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application", "reuse_existing", b"reuse_existing", "skip_created_email", b"skip_created_email"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application", "request_id", b"request_id", "reuse_existing", b"reuse_existing", "skip_created_email", b"skip_created_email"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

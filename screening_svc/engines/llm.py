@@ -39,7 +39,8 @@ def parse_json_object(text: str) -> dict[str, Any]:
             continue
         if isinstance(value, dict):
             return value
-    raise LLMOutputError("invalid_output", f"no JSON object in the answer: {stripped[:120]!r}")
+    # Never quote the answer: it can repeat the candidate's name, e-mail and phone, and this message is logged.
+    raise LLMOutputError("invalid_output", f"no JSON object in the answer ({len(stripped)} characters)")
 
 
 def _first_object(text: str) -> str | None:

@@ -15,6 +15,7 @@ from google.protobuf import field_mask_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hiremesh.clients import blocking_channel
 from hiremesh.v1 import (
     embedding_pb2,
     embedding_pb2_grpc,
@@ -48,17 +49,17 @@ def _invalid(exc: grpc.RpcError, field: str) -> None:
 
 @pytest.fixture(scope="module")
 def search(search_addr: str) -> search_pb2_grpc.SearchServiceStub:
-    return search_pb2_grpc.SearchServiceStub(grpc.insecure_channel(search_addr))
+    return search_pb2_grpc.SearchServiceStub(blocking_channel(search_addr))
 
 
 @pytest.fixture(scope="module")
 def embedding(embedding_addr: str) -> embedding_pb2_grpc.EmbeddingServiceStub:
-    return embedding_pb2_grpc.EmbeddingServiceStub(grpc.insecure_channel(embedding_addr))
+    return embedding_pb2_grpc.EmbeddingServiceStub(blocking_channel(embedding_addr))
 
 
 @pytest.fixture(scope="module")
 def screening(screening_addr: str) -> screening_pb2_grpc.ScreeningServiceStub:
-    return screening_pb2_grpc.ScreeningServiceStub(grpc.insecure_channel(screening_addr))
+    return screening_pb2_grpc.ScreeningServiceStub(blocking_channel(screening_addr))
 
 
 def test_too_many_texts_names_the_field(embedding: embedding_pb2_grpc.EmbeddingServiceStub) -> None:

@@ -159,7 +159,8 @@ async def test_probes_and_metrics(client: TestClient) -> None:
     assert resp.status == 503
     assert set((await resp.json())["backends"]) == {"search", "screening", "guardrail", "analytics"}
     await client.get("/api/v1/jobs/abc", headers=auth())
-    text = await (await client.get("/metrics")).text()
+    assert (await client.get("/metrics")).status == 401  # public port: an admin's token (Prometheus: port+1000)
+    text = await (await client.get("/metrics", headers=auth())).text()
     assert 'hiremesh_gateway_http_requests_total{method="GET",route="/api/v1/jobs/{id}",status="503"}' in text
 
 

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.app import build_app, create_gateway
 from gateway.operation_journal import OperationJournal
 from gateway.operations import Operations
+from gateway.tokens import Role
 from gateway.users import UserStore
 from hiremesh.v1 import analytics_pb2, common_pb2
 from tests.fixtures.mesh import gateway_database
@@ -28,6 +29,7 @@ T = 20.0
 @pytest_asyncio.fixture(loop_scope="session")
 async def store(pg_url: str) -> AsyncIterator[UserStore]:
     opened = await UserStore.open(await gateway_database(pg_url))
+    await opened.add_user("tester", Role.ADMIN)  # the user behind conftest's JWTs: the gateway checks it exists
     try:
         yield opened
     finally:

@@ -140,7 +140,8 @@ def test_db_command_start_status_url_stop(scratch: Path, monkeypatch: pytest.Mon
 
         assert db_command("url") == 0
         url = capsys.readouterr().out.strip()
-        assert url == f"postgresql://postgres@127.0.0.1:{port}/hiremesh"
+        password = (scratch / "home" / "secrets" / "pg-password").read_text().strip()
+        assert url == f"postgresql://postgres:{password}@127.0.0.1:{port}/hiremesh"
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'vector'").fetchone() == (1,)
         assert (scratch / "home" / "logs" / "postgres.log").read_text()

@@ -43,7 +43,7 @@ class _Failing(embedding_pb2_grpc.EmbeddingServiceServicer):
 
 @pytest.fixture
 async def server() -> MeshServer:
-    srv = MeshServer("test", 0, [SERVICE], metrics_port=0, grace=1.0)
+    srv = MeshServer("test", 0, [SERVICE], metrics_port=0, grace=1.0, reflection=True)
     embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(_Failing(), srv.grpc)
     await srv.start()
     yield srv
@@ -67,7 +67,7 @@ async def test_health_starts_not_serving_then_serving(server: MeshServer) -> Non
 
 
 async def test_reflection_lists_the_service(server: MeshServer) -> None:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as chan:
+    async with channel(f"127.0.0.1:{server.port}") as chan:
         stub = reflection_pb2_grpc.ServerReflectionStub(chan)
         call = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
         names = []

@@ -80,11 +80,11 @@ async def job(http: aiohttp.ClientSession, mesh: Mesh) -> dict[str, Any]:
 
 
 # --- probes -----------------------------------------------------------------------------------------
-async def test_ready_and_healthy(http: aiohttp.ClientSession) -> None:
+async def test_ready_and_healthy(http: aiohttp.ClientSession, mesh: Mesh) -> None:
     body = await ok(await http.get("/readyz"))
     assert set(body["backends"].values()) == {"SERVING"}
     assert (await http.get("/healthz")).status == 200
-    metrics = await (await http.get("/metrics")).text()
+    metrics = await (await http.get("/metrics", headers=mesh.headers())).text()
     assert "hiremesh_gateway_http_requests_total" in metrics
 
 
@@ -148,8 +148,10 @@ async def test_bulk_import_runs_as_an_operation(http: aiohttp.ClientSession, mes
     final = await follow(mesh, op["id"])
     assert final["status"] == "completed", final
     assert int(final["result"]["summary"]["created"]) + int(final["result"]["summary"]["duplicates"]) == 3
-    got = await ok(await http.get(f"/api/v1/operations/{op['id']}", headers=mesh.headers("viewer")))
+    got = await ok(await http.get(f"/api/v1/operations/{op['id']}", headers=mesh.headers("recruiter")))
     assert got["status"] == "completed"
+    # Operations are their owner's (and admins'): another user's is as good as absent.
+    await error(await http.get(f"/api/v1/operations/{op['id']}", headers=mesh.headers("viewer")), 404, "NOT_FOUND")
 
 
 # --- applications and search ------------------------------------------------------------------------
@@ -210,8 +212,10 @@ async def follow(mesh: Mesh, task_id: str, timeout: float = 300) -> dict[str, An
 
 async def watch(mesh: Mesh, task_id: str, timeout: float = 300) -> list[dict[str, Any]]:
     updates: list[dict[str, Any]] = []
+    # Operations are their owner's and admins' only; screening tasks any viewer may follow.
+    token = mesh.admin_token if task_id.startswith("op_") else mesh.viewer_token
     async with aiohttp.ClientSession() as session, session.ws_connect(
-            f"{mesh.url}/ws/tasks/{task_id}", protocols=("hiremesh.v1", f"bearer.{mesh.viewer_token}")) as ws:
+            f"{mesh.url}/ws/tasks/{task_id}", protocols=("hiremesh.v1", f"bearer.{token}")) as ws:
         hello = await ws.receive_json(timeout=30)
         assert hello["type"] == "connection" and hello["status"] == "connected"
         async with asyncio.timeout(timeout):

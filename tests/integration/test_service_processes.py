@@ -10,17 +10,17 @@ import time
 import urllib.request
 from pathlib import Path
 
-import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from hiremesh.clients import channel
 from hiremesh.config import HEALTH_NAMES
 from hiremesh.probe import check
 from tests.fixtures.procs import REPO, free_port, spawn_service
 
 
 async def _reflected_services(addr: str) -> list[str]:
-    async with grpc.aio.insecure_channel(addr) as chan:
+    async with channel(addr) as chan:
         stub = reflection_pb2_grpc.ServerReflectionStub(chan)
         call = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
         async for reply in call:
@@ -31,7 +31,9 @@ async def _reflected_services(addr: str) -> list[str]:
 async def _check_process(service: str, env: dict[str, str]) -> None:
     """Health SERVING, reflection lists the service, per-method metrics, then SIGTERM -> exit 0."""
     health_name = HEALTH_NAMES[service]
-    proc = await spawn_service(f"{service}_svc", free_port(), env, health_name)
+    # Reflection is opt-in outside `hiremesh up`: turned on here to check it works when asked for.
+    proc = await spawn_service(f"{service}_svc", free_port(), {**env, "HIREMESH_GRPC_REFLECTION": "true"},
+                               health_name)
     try:
         assert await check(proc.addr, health_name) == "SERVING"
         assert await check(proc.addr, "") == "SERVING"

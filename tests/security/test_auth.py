@@ -88,11 +88,13 @@ async def test_roles_below_the_route_minimum_get_403(mesh: Mesh) -> None:
 
 
 async def test_every_non_get_route_needs_more_than_viewer(mesh: Mesh) -> None:
-    """Read-only searches posted as JSON are the only writes-by-verb a viewer may call."""
+    """Read-only searches posted as JSON (and the exchange of one's own token for a session JWT) are the only
+    writes-by-verb a viewer may call."""
     doc = await _document(mesh)
     read_only_posts = {"/api/v1/search/candidates", "/api/v1/search/jobs", "/api/v1/guardrail/redact",
                        "/api/v1/guardrail/scan", "/api/v1/guardrail/validate",
-                       "/api/v1/analytics/predictions/hire", "/api/v1/analytics/predictions/time-to-hire"}
+                       "/api/v1/analytics/predictions/hire", "/api/v1/analytics/predictions/time-to-hire",
+                       "/api/v1/auth/token"}
     loose = [f"{m.upper()} {p}" for p, item in doc["paths"].items() for m, op in item.items()
              if m != "get" and op.get("x-required-role") == "viewer" and p not in read_only_posts]
     assert not loose, f"state-changing routes open to viewers: {loose}"

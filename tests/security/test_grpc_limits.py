@@ -6,8 +6,10 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2
 
+from hiremesh.clients import interceptors
 from hiremesh.probe import check
 from hiremesh.server import MAX_MESSAGE_BYTES
+from hiremesh.service_auth import load_token
 from hiremesh.v1 import embedding_pb2, guardrail_pb2, screening_pb2, search_pb2
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -44,7 +46,8 @@ async def test_oversized_messages_are_resource_exhausted(addrs: dict[str, str]) 
     for name, calls in _big_requests().items():
         # A raw channel that is itself willing to send the oversized message: the server must refuse it.
         async with grpc.aio.insecure_channel(addrs[name], options=[
-                ("grpc.max_send_message_length", 2 * OVER), ("grpc.max_receive_message_length", 2 * OVER)]) as ch:
+                ("grpc.max_send_message_length", 2 * OVER), ("grpc.max_receive_message_length", 2 * OVER)],
+                interceptors=interceptors(load_token())) as ch:
             for method, payload in calls:
                 rpc = ch.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
                 with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -57,7 +60,7 @@ async def test_oversized_messages_are_resource_exhausted(addrs: dict[str, str]) 
 
 async def test_just_under_the_limit_is_a_domain_error_not_a_transport_one(search_addr: str) -> None:
     """11 MB of resume fits the transport but not the 10 MB resume limit: INVALID_ARGUMENT naming the field."""
-    async with grpc.aio.insecure_channel(search_addr) as ch:
+    async with grpc.aio.insecure_channel(search_addr, interceptors=interceptors(load_token())) as ch:
         rpc = ch.unary_unary("/hiremesh.v1.SearchService/CreateCandidate",
                              request_serializer=search_pb2.CreateCandidateRequest.SerializeToString,
                              response_deserializer=search_pb2.CreateCandidateResponse.FromString)
