@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.corpus import remixed_with_sentences, unique_sentences  # noqa: E402
 from hiremesh.clients import search_stub  # noqa: E402
+from hiremesh.credentials import new_secret  # noqa: E402
 from hiremesh.db import migrate, open_pool  # noqa: E402
 from hiremesh.v1 import search_pb2 as pb  # noqa: E402
 from search_svc import term_stats  # noqa: E402
@@ -130,6 +131,8 @@ def summary(ms: list[float]) -> dict[str, float]:
 
 
 async def measure(url: str, rows: int, reuse: bool) -> dict[str, Any]:
+    # The services it starts and the stubs it calls share a service credential made for this run.
+    os.environ.setdefault("HIREMESH_SERVICE_TOKEN", new_secret())
     out: dict[str, Any] = {"rows": rows}
     if not reuse:
         await load(url, rows, out)
