@@ -257,6 +257,10 @@ class Ranker:
                       source: tuple[Table, str] | None = None) -> Result:
         opts = check_options(opts)
         started = time.perf_counter()
+        if opts.mode == "vector":
+            fast = await self._vector_search(target, opts, text, source, started)
+            if fast is not None:
+                return fast
         wants_vector = opts.mode in ("vector", "hybrid")
         query = _Query(text, None, text, extract_skills(text))
         if source is None and wants_vector:
@@ -295,28 +299,85 @@ class Ranker:
 
     async def _vector_only(self, conn: AsyncConnection[Any], target: _Target, query: _Query,
                            where: list[sql.Composable], params: list[Any], opts: Options, ef: int) -> list[Hit]:
-        """VECTOR mode in one round trip: the nearest rows with their explanation columns, already ordered."""
+        """VECTOR mode with a vector in hand (a stored row's text re-embedded): one statement, one round trip."""
+        assert query.vector is not None
+        hits, _skills = await self._nearest(conn, target, where, params, opts, ef, vector=query.vector)
+        return hits
+
+    async def _vector_search(self, target: _Target, opts: Options, text: str, source: tuple[Table, str] | None,
+                             started: float) -> Result | None:
+        """VECTOR mode in one round trip: the search settings, the source row's stored vector, the nearest rows
+        and their explanation come from one statement on a connection checked out without a round trip.
+
+        None when a source row gave nothing back: it does not exist (NotFound), its vector is stale or missing
+        (its text must be embedded first), or no row matches; the general path sorts those out at the price of
+        a few more round trips.
+        """
+        skills: list[str] = []
+        vector = None
+        if source is None:
+            skills = extract_skills(text)
+            vector = await self._embed(text)  # before taking a connection: the call may be slow
+        where, params = target.filters(opts.filters)
+        async with self.pool.connection() as conn:
+            ef = pick_ef_search(opts, opts.top_k, await self._rows(conn, target.table))
+            hits, source_skills = await self._nearest(conn, target, where, params, opts, ef, vector=vector,
+                                                      source=source)
+        if source is not None:
+            if not hits:
+                return None
+            skills = source_skills
+        metrics.SEARCH_LATENCY.labels(target.table.name, opts.mode).observe(time.perf_counter() - started)
+        _mark_matched_skills(target, hits, skills, opts.filters)
+        return Result(hits, opts.mode, ef)
+
+    async def _nearest(self, conn: AsyncConnection[Any], target: _Target, where: list[sql.Composable],
+                       params: list[Any], opts: Options, ef: int, *, vector: np.ndarray | None = None,
+                       source: tuple[Table, str] | None = None) -> tuple[list[Hit], list[str]]:
+        """The top_k nearest rows to `vector`, or to the stored vector of row `source` when it is fresh (no rows
+        otherwise), already ordered, with the source row's skills.
+
+        The settings are transaction-local set_config calls in the statement itself: an autocommit statement is
+        its own transaction, so they end with it, and the query vector is read from the CTE that applies them,
+        so they are in force before the index scan starts (pgvector reads them when the scan begins).
+        """
+        knobs = [str(ef), str(MAX_SCAN_TUPLES_FILTERED if where else 20_000)]
+        query_cte: sql.Composable
+        if source is None:
+            query_cte = sql.SQL("q AS MATERIALIZED (SELECT %s::vector AS v, NULL::text[] AS skills FROM knobs)")
+            args: list[Any] = [*knobs, vector]
+        else:
+            table, row_id = source
+            query_cte = sql.SQL(
+                "q AS MATERIALIZED (SELECT s.embedding AS v, s.{skills} AS skills FROM {src} s, knobs "
+                "WHERE s.id = %s AND s.embedding IS NOT NULL AND s.embedded_at >= s.updated_at)"
+            ).format(src=table.ident, skills=sql.Identifier(_SKILLS_COLUMN[table.name]))
+            args = [*knobs, row_id]
+        # relaxed_order may return rows slightly out of order: materialise, then sort exactly. LIMIT is a literal
+        # (check_options bounds it) so the prepared statement's generic plan knows it and is never re-planned.
         statement = sql.SQL(
-            "WITH hits AS MATERIALIZED (SELECT id, embedding <=> %s::vector AS distance FROM {t} "
-            "WHERE embedding IS NOT NULL{filters} ORDER BY embedding <=> %s::vector LIMIT %s) "
-            "SELECT r.*, 1 - h.distance AS cosine, "
-            "CASE WHEN c.tsv @@ q THEN {rank}(c.tsv, q, %s) ELSE 0 END AS keyword_rank "
-            "FROM hits h JOIN ({select}) r ON r.id = h.id JOIN {t} c ON c.id = h.id, "
-            "websearch_to_tsquery('english', %s) q ORDER BY h.distance, h.id"
-        ).format(t=target.table.ident, filters=_and(where), select=target.table.select, rank=_rank(query))
-        async with conn.pipeline(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            await _set_search_knobs(conn, ef, bool(where))
-            await cur.execute(statement, [query.vector, *params, query.vector, opts.top_k, TS_NORMALISATION,
-                                          query.keyword_text])
+            "WITH knobs AS MATERIALIZED (SELECT set_config('hnsw.ef_search', %s, true) AS ef, "
+            "set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative, "
+            "set_config('hnsw.max_scan_tuples', %s, true) AS scan_cap), {q}, "
+            "hits AS MATERIALIZED (SELECT id, embedding <=> (SELECT v FROM q) AS distance FROM {t} "
+            "WHERE embedding IS NOT NULL AND (SELECT v FROM q) IS NOT NULL{filters} "
+            "ORDER BY embedding <=> (SELECT v FROM q) LIMIT {limit}) "
+            "SELECT r.*, 1 - h.distance AS cosine, (SELECT skills FROM q) AS query_skills "
+            "FROM hits h JOIN ({select}) r ON r.id = h.id ORDER BY h.distance, h.id"
+        ).format(q=query_cte, t=target.table.ident, filters=_and(where), limit=sql.Literal(opts.top_k),
+                 select=target.table.select)
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(statement, [*args, *params], prepare=True)
             rows = await cur.fetchall()
         hits: list[Hit] = []
+        skills: list[str] = []
         for position, row in enumerate(rows, start=1):
             cosine = float(row.pop("cosine"))
-            krank = float(row.pop("keyword_rank") or 0.0)
+            skills = row.pop("query_skills") or []
             if opts.min_similarity and cosine < opts.min_similarity:
                 continue
-            hits.append(Hit(row, cosine, cosine, krank, [], position, 0))
-        return hits
+            hits.append(Hit(row, cosine, cosine, 0.0, [], position, 0))
+        return hits, skills
 
     async def _vector_leg(self, conn: AsyncConnection[Any], target: _Target, vector: np.ndarray,
                           where: list[sql.Composable], params: list[Any], limit: int,
@@ -385,6 +446,16 @@ async def _set_search_knobs(conn: AsyncConnection[Any], ef: int, filtered: bool)
                        "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                        "set_config('hnsw.max_scan_tuples', %s, true)",
                        (str(ef), str(MAX_SCAN_TUPLES_FILTERED if filtered else 20_000)))
+
+
+_SKILLS_COLUMN = {CANDIDATES.name: "skills", JOBS.name: "required_skills"}
+
+
+def _mark_matched_skills(target: _Target, hits: list[Hit], skills: list[str], filters: Filters) -> None:
+    wanted = {s.lower() for s in [*skills, *filters.required_skills]}
+    for hit in hits:
+        have = hit.row.get(target.skills_column) or []
+        hit.matched_skills = [s for s in have if s.lower() in wanted]
 
 
 def _query_text(text: str) -> str:
