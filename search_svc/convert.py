@@ -85,15 +85,22 @@ def resume_in(msg: search_pb2.ResumeFile) -> ResumeUpload:
 
 
 def candidate_out(c: Candidate) -> search_pb2.Candidate:
-    msg = search_pb2.Candidate(
-        id=c.id, name=c.name, email=c.email, phone=c.phone, location=c.location,
-        years_experience=c.years_experience, skills=c.skills, resume_file_name=c.resume_file_name,
-        resume_media_type=c.resume_media_type, resume_sha256=c.resume_sha256 or "", resume_text=c.resume_text,
-        headline=c.headline, embedding_stale=c.embedding_stale)
+    msg = search_pb2.Candidate()
+    _fill_candidate(msg, c)
+    return msg
+
+
+def _fill_candidate(msg: search_pb2.Candidate, c: Candidate) -> None:
+    """Fill an empty message in place (a search reply's hits: no copy of the resume text into the parent)."""
+    msg.id, msg.name, msg.email, msg.phone, msg.location = c.id, c.name, c.email, c.phone, c.location
+    msg.years_experience = c.years_experience
+    msg.skills.extend(c.skills)
+    msg.resume_file_name, msg.resume_media_type = c.resume_file_name, c.resume_media_type
+    msg.resume_sha256, msg.resume_text, msg.headline = c.resume_sha256 or "", c.resume_text, c.headline
+    msg.embedding_stale = c.embedding_stale
     _set_ts(msg.embedded_at, c.embedded_at)
     _set_ts(msg.created_at, c.created_at)
     _set_ts(msg.updated_at, c.updated_at)
-    return msg
 
 
 def mask_changes(mask: field_mask_pb2.FieldMask, msg: Any, writable: tuple[str, ...],
@@ -129,15 +136,20 @@ def job_in(msg: search_pb2.Job) -> Job:
 
 
 def job_out(j: Job) -> search_pb2.Job:
-    msg = search_pb2.Job(
-        id=j.id, title=j.title, description=j.description, location=j.location, min_experience=j.min_experience,
-        max_experience=j.max_experience, required_skills=j.required_skills,
-        status=common_pb2.JobStatus.ValueType(_JOB_STATUS_PB.get(j.status, 0)), company=j.company,
-        department=j.department, embedding_stale=j.embedding_stale)
+    msg = search_pb2.Job()
+    _fill_job(msg, j)
+    return msg
+
+
+def _fill_job(msg: search_pb2.Job, j: Job) -> None:
+    msg.id, msg.title, msg.description, msg.location = j.id, j.title, j.description, j.location
+    msg.min_experience, msg.max_experience = j.min_experience, j.max_experience
+    msg.required_skills.extend(j.required_skills)
+    msg.status = common_pb2.JobStatus.ValueType(_JOB_STATUS_PB.get(j.status, 0))
+    msg.company, msg.department, msg.embedding_stale = j.company, j.department, j.embedding_stale
     _set_ts(msg.embedded_at, j.embedded_at)
     _set_ts(msg.created_at, j.created_at)
     _set_ts(msg.updated_at, j.updated_at)
-    return msg
 
 
 def job_changes(req: search_pb2.UpdateJobRequest) -> dict[str, Any]:
@@ -187,6 +199,21 @@ def match_out(hit: ranking.Hit) -> search_pb2.MatchExplanation:
     return search_pb2.MatchExplanation(score=hit.score, cosine_similarity=hit.cosine_similarity,
                                        keyword_rank=hit.keyword_rank, matched_skills=hit.matched_skills,
                                        vector_position=hit.vector_position, keyword_position=hit.keyword_position)
+
+
+def candidate_hits_out(reply: search_pb2.SearchCandidatesResponse, hits: list[ranking.Hit]) -> None:
+    """Append `hits` to a reply, each candidate built in place."""
+    for hit in hits:
+        item = reply.hits.add()
+        _fill_candidate(item.candidate, Candidate.from_row(hit.row))
+        item.match.CopyFrom(match_out(hit))
+
+
+def job_hits_out(reply: search_pb2.SearchJobsResponse, hits: list[ranking.Hit]) -> None:
+    for hit in hits:
+        item = reply.hits.add()
+        _fill_job(item.job, Job.from_row(hit.row))
+        item.match.CopyFrom(match_out(hit))
 
 
 def mode_out(mode: ranking.Mode) -> search_pb2.SearchMode.ValueType:

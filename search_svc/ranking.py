@@ -353,19 +353,22 @@ class Ranker:
                 "WHERE s.id = %s AND s.embedding IS NOT NULL AND s.embedded_at >= s.updated_at)"
             ).format(src=table.ident, skills=sql.Identifier(_SKILLS_COLUMN[table.name]))
             args = [*knobs, row_id]
-        # relaxed_order may return rows slightly out of order: materialise, then sort exactly. LIMIT is a literal
-        # (check_options bounds it) so the prepared statement's generic plan knows it and is never re-planned.
+        # relaxed_order may return rows slightly out of order: materialise, then sort exactly. The index scan's
+        # own heap rows are projected (no second lookup by id); LIMIT is a literal (check_options bounds it) so
+        # the prepared statement's generic plan knows it and is never re-planned.
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in target.table.columns)
         statement = sql.SQL(
             "WITH knobs AS MATERIALIZED (SELECT set_config('hnsw.ef_search', %s, true) AS ef, "
             "set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative, "
             "set_config('hnsw.max_scan_tuples', %s, true) AS scan_cap), {q}, "
-            "hits AS MATERIALIZED (SELECT id, embedding <=> (SELECT v FROM q) AS distance FROM {t} "
+            "hits AS MATERIALIZED (SELECT {cols}, {stale} AS embedding_stale, "
+            "embedding <=> (SELECT v FROM q) AS distance FROM {t} "
             "WHERE embedding IS NOT NULL AND (SELECT v FROM q) IS NOT NULL{filters} "
             "ORDER BY embedding <=> (SELECT v FROM q) LIMIT {limit}) "
-            "SELECT r.*, 1 - h.distance AS cosine, (SELECT skills FROM q) AS query_skills "
-            "FROM hits h JOIN ({select}) r ON r.id = h.id ORDER BY h.distance, h.id"
-        ).format(q=query_cte, t=target.table.ident, filters=_and(where), limit=sql.Literal(opts.top_k),
-                 select=target.table.select)
+            "SELECT {cols}, embedding_stale, 1 - distance AS cosine, (SELECT skills FROM q) AS query_skills "
+            "FROM hits ORDER BY distance, id"
+        ).format(q=query_cte, cols=cols, stale=_STALE, t=target.table.ident, filters=_and(where),
+                 limit=sql.Literal(opts.top_k))
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(statement, [*args, *params], prepare=True)
             rows = await cur.fetchall()
@@ -449,6 +452,7 @@ async def _set_search_knobs(conn: AsyncConnection[Any], ef: int, filtered: bool)
 
 
 _SKILLS_COLUMN = {CANDIDATES.name: "skills", JOBS.name: "required_skills"}
+_STALE = sql.SQL("(embedded_at IS NULL OR embedded_at < updated_at)")  # as search_svc.rows.Table's selects
 
 
 def _mark_matched_skills(target: _Target, hits: list[Hit], skills: list[str], filters: Filters) -> None:
