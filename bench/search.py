@@ -51,6 +51,7 @@ from psycopg.types.json import Jsonb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.cpu import cpu_info  # noqa: E402
 from bench.embedding import ROLES as RESUME_ROLES  # noqa: E402
 from bench.embedding import SKILLS as RESUME_SKILLS  # noqa: E402
 from bench.embedding import resume  # noqa: E402
@@ -137,22 +138,6 @@ def recall(found: list[list[int]], truth: np.ndarray) -> float:
 
 def row_id(i: int) -> uuid.UUID:
     return uuid.UUID(int=i + 1)
-
-
-def cpu_info() -> dict[str, Any]:
-    """lscpu's model name and the flags that decide which kernels run (BENCHMARKS names them with figures)."""
-    model, flags = platform.processor(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
-    wanted = ["avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_tile"]
-    return {"model": model, "flags": [f for f in wanted if f in flags], "cpus": os.cpu_count()}
 
 
 # --- the database ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib.util
 import json
 import statistics
@@ -36,7 +37,8 @@ from psycopg_pool import AsyncConnectionPool
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.search import cpu_info, free_port  # noqa: E402
+from bench.cpu import cpu_info  # noqa: E402
+from bench.search import free_port  # noqa: E402
 from hiremesh.db import _configure as configure_connection  # noqa: E402
 from hiremesh.db import open_pool  # noqa: E402
 from hiremesh.pg import Cluster  # noqa: E402
@@ -132,6 +134,13 @@ async def new_search(pool: AsyncConnectionPool[Any], ranker: ranking.Ranker, job
     clock.lap("reply protos + serialise")
 
 
+async def whole_search(ranker: Any, options: Any, conv: Any, job: str, times: list[float]) -> None:
+    t0 = time.perf_counter()
+    result = await ranker.candidates_for_job(job, options(mode="vector", top_k=10, ef_search=ARGS.ef))
+    reply(result.hits, conv)
+    times.append(time.perf_counter() - t0)
+
+
 async def main() -> None:
     cluster: Cluster | None = None
     url = ARGS.dsn
@@ -162,23 +171,16 @@ async def main() -> None:
                 clocks[name] = Clock()
             whole = {k: [] for k in whole}
             for i, (job, (_, vector)) in enumerate(zip(jobs, rows, strict=True)):
-                order = [0, 1] if i % 2 == 0 else [1, 0]
-                for which in order:
-                    if which == 0:
-                        await baseline_search(base_pool, base, base_convert, base_ranker, job, ARGS.ef,
-                                              clocks["baseline"])
-                        t0 = time.perf_counter()
-                        result = await base_ranker.candidates_for_job(job, base.Options(mode="vector", top_k=10,
-                                                                                        ef_search=ARGS.ef))
-                        reply(result.hits, base_convert)
-                        whole["baseline"].append(time.perf_counter() - t0)
-                    else:
-                        await new_search(new_pool, new_ranker, job, ARGS.ef, clocks["this tree"])
-                        t0 = time.perf_counter()
-                        result = await new_ranker.candidates_for_job(job, ranking.Options(mode="vector", top_k=10,
-                                                                                          ef_search=ARGS.ef))
-                        reply(result.hits, convert)
-                        whole["this tree"].append(time.perf_counter() - t0)
+                steps = [functools.partial(baseline_search, base_pool, base, base_convert, base_ranker, job, ARGS.ef,
+                                           clocks["baseline"]),
+                         functools.partial(whole_search, base_ranker, base.Options, base_convert, job,
+                                           whole["baseline"]),
+                         functools.partial(new_search, new_pool, new_ranker, job, ARGS.ef, clocks["this tree"]),
+                         functools.partial(whole_search, new_ranker, ranking.Options, convert, job,
+                                           whole["this tree"])]
+                shift = i % len(steps)  # each runs first, second, ... equally often: later runs of the same
+                for step in steps[shift:] + steps[:shift]:  # query find warmer caches
+                    await step()
                 async with new_pool.connection() as conn:
                     await conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ARGS.ef),))
                     t0 = time.perf_counter()
