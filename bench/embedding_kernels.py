@@ -186,6 +186,14 @@ def profile_ort() -> dict[str, float]:
     return {op: round(us / total, 4) for op, us in sorted(per_op.items(), key=lambda kv: -kv[1])}
 
 
+def mkl_banner() -> str:
+    """MKL's own first MKL_VERBOSE line: on Intel CPUs it names the instruction set its kernels use."""
+    code = "import torch; a = torch.randn(64, 64); a @ a"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "MKL_VERBOSE": "1"}, check=False)
+    return next((line for line in result.stdout.splitlines() if line.startswith("MKL_VERBOSE oneMKL")), "")
+
+
 PHASES = {"gemm_mlas": gemm_mlas, "gemm_torch": gemm_torch, "gemm_numpy": gemm_numpy, "model_ort": model_ort,
           "model_st": model_st, "profile_ort": profile_ort}
 
@@ -204,12 +212,15 @@ def main() -> None:
         "mlas (onnxruntime)": child("gemm_mlas", {}),
         "mkl (torch)": child("gemm_torch", {}),
         "mkl (torch), MKL_ENABLE_INSTRUCTIONS=AVX2": child("gemm_torch", {"MKL_ENABLE_INSTRUCTIONS": "AVX2"}),
+        # proves the switch works here: if AVX2 above changes nothing but this does, MKL already ran AVX2 code
+        "mkl (torch), MKL_ENABLE_INSTRUCTIONS=SSE4_2": child("gemm_torch", {"MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}),
         "openblas (numpy)": child("gemm_numpy", {}),
         "openblas (numpy), OPENBLAS_CORETYPE=Haswell": child("gemm_numpy", {"OPENBLAS_CORETYPE": "Haswell"}),
     }
     report["model_texts_per_s"] = {**child("model_ort", {}), **child("model_st", {}),
                                    **{f"{k}_avx2_restricted": v for k, v in child("model_st", RESTRICTED).items()}}
     report["ort_profile_share"] = child("profile_ort", {})
+    report["mkl_verbose_banner"] = mkl_banner()
     report["loadavg_at_end"] = os.getloadavg()
     text = json.dumps(report, indent=2)
     print(text)

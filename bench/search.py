@@ -363,6 +363,7 @@ async def measure_variant(conn: psycopg.AsyncConnection[Any], v: Variant, depth:
     if v.index not in json.dumps(plan):
         raise RuntimeError(f"the plan for {v.name} does not use {v.index}: {plan}")
     await conn.execute("SELECT pg_prewarm(%s::regclass)", (f'catalog."{v.index}"',))
+    backend = (await (await conn.execute("SELECT pg_backend_pid()")).fetchone() or [0])[0]
     out: dict[str, Any] = {}
     for ef in efs:
         await set_ef(conn, ef, iterative)
@@ -370,15 +371,43 @@ async def measure_variant(conn: psycopg.AsyncConnection[Any], v: Variant, depth:
             await (await conn.execute(statement, (q,), prepare=True)).fetchall()
         times: list[float] = []
         found: list[list[int]] = []
+        cpu0 = cpu_seconds(backend)
         for q in queries:
             t0 = time.perf_counter()
             rows = await (await conn.execute(statement, (q,), prepare=True)).fetchall()
             times.append(time.perf_counter() - t0)
             found.append([r[0].int - 1 for r in rows])
-        out[str(ef)] = {**stats_ms(times), "recall_at_10": recall(found, truth)}
-        print(f"  {v.name} ef {ef} (iterative_scan {iterative}): p50 {out[str(ef)]['p50_ms']:.2f} / p99 "
-              f"{out[str(ef)]['p99_ms']:.2f} ms, recall@10 {out[str(ef)]['recall_at_10']:.3f}", flush=True)
+        r = {**stats_ms(times), "recall_at_10": recall(found, truth),
+             "backend_cpu_ms": (cpu_seconds(backend) - cpu0) / len(queries) * 1e3,
+             "buffers_per_query": await buffers_per_query(conn, statement, queries[:50])}
+        out[str(ef)] = r
+        print(f"  {v.name} ef {ef} (iterative_scan {iterative}): p50 {r['p50_ms']:.2f} / p99 {r['p99_ms']:.2f} ms, "
+              f"backend CPU {r['backend_cpu_ms']:.2f} ms/query, {r['buffers_per_query']:.0f} buffers/query, "
+              f"recall@10 {r['recall_at_10']:.3f}", flush=True)
     return out
+
+
+async def buffers_per_query(conn: psycopg.AsyncConnection[Any], statement: sql.Composed,
+                            queries: np.ndarray) -> float:
+    """Mean buffer pages a query touches (EXPLAIN ANALYZE BUFFERS): the index's work, independent of the load."""
+    total = 0
+    for q in queries:
+        row = await (await conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) ") + statement,
+                                        (q,))).fetchone()
+        plan = (row or [[{}]])[0][0]["Plan"]
+        total += plan.get("Shared Hit Blocks", 0) + plan.get("Shared Read Blocks", 0)
+    return total / len(queries)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a local process (a PostgreSQL backend, search_svc): unlike wall time it does
+    not grow when neighbours take the cores, so it compares variants on a busy machine (10 ms ticks: use it
+    over hundreds of calls)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
@@ -389,12 +418,19 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 async def measure_paths(conn: psycopg.AsyncConnection[Any], search_addr: str, bare_addr: str,
                         job_ids: list[str], queries: np.ndarray, truth: np.ndarray, ef: int,
-                        definition: str, baseline_addr: str | None = None) -> dict[str, Any]:
+                        definition: str, baseline_addr: str | None = None,
+                        pids: dict[str, int] | None = None) -> dict[str, Any]:
     """SQL, gRPC (and the baseline tree's gRPC) and a bare RPC, query by query; which one goes first rotates so
-    none always finds the buffers warmed by another."""
-    await set_ef(conn, ef)
+    none always finds the buffers warmed by another. ef 0 lets the service pick (ranking.EF_FLOORS); the SQL
+    then runs at the ef_search the service reports it used."""
     statement = nearest_sql(*order_expression(definition))
     stub = search_stub(search_addr)
+    sql_ef = ef
+    if ef == 0:
+        probe = await stub.SearchCandidates(pb.SearchCandidatesRequest(
+            job_id=job_ids[0], options=pb.SearchOptions(mode=pb.SEARCH_MODE_VECTOR, top_k=10)), timeout=30)
+        sql_ef = probe.ef_search
+    await set_ef(conn, sql_ef)
     mesh_health = health_pb2_grpc.HealthStub(channel(search_addr))
     bare = health_pb2_grpc.HealthStub(channel(bare_addr))
     options = pb.SearchOptions(mode=pb.SEARCH_MODE_VECTOR, top_k=10, ef_search=ef)
@@ -420,6 +456,8 @@ async def measure_paths(conn: psycopg.AsyncConnection[Any], search_addr: str, ba
         await bare.Check(check, timeout=10)
         await mesh_health.Check(check, timeout=10)
     times: dict[str, list[float]] = {"sql": [], "bare_rpc": [], "mesh_health_rpc": [], **{n: [] for n in stubs}}
+    pids = pids or {}
+    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
     found: dict[str, list[list[int]]] = {"sql": [], **{n: [] for n in stubs}}
     for i, (q, job) in enumerate(zip(queries, job_ids, strict=True)):
         calls: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
@@ -434,8 +472,13 @@ async def measure_paths(conn: psycopg.AsyncConnection[Any], search_addr: str, ba
             if name in found:
                 found[name].append(result)
     out: dict[str, Any] = {name: stats_ms(t) for name, t in times.items()}
+    # search_svc's own CPU per call (one health check per query included): the service's share of the overhead
+    # whatever the neighbours do
+    out["process_cpu_ms_per_query"] = {name: (cpu_seconds(pid) - cpu0[name]) / len(queries) * 1e3
+                                       for name, pid in pids.items()}
     for name in found:
         out[name]["recall_at_10"] = recall(found[name], truth)
+    out["sql_ef_search"] = sql_ef
     out["overhead_ms"] = out["grpc"]["p50_ms"] - out["sql"]["p50_ms"]
     out["overhead_over_bare_rpc"] = out["overhead_ms"] / out["bare_rpc"]["p50_ms"]
     if "grpc_baseline" in out:
@@ -562,15 +605,19 @@ async def main() -> None:
             await conn.execute("SELECT pg_prewarm(%s::regclass)", (f"catalog.{PROD_INDEX}",))
             report["ef_search"] = {}
             for ef in ARGS.ef:
+                pids = {"grpc": search_proc.pid, **({"grpc_baseline": base_proc.pid} if baseline_addr else {})}
                 r = await measure_paths(conn, search_addr, bare_addr, job_ids, queries, truth, ef,
-                                        report["hnsw"]["definition"], baseline_addr)
+                                        report["hnsw"]["definition"], baseline_addr, pids)
                 report["ef_search"][str(ef)] = r
-                print(f"ef_search {ef}: SQL p50 {r['sql']['p50_ms']:.2f} / p99 {r['sql']['p99_ms']:.2f} ms, "
+                label = ef or f"{r['sql_ef_search']} (picked by the service)"
+                print(f"ef_search {label}: SQL p50 {r['sql']['p50_ms']:.2f} / p99 {r['sql']['p99_ms']:.2f} ms, "
                       f"recall@10 {r['sql']['recall_at_10']:.3f} | gRPC p50 {r['grpc']['p50_ms']:.2f} / p99 "
                       f"{r['grpc']['p99_ms']:.2f} ms, recall@10 {r['grpc']['recall_at_10']:.3f} | overhead "
                       f"{r['overhead_ms']:.2f} ms = {r['overhead_over_bare_rpc']:.2f} x bare RPC p50 "
                       f"{r['bare_rpc']['p50_ms']:.2f} ms (search_svc health {r['mesh_health_rpc']['p50_ms']:.2f} "
                       "ms)", flush=True)
+                print(f"  search_svc CPU per query (this tree / baseline): {r['process_cpu_ms_per_query']}",
+                      flush=True)
                 if baseline_addr is not None:
                     print(f"  baseline tree: gRPC p50 {r['grpc_baseline']['p50_ms']:.2f} / p99 "
                           f"{r['grpc_baseline']['p99_ms']:.2f} ms, overhead {r['baseline_overhead_ms']:.2f} ms = "
