@@ -7,6 +7,7 @@ real model is exercised by tests/integration/test_search_grpc.py.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,21 @@ async def test_search_settings_end_with_the_search(ranker: Ranker, pool: Any) ->
     finally:
         for conn in conns:
             await pool.putconn(conn)
+
+
+async def test_jobs_for_a_candidate_by_vector_use_the_candidates_stored_vector_and_skills(ranker: Ranker,
+                                                                                         pool: Any) -> None:
+    async with pool.connection() as conn:
+        job = await (await conn.execute(
+            "INSERT INTO catalog.jobs (title, required_skills, embedding, embedded_at) "
+            "VALUES ('Backend role', '{Java}', %s, now() + interval '1 second') RETURNING id::text",
+            (standin_vector("java"),))).fetchone()
+        cand = await (await conn.execute("SELECT id::text FROM catalog.candidates WHERE skills = '{Java}' "
+                                         "ORDER BY name LIMIT 1")).fetchone()
+    try:
+        result = await ranker.jobs_for_candidate(cand[0], Options(mode="vector", top_k=3))
+        assert [h.row["id"] for h in result.hits][:1] == [uuid.UUID(job[0])]
+        assert result.hits[0].matched_skills == ["Java"] and result.hits[0].vector_position == 1
+    finally:
+        async with pool.connection() as conn:
+            await conn.execute("DELETE FROM catalog.jobs WHERE id = %s", (job[0],))
