@@ -31,9 +31,11 @@ Mode = Literal["vector", "keyword", "hybrid"]
 MAX_TOP_K = 200
 DEFAULT_TOP_K = 10
 MAX_EF_SEARCH = 1000
-# (rows below, ef_search) from docs/BENCHMARKS.md "Search": at 100K rows ef 100 gives recall@10 0.99 (40: 0.95);
-# at 1M rows ef 100/200/400 give 0.88/0.94/0.95 (m=16, ef_construction=64), so bigger tables get a bigger default.
-EF_FLOORS: tuple[tuple[int, int], ...] = ((250_000, 100), (600_000, 200), (2**62, 400))
+# (rows below, ef_search): the smallest ef_search with recall@10 >= 0.97 in bench/search.py on the graphs of
+# migration 0005 (m=16, ef_construction=200; docs/BENCHMARKS.md "Search latency and 1M recall"): 100K rows
+# ef 40 -> 0.988; 1M rows ef 100 -> 0.962, ef 150 -> 0.987, so everything from 150K to 1.5M gets 150. Beyond
+# 1.5M nothing was measured: the floor doubles as a guess.
+EF_FLOORS: tuple[tuple[int, int], ...] = ((150_000, 40), (1_500_000, 150), (2**62, 300))
 _SIZE_TTL = 60.0  # seconds a table's row estimate is reused
 _MAX_STATEMENTS = 1024  # rendered VECTOR statements kept (shapes: table x source x top_k x filters used)
 MAX_SCAN_TUPLES_FILTERED = 200_000
@@ -115,7 +117,7 @@ def check_options(opts: Options) -> Options:
 
 
 def ef_floor(rows: int) -> int:
-    """The smallest ef_search that kept recall@10 >= 0.95 in bench/search.py for a table of `rows` rows."""
+    """The smallest ef_search that kept recall@10 >= 0.97 in bench/search.py for a table of `rows` rows."""
     for limit, ef in EF_FLOORS:
         if rows < limit:
             return ef

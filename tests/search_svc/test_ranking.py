@@ -180,8 +180,10 @@ async def test_bad_options_name_the_field(ranker: Ranker, opts: Options, field: 
 
 
 def test_ef_search_grows_with_pool_and_filters() -> None:
-    assert ranking.pick_ef_search(Options(), 10) == 100
-    assert ranking.pick_ef_search(Options(), 10, rows=1_000_000) == 400
+    assert ranking.pick_ef_search(Options(), 10) == 40
+    assert ranking.pick_ef_search(Options(), 10, rows=100_000) == 40
+    assert ranking.pick_ef_search(Options(), 10, rows=1_000_000) == 150
+    assert ranking.pick_ef_search(Options(), 10, rows=5_000_000) == 300
     assert ranking.pick_ef_search(Options(filters=Filters(location="x")), 150) == 300
     assert ranking.pick_ef_search(Options(ef_search=77), 500) == 77
 
