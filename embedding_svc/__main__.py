@@ -7,8 +7,8 @@ import logging
 
 from embedding_svc.batcher import MicroBatcher
 from embedding_svc.config import EmbeddingConfig
-from embedding_svc.model import MiniLM
 from embedding_svc.servicer import SERVICE_NAME, EmbeddingServicer
+from embedding_svc.startup import load_model
 from hiremesh.config import env_int
 from hiremesh.errors import FailedPrecondition
 from hiremesh.server import MeshServer, run
@@ -26,15 +26,13 @@ async def main() -> None:
     try:
         # Loading (checksum of ~90 MB + session build) and warming are CPU work: keep the loop free for
         # health checks meanwhile.
-        model = await asyncio.to_thread(MiniLM, config.model_dir, threads=config.threads,
-                                        token_budget=config.token_budget, max_rows=config.max_batch_texts,
-                                        spin=config.spin, variant=config.variant)
-        await asyncio.to_thread(model.warm_up)
+        # For HIREMESH_EMBEDDING_VARIANT=auto this also times fp32 against int8 (embedding_svc.variant).
+        model, choice = await asyncio.to_thread(load_model, config)
     except FailedPrecondition as exc:
         log.error("%s; run `make models` (or python -m embedding_svc.build_model with .venv-build)", exc)
         await server.stop(0)
         raise SystemExit(1) from None
-    if config.variant == "int8":
+    if model.variant == "int8":
         # docs/BENCHMARKS.md (Embedding): cosine ≥ 0.9993 to fp32, but recall@10 agreement below the 0.99 bar;
         # said at start-up so nobody switches it on for search without knowing.
         log.warning("int8 variant: ~1.4x fp32 throughput; recall@10 agreement measured at 0.974 with PyTorch and "
@@ -42,7 +40,7 @@ async def main() -> None:
     batcher = MicroBatcher(model, max_batch_texts=config.max_batch_texts, max_wait=config.max_wait_ms / 1000,
                            max_queue_texts=config.max_queue_texts)
     batcher.start()
-    servicer.attach(model, batcher)
+    servicer.attach(model, batcher, choice)
     server.on_shutdown(batcher.close)
     # Test-only hook: hold NOT_SERVING a little longer so a test can observe it deterministically.
     ready_delay = env_int("HIREMESH_EMBEDDING_TEST_READY_DELAY_MS", 0, min=0, max=60_000)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embedding_svc.artifacts import model_path
+from embedding_svc.variant import DEFAULT_MIN_SPEEDUP
 from hiremesh.config import env_bool, env_choice, env_float, env_int, env_path, home, service_port
 
 
@@ -28,7 +29,9 @@ class EmbeddingConfig:
     max_queue_texts: int  # texts waiting beyond this are refused with RESOURCE_EXHAUSTED
     token_budget: int  # padded tokens per onnxruntime call (length buckets stay under it)
     spin: bool  # let idle onnxruntime threads busy-wait (only worth it on cores no other service uses)
-    variant: str  # "fp32" (default) or "int8" (see embedding_svc.artifacts.INT8_FILE)
+    variant: str  # "fp32" (default), "int8" (see embedding_svc.artifacts.INT8_FILE) or "auto" (embedding_svc.variant)
+    int8_min_speedup: float  # auto: int8 must beat fp32 by this factor in the start-up calibration
+    cpuinfo: Path  # auto: where the CPU's feature flags are read (a captured file in tests)
 
     @classmethod
     def from_env(cls) -> EmbeddingConfig:
@@ -42,5 +45,8 @@ class EmbeddingConfig:
             max_queue_texts=env_int("HIREMESH_EMBEDDING_MAX_QUEUE", 4096, min=1, max=1_000_000),
             token_budget=env_int("HIREMESH_EMBEDDING_TOKEN_BUDGET", 8192, min=256, max=1_000_000),
             spin=env_bool("HIREMESH_EMBEDDING_SPIN", False),
-            variant=env_choice("HIREMESH_EMBEDDING_VARIANT", "fp32", ("fp32", "int8")),
+            variant=env_choice("HIREMESH_EMBEDDING_VARIANT", "fp32", ("fp32", "int8", "auto")),
+            int8_min_speedup=env_float("HIREMESH_EMBEDDING_INT8_MIN_SPEEDUP", DEFAULT_MIN_SPEEDUP, min=0.1,
+                                       max=100.0),
+            cpuinfo=env_path("HIREMESH_EMBEDDING_CPUINFO", Path("/proc/cpuinfo")),
         )

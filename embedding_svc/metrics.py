@@ -48,3 +48,13 @@ REJECTED = Counter(
     "hiremesh_embedding_rejected_total",
     "Requests refused with RESOURCE_EXHAUSTED because the queue was full.",
 )
+VARIANT = Gauge(
+    "hiremesh_embedding_variant_info",
+    "1 for the model variant running, with what was configured and what decided it (configuration, build, "
+    "cpu_features or calibration).",
+    ["variant", "requested", "basis"],
+)
+INT8_SPEEDUP = Gauge(
+    "hiremesh_embedding_int8_speedup",
+    "int8 over fp32 throughput in the start-up calibration of HIREMESH_EMBEDDING_VARIANT=auto (0: none ran).",
+)

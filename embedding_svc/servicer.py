@@ -11,12 +11,14 @@ from embedding_svc.batcher import MicroBatcher
 from embedding_svc.bulk import BulkItem, embed_stream
 from embedding_svc.model import Embedded, MiniLM
 from embedding_svc.validation import check_texts
+from embedding_svc.variant import Choice
 from hiremesh.pending import Pending
 from hiremesh.v1 import common_pb2, embedding_pb2, embedding_pb2_grpc
 
 SERVICE_NAME = "hiremesh.v1.EmbeddingService"
 
-_VARIANTS = {"fp32": embedding_pb2.MODEL_VARIANT_FP32, "int8": embedding_pb2.MODEL_VARIANT_INT8}
+_VARIANTS = {"fp32": embedding_pb2.MODEL_VARIANT_FP32, "int8": embedding_pb2.MODEL_VARIANT_INT8,
+             "auto": embedding_pb2.MODEL_VARIANT_AUTO}
 
 
 def _embedding(item: Embedded) -> embedding_pb2.Embedding:
@@ -34,8 +36,10 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
 
     def __init__(self) -> None:
         self._loaded: Pending[tuple[MiniLM, MicroBatcher]] = Pending("embedding model is still loading")
+        self._choice: Choice | None = None
 
-    def attach(self, model: MiniLM, batcher: MicroBatcher) -> None:
+    def attach(self, model: MiniLM, batcher: MicroBatcher, choice: Choice | None = None) -> None:
+        self._choice = choice
         self._loaded.set((model, batcher))
 
     def _ready(self) -> tuple[MiniLM, MicroBatcher]:
@@ -68,6 +72,7 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
     async def GetModelInfo(self, request: embedding_pb2.GetModelInfoRequest,
                            context: grpc.aio.ServicerContext[Any, Any]) -> embedding_pb2.GetModelInfoResponse:
         model, batcher = self._ready()
+        choice = self._choice
         return embedding_pb2.GetModelInfoResponse(
             name=model.name,
             variant=_VARIANTS.get(model.variant, embedding_pb2.MODEL_VARIANT_UNSPECIFIED),
@@ -76,6 +81,11 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
             sha256=model.sha256,
             warmed=model.warmed,
             max_batch_size=batcher.max_batch_texts,
+            requested_variant=_VARIANTS.get(choice.requested if choice else model.variant,
+                                            embedding_pb2.MODEL_VARIANT_UNSPECIFIED),
+            variant_reason=choice.reason if choice else "",
+            cpu_features=list(choice.cpu_features) if choice else [],
+            int8_speedup=choice.speedup if choice else 0.0,
         )
 
 

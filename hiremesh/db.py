@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import select
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -101,6 +102,33 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
         log.debug("vector type not found in %s; pgvector adapters not registered", describe(conn.info.dsn))
 
 
+def _has_pending_input(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether an idle connection's socket has something to read (or is at EOF) without reading it.
+
+    An idle, healthy connection has nothing to read: the server speaks only when asked. A server that closed
+    the connection (restart, pg_terminate_backend, idle timeout) sends its FATAL error and FIN first, so the
+    socket reads as ready; so does a rare asynchronous message (a NOTICE or parameter change).
+    """
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+async def check_idle_connection(conn: psycopg.AsyncConnection[Any]) -> None:
+    """The pool's checkout check: free for a healthy idle connection, a round trip only when in doubt.
+
+    psycopg_pool's own `check_connection` sends an empty query on every checkout (one round trip per call on
+    the hot path). Here the round trip happens only when the connection is known bad or its socket has input
+    pending, which is what a server-side close looks like; raising makes the pool discard the connection and
+    hand out (or open) another. A peer that vanished without closing (a cut network) is noticed by the first
+    query, and the pool then drops that connection on return, as psycopg_pool does anyway.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("connection is closed")
+    if _has_pending_input(conn):
+        await AsyncConnectionPool.check_connection(conn)
+
+
 async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0,
                     name: str | None = None, checkout_timeout: float = 5.0
                     ) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
@@ -118,8 +146,9 @@ async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, timeout:
         # transaction and the pool would discard it (DESIGN pitfall).
         kwargs={"autocommit": True},
         configure=_configure,
-        # A cheap round-trip on checkout so connections broken by a database restart are replaced, not handed out.
-        check=AsyncConnectionPool.check_connection,
+        # Connections closed by the server (a database restart) are replaced on checkout, not handed out; a
+        # healthy one costs no round trip (check_idle_connection).
+        check=check_idle_connection,
         # Callers fail fast with Unavailable during a database outage instead of queueing for 30 s.
         timeout=checkout_timeout,
         open=False,

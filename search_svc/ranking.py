@@ -32,10 +32,13 @@ Mode = Literal["vector", "keyword", "hybrid"]
 MAX_TOP_K = 200
 DEFAULT_TOP_K = 10
 MAX_EF_SEARCH = 1000
-# (rows below, ef_search) from docs/BENCHMARKS.md "Search": at 100K rows ef 100 gives recall@10 0.99 (40: 0.95);
-# at 1M rows ef 100/200/400 give 0.88/0.94/0.95 (m=16, ef_construction=64), so bigger tables get a bigger default.
-EF_FLOORS: tuple[tuple[int, int], ...] = ((250_000, 100), (600_000, 200), (2**62, 400))
+# (rows below, ef_search): the smallest ef_search with recall@10 >= 0.97 in bench/search.py on the graphs of
+# migration 0005 (m=16, ef_construction=200; docs/BENCHMARKS.md "Search latency and 1M recall"): 100K rows
+# ef 40 -> 0.988; 1M rows ef 100 -> 0.962, ef 150 -> 0.987, so everything from 150K to 1.5M gets 150. Beyond
+# 1.5M nothing was measured: the floor doubles as a guess.
+EF_FLOORS: tuple[tuple[int, int], ...] = ((150_000, 40), (1_500_000, 150), (2**62, 300))
 _SIZE_TTL = 60.0  # seconds a table's row estimate is reused
+_MAX_STATEMENTS = 1024  # rendered VECTOR statements kept (shapes: table x source x top_k x filters used)
 MAX_SCAN_TUPLES_FILTERED = 200_000
 SAMPLE_ROWS = 256  # the fusion's reference sample of the catalog (search_svc.fusion)
 
@@ -117,7 +120,7 @@ def check_options(opts: Options) -> Options:
 
 
 def ef_floor(rows: int) -> int:
-    """The smallest ef_search that kept recall@10 >= 0.95 in bench/search.py for a table of `rows` rows."""
+    """The smallest ef_search that kept recall@10 >= 0.97 in bench/search.py for a table of `rows` rows."""
     for limit, ef in EF_FLOORS:
         if rows < limit:
             return ef
@@ -191,6 +194,7 @@ class Ranker:
         self.lexical_budget = (lexical.Budget.fixed(lexical_budget) if isinstance(lexical_budget, int)
                                else lexical_budget or lexical.Budget())
         self._sizes: dict[str, tuple[float, int]] = {}  # table -> (when read, planner's row estimate)
+        self._statements: dict[tuple[str, str, int, str], bytes] = {}  # rendered VECTOR statements by shape
 
     async def _rows(self, conn: AsyncConnection[Any], table: Table) -> int:
         """The planner's row estimate for `table` (cheap, refreshed by autovacuum), cached for a minute."""
@@ -289,6 +293,10 @@ class Ranker:
                       source: tuple[Table, str] | None = None) -> Result:
         opts = check_options(opts)
         started = time.perf_counter()
+        if opts.mode == "vector":
+            fast = await self._vector_search(target, opts, text, source, started)
+            if fast is not None:
+                return fast
         wants_vector = opts.mode in ("vector", "hybrid")
         query = _Query(text, None, extract_skills(text), lexical.classify(text) if text else None)
         if source is None and wants_vector:
@@ -420,24 +428,99 @@ class Ranker:
 
     async def _vector_only(self, conn: AsyncConnection[Any], target: _Target, query: _Query,
                            where: list[sql.Composable], params: list[Any], opts: Options, ef: int) -> list[Hit]:
-        """VECTOR mode in one round trip: the nearest rows with their explanation columns, already ordered."""
-        statement = sql.SQL(
-            "WITH hits AS MATERIALIZED (SELECT id, embedding <=> %s::vector AS distance FROM {t} "
-            "WHERE embedding IS NOT NULL{filters} ORDER BY embedding <=> %s::vector LIMIT %s) "
-            "SELECT r.*, 1 - h.distance AS cosine "
-            "FROM hits h JOIN ({select}) r ON r.id = h.id ORDER BY h.distance, h.id"
-        ).format(t=target.table.ident, filters=_and(where), select=target.table.select)
-        async with conn.pipeline(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-            await _set_search_knobs(conn, ef, bool(where))
-            await cur.execute(statement, [query.vector, *params, query.vector, opts.top_k])
+        """VECTOR mode with a vector in hand (a stored row's text re-embedded): one statement, one round trip."""
+        assert query.vector is not None
+        hits, _skills = await self._nearest(conn, target, where, params, opts, ef, vector=query.vector)
+        return hits
+
+    async def _vector_search(self, target: _Target, opts: Options, text: str, source: tuple[Table, str] | None,
+                             started: float) -> Result | None:
+        """VECTOR mode in one round trip: the search settings, the source row's stored vector, the nearest rows
+        and their explanation come from one statement on a connection checked out without a round trip.
+
+        None when a source row gave nothing back: it does not exist (NotFound), its vector is stale or missing
+        (its text must be embedded first), or no row matches; the general path sorts those out at the price of
+        a few more round trips.
+        """
+        skills: list[str] = []
+        vector = None
+        if source is None:
+            skills = extract_skills(text)
+            vector = await self._embed(text)  # before taking a connection: the call may be slow
+        where, params = target.filters(opts.filters)
+        async with self.pool.connection() as conn:
+            ef = pick_ef_search(opts, opts.top_k, await self._rows(conn, target.table))
+            hits, source_skills = await self._nearest(conn, target, where, params, opts, ef, vector=vector,
+                                                      source=source)
+        if source is not None:
+            if not hits:
+                return None
+            skills = source_skills
+        metrics.SEARCH_LATENCY.labels(target.table.name, opts.mode).observe(time.perf_counter() - started)
+        _mark_matched_skills(target, hits, skills, opts.filters)
+        return Result(hits, opts.mode, ef)
+
+    async def _nearest(self, conn: AsyncConnection[Any], target: _Target, where: list[sql.Composable],
+                       params: list[Any], opts: Options, ef: int, *, vector: np.ndarray | None = None,
+                       source: tuple[Table, str] | None = None) -> tuple[list[Hit], list[str]]:
+        """The top_k nearest rows to `vector`, or to the stored vector of row `source` when it is fresh (no rows
+        otherwise), already ordered, with the source row's skills.
+
+        The settings are transaction-local set_config calls in the statement itself: an autocommit statement is
+        its own transaction, so they end with it, and the query vector is read from the CTE that applies them,
+        so they are in force before the index scan starts (pgvector reads them when the scan begins).
+        """
+        knobs = [str(ef), str(MAX_SCAN_TUPLES_FILTERED if where else 20_000)]
+        args: list[Any] = [*knobs, vector] if source is None else [*knobs, source[1]]
+        statement = self._nearest_sql(conn, target, where, source[0] if source else None, opts.top_k)
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(statement, [*args, *params], prepare=True)
             rows = await cur.fetchall()
         hits: list[Hit] = []
+        skills: list[str] = []
         for position, row in enumerate(rows, start=1):
             cosine = float(row.pop("cosine"))
+            skills = row.pop("query_skills") or []
             if opts.min_similarity and cosine < opts.min_similarity:
                 continue
             hits.append(Hit(row, cosine, cosine, 0.0, [], position, 0, fusion="cosine"))
-        return hits
+        return hits, skills
+
+    def _nearest_sql(self, conn: AsyncConnection[Any], target: _Target, where: list[sql.Composable],
+                     source: Table | None, top_k: int) -> bytes:
+        """The VECTOR statement, rendered once per shape (composing ~40 identifiers cost ~0.1 ms per call)."""
+        key = (target.table.name, source.name if source else "", top_k, repr(where))
+        cached = self._statements.get(key)
+        if cached is not None:
+            return cached
+        query_cte: sql.Composable
+        if source is None:
+            query_cte = sql.SQL("q AS MATERIALIZED (SELECT %s::vector AS v, NULL::text[] AS skills FROM knobs)")
+        else:
+            query_cte = sql.SQL(
+                "q AS MATERIALIZED (SELECT s.embedding AS v, s.{skills} AS skills FROM {src} s, knobs "
+                "WHERE s.id = %s AND s.embedding IS NOT NULL AND s.embedded_at >= s.updated_at)"
+            ).format(src=source.ident, skills=sql.Identifier(_SKILLS_COLUMN[source.name]))
+        # relaxed_order may return rows slightly out of order: materialise, then sort exactly. The index scan's
+        # own heap rows are projected (no second lookup by id); LIMIT is a literal (check_options bounds it) so
+        # the prepared statement's generic plan knows it and is never re-planned.
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in target.table.columns)
+        statement = sql.SQL(
+            "WITH knobs AS MATERIALIZED (SELECT set_config('hnsw.ef_search', %s, true) AS ef, "
+            "set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative, "
+            "set_config('hnsw.max_scan_tuples', %s, true) AS scan_cap), {q}, "
+            "hits AS MATERIALIZED (SELECT {cols}, {stale} AS embedding_stale, "
+            "embedding <=> (SELECT v FROM q) AS distance FROM {t} "
+            "WHERE embedding IS NOT NULL AND (SELECT v FROM q) IS NOT NULL{filters} "
+            "ORDER BY embedding <=> (SELECT v FROM q) LIMIT {limit}) "
+            "SELECT {cols}, embedding_stale, 1 - distance AS cosine, (SELECT skills FROM q) AS query_skills "
+            "FROM hits ORDER BY distance, id"
+        ).format(q=query_cte, cols=cols, stale=_STALE, t=target.table.ident, filters=_and(where),
+                 limit=sql.Literal(top_k)).as_bytes(conn)
+        if len(self._statements) >= _MAX_STATEMENTS:
+            self._statements.clear()
+        self._statements[key] = statement
+        return statement
 
 
 def _reference_sql(table: Table) -> sql.Composable:
@@ -456,6 +539,17 @@ async def _set_search_knobs(conn: AsyncConnection[Any], ef: int, filtered: bool)
                        "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                        "set_config('hnsw.max_scan_tuples', %s, true)",
                        (str(ef), str(MAX_SCAN_TUPLES_FILTERED if filtered else 20_000)))
+
+
+_SKILLS_COLUMN = {CANDIDATES.name: "skills", JOBS.name: "required_skills"}
+_STALE = sql.SQL("(embedded_at IS NULL OR embedded_at < updated_at)")  # as search_svc.rows.Table's selects
+
+
+def _mark_matched_skills(target: _Target, hits: list[Hit], skills: list[str], filters: Filters) -> None:
+    wanted = {s.lower() for s in [*skills, *filters.required_skills]}
+    for hit in hits:
+        have = hit.row.get(target.skills_column) or []
+        hit.matched_skills = [s for s in have if s.lower() in wanted]
 
 
 def _query_text(text: str) -> str:

@@ -20,7 +20,6 @@ from search_svc.jobs import Jobs
 from search_svc.mail_templates import PLACEHOLDERS
 from search_svc.outbox import Outbox
 from search_svc.ranking import Ranker
-from search_svc.records import Candidate, Job
 from search_svc.reembed import Reembedder
 
 SERVICE_NAME = "hiremesh.v1.SearchService"
@@ -164,10 +163,9 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
             result = await self._b.ranker.candidates_for_text(request.text, options)
         else:
             raise InvalidArgument("query", "give job_id or text")
-        return pb.SearchCandidatesResponse(
-            hits=[pb.CandidateHit(candidate=convert.candidate_out(Candidate.from_row(h.row)),
-                                  match=convert.match_out(h)) for h in result.hits],
-            mode=convert.mode_out(result.mode), ef_search=result.ef_search)
+        reply = pb.SearchCandidatesResponse(mode=convert.mode_out(result.mode), ef_search=result.ef_search)
+        convert.candidate_hits_out(reply, result.hits)
+        return reply
 
     async def SearchJobs(self, request: pb.SearchJobsRequest, context: Any) -> pb.SearchJobsResponse:
         options = convert.search_options(request.options, for_jobs=True)
@@ -178,10 +176,9 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
             result = await self._b.ranker.jobs_for_text(request.text, options)
         else:
             raise InvalidArgument("query", "give candidate_id or text")
-        return pb.SearchJobsResponse(
-            hits=[pb.JobHit(job=convert.job_out(Job.from_row(h.row)), match=convert.match_out(h))
-                  for h in result.hits],
-            mode=convert.mode_out(result.mode), ef_search=result.ef_search)
+        reply = pb.SearchJobsResponse(mode=convert.mode_out(result.mode), ef_search=result.ef_search)
+        convert.job_hits_out(reply, result.hits)
+        return reply
 
     async def ScoreCandidates(self, request: pb.ScoreCandidatesRequest,
                               context: Any) -> pb.ScoreCandidatesResponse:

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from hiremesh.v1 import common_pb2 as hiremesh_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bhiremesh/v1/embedding.proto\x12\x0bhiremesh.v1\x1a\x18hiremesh/v1/common.proto\"C\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\x12\x13\n\x0btoken_count\x18\x02 \x01(\x05\x12\x11\n\ttruncated\x18\x03 \x01(\x08\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"J\n\rEmbedResponse\x12*\n\nembeddings\x18\x01 \x03(\x0b\x32\x16.hiremesh.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\".\n\x12\x45mbedStreamRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x84\x01\n\x13\x45mbedStreamResponse\x12\r\n\x05index\x18\x01 \x01(\x03\x12\n\n\x02id\x18\x02 \x01(\t\x12)\n\tembedding\x18\x03 \x01(\x0b\x32\x16.hiremesh.v1.Embedding\x12\'\n\x08progress\x18\x04 \x01(\x0b\x32\x15.hiremesh.v1.Progress\"\x15\n\x13GetModelInfoRequest\"\xaf\x01\n\x14GetModelInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x07variant\x18\x02 \x01(\x0e\x32\x19.hiremesh.v1.ModelVariant\x12\x11\n\tdimension\x18\x03 \x01(\x05\x12\x12\n\nmax_tokens\x18\x04 \x01(\x05\x12\x0e\n\x06sha256\x18\x05 \x01(\t\x12\x0e\n\x06warmed\x18\x06 \x01(\x08\x12\x16\n\x0emax_batch_size\x18\x07 \x01(\x05*]\n\x0cModelVariant\x12\x1d\n\x19MODEL_VARIANT_UNSPECIFIED\x10\x00\x12\x16\n\x12MODEL_VARIANT_FP32\x10\x01\x12\x16\n\x12MODEL_VARIANT_INT8\x10\x02\x32\xfd\x01\n\x10\x45mbeddingService\x12>\n\x05\x45mbed\x12\x19.hiremesh.v1.EmbedRequest\x1a\x1a.hiremesh.v1.EmbedResponse\x12T\n\x0b\x45mbedStream\x12\x1f.hiremesh.v1.EmbedStreamRequest\x1a .hiremesh.v1.EmbedStreamResponse(\x01\x30\x01\x12S\n\x0cGetModelInfo\x12 .hiremesh.v1.GetModelInfoRequest\x1a!.hiremesh.v1.GetModelInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bhiremesh/v1/embedding.proto\x12\x0bhiremesh.v1\x1a\x18hiremesh/v1/common.proto\"C\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\x12\x13\n\x0btoken_count\x18\x02 \x01(\x05\x12\x11\n\ttruncated\x18\x03 \x01(\x08\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"J\n\rEmbedResponse\x12*\n\nembeddings\x18\x01 \x03(\x0b\x32\x16.hiremesh.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\".\n\x12\x45mbedStreamRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x84\x01\n\x13\x45mbedStreamResponse\x12\r\n\x05index\x18\x01 \x01(\x03\x12\n\n\x02id\x18\x02 \x01(\t\x12)\n\tembedding\x18\x03 \x01(\x0b\x32\x16.hiremesh.v1.Embedding\x12\'\n\x08progress\x18\x04 \x01(\x0b\x32\x15.hiremesh.v1.Progress\"\x15\n\x13GetModelInfoRequest\"\xa9\x02\n\x14GetModelInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x07variant\x18\x02 \x01(\x0e\x32\x19.hiremesh.v1.ModelVariant\x12\x11\n\tdimension\x18\x03 \x01(\x05\x12\x12\n\nmax_tokens\x18\x04 \x01(\x05\x12\x0e\n\x06sha256\x18\x05 \x01(\t\x12\x0e\n\x06warmed\x18\x06 \x01(\x08\x12\x16\n\x0emax_batch_size\x18\x07 \x01(\x05\x12\x34\n\x11requested_variant\x18\x08 \x01(\x0e\x32\x19.hiremesh.v1.ModelVariant\x12\x16\n\x0evariant_reason\x18\t \x01(\t\x12\x14\n\x0c\x63pu_features\x18\n \x03(\t\x12\x14\n\x0cint8_speedup\x18\x0b \x01(\x01*u\n\x0cModelVariant\x12\x1d\n\x19MODEL_VARIANT_UNSPECIFIED\x10\x00\x12\x16\n\x12MODEL_VARIANT_FP32\x10\x01\x12\x16\n\x12MODEL_VARIANT_INT8\x10\x02\x12\x16\n\x12MODEL_VARIANT_AUTO\x10\x03\x32\xfd\x01\n\x10\x45mbeddingService\x12>\n\x05\x45mbed\x12\x19.hiremesh.v1.EmbedRequest\x1a\x1a.hiremesh.v1.EmbedResponse\x12T\n\x0b\x45mbedStream\x12\x1f.hiremesh.v1.EmbedStreamRequest\x1a .hiremesh.v1.EmbedStreamResponse(\x01\x30\x01\x12S\n\x0cGetModelInfo\x12 .hiremesh.v1.GetModelInfoRequest\x1a!.hiremesh.v1.GetModelInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hiremesh.v1.embedding_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODELVARIANT']._serialized_start=630
-  _globals['_MODELVARIANT']._serialized_end=723
+  _globals['_MODELVARIANT']._serialized_start=752
+  _globals['_MODELVARIANT']._serialized_end=869
   _globals['_EMBEDDING']._serialized_start=70
   _globals['_EMBEDDING']._serialized_end=137
   _globals['_EMBEDREQUEST']._serialized_start=139
@@ -47,7 +47,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMODELINFOREQUEST']._serialized_start=429
   _globals['_GETMODELINFOREQUEST']._serialized_end=450
   _globals['_GETMODELINFORESPONSE']._serialized_start=453
-  _globals['_GETMODELINFORESPONSE']._serialized_end=628
-  _globals['_EMBEDDINGSERVICE']._serialized_start=726
-  _globals['_EMBEDDINGSERVICE']._serialized_end=979
+  _globals['_GETMODELINFORESPONSE']._serialized_end=750
+  _globals['_EMBEDDINGSERVICE']._serialized_start=872
+  _globals['_EMBEDDINGSERVICE']._serialized_end=1125
 # @@protoc_insertion_point(module_scope)

@@ -32,6 +32,10 @@ class _ModelVariantEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ModelVar
     """8-bit blockwise weights with int8 arithmetic (HIREMESH_EMBEDDING_VARIANT=int8); vectors within cosine
     0.999 of fp32 and independent of the other texts in a batch.
     """
+    MODEL_VARIANT_AUTO: _ModelVariant.ValueType  # 3
+    """Only as a request (HIREMESH_EMBEDDING_VARIANT=auto): int8 where it is faster on this CPU, fp32 elsewhere.
+    The variant that runs is always FP32 or INT8.
+    """
 
 class ModelVariant(_ModelVariant, metaclass=_ModelVariantEnumTypeWrapper): ...
 
@@ -40,6 +44,10 @@ MODEL_VARIANT_FP32: ModelVariant.ValueType  # 1
 MODEL_VARIANT_INT8: ModelVariant.ValueType  # 2
 """8-bit blockwise weights with int8 arithmetic (HIREMESH_EMBEDDING_VARIANT=int8); vectors within cosine
 0.999 of fp32 and independent of the other texts in a batch.
+"""
+MODEL_VARIANT_AUTO: ModelVariant.ValueType  # 3
+"""Only as a request (HIREMESH_EMBEDDING_VARIANT=auto): int8 where it is faster on this CPU, fp32 elsewhere.
+The variant that runs is always FP32 or INT8.
 """
 Global___ModelVariant: _TypeAlias = ModelVariant  # noqa: Y015
 
@@ -191,6 +199,10 @@ class GetModelInfoResponse(_message.Message):
     SHA256_FIELD_NUMBER: _builtins.int
     WARMED_FIELD_NUMBER: _builtins.int
     MAX_BATCH_SIZE_FIELD_NUMBER: _builtins.int
+    REQUESTED_VARIANT_FIELD_NUMBER: _builtins.int
+    VARIANT_REASON_FIELD_NUMBER: _builtins.int
+    CPU_FEATURES_FIELD_NUMBER: _builtins.int
+    INT8_SPEEDUP_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     variant: Global___ModelVariant.ValueType
     dimension: _builtins.int
@@ -198,6 +210,16 @@ class GetModelInfoResponse(_message.Message):
     sha256: _builtins.str
     warmed: _builtins.bool
     max_batch_size: _builtins.int
+    requested_variant: Global___ModelVariant.ValueType
+    """What HIREMESH_EMBEDDING_VARIANT asked for (FP32, INT8 or AUTO); `variant` is what runs."""
+    variant_reason: _builtins.str
+    """Why `variant` runs: the configuration, or for AUTO the CPU features and the start-up calibration."""
+    int8_speedup: _builtins.float
+    """int8 over fp32 throughput measured by AUTO's calibration (1.3 = int8 30 % faster); 0 when none ran."""
+    @_builtins.property
+    def cpu_features(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The int8 dot-product instructions this CPU has (e.g. "avx512_vnni"); empty when none."""
+
     def __init__(
         self,
         *,
@@ -208,10 +230,14 @@ class GetModelInfoResponse(_message.Message):
         sha256: _builtins.str = ...,
         warmed: _builtins.bool = ...,
         max_batch_size: _builtins.int = ...,
+        requested_variant: Global___ModelVariant.ValueType = ...,
+        variant_reason: _builtins.str = ...,
+        cpu_features: _abc.Iterable[_builtins.str] | None = ...,
+        int8_speedup: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "max_batch_size", b"max_batch_size", "max_tokens", b"max_tokens", "name", b"name", "sha256", b"sha256", "variant", b"variant", "warmed", b"warmed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpu_features", b"cpu_features", "dimension", b"dimension", "int8_speedup", b"int8_speedup", "max_batch_size", b"max_batch_size", "max_tokens", b"max_tokens", "name", b"name", "requested_variant", b"requested_variant", "sha256", b"sha256", "variant", b"variant", "variant_reason", b"variant_reason", "warmed", b"warmed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

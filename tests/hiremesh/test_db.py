@@ -6,6 +6,7 @@ import asyncio
 import socket
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -153,3 +154,56 @@ async def test_a_down_database_is_unavailable() -> None:
 
 async def test_wait_for_db_returns_once_the_database_answers(pg_url: str) -> None:
     await wait_for_db(pg_url, timeout=5)
+
+
+async def _backend_pids(pool: Any) -> set[int]:
+    pids = set()
+    conns = [await pool.getconn() for _ in range(pool.max_size)]
+    for conn in conns:
+        pids.add((await (await conn.execute("SELECT pg_backend_pid()")).fetchone())[0])
+    for conn in conns:
+        await pool.putconn(conn)
+    return pids
+
+
+async def test_connections_the_server_closed_are_replaced_before_use(fresh_db_url: str) -> None:
+    # What a database restart does to a pool: every idle connection is closed by the server. No caller may see
+    # the broken ones; the checkout check finds them without a query on the healthy path.
+    pool = await open_pool(fresh_db_url, min_size=3, max_size=3)
+    try:
+        old = await _backend_pids(pool)
+        assert len(old) == 3
+        async with await psycopg.AsyncConnection.connect(fresh_db_url, autocommit=True) as admin:
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", (sorted(old),))
+            for _ in range(100):  # terminate only signals: wait until the backends are gone
+                left = await (await admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
+                                                  (sorted(old),))).fetchone()
+                if left == (0,):
+                    break
+                await asyncio.sleep(0.05)
+        for _ in range(6):
+            async with pool.connection() as conn:
+                pid = (await (await conn.execute("SELECT pg_backend_pid()")).fetchone())[0]
+                assert pid not in old
+        assert pool.get_stats()["connections_lost"] == 3
+    finally:
+        await pool.close()
+
+
+async def test_checking_out_a_healthy_connection_costs_no_round_trip(fresh_db_url: str, tmp_path: Path) -> None:
+    pool = await open_pool(fresh_db_url, min_size=1, max_size=1)
+    try:
+        trace = tmp_path / "libpq.trace"
+        with trace.open("w") as out:
+            async with pool.connection() as conn:
+                conn.pgconn.trace(out.fileno())
+            async with pool.connection() as again:  # the same, now idle, connection
+                assert again is conn
+                out.flush()
+                before = trace.read_text()
+                await again.execute("SELECT 1")
+            conn.pgconn.untrace()
+        assert before == ""  # nothing went over the wire for the checkout and its check
+        assert "SELECT 1" in trace.read_text()  # while the trace did see the query itself
+    finally:
+        await pool.close()

@@ -178,6 +178,72 @@ async def test_int8_variant_is_served_and_reported(embedding_models: Path) -> No
         await svc.stop()
 
 
+def _metric_line(proc: ServiceProcess, name: str) -> str:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{proc.metrics_port}/metrics", timeout=5).read().decode()
+    lines = [line for line in body.splitlines() if line.startswith(name + "{") and line.endswith(" 1.0")]
+    assert len(lines) == 1, body
+    return lines[0]
+
+
+async def _auto_service(embedding_models: Path, **env: str) -> ServiceProcess:
+    return await spawn_service("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(embedding_models),
+                                                             "HIREMESH_EMBEDDING_VARIANT": "auto", **env},
+                               EMBEDDING_HEALTH, timeout=240)
+
+
+async def test_auto_on_a_cpu_without_vnni_serves_fp32_and_says_why(embedding_models: Path) -> None:
+    cpuinfo = REPO / "tests" / "embedding_svc" / "cpuinfo" / "intel-xeon-skylake-2ghz.txt"
+    svc = await _auto_service(embedding_models, HIREMESH_EMBEDDING_CPUINFO=str(cpuinfo))
+    try:
+        stub = embedding_pb2_grpc.EmbeddingServiceStub(channel(svc.addr))
+        info = await stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10)
+        manifest = json.loads((model_path(embedding_models) / MANIFEST_FILE).read_text())
+        assert (info.requested_variant, info.variant) == (pb.MODEL_VARIANT_AUTO, pb.MODEL_VARIANT_FP32)
+        assert info.sha256 == manifest["files"][MODEL_FILE]
+        assert "no int8 dot-product instructions" in info.variant_reason
+        assert list(info.cpu_features) == [] and info.int8_speedup == 0.0  # nothing was timed
+        assert 'variant="fp32"' in _metric_line(svc, "hiremesh_embedding_variant_info")
+        assert 'basis="cpu_features"' in _metric_line(svc, "hiremesh_embedding_variant_info")
+        assert "embedding variant fp32 (requested auto)" in svc.log_tail()
+    finally:
+        await svc.stop()
+
+
+@pytest.mark.parametrize(("min_speedup", "expected"), [("0.1", pb.MODEL_VARIANT_INT8),
+                                                        ("100", pb.MODEL_VARIANT_FP32)])
+async def test_auto_with_vnni_serves_the_variant_its_calibration_picked(
+        embedding_models: Path, min_speedup: str, expected: int) -> None:
+    # A real calibration on this machine's CPU; the thresholds put the outcome beyond any timing noise, so the
+    # test checks the wiring (the chosen session serves, its reason and metrics are reported), not the clock.
+    cpuinfo = REPO / "tests" / "embedding_svc" / "cpuinfo" / "amd-epyc-zen5-this-machine.txt"
+    svc = await _auto_service(embedding_models, HIREMESH_EMBEDDING_CPUINFO=str(cpuinfo),
+                              HIREMESH_EMBEDDING_INT8_MIN_SPEEDUP=min_speedup)
+    try:
+        stub = embedding_pb2_grpc.EmbeddingServiceStub(channel(svc.addr))
+        info = await stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10)
+        manifest = json.loads((model_path(embedding_models) / MANIFEST_FILE).read_text())
+        assert (info.requested_variant, info.variant) == (pb.MODEL_VARIANT_AUTO, expected)
+        served = INT8_FILE if expected == pb.MODEL_VARIANT_INT8 else MODEL_FILE
+        assert info.sha256 == manifest["files"][served]
+        assert list(info.cpu_features) == ["avx512_vnni", "avx_vnni"]
+        assert info.int8_speedup > 0 and f"{info.int8_speedup:.2f}x" in info.variant_reason
+        line = _metric_line(svc, "hiremesh_embedding_variant_info")
+        assert 'basis="calibration"' in line and 'requested="auto"' in line
+        assert _metric(svc, "hiremesh_embedding_int8_speedup") == pytest.approx(info.int8_speedup)
+        reply = await stub.Embed(pb.EmbedRequest(texts=["Senior Go developer", "Go backend engineer"]), timeout=30)
+        a, b = (_vec(e) for e in reply.embeddings)
+        assert float(np.dot(a, b)) > 0.5
+    finally:
+        await svc.stop()
+
+
+async def test_a_configured_variant_reports_itself_as_requested(
+        stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub) -> None:
+    info = await stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10)
+    assert (info.requested_variant, info.variant) == (pb.MODEL_VARIANT_FP32, pb.MODEL_VARIANT_FP32)
+    assert "HIREMESH_EMBEDDING_VARIANT=fp32" in info.variant_reason
+
+
 def test_unknown_variant_is_a_configuration_error(embedding_models: Path) -> None:
     proc = start_process("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(embedding_models),
                                                         "HIREMESH_EMBEDDING_VARIANT": "fp16"})

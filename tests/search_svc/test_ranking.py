@@ -7,6 +7,7 @@ real model is exercised by tests/integration/test_search_grpc.py.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -212,8 +213,10 @@ async def test_bad_options_name_the_field(ranker: Ranker, opts: Options, field: 
 
 
 def test_ef_search_grows_with_pool_and_filters() -> None:
-    assert ranking.pick_ef_search(Options(), 10) == 100
-    assert ranking.pick_ef_search(Options(), 10, rows=1_000_000) == 400
+    assert ranking.pick_ef_search(Options(), 10) == 40
+    assert ranking.pick_ef_search(Options(), 10, rows=100_000) == 40
+    assert ranking.pick_ef_search(Options(), 10, rows=1_000_000) == 150
+    assert ranking.pick_ef_search(Options(), 10, rows=5_000_000) == 300
     assert ranking.pick_ef_search(Options(filters=Filters(location="x")), 150) == 300
     assert ranking.pick_ef_search(Options(ef_search=77), 500) == 77
 
@@ -245,3 +248,69 @@ async def test_scoring_names_a_bad_or_unknown_candidate(ranker: Ranker, pool: An
         await ranker.score_candidates(job[0], [])
     with pytest.raises(NotFound):
         await ranker.score_candidates(job[0], ["00000000-0000-4000-8000-000000000001"])
+
+
+async def test_a_job_sourced_vector_search_uses_its_fresh_stored_vector_else_its_text(ranker: Ranker,
+                                                                                      pool: Any) -> None:
+    # The stored vector points at accounting while the text says welding: which rows come back tells which
+    # vector the search used.
+    async with pool.connection() as conn:
+        row = await (await conn.execute(
+            "INSERT INTO catalog.jobs (title, required_skills, embedding, embedded_at) "
+            "VALUES ('Welding lead', '{Welding}', %s, now() + interval '1 second') RETURNING id::text",
+            (standin_vector("accounting"),))).fetchone()
+    job_id = row[0]
+    try:
+        fresh = await ranker.candidates_for_job(job_id, Options(mode="vector", top_k=5))
+        assert [h.row["skills"] for h in fresh.hits] == [["Accounting"]] * 5
+        assert all(h.matched_skills == [] for h in fresh.hits)  # the job asks for welding, they have accounting
+        assert [h.vector_position for h in fresh.hits] == [1, 2, 3, 4, 5]
+        sims = [h.cosine_similarity for h in fresh.hits]
+        assert sims == sorted(sims, reverse=True) and sims[0] > 0.3
+
+        async with pool.connection() as conn:  # an edit makes the stored vector stale
+            await conn.execute("UPDATE catalog.jobs SET title = 'Welding lead (nights)', updated_at = now() + "
+                               "interval '1 hour' WHERE id = %s", (job_id,))
+        stale = await ranker.candidates_for_job(job_id, Options(mode="vector", top_k=5))
+        assert [h.row["skills"] for h in stale.hits] == [["Welding"]] * 5
+        assert all(h.matched_skills == ["Welding"] for h in stale.hits)
+    finally:
+        async with pool.connection() as conn:
+            await conn.execute("DELETE FROM catalog.jobs WHERE id = %s", (job_id,))
+    with pytest.raises(NotFound):
+        await ranker.candidates_for_job(job_id, Options(mode="vector"))
+
+
+async def test_search_settings_end_with_the_search(ranker: Ranker, pool: Any) -> None:
+    result = await ranker.candidates_for_text("java", Options(mode="vector", top_k=5, ef_search=333,
+                                                              filters=Filters(location="reykjavik")))
+    assert result.ef_search == 333 and result.hits
+    conns = [await pool.getconn() for _ in range(pool.max_size)]
+    try:
+        for conn in conns:  # whichever connection ran it: no setting outlived the statement
+            cur = await conn.execute("SELECT current_setting('hnsw.ef_search', true), "
+                                     "current_setting('hnsw.iterative_scan', true), "
+                                     "current_setting('hnsw.max_scan_tuples', true)")
+            # NULLs on a connection that never loaded pgvector's library; its defaults on the others
+            assert await cur.fetchone() in {(None, None, None), ("40", "off", "20000")}
+    finally:
+        for conn in conns:
+            await pool.putconn(conn)
+
+
+async def test_jobs_for_a_candidate_by_vector_use_the_candidates_stored_vector_and_skills(ranker: Ranker,
+                                                                                         pool: Any) -> None:
+    async with pool.connection() as conn:
+        job = await (await conn.execute(
+            "INSERT INTO catalog.jobs (title, required_skills, embedding, embedded_at) "
+            "VALUES ('Backend role', '{Java}', %s, now() + interval '1 second') RETURNING id::text",
+            (standin_vector("java"),))).fetchone()
+        cand = await (await conn.execute("SELECT id::text FROM catalog.candidates WHERE skills = '{Java}' "
+                                         "ORDER BY name LIMIT 1")).fetchone()
+    try:
+        result = await ranker.jobs_for_candidate(cand[0], Options(mode="vector", top_k=3))
+        assert [h.row["id"] for h in result.hits][:1] == [uuid.UUID(job[0])]
+        assert result.hits[0].matched_skills == ["Java"] and result.hits[0].vector_position == 1
+    finally:
+        async with pool.connection() as conn:
+            await conn.execute("DELETE FROM catalog.jobs WHERE id = %s", (job[0],))
