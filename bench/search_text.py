@@ -92,7 +92,7 @@ async def load(url: str, rows: int, out: dict[str, Any]) -> None:
         started = time.perf_counter()
         await conn.execute("SET maintenance_work_mem = '2GB'")
         await conn.execute("CREATE INDEX candidates_embedding_hnsw ON catalog.candidates USING hnsw "
-                           "(embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
+                           "(embedding vector_cosine_ops) WITH (m = 16, ef_construction = 200)")  # as migration 0005
         await conn.commit()
         out["hnsw_build_s"] = round(time.perf_counter() - started, 1)
         await conn.execute("ANALYZE catalog.candidates")

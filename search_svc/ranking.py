@@ -9,6 +9,7 @@ carries why it matched (MatchExplanation's fields).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass, field
@@ -90,6 +91,15 @@ class _Query:
     skills: list[str]  # the query's skills, for matched_skills
     lexical: lexical.LexicalQuery | None = None  # typed text; None when the query is a stored row
     source: tuple[Table, str] | None = None  # the stored row whose terms are the query
+
+
+@dataclass(frozen=True)
+class _KeywordPool:
+    """The keyword leg's rows (ids, best first) and the query's term vector (sparsevec text; None when no
+    row matched), found before the rest of a hybrid search."""
+
+    ids: list[str]
+    query_vector: str | None
 
 
 @dataclass
@@ -299,9 +309,13 @@ class Ranker:
                 return fast
         wants_vector = opts.mode in ("vector", "hybrid")
         query = _Query(text, None, extract_skills(text), lexical.classify(text) if text else None)
-        if source is None and wants_vector:
-            query.vector = await self._embed(text)  # before taking a connection: the call may be slow
         pool_size = opts.top_k if opts.mode != "hybrid" else min(max(opts.top_k * 3, 50), 600)
+        keyword_pool: _KeywordPool | None = None
+        if source is None and opts.mode == "hybrid":
+            # Embedding typed text takes as long as the keyword leg: run them side by side, then the rest.
+            keyword_pool, query.vector = await self._keyword_pool_while_embedding(target, query, opts, pool_size)
+        elif source is None and wants_vector:
+            query.vector = await self._embed(text)  # before taking a connection: the call may be slow
         where, params = target.filters(opts.filters)
         async with self.pool.connection() as conn:
             ef = pick_ef_search(opts, pool_size, await self._rows(conn, target.table) if wants_vector else 0)
@@ -312,7 +326,7 @@ class Ranker:
             if opts.mode == "vector" and query.vector is not None:
                 hits = await self._vector_only(conn, target, query, where, params, opts, ef)
             else:
-                hits = await self._fused(conn, target, query, opts, pool_size, ef)
+                hits = await self._fused(conn, target, query, opts, pool_size, ef, keyword_pool)
         metrics.SEARCH_LATENCY.labels(target.table.name, opts.mode).observe(time.perf_counter() - started)
         wanted = {s.lower() for s in [*query.skills, *opts.filters.required_skills]}
         for hit in hits:
@@ -320,9 +334,27 @@ class Ranker:
             hit.matched_skills = [s for s in have if s.lower() in wanted]
         return Result(hits, opts.mode, ef if wants_vector else 0)
 
+    async def _keyword_pool_while_embedding(self, target: _Target, query: _Query, opts: Options,
+                                            pool_size: int) -> tuple[_KeywordPool, np.ndarray]:
+        """The keyword leg's pool for typed text, found while the text is embedded."""
+        embedding = asyncio.ensure_future(self._embed(query.text))
+        try:
+            statement, args = self._legs_statement(target, query, opts, pool_size, semantic=False)
+            async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(statement, args)
+                rows = await cur.fetchall()
+        except BaseException:
+            embedding.cancel()
+            raise
+        found = _KeywordPool([r["id"] for r in rows], rows[0]["qlex"] if rows else None)
+        return found, await embedding
+
     def _legs_statement(self, target: _Target, query: _Query, opts: Options, pool_size: int,
-                        semantic: bool) -> tuple[sql.Composed, dict[str, Any]]:
-        """Both legs, every pooled row's two similarities and the reference statistics, in one statement."""
+                        semantic: bool, keyword_pool: _KeywordPool | None = None
+                        ) -> tuple[sql.Composed, dict[str, Any]]:
+        """Both legs, every pooled row's two similarities and the reference statistics, in one statement.
+        `keyword_pool`: the keyword leg's rows already found (best first), so the statement does not search
+        again."""
         where, params = target.named_filters(opts.filters)
         corpus: lexical.Corpus = "jobs" if target is JOB_TARGET else "candidates"
         args: dict[str, Any] = {**params, **self.lexical_budget.params(), "pool": pool_size,
@@ -336,12 +368,22 @@ class Ranker:
             args["text"] = query.text
         strict = query.lexical is not None and query.lexical.strict
         tsq, matches = lexical.strict_match_sql() if strict else lexical.bag_match_sql()
-        ctes = [lexical.query_terms_sql(source, corpus), tsq,
-                # Scored as they are scanned (a materialised scan of 20,000 term vectors spilled to disk).
-                sql.SQL("kw AS MATERIALIZED (SELECT id, row_number() OVER (ORDER BY d, id) AS pos FROM ("
-                        "SELECT s.id, s.d FROM (SELECT t.id, t.lex <#> qlex.v AS d FROM {t} t, tsq, qlex "
-                        "WHERE {matches}{filters} LIMIT %(scan_cap)s) s ORDER BY s.d, s.id LIMIT %(pool)s) k)"
-                        ).format(t=target.table.ident, matches=matches, filters=_and(where))]
+        terms = lexical.query_terms_sql(source, corpus)
+        if keyword_pool is not None:
+            args["keyword_pool"] = keyword_pool.ids
+            if keyword_pool.query_vector is not None:  # the query's term vector as the first statement made it
+                args["qlex"] = keyword_pool.query_vector
+                terms = sql.SQL("qlex AS (SELECT %(qlex)s::sparsevec AS v)")
+            kw = sql.SQL("kw AS MATERIALIZED (SELECT k.id, k.pos FROM unnest(%(keyword_pool)s::uuid[]) "
+                         "WITH ORDINALITY AS k(id, pos))")
+        else:
+            # Scored as they are scanned (a materialised scan of 20,000 term vectors spilled to disk).
+            kw = sql.SQL("kw AS MATERIALIZED (SELECT id, row_number() OVER (ORDER BY d, id) AS pos FROM ("
+                         "SELECT s.id, s.d FROM (SELECT t.id, t.lex <#> qlex.v AS d FROM {t} t, tsq, qlex "
+                         "WHERE {matches}{filters} LIMIT %(scan_cap)s) s ORDER BY s.d, s.id LIMIT %(pool)s) k)"
+                         ).format(t=target.table.ident, matches=matches, filters=_and(where))
+        # A given term vector leaves nothing to match rows with (and no `rarest` for the tsq CTE to read).
+        ctes = [terms, kw] if "qlex" in args else [terms, tsq, kw]
         if semantic:
             # relaxed_order may return rows slightly out of order: materialise, then number them exactly.
             ctes.append(sql.SQL(
@@ -360,16 +402,16 @@ class Ranker:
         else:
             body = sql.SQL(
                 "SELECT kw.id::text AS id, NULL::float8 AS cos, coalesce(-(c.lex <#> qlex.v), 0) AS lex, 0 AS vpos, "
-                "kw.pos AS kpos, 0 AS n, 0.0 AS cos_mean, 0.0 AS cos_std, 0.0 AS lex_mean, 0.0 AS lex_std "
-                "FROM kw JOIN {t} c ON c.id = kw.id, qlex ORDER BY kw.pos"
+                "kw.pos AS kpos, 0 AS n, 0.0 AS cos_mean, 0.0 AS cos_std, 0.0 AS lex_mean, 0.0 AS lex_std, "
+                "qlex.v::text AS qlex FROM kw JOIN {t} c ON c.id = kw.id, qlex ORDER BY kw.pos"
             ).format(t=target.table.ident)
         return sql.SQL("WITH ") + sql.SQL(",\n").join(ctes) + sql.SQL("\n") + body, args
 
     async def _fused(self, conn: AsyncConnection[Any], target: _Target, query: _Query, opts: Options,
-                     pool_size: int, ef: int) -> list[Hit]:
+                     pool_size: int, ef: int, keyword_pool: _KeywordPool | None = None) -> list[Hit]:
         """KEYWORD and HYBRID modes: pool both legs, score every pooled row, keep the best top_k."""
         semantic = opts.mode == "hybrid" and query.vector is not None
-        statement, args = self._legs_statement(target, query, opts, pool_size, semantic)
+        statement, args = self._legs_statement(target, query, opts, pool_size, semantic, keyword_pool)
         async with conn.pipeline(), conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
             if semantic:
                 await _set_search_knobs(conn, ef, bool(opts.filters.selective or target.has_status))

@@ -314,3 +314,19 @@ async def test_jobs_for_a_candidate_by_vector_use_the_candidates_stored_vector_a
     finally:
         async with pool.connection() as conn:
             await conn.execute("DELETE FROM catalog.jobs WHERE id = %s", (job[0],))
+
+
+@pytest.mark.parametrize("text", ["python specialist with java", '"nursing specialist" -welding'])
+async def test_text_hybrid_found_while_embedding_equals_the_one_statement_search(ranker: Ranker, pool: Any,
+                                                                                 text: str) -> None:
+    """Typed text's keyword pool is found while the text is embedded; the result is the one a single
+    statement over both legs gives (the path a stored row's search takes)."""
+    opts = ranking.check_options(Options(mode="hybrid", top_k=12))
+    early = await ranker.candidates_for_text(text, opts)
+    query = ranking._Query(text, standin_vector(text), [], ranking.lexical.classify(text))
+    async with pool.connection() as conn:
+        whole = await ranker._fused(conn, ranking.CANDIDATE_TARGET, query, opts, 50, ranking.pick_ef_search(opts, 50))
+    assert early.hits and [str(h.row["id"]) for h in early.hits] == [str(h.row["id"]) for h in whole]
+    for a, b in zip(early.hits, whole, strict=True):
+        assert (a.score, a.keyword_rank, a.keyword_position, a.vector_position) == (
+            pytest.approx(b.score), pytest.approx(b.keyword_rank), b.keyword_position, b.vector_position)
