@@ -4,6 +4,9 @@
     .venv/bin/python bench/search.py --rows 1000000 --cluster /tmp/hiremesh-bench-1m --text resume \\
         --variant vector:16:64 vector:16:128 halfvec:16:64 --variant-ef 100 200 400   # builds: hours
 
+Keyword and hybrid search (the relevance issue's latency targets) are measured on real-sentence resumes by
+bench/search_text.py, which runs the same gRPC service; this bench's synthetic words carry no meaning.
+
 Vectors are clustered like sentence embeddings (Zipf-sized topics around a shared mean direction, cosine
 to the topic centre ~0.7), not uniform noise, which would make HNSW look worse and recall meaningless.
 Starts a private PostgreSQL 18 + pgvector cluster in /tmp (or uses --dsn, or keeps one in --cluster DIR and
