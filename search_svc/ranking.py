@@ -368,7 +368,8 @@ class Ranker:
             args["text"] = query.text
         strict = query.lexical is not None and query.lexical.strict
         tsq, matches = lexical.strict_match_sql() if strict else lexical.bag_match_sql()
-        terms = lexical.query_terms_sql(source, corpus)
+        terms: sql.Composable = lexical.query_terms_sql(source, corpus)
+        kw: sql.Composable
         if keyword_pool is not None:
             args["keyword_pool"] = keyword_pool.ids
             if keyword_pool.query_vector is not None:  # the query's term vector as the first statement made it
