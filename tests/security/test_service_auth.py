@@ -29,7 +29,9 @@ from hiremesh.server import MeshServer
 from hiremesh.service_auth import HEADER
 from hiremesh.v1 import analytics_pb2, embedding_pb2, guardrail_pb2, screening_pb2, search_pb2
 from search_svc import importer
+from search_svc.candidates import Candidates
 from search_svc.config import SearchConfig
+from search_svc.parse_pool import InlineParser
 from tests.fixtures.procs import spawn_service
 
 # One cheap real RPC per service: (service, method path, request).
@@ -134,7 +136,7 @@ def test_the_import_root_defaults_to_home_imports(monkeypatch: pytest.MonkeyPatc
     assert SearchConfig.from_env().import_root == tmp_path / "imports"
 
 
-def test_folders_outside_the_import_root_are_refused(tmp_path: Path) -> None:
+async def test_folders_outside_the_import_root_are_refused(tmp_path: Path) -> None:
     root = tmp_path / "imports"
     (root / "batch").mkdir(parents=True)
     (root / "batch" / "a.txt").write_text("Ada Lovelace\nPython developer\n")
@@ -146,9 +148,11 @@ def test_folders_outside_the_import_root_are_refused(tmp_path: Path) -> None:
         assert refused.value.field == "folder", folder
     sources = importer.sources_from([], "batch", [], root)  # relative to the root
     assert [s.name for s in sources] == ["a.txt", "passwd.txt"]
-    assert sources[0].load().name == "Ada Lovelace"
+    # Loaders read files through the store's parser (issue 16.1); no database is needed for that.
+    files_only = Candidates(None, None, InlineParser())  # type: ignore[arg-type]
+    assert (await sources[0].load(files_only)).name == "Ada Lovelace"
     with pytest.raises(InvalidArgument, match="outside the import root"):
-        sources[1].load()  # a link out of the root inside an allowed folder is a failed record, never read
+        await sources[1].load(files_only)  # a link out of the root inside an allowed folder is a failed record
     assert next(s.name for s in importer.sources_from([], str(root / "batch"), [], root)) == "a.txt"
 
 
