@@ -19,7 +19,7 @@ import grpc
 import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2_grpc
 
 from hiremesh.clients import channel
 from hiremesh.config import HEALTH_NAMES, ConfigError
@@ -98,13 +98,14 @@ async def test_the_refusal_names_the_credential(search_addr: str) -> None:
 
 
 async def test_reflection_is_off_outside_hiremesh_up(search_addr: str) -> None:
+    # The server answers an unknown method from the call's headers alone, so the call sends no message: an
+    # aio client writing into a stream the server has already closed as UNIMPLEMENTED sometimes reports
+    # INTERNAL "execute_batch" instead (grpc/grpc#36066), which says nothing about reflection. Were reflection
+    # on, the server would wait for a request and the call would end DEADLINE_EXCEEDED, failing this test.
     async with channel(search_addr) as chan:  # even with the credential
-        call = reflection_pb2_grpc.ServerReflectionStub(chan).ServerReflectionInfo(
-            iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
-        with pytest.raises(grpc.aio.AioRpcError) as off:
-            async for _ in call:
-                pass
-    assert off.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        call = reflection_pb2_grpc.ServerReflectionStub(chan).ServerReflectionInfo(timeout=20)
+        code = await call.code()
+    assert code == grpc.StatusCode.UNIMPLEMENTED, (code, await call.details())
 
 
 def test_a_server_without_any_credential_refuses_to_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
