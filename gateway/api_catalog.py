@@ -215,7 +215,8 @@ async def search_jobs(request: web.Request) -> web.Response:
 
 ROUTES = [
     Route("POST", "/candidates", create_candidate, "Create a candidate (JSON, or multipart with a resume file)",
-          "candidates", body=pb.Candidate, multipart=True, response=pb.CreateCandidateResponse, status=201),
+          "candidates", body=pb.Candidate, multipart=True, response=pb.CreateCandidateResponse, status=201,
+          also={200: "the existing candidate with the same resume (deduplicated: true); nothing was created"}),
     Route("GET", "/candidates", list_candidates, "List candidates, filtered and paged", "candidates",
           query=CANDIDATE_FILTERS, query_message=pb.ListCandidatesRequest, response=pb.ListCandidatesResponse),
     Route("GET", "/candidates/{id}", get_candidate, "Get a candidate", "candidates",

@@ -86,6 +86,8 @@ class Route:
     extra_query: Mapping[str, str] = field(default_factory=dict)  # parameters handled by hand: name -> doc
     response: type[Message] | str | None = None  # a message, a named schema, or None (no body)
     status: int = 200
+    # Other success statuses the handler can answer with the same body: status -> when (documented in OpenAPI).
+    also: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def min_role(self) -> Role:

@@ -181,6 +181,9 @@ async def test_openapi_matches_the_router(client: TestClient) -> None:
                 routed.add((route.method, path))
     assert documented == routed
     assert len(documented) == len(API_ROUTES)
+    # A create that finds the same resume answers 200 with the same body (deduplicated: true): documented.
+    create = doc["paths"]["/api/v1/candidates"]["post"]["responses"]
+    assert create["200"]["content"] == create["201"]["content"] and "deduplicated" in create["200"]["description"]
     for path, ops in doc["paths"].items():
         for op in ops.values():
             declared = {p["name"] for p in op["parameters"] if p["in"] == "path"}

@@ -7,6 +7,7 @@ One module stack (search + screening on one database, one screening worker whose
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 import uuid
@@ -18,6 +19,7 @@ import pytest
 import pytest_asyncio
 
 from hiremesh.clients import analytics_stub, screening_stub, search_stub
+from hiremesh.credentials import SERVICE_TOKEN
 from hiremesh.v1 import analytics_pb2, screening_pb2, search_pb2
 from tests.fixtures.analytics import ANALYTICS_HEALTH, analytics_env
 from tests.fixtures.mail import MailStack, start_mail_stack, start_sink
@@ -26,6 +28,9 @@ from tests.fixtures.procs import REPO, free_port, spawn_service
 pytestmark = pytest.mark.timeout(600)
 T = 30.0
 pb = screening_pb2
+# The CLI is an operator's client: like every hiremesh client it sends the deployment's service credential
+# (issue 17), read from the environment as an operator's shell would have it.
+_TOKEN = {SERVICE_TOKEN: os.environ[SERVICE_TOKEN]}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -171,7 +176,7 @@ async def test_hiremesh_tasks_prints_the_queue(slow_stack: MailStack) -> None:
     proc = await asyncio.create_subprocess_exec(
         str(REPO / ".venv" / "bin" / "hiremesh"), "tasks", "--once", "--addr", slow_stack.screening_addr,
         "--limit", "5", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "160", "HOME": str(REPO)})
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "160", "HOME": str(REPO), **_TOKEN})
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     text = out.decode()
     assert proc.returncode == 0, err.decode()
@@ -180,7 +185,7 @@ async def test_hiremesh_tasks_prints_the_queue(slow_stack: MailStack) -> None:
     assert ":screening" in text and ":mail" in text and "screening.run" in text
     bad = await asyncio.create_subprocess_exec(
         str(REPO / ".venv" / "bin" / "hiremesh"), "tasks", "cancel", "987654321", "--addr", slow_stack.screening_addr,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={"PATH": "/usr/bin:/bin"})
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={"PATH": "/usr/bin:/bin", **_TOKEN})
     _, err = await asyncio.wait_for(bad.communicate(), 60)
     assert bad.returncode == 1 and "NOT_FOUND" in err.decode()
 

@@ -30,6 +30,9 @@ from search_svc.applications import Applications
 from search_svc.candidates import Candidates
 from search_svc.embedder import Embedder
 from search_svc.jobs import Jobs
+from search_svc.mail_templates import DEFAULT_PATH, Templates
+from search_svc.outbox import Outbox
+from search_svc.parse_pool import InlineParser
 from search_svc.ranking import Ranker
 from search_svc.reembed import Reembedder
 from search_svc.servicer import SERVICE_NAME, Backend, SearchServicer
@@ -86,9 +89,11 @@ async def flaky(module_db_url: str, embedding_addr: str, tmp_path_factory: pytes
     await migrate(module_db_url, "catalog", MIGRATIONS)
     pool = await open_pool(module_db_url, max_size=4)
     embedder = Embedder(embedding_stub(embedding_addr), timeout=20, batch=64)
-    candidates, jobs = Candidates(pool, embedder), Jobs(pool, embedder)
+    # The creates under test carry fields, not files: parsing in this process is enough (no worker pool).
+    candidates, jobs = Candidates(pool, embedder, InlineParser()), Jobs(pool, embedder)
+    outbox = Outbox(pool, Templates.load(DEFAULT_PATH))  # a new application writes its e-mail (issue 18)
     servicer = SearchServicer()
-    servicer.attach(Backend(candidates, jobs, Applications(pool), Ranker(pool, embedder),
+    servicer.attach(Backend(candidates, jobs, Applications(pool, outbox), outbox, Ranker(pool, embedder),
                             Reembedder(candidates, jobs), tmp_path_factory.mktemp("imports")))
     lossy = FailAfterCommit()
     # The shared server (service token, error mapping) with the lossy step between them and the servicer.
