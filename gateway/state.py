@@ -86,6 +86,16 @@ class Route:
     extra_query: Mapping[str, str] = field(default_factory=dict)  # parameters handled by hand: name -> doc
     response: type[Message] | str | None = None  # a message, a named schema, or None (no body)
     status: int = 200
+    # OpenAPI operationId when the handler's name is not unique (one handler behind GET and POST).
+    operation_id: str | None = None
+
+    @property
+    def operation(self) -> str:
+        """The OpenAPI operationId: unique per route, derived from the handler name unless given."""
+        if self.operation_id is not None:
+            return self.operation_id
+        name = self.handler.__name__
+        return name if self.method in ("GET", "POST") else f"{name}_{self.method.lower()}"
 
     @property
     def min_role(self) -> Role:
