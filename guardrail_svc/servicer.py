@@ -9,7 +9,7 @@ from guardrail_svc.llm_bias import LlmBiasChecker, merge
 from guardrail_svc.offload import Offloader
 from guardrail_svc.report import SafetyReport
 from guardrail_svc.scanner import Guardrail, ScanOptions
-from guardrail_svc.validation import validate_analysis
+from hiremesh.analysis import validate_analysis
 from hiremesh.errors import InvalidArgument
 from hiremesh.pending import Pending
 from hiremesh.v1 import guardrail_pb2, guardrail_pb2_grpc
