@@ -118,23 +118,24 @@ class _Outgoing:
         return with_token(details, self.token) if self.token else details
 
 
-class _UnaryUnary(_Outgoing, grpc.aio.UnaryUnaryClientInterceptor):
+# grpc's interceptor classes are generic only in grpc-stubs (not subscriptable at run time): bare as a base.
+class _UnaryUnary(_Outgoing, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
     async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
         return await continuation(self.details(client_call_details), with_request_id(request))
 
 
-class _UnaryStream(_Outgoing, grpc.aio.UnaryStreamClientInterceptor):
+class _UnaryStream(_Outgoing, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[type-arg]
     async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
         return await continuation(self.details(client_call_details), request)
 
 
-class _StreamUnary(_Outgoing, grpc.aio.StreamUnaryClientInterceptor):
+class _StreamUnary(_Outgoing, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[type-arg]
     async def intercept_stream_unary(self, continuation: Any, client_call_details: Any,
                                      request_iterator: Any) -> Any:
         return await continuation(self.details(client_call_details), request_iterator)
 
 
-class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):
+class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[type-arg]
     async def intercept_stream_stream(self, continuation: Any, client_call_details: Any,
                                       request_iterator: Any) -> Any:
         return await continuation(self.details(client_call_details), request_iterator)

@@ -162,7 +162,7 @@ def _migration_folders() -> list[tuple[str, Path]]:
     return found
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     seed = sub.add_parser("seed-demo", help="generate realistic demo jobs, candidates and applications")
     seed.add_argument("--jobs", type=int, default=12)
     seed.add_argument("--candidates", type=int, default=200)
