@@ -183,24 +183,29 @@ def _as_async(stub: object) -> Any:
 # so these return the async stub types that the calls really have.
 def embedding_stub(target: str | None = None) -> embedding_pb2_grpc.EmbeddingServiceAsyncStub:
     chan = channel(target or service_addr("embedding"))
-    return _as_async(embedding_pb2_grpc.EmbeddingServiceStub(chan))
+    stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub = _as_async(embedding_pb2_grpc.EmbeddingServiceStub(chan))
+    return stub
 
 
 def search_stub(target: str | None = None) -> search_pb2_grpc.SearchServiceAsyncStub:
     chan = channel(target or service_addr("search"))
-    return _as_async(search_pb2_grpc.SearchServiceStub(chan))
+    stub: search_pb2_grpc.SearchServiceAsyncStub = _as_async(search_pb2_grpc.SearchServiceStub(chan))
+    return stub
 
 
 def guardrail_stub(target: str | None = None) -> guardrail_pb2_grpc.GuardrailServiceAsyncStub:
     chan = channel(target or service_addr("guardrail"))
-    return _as_async(guardrail_pb2_grpc.GuardrailServiceStub(chan))
+    stub: guardrail_pb2_grpc.GuardrailServiceAsyncStub = _as_async(guardrail_pb2_grpc.GuardrailServiceStub(chan))
+    return stub
 
 
 def screening_stub(target: str | None = None) -> screening_pb2_grpc.ScreeningServiceAsyncStub:
     chan = channel(target or service_addr("screening"))
-    return _as_async(screening_pb2_grpc.ScreeningServiceStub(chan))
+    stub: screening_pb2_grpc.ScreeningServiceAsyncStub = _as_async(screening_pb2_grpc.ScreeningServiceStub(chan))
+    return stub
 
 
 def analytics_stub(target: str | None = None) -> analytics_pb2_grpc.AnalyticsServiceAsyncStub:
     chan = channel(target or service_addr("analytics"))
-    return _as_async(analytics_pb2_grpc.AnalyticsServiceStub(chan))
+    stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub = _as_async(analytics_pb2_grpc.AnalyticsServiceStub(chan))
+    return stub
