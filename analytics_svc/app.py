@@ -6,12 +6,12 @@ CPU and DuckDB work runs in a bounded thread pool so the gRPC event loop stays r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from analytics_svc.config import AnalyticsConfig
 from analytics_svc.etl import Mode, Syncer, SyncProgress, SyncResult
@@ -20,6 +20,8 @@ from analytics_svc.models import HirePrediction, Metrics, ModelKind, ModelStore,
 from analytics_svc.reports import Column, Report, run_report
 from analytics_svc.schedules import Scheduler
 from analytics_svc.warehouse import Warehouse
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Analytics:
         await app._run(app.models.load)
         return app
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     # --- sync ------------------------------------------------------------------------------------------

@@ -121,8 +121,12 @@ def antiword_text(path: Path) -> str | None:
     return done.stdout if done.returncode == 0 else ""
 
 
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
 async def files_part(api: Api, folder: Path) -> dict[str, Any]:
-    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    paths = await asyncio.to_thread(files_under, folder)
     per: dict[str, dict[str, Any]] = defaultdict(lambda: {"files": 0, "accepted": 0, "rejected": [], "chars": [],
                                                            "api_s": [], "parse_s": [], "sniffed": defaultdict(int)})
     texts: dict[Path, str] = {}

@@ -154,8 +154,12 @@ async def main(quick: bool, out: Path | None) -> None:
     }
     print(json.dumps(results, indent=2))
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2))
+        await asyncio.to_thread(write_results, out, json.dumps(results, indent=2))
+
+
+def write_results(out: Path, text: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from embedding_svc.batcher import MicroBatcher
 from embedding_svc.config import EmbeddingConfig
 from embedding_svc.servicer import SERVICE_NAME, EmbeddingServicer
 from embedding_svc.startup import load_model
-from hiremesh.config import env_int
 from hiremesh.errors import FailedPrecondition
 from hiremesh.server import MeshServer, run
 from hiremesh.v1 import embedding_pb2_grpc
@@ -42,10 +41,6 @@ async def main() -> None:
     batcher.start()
     servicer.attach(model, batcher, choice)
     server.on_shutdown(batcher.close)
-    # Test-only hook: hold NOT_SERVING a little longer so a test can observe it deterministically.
-    ready_delay = env_int("HIREMESH_EMBEDDING_TEST_READY_DELAY_MS", 0, min=0, max=60_000)
-    if ready_delay:
-        await asyncio.sleep(ready_delay / 1000)
     server.set_serving(True)
     log.info("embedding service ready on port %d (%s %s)", server.port, model.name, model.variant)
     await server.wait()

@@ -43,7 +43,8 @@ def mean_pool(hidden: Vectors, mask: npt.NDArray[np.int64]) -> Vectors:
 
 def normalise(vectors: Vectors) -> Vectors:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32, copy=False)
+    unit: Vectors = (vectors / np.clip(norms, 1e-12, None)).astype(np.float32, copy=False)
+    return unit
 
 
 def length_buckets(lengths: Sequence[int], token_budget: int, max_rows: int) -> list[list[int]]:

@@ -28,21 +28,41 @@ async def write_bootstrap_token(users: UserStore, token_file: Path) -> str | Non
     works (a new database), the file is removed so nobody is shown a dead token; one that still works gets
     mode 0600 again at every start (a copy or an editor may have loosened it).
     """
-    with contextlib.suppress(OSError):
-        token_file.chmod(0o600)
+    # The file operations run off the event loop (a slow or network disk must not stall the gateway).
+    await asyncio.to_thread(_tighten, token_file)
     token = await users.ensure_bootstrap_admin()
     if token is not None:
-        token_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(token + "\n")
+        await asyncio.to_thread(_write_private, token_file, token + "\n")
         log.info("created user 'admin'; its API key is in %s", token_file)
         return token
-    with contextlib.suppress(OSError):
-        old = token_file.read_text().strip()
-        if old and await users.lookup(old) is None:
-            token_file.unlink()
+    old = await asyncio.to_thread(_read_stripped, token_file)
+    if old and await users.lookup(old) is None:
+        await asyncio.to_thread(_remove, token_file)
     return None
+
+
+def _tighten(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.chmod(0o600)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
+def _read_stripped(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 async def main() -> None:

@@ -125,8 +125,7 @@ def document(routes: Iterable[Route], prefix: str = "/api/v1") -> dict[str, Any]
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         op: dict[str, Any] = {
-            "operationId": route.handler.__name__ + ("" if route.method in ("GET", "POST") else "_" +
-                                                     route.method.lower()),
+            "operationId": route.operation,
             "summary": route.summary, "tags": [route.tag],
             "x-required-role": route.min_role.label,
             "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aiohttp import web
 from google.protobuf import json_format
@@ -143,17 +143,17 @@ def short_enum_names(enum: Any) -> list[str]:
 
 
 def _field(descriptor: Any, key: str) -> FieldDescriptor | None:
-    found = descriptor.fields_by_name.get(key)
+    found: FieldDescriptor | None = descriptor.fields_by_name.get(key)
     if found is not None:
         return found
     for candidate in descriptor.fields:
         if candidate.json_name == key:
-            return candidate
+            return cast(FieldDescriptor, candidate)
     return None
 
 
 def _is_map(field: Any) -> bool:
-    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
+    return bool(field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry)
 
 
 def _known_enum(field: Any, raw: object, path: str) -> object:

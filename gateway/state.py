@@ -88,6 +88,16 @@ class Route:
     status: int = 200
     # Other success statuses the handler can answer with the same body: status -> when (documented in OpenAPI).
     also: Mapping[int, str] = field(default_factory=dict)
+    # OpenAPI operationId when the handler's name is not unique (one handler behind GET and POST).
+    operation_id: str | None = None
+
+    @property
+    def operation(self) -> str:
+        """The OpenAPI operationId: unique per route, derived from the handler name unless given."""
+        if self.operation_id is not None:
+            return self.operation_id
+        name = self.handler.__name__
+        return name if self.method in ("GET", "POST") else f"{name}_{self.method.lower()}"
 
     @property
     def min_role(self) -> Role:

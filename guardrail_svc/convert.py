@@ -7,7 +7,7 @@ from typing import Any
 from guardrail_svc.pii import PiiMode, RedactionStyle
 from guardrail_svc.report import BiasFinding, PiiFinding, SafetyReport, ToxicityResult, ValidationIssue
 from guardrail_svc.scanner import ALL_CHECKS, ScanOptions
-from guardrail_svc.validation import ValidationOutcome
+from hiremesh.analysis import ValidationOutcome
 from hiremesh.errors import InvalidArgument
 from hiremesh.v1 import common_pb2, guardrail_pb2
 

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import IntEnum
 from typing import TypeVar
 
+# The severity scale and validation issues are the analysis contract's (hiremesh.analysis), shared with screening.
+from hiremesh.analysis import Severity, ValidationIssue
 
-class Severity(IntEnum):
-    """Mirrors hiremesh.v1.Severity so conversion is a cast."""
-
-    UNSPECIFIED = 0
-    LOW = 1
-    MEDIUM = 2
-    HIGH = 3
-    CRITICAL = 4
+__all__ = ["CRITICAL_PII", "BiasFinding", "PiiFinding", "SafetyReport", "Severity", "ToxicityFinding",
+           "ToxicityResult", "ValidationIssue", "with_path"]
 
 
 @dataclass(frozen=True)
@@ -58,15 +53,6 @@ class ToxicityResult:
     dimensions: dict[str, float]
     threshold: float
     findings: list[ToxicityFinding] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ValidationIssue:
-    field: str
-    code: str
-    message: str
-    severity: Severity
-    fixed: bool = False
 
 
 # PII whose leak is harmful on its own (fraud, identity theft), not merely identifying.

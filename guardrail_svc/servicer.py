@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 
 from guardrail_svc import convert
@@ -9,7 +11,7 @@ from guardrail_svc.llm_bias import LlmBiasChecker, merge
 from guardrail_svc.offload import Offloader
 from guardrail_svc.report import SafetyReport
 from guardrail_svc.scanner import Guardrail, ScanOptions
-from guardrail_svc.validation import validate_analysis
+from hiremesh.analysis import validate_analysis
 from hiremesh.errors import InvalidArgument
 from hiremesh.pending import Pending
 from hiremesh.v1 import guardrail_pb2, guardrail_pb2_grpc
@@ -31,7 +33,7 @@ class GuardrailServicer(guardrail_pb2_grpc.GuardrailServiceServicer):
     def _guardrail(self) -> Guardrail:
         return self._ready.get()
 
-    async def Scan(self, request: guardrail_pb2.ScanRequest, context: grpc.aio.ServicerContext
+    async def Scan(self, request: guardrail_pb2.ScanRequest, context: grpc.aio.ServicerContext[Any, Any]
                    ) -> guardrail_pb2.ScanResponse:
         options = convert.scan_options(request.options)
         content = request.WhichOneof("content")
@@ -44,13 +46,13 @@ class GuardrailServicer(guardrail_pb2_grpc.GuardrailServiceServicer):
             raise InvalidArgument("content", "set text or json_document")
         return guardrail_pb2.ScanResponse(report=convert.safety_report(report))
 
-    async def ScanBatch(self, request: guardrail_pb2.ScanBatchRequest, context: grpc.aio.ServicerContext
+    async def ScanBatch(self, request: guardrail_pb2.ScanBatchRequest, context: grpc.aio.ServicerContext[Any, Any]
                         ) -> guardrail_pb2.ScanBatchResponse:
         options = convert.scan_options(request.options)
         reports = await self._offload.run(self._guardrail.scan_batch, list(request.texts), options)
         return guardrail_pb2.ScanBatchResponse(reports=[convert.safety_report(r) for r in reports])
 
-    async def Redact(self, request: guardrail_pb2.RedactRequest, context: grpc.aio.ServicerContext
+    async def Redact(self, request: guardrail_pb2.RedactRequest, context: grpc.aio.ServicerContext[Any, Any]
                      ) -> guardrail_pb2.RedactResponse:
         style = convert.redaction_style(request.style)
         mode = convert.pii_mode(request.pii_mode, "pii_mode")
@@ -58,8 +60,8 @@ class GuardrailServicer(guardrail_pb2_grpc.GuardrailServiceServicer):
                                                  list(request.entity_types), mode)
         return guardrail_pb2.RedactResponse(text=text, findings=[convert.pii_finding(f) for f in findings])
 
-    async def ValidateOutput(self, request: guardrail_pb2.ValidateOutputRequest, context: grpc.aio.ServicerContext
-                             ) -> guardrail_pb2.ValidateOutputResponse:
+    async def ValidateOutput(self, request: guardrail_pb2.ValidateOutputRequest,
+                             context: grpc.aio.ServicerContext[Any, Any]) -> guardrail_pb2.ValidateOutputResponse:
         if request.expected_questions < 0:
             raise InvalidArgument("expected_questions", "must not be negative")
         if len(request.result_json.encode()) > self._guardrail.limits.max_text_bytes:

@@ -118,23 +118,24 @@ class _Outgoing:
         return with_token(details, self.token) if self.token else details
 
 
-class _UnaryUnary(_Outgoing, grpc.aio.UnaryUnaryClientInterceptor):
+# grpc's interceptor classes are generic only in grpc-stubs (not subscriptable at run time): bare as a base.
+class _UnaryUnary(_Outgoing, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
     async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
         return await continuation(self.details(client_call_details), with_request_id(request))
 
 
-class _UnaryStream(_Outgoing, grpc.aio.UnaryStreamClientInterceptor):
+class _UnaryStream(_Outgoing, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[type-arg]
     async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
         return await continuation(self.details(client_call_details), request)
 
 
-class _StreamUnary(_Outgoing, grpc.aio.StreamUnaryClientInterceptor):
+class _StreamUnary(_Outgoing, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[type-arg]
     async def intercept_stream_unary(self, continuation: Any, client_call_details: Any,
                                      request_iterator: Any) -> Any:
         return await continuation(self.details(client_call_details), request_iterator)
 
 
-class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):
+class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[type-arg]
     async def intercept_stream_stream(self, continuation: Any, client_call_details: Any,
                                       request_iterator: Any) -> Any:
         return await continuation(self.details(client_call_details), request_iterator)
@@ -182,24 +183,29 @@ def _as_async(stub: object) -> Any:
 # so these return the async stub types that the calls really have.
 def embedding_stub(target: str | None = None) -> embedding_pb2_grpc.EmbeddingServiceAsyncStub:
     chan = channel(target or service_addr("embedding"))
-    return _as_async(embedding_pb2_grpc.EmbeddingServiceStub(chan))
+    stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub = _as_async(embedding_pb2_grpc.EmbeddingServiceStub(chan))
+    return stub
 
 
 def search_stub(target: str | None = None) -> search_pb2_grpc.SearchServiceAsyncStub:
     chan = channel(target or service_addr("search"))
-    return _as_async(search_pb2_grpc.SearchServiceStub(chan))
+    stub: search_pb2_grpc.SearchServiceAsyncStub = _as_async(search_pb2_grpc.SearchServiceStub(chan))
+    return stub
 
 
 def guardrail_stub(target: str | None = None) -> guardrail_pb2_grpc.GuardrailServiceAsyncStub:
     chan = channel(target or service_addr("guardrail"))
-    return _as_async(guardrail_pb2_grpc.GuardrailServiceStub(chan))
+    stub: guardrail_pb2_grpc.GuardrailServiceAsyncStub = _as_async(guardrail_pb2_grpc.GuardrailServiceStub(chan))
+    return stub
 
 
 def screening_stub(target: str | None = None) -> screening_pb2_grpc.ScreeningServiceAsyncStub:
     chan = channel(target or service_addr("screening"))
-    return _as_async(screening_pb2_grpc.ScreeningServiceStub(chan))
+    stub: screening_pb2_grpc.ScreeningServiceAsyncStub = _as_async(screening_pb2_grpc.ScreeningServiceStub(chan))
+    return stub
 
 
 def analytics_stub(target: str | None = None) -> analytics_pb2_grpc.AnalyticsServiceAsyncStub:
     chan = channel(target or service_addr("analytics"))
-    return _as_async(analytics_pb2_grpc.AnalyticsServiceStub(chan))
+    stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub = _as_async(analytics_pb2_grpc.AnalyticsServiceStub(chan))
+    return stub

@@ -79,7 +79,8 @@ async def seed_demo(jobs: int, candidates: int, seed: int) -> int:
     return 0
 
 
-async def import_files(paths: list[str]) -> int:
+def _import_request(paths: list[str]) -> search_pb2.ImportCandidatesRequest:
+    """The import request for files and folders on this machine (reads the files: run it off the loop)."""
     request = search_pb2.ImportCandidatesRequest()
     for raw in paths:
         path = Path(raw)
@@ -89,6 +90,11 @@ async def import_files(paths: list[str]) -> int:
             media = mimetypes.guess_type(path.name)[0] or ""
             request.files.append(search_pb2.ResumeFile(file_name=path.name, media_type=media,
                                                        content=path.read_bytes()))
+    return request
+
+
+async def import_files(paths: list[str]) -> int:
+    request = await asyncio.to_thread(_import_request, paths)
     summary = await _import_stream(request, "import")
     console.print(f"created {summary.created}, duplicates {summary.duplicates}, failed {summary.failed}")
     return 0 if summary.failed == 0 else 1
@@ -139,16 +145,24 @@ async def migrate() -> int:
     from hiremesh.db import migrate as apply
 
     url = config.database_url()
-    repo = Path(__file__).resolve().parents[1]
-    for schema, folder in (("catalog", "search_svc"), ("screening", "screening_svc"), ("auth", "gateway")):
-        migrations = repo / folder / "migrations"
-        if migrations.is_dir():
-            applied = await apply(url, schema, migrations)
-            console.print(f"{schema}: {len(applied)} migration(s) applied")
+    for schema, migrations in await asyncio.to_thread(_migration_folders):
+        applied = await apply(url, schema, migrations)
+        console.print(f"{schema}: {len(applied)} migration(s) applied")
     return 0
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def _migration_folders() -> list[tuple[str, Path]]:
+    """(schema, folder) of every service's migrations present in this tree, in the order they apply."""
+    repo = Path(__file__).resolve().parents[1]
+    found = []
+    for schema, folder in (("catalog", "search_svc"), ("screening", "screening_svc"), ("auth", "gateway")):
+        migrations = repo / folder / "migrations"
+        if migrations.is_dir():
+            found.append((schema, migrations))
+    return found
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     seed = sub.add_parser("seed-demo", help="generate realistic demo jobs, candidates and applications")
     seed.add_argument("--jobs", type=int, default=12)
     seed.add_argument("--candidates", type=int, default=200)

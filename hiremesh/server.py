@@ -64,7 +64,8 @@ def _status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
     return None
 
 
-class _MeshInterceptor(grpc.aio.ServerInterceptor):
+# grpc's interceptor classes are generic only in grpc-stubs (not subscriptable at run time): bare as a base.
+class _MeshInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Counts every call and turns domain exceptions into status codes (never a traceback to the caller)."""
 
     def __init__(self, service: str) -> None:
@@ -72,9 +73,9 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
@@ -105,7 +106,7 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):
 
     def _wrap_unary(self, inner: Callable[..., Any], method: str, parse: Callable[[Any], Any]
                     ) -> Callable[..., Any]:
-        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             start = self._begin(method)
             code = grpc.StatusCode.OK
             try:
@@ -120,7 +121,7 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):
 
     def _wrap_stream(self, inner: Callable[..., Any], method: str, parse: Callable[[Any], Any]
                      ) -> Callable[..., Any]:
-        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             start = self._begin(method)
             code = grpc.StatusCode.OK
             try:
@@ -142,7 +143,8 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):
         metrics.GRPC_IN_FLIGHT.labels(self._service, method).inc()
         return time.perf_counter()
 
-    def _end(self, method: str, start: float, code: grpc.StatusCode, context: grpc.aio.ServicerContext) -> None:
+    def _end(self, method: str, start: float, code: grpc.StatusCode,
+             context: grpc.aio.ServicerContext[Any, Any]) -> None:
         if code == grpc.StatusCode.OK:
             # A handler may have set a status itself (context.set_code / abort).
             set_code = context.code() if hasattr(context, "code") else None
@@ -154,7 +156,8 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):
         if code != grpc.StatusCode.OK:
             metrics.GRPC_ERRORS.labels(self._service, method, code.name).inc()
 
-    async def _handle(self, exc: BaseException, context: grpc.aio.ServicerContext, method: str) -> grpc.StatusCode:
+    async def _handle(self, exc: BaseException, context: grpc.aio.ServicerContext[Any, Any],
+                      method: str) -> grpc.StatusCode:
         if isinstance(exc, asyncio.CancelledError):
             return grpc.StatusCode.CANCELLED
         if isinstance(exc, grpc.aio.AbortError):
@@ -208,7 +211,7 @@ class MeshServer:
         metrics_port: int | None = None,  # None: $HIREMESH_METRICS_PORT or port + 1000; -1 off; 0 any
         grace: float = 5.0,
         reflection: bool | None = None,  # None: $HIREMESH_GRPC_REFLECTION (off unless set)
-        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # run after authentication, before ours
+        interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),  # run after authentication, before ours
     ) -> None:
         self.name = name
         self.services = list(services)
@@ -220,7 +223,7 @@ class MeshServer:
         self.auth = ServerAuth.from_env(mtls=self.tls.client_auth and self.tls.cert is not None)
         self.reflection = env_bool("HIREMESH_GRPC_REFLECTION", False) if reflection is None else reflection
         token_check = self.auth.interceptor()
-        chain: list[grpc.aio.ServerInterceptor] = [token_check] if token_check is not None else []
+        chain: list[grpc.aio.ServerInterceptor[Any, Any]] = [token_check] if token_check is not None else []
         self.grpc = grpc.aio.server(interceptors=[*chain, *interceptors, _MeshInterceptor(name)],
                                     options=SERVER_OPTIONS)
         self.health = HealthServicer()

@@ -56,7 +56,7 @@ class ServerAuth:
                                              f"{default_token_file()}; `hiremesh secrets generate` makes one")
         return cls(token, mtls)
 
-    def interceptor(self) -> grpc.aio.ServerInterceptor | None:
+    def interceptor(self) -> grpc.aio.ServerInterceptor[Any, Any] | None:
         return TokenInterceptor(self.token) if self.token is not None else None
 
 
@@ -65,7 +65,8 @@ def _digest(value: str | bytes) -> bytes:
     return hashlib.sha256(raw).digest()
 
 
-class TokenInterceptor(grpc.aio.ServerInterceptor):
+# grpc's interceptor classes are generic only in grpc-stubs (not subscriptable at run time): bare as a base.
+class TokenInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Admits a call only with the right token; health is exempt. Runs before any other interceptor."""
 
     def __init__(self, token: str) -> None:
@@ -85,9 +86,9 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         method = handler_call_details.method
         if method.startswith(EXEMPT_PREFIXES):
             return await continuation(handler_call_details)
@@ -99,13 +100,13 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         return _refusing(handler, reason)
 
 
-def _refusing(handler: grpc.RpcMethodHandler, reason: str) -> grpc.RpcMethodHandler:
+def _refusing(handler: grpc.RpcMethodHandler[Any, Any], reason: str) -> grpc.RpcMethodHandler[Any, Any]:
     """A handler of the same shape that ends the call UNAUTHENTICATED; the request bytes are never parsed."""
 
-    async def unary(_request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def unary(_request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
 
-    async def stream(_request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async def stream(_request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
         yield  # pragma: no cover - abort raises
 
@@ -143,8 +144,8 @@ class _SyncDetails(grpc.ClientCallDetails):
         self.compression = compression
 
 
-class SyncTokenInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
-                           grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+class SyncTokenInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,  # type: ignore[type-arg]
+                           grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):  # type: ignore[type-arg]
     """The token on every call of a blocking channel (scripts and tests that use `grpc.insecure_channel`)."""
 
     def __init__(self, token: str) -> None:

@@ -102,7 +102,8 @@ class Supervisor:
 
     async def _spawn(self, child: Child) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
-        out = open(child.log_path, "ab")  # closed below; the child keeps its own descriptor
+        # closed below; the child keeps its own descriptor
+        out = await asyncio.to_thread(open, child.log_path, "ab")
         try:
             child.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", child.spec.module, *child.spec.args,

@@ -8,16 +8,11 @@ from hiremesh.config import database_url, env_bool, env_choice, env_float, env_i
 from screening_svc.mail.config import MailConfig
 
 ENGINES = ("auto", "llm", "evidence")
-STAGES = ("retrieving", "analyzing", "interviewing", "guarding")
 
 
 @dataclass(frozen=True)
 class ScreeningConfig:
-    """Everything the service, its task queue and its workers need.
-
-    `test_stage_delay_ms` / `test_delay_stage` exist only so tests can kill a worker while it is
-    deterministically inside a stage (HIREMESH_SCREENING_TEST_STAGE_DELAY_MS, default 0 = off).
-    """
+    """Everything the service, its task queue and its workers need."""
 
     port: int
     database_url: str
@@ -35,8 +30,6 @@ class ScreeningConfig:
     call_timeout_s: float
     early_scan: bool  # scan the interviewer's questions while the analyzer still runs (warms guardrail's cache)
     shutdown_grace_s: float
-    test_stage_delay_ms: int
-    test_delay_stage: str
     job_retention_h: int  # finished queue jobs (every queue) stay this long for the task monitor
     mail: MailConfig
 
@@ -66,8 +59,6 @@ class ScreeningConfig:
             call_timeout_s=env_float("HIREMESH_SCREENING_CALL_TIMEOUT_S", 30.0, min=0.1, max=3600),
             early_scan=env_bool("HIREMESH_SCREENING_EARLY_SCAN", True),
             shutdown_grace_s=env_float("HIREMESH_SCREENING_SHUTDOWN_GRACE_S", 10.0, min=0, max=3600),
-            test_stage_delay_ms=env_int("HIREMESH_SCREENING_TEST_STAGE_DELAY_MS", 0, min=0, max=600_000),
-            test_delay_stage=env_choice("HIREMESH_SCREENING_TEST_DELAY_STAGE", "analyzing", STAGES),
             job_retention_h=env_int("HIREMESH_SCREENING_JOB_RETENTION_H", 24, min=1, max=24 * 365),
             mail=MailConfig.from_env(),
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analytics_svc.tools import success_rate_for_title
+from screening_svc.analytics_tools import success_rate_for_title
 from screening_svc.engines import CandidateInfo, JobInfo
 
 

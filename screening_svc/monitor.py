@@ -188,7 +188,8 @@ class TaskMonitor:
     async def _rows(self, query: LiteralString | sql.Composable, params: dict[str, Any]) -> list[dict[str, Any]]:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, params)
-            return await cur.fetchall()
+            rows: list[dict[str, Any]] = await cur.fetchall()
+            return rows
 
     async def job(self, job_id: int) -> QueueJob | None:
         rows = await self._rows(_ONE, {"id": job_id})

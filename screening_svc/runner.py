@@ -89,8 +89,6 @@ class Screener:
             reached = max(reached, STAGE_PERCENT.get(stage, reached) if percent is None else float(percent))
             if not await progress(stage, reached, message or stage):
                 raise TaskCancelled(stage)
-            if self._cfg.test_stage_delay_ms and stage == self._cfg.test_delay_stage:
-                await asyncio.sleep(self._cfg.test_stage_delay_ms / 1000)
 
         early: list[asyncio.Task[bool]] = []
 

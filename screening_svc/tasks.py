@@ -220,7 +220,8 @@ class TaskStore:
                 return await cur.fetchone()
         async with self._pool.connection() as own, own.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, params)
-            return await cur.fetchone()
+            row: dict[str, Any] | None = await cur.fetchone()
+            return row
 
     async def _change(self, update: LiteralString, params: dict[str, Any],
                       conn: AsyncConnection[Any] | None = None) -> TaskRecord | None:
@@ -289,7 +290,7 @@ class TaskStore:
         """).format(jobs=sql.Identifier(queue_schema, "procrastinate_jobs"))
         async with self._pool.connection() as conn:
             cur = await conn.execute(query, {"age": older_than_s, "queue": queue, "task": task_name})
-            return cur.rowcount
+            return int(cur.rowcount)
 
     async def orphans(self, older_than_s: float, queue_schema: str, queue: str, task_name: str,
                       limit: int = 500) -> list[TaskRecord]:

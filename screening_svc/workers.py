@@ -94,4 +94,4 @@ async def forget_departed(pool: AsyncConnectionPool[Any]) -> int:
         cur = await conn.execute(
             "DELETE FROM screening.queue_workers w WHERE NOT EXISTS "
             "(SELECT 1 FROM procrastinate.procrastinate_workers p WHERE p.id = w.worker_id)")
-        return cur.rowcount
+        return int(cur.rowcount)

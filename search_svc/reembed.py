@@ -58,7 +58,8 @@ class Reembedder:
             select=store.table.select, cond=sql.SQL(" AND ").join(conditions))
         async with store.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, [*params, limit])
-            return await cur.fetchall()
+            rows: list[dict[str, Any]] = await cur.fetchall()
+            return rows
 
     async def _write(self, store: RowStore, rows: list[dict[str, Any]]) -> int:
         """Embed `rows` (raises Unavailable) and store the vectors; returns how many were still current."""

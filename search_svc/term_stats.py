@@ -37,7 +37,7 @@ async def fold(pool: AsyncConnectionPool[Any]) -> int | None:
         if not row or not row[0]:
             return None
         cur = await conn.execute(_FOLD)
-        touched = cur.rowcount
+        touched: int = cur.rowcount
         if touched:
             await conn.execute(_PRUNE)
         return touched

@@ -1,7 +1,7 @@
 """The `llm` engine: a recruiter screening prompt and an interviewer prompt over ChatClient.
 
 The answer is parsed leniently (code fences and prose around the JSON object are tolerated), repaired and
-checked by guardrail_svc.validation when it is importable, then validated by the `Analysis` model.
+checked by hiremesh.analysis (the rules guardrail's ValidateOutput applies too), then validated by the `Analysis` model.
 Anything unusable raises LLMOutputError("invalid_output", ...) naming what was wrong.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-# guardrail_svc's validator is plain Python: reuse its repairs (clamping, '?' endings, dedup, generic questions).
-from guardrail_svc.validation import validate_analysis as guardrail_validate
-from guardrail_svc.validation_text import is_generic_question
+# The validation rules guardrail applies, shared: its repairs (clamping, '?' endings, dedup, generic questions).
+from hiremesh.analysis import validate_analysis as guardrail_validate
+from hiremesh.analysis_text import is_generic_question
 from screening_svc.engines import prompts
 from screening_svc.engines.base import Analysis, EngineResult, LLMOutputError, Question, QuestionsResult, ScreeningInput
 from screening_svc.engines.client import ChatClient

@@ -85,7 +85,7 @@ class MailOutbox:
     async def _finish(self, notification_id: str, query: LiteralString, params: dict[str, Any]) -> bool:
         async with self._pool.connection() as conn:
             cur = await conn.execute(query, {"id": notification_id, **params})
-            return cur.rowcount > 0
+            return bool(cur.rowcount > 0)
 
     async def sent(self, notification_id: str) -> bool:
         return await self._finish(notification_id, """
@@ -117,7 +117,7 @@ class MailOutbox:
                 "WHERE id = %s AND state = 'failed'", (notification_id,))
             if cur.rowcount:
                 await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, notification_id))
-            return cur.rowcount > 0
+            return bool(cur.rowcount > 0)
 
     async def errors(self, ids: Sequence[str]) -> dict[str, str]:
         """id -> last error of these messages (for the task monitor); {} when the table is absent."""

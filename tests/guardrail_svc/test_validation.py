@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guardrail_svc.validation import validate_analysis
+from hiremesh.analysis import validate_analysis
 from hiremesh.errors import InvalidArgument
 
 

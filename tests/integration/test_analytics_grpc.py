@@ -134,7 +134,7 @@ async def test_postgresql_down_sync_unavailable_reports_still_served(analytics_s
 
 
 async def test_agent_tools(analytics_service: AnalyticsService) -> None:
-    from analytics_svc import tools
+    from screening_svc import analytics_tools as tools
 
     stub = analytics_stub(analytics_service.addr)
     async for _ in stub.Sync(pb.SyncRequest(mode=pb.SYNC_MODE_INCREMENTAL), timeout=120):

@@ -2,7 +2,7 @@
 
 Uses the evidence engine (HIREMESH_SCREENING_ENGINE=evidence) so no LLM is needed. To kill a worker while
 it is provably inside a stage, worker processes get HIREMESH_SCREENING_TEST_STAGE_DELAY_MS, a test-only
-hook that holds the "analyzing" stage for that long.
+hook (patched in by tests/fixtures/service_hooks.py) that holds the "analyzing" stage for that long.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from guardrail_svc.validation import validate_analysis
-from guardrail_svc.validation_text import is_generic_question
+from hiremesh.analysis import validate_analysis
+from hiremesh.analysis_text import is_generic_question
 from hiremesh.clients import embedding_stub
 from screening_svc.agents import grpc_embedder
 from screening_svc.engines import CandidateInfo, JobInfo, ScreeningInput

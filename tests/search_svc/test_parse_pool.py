@@ -8,6 +8,7 @@ import os
 import signal
 import zipfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -75,8 +76,8 @@ async def test_files_are_parsed_in_a_separate_limited_process(pool: ParserPool) 
     assert out.media_type == ingest.DOC and out.text.startswith("Maryala Vinay Reddy")
     [pid] = pool.worker_pids()
     assert pid != os.getpid()
-    with open(f"/proc/{pid}/limits") as limits:
-        line = next(x for x in limits if x.startswith("Max address space"))
+    limits = await asyncio.to_thread(Path(f"/proc/{pid}/limits").read_text)
+    line = next(x for x in limits.splitlines() if x.startswith("Max address space"))
     assert str(3072 * MB) in line
     with pytest.raises(InvalidArgument) as err:  # an unreadable file is the caller's error, not the worker's
         await pool.extract(job(b"%PDF-1.7 broken", "broken.pdf"))

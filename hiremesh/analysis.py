@@ -1,9 +1,9 @@
 """Validation (and repair) of a screening result before anyone sees it.
 
-Plain Python, importable without a server: screening_svc calls `validate_analysis` on the LLM's raw output
-(`auto_fix=True`) and uses `outcome.repaired`; the ValidateOutput RPC wraps the same function. Field names are
-ScreeningAnalysis' (`match_score`, `summary`, `strengths`, ..., `interview_questions` as strings or objects
-`{question, rationale, skill}`). Every issue names its field (`interview_questions[2].question`), and every
+Plain Python shared by two services: screening_svc calls `validate_analysis` on the LLM's raw output
+(`auto_fix=True`) and uses `outcome.repaired`; guardrail_svc's ValidateOutput RPC wraps the same function.
+Field names are ScreeningAnalysis' (`match_score`, `summary`, `strengths`, ..., `interview_questions` as strings
+or objects `{question, rationale, skill}`). Every issue names its field (`interview_questions[2].question`), and every
 repair appears once in `changes`.
 """
 
@@ -13,11 +13,31 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
-from guardrail_svc import validation_text as vt
-from guardrail_svc.report import Severity, ValidationIssue
+from hiremesh import analysis_text as vt
 from hiremesh.errors import InvalidArgument
+
+
+class Severity(IntEnum):
+    """Mirrors hiremesh.v1.Severity so conversion is a cast."""
+
+    UNSPECIFIED = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    field: str
+    code: str
+    message: str
+    severity: Severity
+    fixed: bool = False
+
 
 LIST_FIELDS = ("strengths", "weaknesses", "missing_skills", "matched_skills")
 SUB_SCORES = ("skills_score", "experience_score", "semantic_score", "lexical_score")
