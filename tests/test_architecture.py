@@ -85,3 +85,12 @@ def test_the_import_reader_sees_every_kind_of_import() -> None:
     assert "screening_svc.agents" in graph.internal_imports(screening_main)  # imported inside a function
     guardrail_report = graph.modules()["guardrail_svc.report"]
     assert "hiremesh.analysis" in graph.internal_imports(guardrail_report)
+
+
+def test_production_code_has_no_test_switch() -> None:
+    # Test-only behaviour is patched in by tests/fixtures/service_hooks.py; a HIREMESH_*TEST* variable read by a
+    # service would be a switch anyone could flip in production.
+    pattern = re.compile(r"HIREMESH_\w*TEST\w*")
+    found = {(name, match) for name, module in graph.modules().items()
+             for match in pattern.findall(module.path.read_text())}
+    assert found == set()
