@@ -2,8 +2,9 @@
 
 Plain Python shared by two services: screening_svc calls `validate_analysis` on the LLM's raw output
 (`auto_fix=True`) and uses `outcome.repaired`; guardrail_svc's ValidateOutput RPC wraps the same function.
-Field names are ScreeningAnalysis' (`match_score`, `summary`, `strengths`, ..., `interview_questions` as strings
-or objects `{question, rationale, skill}`). Every issue names its field (`interview_questions[2].question`), and every
+Field names (`KNOWN_FIELDS`) come from the analysis model, hiremesh.analysis_model: ScreeningAnalysis'
+(`match_score`, `summary`, `strengths`, ..., `interview_questions` as strings or objects
+`{question, rationale, skill}`). Every issue names its field (`interview_questions[2].question`), and every
 repair appears once in `changes`.
 """
 
@@ -17,6 +18,7 @@ from enum import IntEnum
 from typing import Any
 
 from hiremesh import analysis_text as vt
+from hiremesh.analysis_model import DEFAULT_QUESTIONS, KNOWN_FIELDS, LIST_FIELDS, SUB_SCORES
 from hiremesh.errors import InvalidArgument
 
 
@@ -39,13 +41,8 @@ class ValidationIssue:
     fixed: bool = False
 
 
-LIST_FIELDS = ("strengths", "weaknesses", "missing_skills", "matched_skills")
-SUB_SCORES = ("skills_score", "experience_score", "semantic_score", "lexical_score")
-KNOWN_FIELDS = frozenset({"match_score", "summary", *LIST_FIELDS, "interview_questions", *SUB_SCORES, "confidence",
-                          "recommendation"})
 SUMMARY_MIN = 20
 SUMMARY_MAX = 1200
-DEFAULT_QUESTIONS = 5
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 L, M, H = Severity.LOW, Severity.MEDIUM, Severity.HIGH
