@@ -7,12 +7,11 @@ fails the scan: the lexicon findings stand and the error is logged.
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from guardrail_svc.bias import find_bias
 from guardrail_svc.report import BiasFinding, Severity
+from hiremesh.analysis import NoJSONObject, extract_json_object
 
 log = logging.getLogger("guardrail_svc.llm_bias")
 
@@ -28,14 +27,11 @@ PROMPT = (
 
 def parse_llm_findings(text: str, answer: str) -> list[BiasFinding]:
     """Findings from the LLM's JSON answer whose term really occurs in `text` (case-insensitive)."""
-    start, end = answer.find("{"), answer.rfind("}")
-    if start < 0 or end <= start:
-        return []
     try:
-        payload: Any = json.loads(answer[start:end + 1])
-    except json.JSONDecodeError:
+        payload, _ = extract_json_object(answer)  # the extraction screening's LLM engine uses too
+    except NoJSONObject:
         return []
-    items = payload.get("findings", []) if isinstance(payload, dict) else []
+    items = payload.get("findings", [])
     lowered = text.lower()
     out: list[BiasFinding] = []
     for item in items if isinstance(items, list) else []:

@@ -2,8 +2,9 @@
 
 Plain Python shared by two services: screening_svc calls `validate_analysis` on the LLM's raw output
 (`auto_fix=True`) and uses `outcome.repaired`; guardrail_svc's ValidateOutput RPC wraps the same function.
-Field names are ScreeningAnalysis' (`match_score`, `summary`, `strengths`, ..., `interview_questions` as strings
-or objects `{question, rationale, skill}`). Every issue names its field (`interview_questions[2].question`), and every
+Field names (`KNOWN_FIELDS`) come from the analysis model, hiremesh.analysis_model: ScreeningAnalysis'
+(`match_score`, `summary`, `strengths`, ..., `interview_questions` as strings or objects
+`{question, rationale, skill}`). Every issue names its field (`interview_questions[2].question`), and every
 repair appears once in `changes`.
 """
 
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
 from hiremesh import analysis_text as vt
+from hiremesh.analysis_model import DEFAULT_QUESTIONS, KNOWN_FIELDS, LIST_FIELDS, SUB_SCORES
 from hiremesh.errors import InvalidArgument
 
 
@@ -39,14 +41,10 @@ class ValidationIssue:
     fixed: bool = False
 
 
-LIST_FIELDS = ("strengths", "weaknesses", "missing_skills", "matched_skills")
-SUB_SCORES = ("skills_score", "experience_score", "semantic_score", "lexical_score")
-KNOWN_FIELDS = frozenset({"match_score", "summary", *LIST_FIELDS, "interview_questions", *SUB_SCORES, "confidence",
-                          "recommendation"})
 SUMMARY_MIN = 20
 SUMMARY_MAX = 1200
-DEFAULT_QUESTIONS = 5
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+_MAX_BLOCK_STARTS = 16
 
 L, M, H = Severity.LOW, Severity.MEDIUM, Severity.HIGH
 
@@ -67,41 +65,85 @@ class ValidationOutcome:
         return self.repaired if self.valid else None
 
 
-def parse_result_json(text: str, field_name: str = "result_json") -> tuple[dict[str, Any], bool]:
-    """The JSON object in `text` and whether it had to be dug out of prose or a ```json fence.
+class NoJSONObject(ValueError):
+    """No JSON object can be taken from a text. The message says why without quoting the text: an LLM's answer
+    can repeat a candidate's name, e-mail and phone, and these messages are logged."""
 
-    Raises InvalidArgument naming `field_name` and the parse error's position when there is no object."""
+
+def extract_json_object(text: str) -> tuple[dict[str, Any], bool]:
+    """The JSON object in an LLM's answer, and whether it had to be dug out of prose or a ```json fence.
+
+    Tried in order: the whole text (when it is JSON it is the answer, so a list is an error, not a wrapper); each
+    ``` fenced block; each balanced {...} block; the span from the first "{" to the last "}".
+    Raises NoJSONObject saying what was wrong (for a text that is no JSON, the whole text's parse error)."""
     stripped = text.strip()
     if not stripped:
-        raise InvalidArgument(field_name, "must not be empty")
+        raise NoJSONObject("must not be empty")
     try:
         value = json.loads(stripped)
-        wrapped = False
     except json.JSONDecodeError as exc:
-        candidate = _extract_object(stripped)
-        if candidate is None:
-            raise InvalidArgument(field_name, f"invalid JSON at line {exc.lineno} column {exc.colno} "
-                                              f"(char {exc.pos}): {exc.msg}") from None
-        value, wrapped = candidate, True
-    if not isinstance(value, dict):
-        raise InvalidArgument(field_name, f"expected a JSON object, got {type(value).__name__}")
-    return value, wrapped
-
-
-def _extract_object(text: str) -> dict[str, Any] | None:
-    fenced = _FENCE.search(text)
-    candidates = [fenced.group(1)] if fenced else []
-    start, end = text.find("{"), text.rfind("}")
-    if 0 <= start < end:
-        candidates.append(text[start:end + 1])
-    for candidate in candidates:
+        error = f"invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
+    except RecursionError:  # "[[[[..." deeper than the parser's stack: the caller's mistake, not a crash
+        raise NoJSONObject("JSON nested too deeply") from None
+    else:
+        if isinstance(value, dict):
+            return value, False
+        raise NoJSONObject(f"expected a JSON object, got {type(value).__name__}")
+    for candidate in _wrapped_candidates(stripped):
         try:
             value = json.loads(candidate)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue
         if isinstance(value, dict):
-            return value
-    return None
+            return value, True
+    raise NoJSONObject(error)
+
+
+def _wrapped_candidates(text: str) -> Iterator[str]:
+    for fence in _FENCE.finditer(text):
+        yield fence.group(1).strip()
+    yield from _balanced_objects(text)
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        yield text[start:end + 1]
+
+
+def _balanced_objects(text: str) -> Iterator[str]:
+    """Balanced {...} blocks from successive opening braces, skipping braces inside strings, so "{note}" or an
+    unclosed "{" in the prose before the object is passed over. At most _MAX_BLOCK_STARTS braces are tried:
+    each try can scan to the end of the text, and a ValidateOutput text full of "{" must not cost quadratic time."""
+    start = text.find("{")
+    for _ in range(_MAX_BLOCK_STARTS):
+        if start < 0:
+            return
+        depth, in_string, escaped = 0, False, False
+        for i in range(start, len(text)):
+            ch = text[i]
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    yield text[start:i + 1]
+                    break
+        start = text.find("{", start + 1)
+
+
+def parse_result_json(text: str, field_name: str = "result_json") -> tuple[dict[str, Any], bool]:
+    """`extract_json_object` for a caller's field: InvalidArgument naming `field_name` when there is no object."""
+    try:
+        return extract_json_object(text)
+    except NoJSONObject as exc:
+        raise InvalidArgument(field_name, str(exc)) from None
 
 
 @dataclass

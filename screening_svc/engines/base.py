@@ -1,7 +1,8 @@
 """The one interface every analysis engine implements, and the values that cross it.
 
 Engines know nothing of gRPC: they take a `ScreeningInput` (a candidate and a job as plain dataclasses) and
-return an `EngineResult` holding a validated `Analysis` shaped like the `ScreeningAnalysis` proto message.
+return an `EngineResult` holding a validated `Analysis` (hiremesh.analysis_model, shaped like the `ScreeningAnalysis`
+proto message).
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
+# The analysis model lives with its schema and validation rules in hiremesh; engines hand it across this interface.
+from hiremesh.analysis_model import DEFAULT_QUESTIONS as DEFAULT_QUESTIONS
+from hiremesh.analysis_model import Analysis as Analysis
+from hiremesh.analysis_model import Question as Question
 from hiremesh.errors import Unavailable
-
-DEFAULT_QUESTIONS = 5
 
 
 @dataclass(frozen=True)
@@ -59,64 +60,6 @@ class ScreeningInput:
     job: JobInfo
     questions: int = DEFAULT_QUESTIONS
     match: TextMatch | None = None  # None when search could not score the pair; engines then do without
-
-
-class Question(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    question: str = Field(min_length=5)
-    rationale: str = ""
-    skill: str = ""
-
-    @field_validator("question")
-    @classmethod
-    def _ends_with_question_mark(cls, value: str) -> str:
-        text = value.strip()
-        return text if text.endswith("?") else text.rstrip(".!:;,") + "?"
-
-
-class Analysis(BaseModel):
-    """ScreeningAnalysis as a validated model; scores are clamped rather than rejected."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    match_score: int = Field(ge=0, le=100)
-    summary: str = Field(min_length=1)
-    strengths: list[str] = Field(default_factory=list)
-    weaknesses: list[str] = Field(default_factory=list)
-    missing_skills: list[str] = Field(default_factory=list)
-    interview_questions: list[Question] = Field(default_factory=list)
-    skills_score: float = Field(default=0.0, ge=0, le=100)
-    experience_score: float = Field(default=0.0, ge=0, le=100)
-    semantic_score: float = Field(default=0.0, ge=0, le=100)
-    lexical_score: float = Field(default=0.0, ge=0, le=100)
-    confidence: float = Field(default=0.0, ge=0, le=1)
-    matched_skills: list[str] = Field(default_factory=list)
-    recommendation: str = ""
-
-    @field_validator("match_score", mode="before")
-    @classmethod
-    def _clamp_score(cls, value: object) -> object:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return round(min(max(float(value), 0.0), 100.0))
-        return value
-
-    @field_validator("skills_score", "experience_score", "semantic_score", "lexical_score", mode="before")
-    @classmethod
-    def _clamp_sub_score(cls, value: object) -> object:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return min(max(float(value), 0.0), 100.0)
-        return value
-
-    @field_validator("confidence", mode="before")
-    @classmethod
-    def _clamp_confidence(cls, value: object) -> object:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
-            if 1 < number <= 100:  # a percentage
-                number /= 100
-            return min(max(number, 0.0), 1.0)
-        return value
 
 
 @dataclass

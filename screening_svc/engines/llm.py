@@ -1,19 +1,19 @@
 """The `llm` engine: a recruiter screening prompt and an interviewer prompt over ChatClient.
 
-The answer is parsed leniently (code fences and prose around the JSON object are tolerated), repaired and
-checked by hiremesh.analysis (the rules guardrail's ValidateOutput applies too), then validated by the `Analysis` model.
+The answer is parsed leniently by hiremesh.analysis (code fences and prose around the JSON object are tolerated),
+repaired and checked by it (the rules guardrail's ValidateOutput applies too), then validated by the `Analysis` model.
 Anything unusable raises LLMOutputError("invalid_output", ...) naming what was wrong.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from pydantic import ValidationError
 
-# The validation rules guardrail applies, shared: its repairs (clamping, '?' endings, dedup, generic questions).
+# What guardrail applies too, shared: JSON extraction and the repairs (clamping, '?' endings, dedup, generic questions).
+from hiremesh.analysis import NoJSONObject, extract_json_object
 from hiremesh.analysis import validate_analysis as guardrail_validate
 from hiremesh.analysis_text import is_generic_question
 from screening_svc.engines import prompts
@@ -21,52 +21,17 @@ from screening_svc.engines.base import Analysis, EngineResult, LLMOutputError, Q
 from screening_svc.engines.client import ChatClient
 
 VERSION = "llm-1"
-_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
-    """The JSON object in an LLM answer: the whole text, else a ```fenced``` block, else the first {...} block."""
-    stripped = text.strip()
-    candidates = [stripped]
-    candidates += [m.group(1).strip() for m in _FENCE.finditer(stripped)]
-    block = _first_object(stripped)
-    if block:
-        candidates.append(block)
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            return value
-    # Never quote the answer: it can repeat the candidate's name, e-mail and phone, and this message is logged.
-    raise LLMOutputError("invalid_output", f"no JSON object in the answer ({len(stripped)} characters)")
-
-
-def _first_object(text: str) -> str | None:
-    """The first balanced {...} block, skipping braces inside strings."""
-    start = text.find("{")
-    while start >= 0:
-        depth, in_string, escaped = 0, False, False
-        for i in range(start, len(text)):
-            ch = text[i]
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = True
-                elif ch == '"':
-                    in_string = False
-            elif ch == '"':
-                in_string = True
-            elif ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[start:i + 1]
-        start = text.find("{", start + 1)
-    return None
+    """The JSON object in an LLM answer (hiremesh.analysis.extract_json_object, the extraction guardrail uses);
+    LLMOutputError("invalid_output") when there is none."""
+    try:
+        return extract_json_object(text)[0]
+    except NoJSONObject:
+        # Never quote the answer: it can repeat the candidate's name, e-mail and phone, and this message is logged.
+        size = len(text.strip())
+        raise LLMOutputError("invalid_output", f"no JSON object in the answer ({size} characters)") from None
 
 
 def validate_llm_analysis(data: dict[str, Any], questions: int) -> Analysis:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hiremesh import analysis_model
 from screening_svc.engines.base import ScreeningInput
 
 # Resumes can be long; the local model has a small context. The head of a resume holds most of the signal.
@@ -121,39 +122,11 @@ def questions_messages(inp: ScreeningInput) -> list[dict[str, str]]:
     return [{"role": "system", "content": QUESTIONS_SYSTEM}, {"role": "user", "content": user}]
 
 
-def _question_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {"question": {"type": "string"}, "rationale": {"type": "string"},
-                       "skill": {"type": "string"}},
-        "required": ["question", "rationale", "skill"],
-        "additionalProperties": False,
-    }
-
-
 def analysis_schema(n: int) -> dict[str, Any]:
-    strings = {"type": "array", "items": {"type": "string"}}
-    return {
-        "type": "object",
-        "properties": {
-            "match_score": {"type": "integer", "minimum": 0, "maximum": 100},
-            "summary": {"type": "string"},
-            "strengths": strings,
-            "weaknesses": strings,
-            "missing_skills": strings,
-            "interview_questions": {"type": "array", "items": _question_schema(), "minItems": n, "maxItems": n},
-        },
-        "required": ["match_score", "summary", "strengths", "weaknesses", "missing_skills", "interview_questions"],
-        "additionalProperties": False,
-    }
+    """The screening call's response schema, generated from the analysis model (hiremesh.analysis_model)."""
+    return analysis_model.analysis_schema(n)
 
 
 def questions_schema(n: int) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "interview_questions": {"type": "array", "items": _question_schema(), "minItems": n, "maxItems": n},
-        },
-        "required": ["interview_questions"],
-        "additionalProperties": False,
-    }
+    """The interviewer call's response schema, generated from the analysis model."""
+    return analysis_model.questions_schema(n)
