@@ -13,7 +13,9 @@ from email.utils import parseaddr
 MAX_LENGTH = 254  # RFC 5321 path limit minus the angle brackets
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
-_ADDRESS = re.compile(rf"{_LOCAL}@(?:{_LABEL}\.)+[^\W\d_]{{2,63}}")
+# An address never starts inside a run of local-part characters: without the look-behind, searching a long
+# run of letters tries every start and rescans the run from each (quadratic; tests/hiremesh/test_linear_regex.py).
+_ADDRESS = re.compile(rf"(?<![A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]){_LOCAL}@(?:{_LABEL}\.)+[^\W\d_]{{2,63}}")
 
 
 def is_email(text: str) -> bool:
