@@ -123,8 +123,10 @@ async def test_an_import_reports_each_bad_file_and_imports_the_rest(http: aiohtt
     async with asyncio.timeout(300):
         while final.get("status") not in ("completed", "failed"):
             await asyncio.sleep(0.5)
-            async with http.get(f"/api/v1/operations/{op['id']}", headers=mesh.headers("viewer")) as resp:
+            # Operations are their owner's (and admins'): the recruiter who started the import follows it.
+            async with http.get(f"/api/v1/operations/{op['id']}", headers=mesh.headers("recruiter")) as resp:
                 final = await resp.json()
+                assert resp.status == 200, final
     assert final["status"] == "completed", final
     summary = final["result"]["summary"]
     assert int(summary["created"]) == 3 and int(summary["failed"]) == 3, summary
