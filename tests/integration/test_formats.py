@@ -154,12 +154,16 @@ async def tight_search(pg_url: str, embedding_addr: str) -> AsyncIterator[Servic
 
 async def test_a_file_over_the_time_limit_is_refused_and_the_service_serves_on(tight_search: ServiceProcess) -> None:
     stub = search_stub(tight_search.addr)
-    dense = png_bytes([line for i in range(16) for line in resume(f"Town{i}")], size=30, width=1654)
+    # Three scanned pages (the page limit) of 192 dense lines each: 11 s of OCR inline on two cores, over five
+    # times the limit, so no machine reads it in time. (The single 64-line PNG this used took 1.1-3 s here:
+    # a warm worker on a quiet machine read it within the limit.)
+    dense = scanned_pdf_bytes([line for i in range(48) for line in resume(f"Town{i}")], pages=3, size=30,
+                              width=1654)
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.CreateCandidate(pb.CreateCandidateRequest(resume=pb.ResumeFile(
-            file_name="dense.png", content=dense)), timeout=120)
+            file_name="dense.pdf", content=dense)), timeout=120)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "'dense.png' is over a limit: reading it took longer than the time limit of 2 s" in \
+    assert "'dense.pdf' is over a limit: reading it took longer than the time limit of 2 s" in \
         (err.value.details() or "")
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.CreateCandidate(pb.CreateCandidateRequest(resume=pb.ResumeFile(
