@@ -172,6 +172,19 @@ async def test_caller_text_postgresql_cannot_hold_is_replaced_and_blocks_nothing
         assert stored.result["summary"]["errors"][0]["source"] == "bad\ufffdname.doc"
 
 
+async def test_the_replica_running_an_operation_lists_it_before_the_journal_wrote_it(store: UserStore) -> None:
+    a = Replica(store)  # its journal's writer is not started: no state of a's reaches PostgreSQL
+    stream = Stream()
+    try:
+        op = a.ops.start("sync", "ana", stream, "analytics")
+        listed = await a.ops.recent(10)
+        assert listed[0].id == op.id and listed[0].owner == "ana"
+        assert op.id not in {o.id for o in await Replica(store).ops.recent(10)}  # (it really is not stored)
+    finally:
+        await stream.steps.put(None)
+        await a.ops.close()
+
+
 def test_storable_replaces_only_what_postgresql_refuses() -> None:
     assert storable({"a": ["x\x00y", "caf\u00e9 \U0001f600"], "n": 3, "lone": "\ud800!"}) == \
         {"a": ["x\ufffdy", "caf\u00e9 \U0001f600"], "n": 3, "lone": "\ufffd\ufffd\ufffd!"}
