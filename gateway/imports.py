@@ -26,6 +26,7 @@ from hiremesh.v1 import common_pb2
 from hiremesh.v1 import search_pb2 as pb
 
 MAX_IMPORT_FILES = 50
+SUMMARY_ERRORS = 1000  # failed files repeated in the final summary, as search_svc's importer does
 _END = object()
 
 Batch = list[pb.ResumeFile]
@@ -87,6 +88,7 @@ class ImportFeed:
     async def _replies(self) -> AsyncIterator[pb.ImportCandidatesResponse]:
         done = failed = received = created = duplicates = 0
         ids: list[str] = []
+        errors: list[pb.ImportRecordError] = []  # every batch's failures, so the operation's result names them
         while True:
             item = await self._next()
             if item is _END:
@@ -108,12 +110,13 @@ class ImportFeed:
                     batch_total, batch_failed = s.total, s.failed
                     created, duplicates = created + s.created, duplicates + s.duplicates
                     ids += list(s.candidate_ids)
+                    errors += list(s.errors)[:max(0, SUMMARY_ERRORS - len(errors))]
                 yield out
             done += batch_total
             failed += batch_failed
         final = pb.ImportCandidatesResponse(summary=pb.ImportSummary(
             total=done, created=created, duplicates=duplicates, failed=failed,
-            candidate_ids=list(dict.fromkeys(ids))))
+            candidate_ids=list(dict.fromkeys(ids)), errors=errors))
         final.progress.CopyFrom(common_pb2.Progress(
             stage="done", done=done, total=done, failed=failed, percent=100.0,
             message=f"done: {created} created, {duplicates} duplicates, {failed} failed"))

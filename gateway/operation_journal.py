@@ -41,6 +41,25 @@ LOST = {"message": "the gateway replica running this operation stopped before it
         "status": "UNAVAILABLE", "code": 14, "http_status": 503}
 
 
+def storable(value: Any) -> Any:
+    """`value` with the characters PostgreSQL's text and jsonb cannot hold replaced by U+FFFD: NUL and lone
+    surrogates. Both reach an operation from its caller (an uploaded file's name, a JSON string in a request)
+    through a result or an error that quotes it."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\ufffd")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
 def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
@@ -110,21 +129,32 @@ class OperationJournal:
     async def _write(self, ops: Iterable[Operation]) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             for op in ops:
-                await conn.execute(
-                    "INSERT INTO gateway.operations (id, kind, owner, status, progress, stage, message, result, error, "
-                    "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, progress = EXCLUDED.progress, "
-                    "stage = EXCLUDED.stage, message = EXCLUDED.message, result = EXCLUDED.result, "
-                    "error = EXCLUDED.error, updated_at = EXCLUDED.updated_at, heartbeat_at = now()",
-                    (op.id, op.kind, op.owner, op.status, op.progress, op.stage, op.message,
-                     Jsonb(op.result) if op.result is not None else None,
-                     Jsonb(op.error) if op.error is not None else None,
-                     datetime.fromisoformat(op.created_at), datetime.fromisoformat(op.updated_at)))
-                await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, op.id))
-                if op.status == "started":
-                    await conn.execute(
-                        "DELETE FROM gateway.operations WHERE id IN (SELECT id FROM gateway.operations "
-                        "WHERE status IN ('completed', 'failed') ORDER BY created_at DESC OFFSET %s)", (KEEP,))
+                try:
+                    async with conn.transaction():  # a savepoint: one refused state never holds back the others
+                        await self._write_one(conn, op)
+                except psycopg.DataError as exc:
+                    # PostgreSQL refuses this value and always will: retrying it would block every later
+                    # state in the batch forever. The replica running it still answers for it from memory.
+                    log.error("operation %s: state %s not recorded, PostgreSQL refuses it: %s", op.id, op.status,
+                              str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+
+    @staticmethod
+    async def _write_one(conn: psycopg.AsyncConnection[Any], op: Operation) -> None:
+        await conn.execute(
+            "INSERT INTO gateway.operations (id, kind, owner, status, progress, stage, message, result, error, "
+            "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, progress = EXCLUDED.progress, "
+            "stage = EXCLUDED.stage, message = EXCLUDED.message, result = EXCLUDED.result, "
+            "error = EXCLUDED.error, updated_at = EXCLUDED.updated_at, heartbeat_at = now()",
+            (op.id, storable(op.kind), storable(op.owner), op.status, op.progress, storable(op.stage),
+             storable(op.message), Jsonb(storable(op.result)) if op.result is not None else None,
+             Jsonb(storable(op.error)) if op.error is not None else None,
+             datetime.fromisoformat(op.created_at), datetime.fromisoformat(op.updated_at)))
+        await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, op.id))
+        if op.status == "started":
+            await conn.execute(
+                "DELETE FROM gateway.operations WHERE id IN (SELECT id FROM gateway.operations "
+                "WHERE status IN ('completed', 'failed') ORDER BY created_at DESC OFFSET %s)", (KEEP,))
 
     # --- any replica's side ---------------------------------------------------------------------------
     async def load(self, op_id: str) -> Operation | None:

@@ -91,9 +91,15 @@ class Operations:
         return op
 
     async def recent(self, limit: int = 50) -> list[Operation]:
-        if self.journal is not None:
-            return await self.journal.recent(limit)
-        return list(reversed(self._ops.values()))[:limit]
+        """The newest `limit` operations, newest first. With a journal: every replica's, and this replica's
+        own in their current state, even before (or without) the journal having written it: the caller who
+        just started an operation here finds it listed at once."""
+        local = list(reversed(self._ops.values()))
+        if self.journal is None:
+            return local[:limit]
+        merged = {op.id: op for op in await self.journal.recent(limit)}
+        merged.update((op.id, op) for op in local)
+        return sorted(merged.values(), key=lambda op: datetime.fromisoformat(op.created_at), reverse=True)[:limit]
 
     def start(self, kind: str, owner: str, stream: Callable[[], AsyncIterable[Any]], backend: str) -> Operation:
         op = Operation(id=OP_PREFIX + secrets.token_hex(8), kind=kind, owner=owner)

@@ -11,16 +11,19 @@ import re
 from email.utils import parseaddr
 
 MAX_LENGTH = 254  # RFC 5321 path limit minus the angle brackets
-_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+MAX_LOCAL = 64  # RFC 5321 local-part limit
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+# The lookahead bounds the local part (as is_email does) before it is matched: without it, searching a long
+# run of letters with no '@' rescans the rest of the run from every start position (quadratic); with it,
+# each position costs at most MAX_LOCAL + 1 characters.
+_LOCAL = rf"(?=[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]{{1,{MAX_LOCAL}}}@){_ATOM}+(?:\.{_ATOM}+)*"
 _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
-# An address never starts inside a run of local-part characters: without the look-behind, searching a long
-# run of letters tries every start and rescans the run from each (quadratic; tests/hiremesh/test_linear_regex.py).
-_ADDRESS = re.compile(rf"(?<![A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]){_LOCAL}@(?:{_LABEL}\.)+[^\W\d_]{{2,63}}")
+_ADDRESS = re.compile(rf"{_LOCAL}@(?:{_LABEL}\.)+[^\W\d_]{{2,63}}")
 
 
 def is_email(text: str) -> bool:
     """True for a plain `local@domain.tld` address (Unicode domains allowed, no display name)."""
-    return len(text) <= MAX_LENGTH and len(text.partition("@")[0]) <= 64 and _ADDRESS.fullmatch(text) is not None
+    return len(text) <= MAX_LENGTH and len(text.partition("@")[0]) <= MAX_LOCAL and _ADDRESS.fullmatch(text) is not None
 
 
 def parse_sender(text: str) -> tuple[str, str]:

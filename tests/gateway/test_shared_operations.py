@@ -15,11 +15,11 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import build_app, create_gateway
-from gateway.operation_journal import OperationJournal
+from gateway.operation_journal import OperationJournal, storable
 from gateway.operations import Operations
 from gateway.tokens import Role
 from gateway.users import UserStore
-from hiremesh.v1 import analytics_pb2, common_pb2
+from hiremesh.v1 import analytics_pb2, common_pb2, search_pb2
 from tests.fixtures.mesh import gateway_database
 from tests.gateway.conftest import auth, unit_config
 
@@ -146,6 +146,48 @@ async def test_a_running_operation_with_a_heartbeat_is_not_reported_lost(store: 
         still = await b.get(op.id)
         assert still is not None and still.status == "started"
         await stream.steps.put(None)
+
+
+async def test_caller_text_postgresql_cannot_hold_is_replaced_and_blocks_nothing(store: UserStore) -> None:
+    # An uploaded file named "bad<NUL>name.doc" (aiohttp decodes filename*=UTF-8''bad%00name.doc) ends up in
+    # the import's summary; jsonb refuses \u0000, and a refused state used to be retried forever with every
+    # later operation's states behind it in the same batch: no replica listed a new operation again.
+    async def refused_file() -> AsyncIterator[search_pb2.ImportCandidatesResponse]:
+        error = search_pb2.ImportRecordError(source="bad\x00name.doc", reason="binary data, not text")
+        yield search_pb2.ImportCandidatesResponse(summary=search_pb2.ImportSummary(total=1, failed=1, errors=[error]))
+
+    async with Replica(store) as a, Replica(store) as b:
+        poisoned = a.start("import", "ana", refused_file, "search")
+        stream = Stream()
+        later = a.start("sync", "ana", stream, "analytics")
+        await stream.steps.put(None)
+
+        async def both_stored_done() -> bool:
+            got = [await b.get(op.id) for op in (poisoned, later)]
+            return all(op is not None and op.done for op in got)
+        await until(both_stored_done)
+        assert {poisoned.id, later.id} <= {op.id for op in await b.recent(10)}
+        stored = await b.get(poisoned.id)
+        assert stored is not None and stored.status == "completed" and stored.result is not None
+        assert stored.result["summary"]["errors"][0]["source"] == "bad\ufffdname.doc"
+
+
+async def test_the_replica_running_an_operation_lists_it_before_the_journal_wrote_it(store: UserStore) -> None:
+    a = Replica(store)  # its journal's writer is not started: no state of a's reaches PostgreSQL
+    stream = Stream()
+    try:
+        op = a.ops.start("sync", "ana", stream, "analytics")
+        listed = await a.ops.recent(10)
+        assert listed[0].id == op.id and listed[0].owner == "ana"
+        assert op.id not in {o.id for o in await Replica(store).ops.recent(10)}  # (it really is not stored)
+    finally:
+        await stream.steps.put(None)
+        await a.ops.close()
+
+
+def test_storable_replaces_only_what_postgresql_refuses() -> None:
+    assert storable({"a": ["x\x00y", "caf\u00e9 \U0001f600"], "n": 3, "lone": "\ud800!"}) == \
+        {"a": ["x\ufffdy", "caf\u00e9 \U0001f600"], "n": 3, "lone": "\ufffd\ufffd\ufffd!"}
 
 
 @pytest.mark.parametrize("path", ["/api/v1/analytics/sync"])

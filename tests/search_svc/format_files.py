@@ -118,10 +118,11 @@ def jpeg_bytes(lines: list[str], rotate_exif: bool = False) -> bytes:
     return buf.getvalue()
 
 
-def scanned_pdf_bytes(lines: list[str]) -> bytes:
-    """An image-only PDF page (no text layer), like a scanner's output."""
+def scanned_pdf_bytes(lines: list[str], pages: int = 1, **kwargs: int) -> bytes:
+    """An image-only PDF (no text layer) of `pages` pages showing `lines`, like a scanner's output."""
+    images = [text_image(lines, **kwargs).convert("RGB") for _ in range(pages)]
     buf = io.BytesIO()
-    text_image(lines).convert("RGB").save(buf, "PDF", resolution=150)
+    images[0].save(buf, "PDF", resolution=150, save_all=True, append_images=images[1:])
     return buf.getvalue()
 
 
