@@ -19,6 +19,18 @@ log = logging.getLogger("search_svc.embedder")
 
 DIMENSION = 384
 MAX_TEXTS_PER_CALL = 256
+# embedding_svc refuses a text over 100 KB of UTF-8 (INVALID_ARGUMENT). Its model reads the first 256 tokens
+# only (a few KB), so a longer text is cut to the limit before sending: the vector is the one the whole text
+# would get, and one long resume no longer fails the import batch it is in.
+MAX_TEXT_BYTES = 100 * 1024
+
+
+def clip_for_embedding(text: str) -> str:
+    """`text`, or its longest prefix of at most MAX_TEXT_BYTES of UTF-8 (never cutting a character)."""
+    if len(text) <= MAX_TEXT_BYTES // 4:  # at most 4 bytes a character: surely under the limit
+        return text
+    data = text.encode("utf-8")
+    return text if len(data) <= MAX_TEXT_BYTES else data[:MAX_TEXT_BYTES].decode("utf-8", "ignore")
 
 
 class Embedder:
@@ -33,7 +45,7 @@ class Embedder:
         """One vector per text, in order; raises Unavailable when the service cannot answer."""
         out: list[np.ndarray] = []
         for start in range(0, len(texts), self._batch):
-            chunk = [t if t.strip() else "(empty)" for t in texts[start:start + self._batch]]
+            chunk = [clip_for_embedding(t) if t.strip() else "(empty)" for t in texts[start:start + self._batch]]
             out.extend(await self._call(chunk))
         return out
 

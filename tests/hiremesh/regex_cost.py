@@ -28,6 +28,7 @@ def cost(pattern: re.Pattern[str], text: str, repeats: int = REPEATS, times: int
     return best
 
 
-def cost_of_source(args: tuple[str, int, str]) -> float:
-    source, flags, text = args
-    return cost(re.compile(source, flags), text, repeats=1)
+def cost_of_source(args: tuple[str, int, str, int, int]) -> float:
+    """`cost` for a pattern given by source and flags (what a worker process receives)."""
+    source, flags, text, repeats, times = args
+    return cost(re.compile(source, flags), text, repeats=repeats, times=times)

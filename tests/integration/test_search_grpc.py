@@ -382,6 +382,27 @@ async def test_import_reports_every_record_and_is_idempotent(stub: search_pb2_gr
     assert {h.candidate.id for h in found.hits} == set(summary.candidate_ids)
 
 
+async def test_one_resume_over_the_embedding_limit_imports_with_the_rest(
+        stub: search_pb2_grpc.SearchServiceAsyncStub) -> None:
+    # embedding_svc refuses a text over 100 KB; this 150 KB resume used to fail its whole import batch.
+    loc = tag()
+    long_text = f"Lena Long\nWelder in {loc}, TIG and MIG. " + "Fabricated pressure vessels to code. " * 4000
+    records = [json.dumps({"name": "Lena Long", "location": loc, "resume_text": long_text})] + [
+        json.dumps({"name": f"Short {i}", "location": loc, "resume_text": f"Baker number {i} in {loc}"})
+        for i in range(3)]
+    events = await _import(stub, pb.ImportCandidatesRequest(jsonl_records=records, batch_size=8))
+    summary = events[-1].summary
+    assert (summary.created, summary.failed) == (4, 0), [e for ev in events for e in ev.errors]
+    stored = [(await stub.GetCandidate(pb.GetCandidateRequest(id=i), timeout=T)).candidate
+              for i in summary.candidate_ids]
+    assert not any(c.embedding_stale for c in stored)
+    assert max(len(c.resume_text) for c in stored) == len(long_text.strip())  # stored whole
+    hits = (await stub.SearchCandidates(pb.SearchCandidatesRequest(
+        text="welder building pressure vessels", options=opts(pb.SEARCH_MODE_VECTOR, top_k=50, location=loc)),
+        timeout=T)).hits
+    assert hits and hits[0].candidate.name == "Lena Long"
+
+
 async def test_reindex_streams_progress(stub: search_pb2_grpc.SearchServiceAsyncStub) -> None:
     await make(stub, f"Reindex Me\nsomething to embed {tag()}")
     events = [ev.progress async for ev in stub.Reindex(pb.ReindexRequest(batch_size=50), timeout=300)]

@@ -173,6 +173,11 @@ async def test_monitor_rejects_bad_input_naming_the_field(slow_stack: MailStack)
 
 
 async def test_hiremesh_tasks_prints_the_queue(slow_stack: MailStack) -> None:
+    # A job of its own, so the listing has one whether or not the tests above ran first.
+    job_id, [candidate] = await candidates_for_a_job(search_stub(slow_stack.search_addr), 1)
+    stub = screening_stub(slow_stack.screening_addr)
+    mine = (await stub.SubmitScreening(pb.SubmitScreeningRequest(
+        candidate_id=candidate, job_id=job_id, engine=pb.ENGINE_EVIDENCE), timeout=T)).task
     proc = await asyncio.create_subprocess_exec(
         str(REPO / ".venv" / "bin" / "hiremesh"), "tasks", "--once", "--addr", slow_stack.screening_addr,
         "--limit", "5", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -188,6 +193,8 @@ async def test_hiremesh_tasks_prints_the_queue(slow_stack: MailStack) -> None:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={"PATH": "/usr/bin:/bin", **_TOKEN})
     _, err = await asyncio.wait_for(bad.communicate(), 60)
     assert bad.returncode == 1 and "NOT_FOUND" in err.decode()
+    # Finished before the next test counts screenings in the warehouse.
+    await until(lambda: _is(task_state(stub, mine.id), pb.TASK_STATE_SUCCEEDED), "the listed task to finish")
 
 
 async def test_id_only_screenings_count_in_the_warehouse(slow_stack: MailStack) -> None:
