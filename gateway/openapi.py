@@ -151,8 +151,8 @@ def document(routes: Iterable[Route], prefix: str = "/api/v1") -> dict[str, Any]
         if route.response is not None:
             ok["content"] = {"application/json": {"schema": _schema_of(schemas, route.response)}}
         responses: dict[str, Any] = {str(route.status): ok}
-        for code, when in route.also.items():
-            responses[str(code)] = {**ok, "description": when}
+        for also_status, when in route.also.items():
+            responses[str(also_status)] = {**ok, "description": when}
         for code, text in _ERRORS.items():
             responses[code] = {"description": text,
                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
