@@ -174,6 +174,14 @@ def test_operator_tools_imports_are_declared_in_core_plus_ops() -> None:
     assert not _undeclared(found, allowed), f"[ops] misses: {_undeclared(found, allowed)}"
 
 
+def test_migrate_command_imports_are_declared_in_core_plus_migrate() -> None:
+    declared = _project()
+    allowed = set(declared["core"]) | set(declared["migrate"])
+    # `hiremesh migrate`: hiremesh.cli (its top level imports only hiremesh.config) hands it to ops_cli -> db.
+    found = _third_party({"hiremesh.config", "hiremesh.ops_cli", "hiremesh.db"}, follow={"hiremesh"})
+    assert not _undeclared(found, allowed), f"[migrate] misses: {_undeclared(found, allowed)}"
+
+
 def _reached(roots: set[str]) -> set[str]:
     seen: set[str] = set()
     stack = sorted(roots)
@@ -206,7 +214,7 @@ def test_build_only_module_imports_are_in_the_build_requirements() -> None:
 def test_all_extra_is_every_service_plus_ops_and_the_makefile_installs_it() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     (everything,) = project["optional-dependencies"]["all"]
-    assert set(everything.removeprefix("hiremesh[").removesuffix("]").split(",")) == {*SERVICES, "ops"}
+    assert set(everything.removeprefix("hiremesh[").removesuffix("]").split(",")) == {*SERVICES, "ops", "migrate"}
     makefile = (REPO / "Makefile").read_text()
     assert "pip install -q -e '.[all,test]'" in makefile
     for dist in INSTALLED_APART.values():
@@ -219,3 +227,16 @@ def test_guardrail_spacy_model_is_in_the_guardrail_extra() -> None:
     match = re.search(r'^MODEL_NAME = "([^"]+)"', source, re.MULTILINE)
     assert match
     assert _canonical(match.group(1)) in _project()["guardrail"]
+
+
+def test_probe_and_secrets_commands_need_only_core() -> None:
+    # Every image's healthcheck runs `hiremesh probe`; compose's `secrets` job runs `hiremesh secrets generate` in
+    # the gateway image. hiremesh.cli's top level imports only hiremesh.config and hands each command over lazily.
+    found = _third_party({"hiremesh.config", "hiremesh.probe", "hiremesh.secrets_cli"}, follow={"hiremesh"})
+    assert not _undeclared(found, set(_project()["core"])), _undeclared(found, set(_project()["core"]))
+
+
+def test_cli_top_level_imports_only_the_config() -> None:
+    tree = ast.parse((REPO / "hiremesh" / "cli.py").read_text())
+    top = {node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.module}
+    assert {m for m in top if m.split(".")[0] == "hiremesh"} <= {"hiremesh", "hiremesh.config"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import kubernetes_validate
@@ -112,3 +113,82 @@ def test_dashboard_is_valid_json_with_queries() -> None:
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:
             assert target["expr"].strip()
+
+
+# --- per-service images (issue 19): each target installs only core + its own extra -------------------------------
+SERVICE_PACKAGES = {"embedding": "embedding_svc", "search": "search_svc", "screening": "screening_svc",
+                    "guardrail": "guardrail_svc", "analytics": "analytics_svc", "gateway": "gateway"}
+
+
+def _stages() -> dict[str, tuple[str, str]]:
+    """{stage name: (the stage it starts FROM, its instructions)} of the Dockerfile."""
+    dockerfile = (REPO / "deploy" / "docker" / "Dockerfile").read_text()
+    parts = re.split(r"^FROM (\S+) AS (\S+)$", dockerfile, flags=re.MULTILINE)
+    return {parts[i + 1]: (parts[i], parts[i + 2]) for i in range(1, len(parts), 3)}
+
+
+def _chain(stages: dict[str, tuple[str, str]], name: str) -> str:
+    """A stage's instructions with those of every stage it builds on, oldest first."""
+    parent, body = stages[name]
+    return (_chain(stages, parent) if parent in stages else "") + body
+
+
+def _copied(text: str) -> set[str]:
+    return set(re.findall(r"^COPY (?!--from)(?:--\S+ )*(\S+)", text, re.MULTILINE))
+
+
+def _installed_extras(text: str) -> list[str]:
+    return re.findall(r"pip install '\.\[([^\]]*)\]'", text)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_PACKAGES))
+def test_each_service_target_installs_only_its_own_extra_and_package(service: str) -> None:
+    stages = _stages()
+    assert service in stages, f"Dockerfile has no `{service}` target"
+    target = stages[service][1]
+    venvs = re.findall(r"^COPY --from=(\S+) (?:--\S+ )*/opt/venv /opt/venv$", target, re.MULTILINE)
+    assert venvs == [f"deps-{service}"]
+    deps = _chain(stages, f"deps-{service}")
+    assert _installed_extras(deps) == [service]
+    assert re.findall(r"pip install[^\n]*\s\.(?:\s|$)", deps) == [], "a bare `pip install .` would skip the extra"
+    packages = {source for source in _copied(deps) if source not in {"pyproject.toml", "README.md"}}
+    assert packages == {"hiremesh", SERVICE_PACKAGES[service]}
+
+
+def test_only_the_embedding_image_carries_the_model_and_only_guardrail_has_spacy() -> None:
+    stages = _stages()
+    with_model = {name for name, (_, body) in stages.items() if "COPY --from=models" in body}
+    assert with_model == {"embedding"}
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    with_spacy = {extra for extra, reqs in project["optional-dependencies"].items() if extra in SERVICE_PACKAGES
+                  and any(r.startswith(("spacy", "presidio")) for r in reqs)}
+    assert with_spacy == {"guardrail"}
+    assert not any(r.startswith(("spacy", "onnxruntime", "torch")) for r in project["dependencies"])
+
+
+def test_k8s_images_are_dockerfile_targets_of_their_own_service() -> None:
+    stages = _stages()
+    for name, doc in _k8s_documents():
+        if doc["kind"] not in {"Deployment", "Job"}:
+            continue
+        for container in doc["spec"]["template"]["spec"]["containers"]:
+            match = re.fullmatch(r"ghcr\.io/hiremesh/hiremesh-([a-z]+):\S+", container["image"])
+            if match is None:
+                continue  # third-party images (vLLM)
+            assert match.group(1) in stages, f"{name}: no Dockerfile target {match.group(1)}"
+            expected = doc["metadata"]["name"].removeprefix("hiremesh-")
+            assert match.group(1) == expected, f"{name} runs the {match.group(1)} image"
+    migrate = _chain(stages, "deps-migrations")
+    assert _installed_extras(migrate) == ["migrate"]
+    # `hiremesh migrate` applies the migrations of every package that ships them.
+    assert {p for p in _copied(migrate) if (REPO / p / "migrations").is_dir()} == {
+        p.parent.name for p in REPO.glob("*/migrations") if (p.parent / "__init__.py").exists()}
+
+
+def test_compose_images_are_named_after_their_target() -> None:
+    compose = yaml.safe_load((REPO / "deploy" / "compose.yaml").read_text())
+    for name, service in compose["services"].items():
+        if "build" in service:
+            assert service["image"].split(":")[0] == f"hiremesh/{service['build']['target']}", name
+    # A plain `docker build` (no --target) builds the last stage: the gateway, as before the split.
+    assert list(_stages())[-1] == "gateway"
