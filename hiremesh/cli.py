@@ -37,9 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("service", nargs="?", default="")
     probe.add_argument("--timeout", type=float, default=3.0)
 
-    from hiremesh import ops_cli
+    from hiremesh import ops_args
 
-    ops_cli.add_parsers(sub)
+    ops_args.add_parsers(sub)
 
     for name, text in (("users", "manage gateway users and tokens"),
                        ("analytics", "warehouse sync, model training, export, info"),
