@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterator
 from multiprocessing.pool import Pool
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -87,6 +88,28 @@ def discover() -> dict[str, re.Pattern[str]]:
 PATTERNS = discover()
 
 
+def _nodes(items: object) -> Iterator[tuple[str, Any]]:
+    """Every (opcode name, argument) of a parsed pattern, depth first, each node before what it contains."""
+    for op, arg in items:  # type: ignore[attr-defined]
+        name = str(op)
+        yield name, arg
+        if name in ("IN", "ATOMIC_GROUP"):
+            yield from _nodes(arg)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            yield from _nodes(arg[2])
+        elif name == "SUBPATTERN":
+            yield from _nodes(arg[-1])
+        elif name == "BRANCH":
+            for branch in arg[1]:
+                yield from _nodes(branch)
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            yield from _nodes(arg[1])
+        elif name == "GROUPREF_EXISTS":
+            yield from _nodes(arg[1])
+            if arg[2]:
+                yield from _nodes(arg[2])
+
+
 def _alphabet(pattern: re.Pattern[str]) -> list[str]:
     """Characters the pattern reads (a sample of each class it uses), plus space, a letter, a digit, a dot."""
     chars: list[str] = []
@@ -98,40 +121,18 @@ def _alphabet(pattern: re.Pattern[str]) -> list[str]:
     samples = {"CATEGORY_DIGIT": "7", "CATEGORY_NOT_DIGIT": "x", "CATEGORY_SPACE": " ", "CATEGORY_NOT_SPACE": "x",
                "CATEGORY_WORD": "a", "CATEGORY_NOT_WORD": "-", "CATEGORY_LINEBREAK": "\n",
                "CATEGORY_NOT_LINEBREAK": "x"}
-
-    def walk(items: object) -> None:
-        for op, arg in items:  # type: ignore[attr-defined]
-            name = str(op)
-            if name == "LITERAL":
-                add(chr(arg))
-            elif name == "NOT_LITERAL":
-                add("x" if chr(arg) != "x" else "y")
-            elif name == "ANY":
-                add("a")
-            elif name == "RANGE":
-                add(chr(arg[0]))
-                add(chr((arg[0] + arg[1]) // 2))
-            elif name == "CATEGORY":
-                add(samples.get(str(arg), "a"))
-            elif name == "IN":
-                walk(arg)
-            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-                walk(arg[2])
-            elif name == "SUBPATTERN":
-                walk(arg[-1])
-            elif name == "BRANCH":
-                for branch in arg[1]:
-                    walk(branch)
-            elif name in ("ASSERT", "ASSERT_NOT"):
-                walk(arg[1])
-            elif name == "ATOMIC_GROUP":
-                walk(arg)
-            elif name == "GROUPREF_EXISTS":
-                walk(arg[1])
-                if arg[2]:
-                    walk(arg[2])
-
-    walk(sre_parse.parse(pattern.pattern, pattern.flags))
+    for name, arg in _nodes(sre_parse.parse(pattern.pattern, pattern.flags)):
+        if name == "LITERAL":
+            add(chr(arg))
+        elif name == "NOT_LITERAL":
+            add("x" if chr(arg) != "x" else "y")
+        elif name == "ANY":
+            add("a")
+        elif name == "RANGE":
+            add(chr(arg[0]))
+            add(chr((arg[0] + arg[1]) // 2))
+        elif name == "CATEGORY":
+            add(samples.get(str(arg), "a"))
     for ch in (" ", "a", "A", "7", "."):
         add(ch)
     return chars
@@ -140,32 +141,12 @@ def _alphabet(pattern: re.Pattern[str]) -> list[str]:
 def widest_bound(pattern: re.Pattern[str]) -> int:
     """The most characters one bounded repetition in the pattern can read (`[^"]{10,2000}`: 2000)."""
     widest = 0
-
-    def walk(items: object) -> None:
-        nonlocal widest
-        for op, arg in items:  # type: ignore[attr-defined]
-            name = str(op)
-            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-                _low, high, sub = arg
-                item = sub.getwidth()[1]
-                if high != sre_constants.MAXREPEAT and item < sre_constants.MAXREPEAT - 1:
-                    widest = max(widest, high * item)
-                walk(sub)
-            elif name == "SUBPATTERN":
-                walk(arg[-1])
-            elif name == "BRANCH":
-                for branch in arg[1]:
-                    walk(branch)
-            elif name in ("ASSERT", "ASSERT_NOT"):
-                walk(arg[1])
-            elif name == "ATOMIC_GROUP":
-                walk(arg)
-            elif name == "GROUPREF_EXISTS":
-                walk(arg[1])
-                if arg[2]:
-                    walk(arg[2])
-
-    walk(sre_parse.parse(pattern.pattern, pattern.flags))
+    for name, arg in _nodes(sre_parse.parse(pattern.pattern, pattern.flags)):
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            _low, high, sub = arg
+            item = sub.getwidth()[1]
+            if high != sre_constants.MAXREPEAT and item < sre_constants.MAXREPEAT - 1:
+                widest = max(widest, high * item)
     return widest
 
 
