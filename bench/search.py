@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -118,7 +119,8 @@ class Corpus:
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return unit
 
 
 def exact_top10(data: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, list[float]]:
@@ -309,13 +311,13 @@ async def ensure_prod_index(conn: psycopg.AsyncConnection[Any], migrated_def: st
     if current == wanted and stored and stored.get("definition") == wanted:
         return {**stored, "reused": True}
     if current == wanted:  # a migration (re)built it on the loaded rows: its time is the migration's
-        out = {"definition": wanted, "build_seconds": None, "built_by": "migration",
+        out: dict[str, Any] = {"definition": wanted, "build_seconds": None, "built_by": "migration",
                "size_mb": await index_mb(conn, PROD_INDEX)}
         await meta_put(conn, f"index:{PROD_INDEX}", out)
         return {**out, "reused": False}
     await conn.execute(f"DROP INDEX IF EXISTS catalog.{PROD_INDEX}")
     print(f"building {wanted}", flush=True)
-    out: dict[str, Any] = {"definition": wanted, **(await build(conn, wanted))}
+    out = {"definition": wanted, **(await build(conn, wanted))}
     out["size_mb"] = await index_mb(conn, PROD_INDEX)
     await meta_put(conn, f"index:{PROD_INDEX}", out)
     return {**out, "reused": False}
@@ -469,7 +471,7 @@ async def measure_paths(conn: psycopg.AsyncConnection[Any], search_addr: str, ba
     found: dict[str, list[list[int]]] = {"sql": [], **{n: [] for n in stubs}}
     for i, (q, job) in enumerate(zip(queries, job_ids, strict=True)):
         calls: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
-            ("sql", lambda q=q: sql_call(q)),
+            ("sql", functools.partial(sql_call, q)),  # a numpy row is Any: mypy infers no lambda over it
             *[(n, lambda job=job, n=n: grpc_call(job, n)) for n in stubs],
             ("bare_rpc", lambda: bare.Check(check, timeout=10)),
             ("mesh_health_rpc", lambda: mesh_health.Check(check, timeout=10))]

@@ -106,7 +106,7 @@ async def measure(url: str, rows: int, budgets: list[int], reuse: bool) -> dict[
             ms, truth = await timed(lambda t=text: exact.candidates_for_text(t, opts))
             per["exact_ms"].append(ms)
             want = {h.row["id"] for h in truth.hits}
-            for budget in ["default", *budgets]:
+            for budget in ["default", *map(str, budgets)]:
                 bounded = Ranker(pool, NoEmbedder(),  # type: ignore[arg-type]
                                  lexical_budget=None if budget == "default" else int(budget))
                 ms, got = await timed(lambda t=text, r=bounded: r.candidates_for_text(t, opts))
@@ -116,7 +116,7 @@ async def measure(url: str, rows: int, budgets: list[int], reuse: bool) -> dict[
         out.update({k: round(statistics.median(v), 3) if k.endswith("ms") else round(statistics.fmean(v), 3)
                     for k, v in per.items()})
         out["default_budget"] = str(lexical.Budget())
-        for budget in ["default", *budgets]:
+        for budget in ["default", *map(str, budgets)]:
             out[f"budget {budget} over baseline"] = round(out[f"budget {budget} ms"] / out["baseline_ms"], 3)
     finally:
         await pool.close()

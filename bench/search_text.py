@@ -59,7 +59,8 @@ def sentence_vectors() -> np.ndarray:
     key = hashlib.sha256("\n".join(sentences).encode()).hexdigest()[:16]
     cache = Path("/tmp") / f"hiremesh-bench-sentences-{key}.npy"
     if cache.exists():
-        return np.load(cache)
+        cached: np.ndarray = np.load(cache)
+        return cached
     model = MiniLM(MODEL_DIR, threads=2)
     vectors = np.concatenate([np.stack([e.vector for e in model.embed(sentences[i:i + 256])])
                               for i in range(0, len(sentences), 256)])

@@ -37,10 +37,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import skills_v1
-
+from bench import skills_v1
 from hiremesh import esco, skills
 
 DATA = Path(os.environ.get("HIREMESH_DATA", Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "data"))
