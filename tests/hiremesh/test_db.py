@@ -183,8 +183,8 @@ async def test_connections_the_server_closed_are_replaced_before_use(fresh_db_ur
                 await asyncio.sleep(0.05)
         for _ in range(6):
             async with pool.connection() as conn:
-                pid = (await (await conn.execute("SELECT pg_backend_pid()")).fetchone())[0]
-                assert pid not in old
+                row = await (await conn.execute("SELECT pg_backend_pid()")).fetchone()
+                assert row is not None and row[0] not in old
         assert pool.get_stats()["connections_lost"] == 3
     finally:
         await pool.close()

@@ -29,7 +29,7 @@ import pkgutil
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from multiprocessing.pool import Pool
 from types import ModuleType
 from typing import Any
@@ -54,11 +54,12 @@ SMALL_TIMEOUT_S = 20.0  # ten searches of 2 KB: milliseconds for any pattern her
 PATTERN_BUDGET_S = 120.0  # every family of one pattern; linear ones need well under 2 s
 
 try:
+    # typeshed has no stubs for re's private modules: both are Any to mypy
     import re._constants as sre_constants  # type: ignore[import-not-found]  # Python 3.11+
     import re._parser as sre_parse  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
+    import sre_constants
+    import sre_parse
 
 
 def _modules() -> Iterator[ModuleType]:
@@ -88,9 +89,9 @@ def discover() -> dict[str, re.Pattern[str]]:
 PATTERNS = discover()
 
 
-def _nodes(items: object) -> Iterator[tuple[str, Any]]:
+def _nodes(items: Iterable[tuple[Any, Any]]) -> Iterator[tuple[str, Any]]:
     """Every (opcode name, argument) of a parsed pattern, depth first, each node before what it contains."""
-    for op, arg in items:  # type: ignore[attr-defined]
+    for op, arg in items:
         name = str(op)
         yield name, arg
         if name in ("IN", "ATOMIC_GROUP"):

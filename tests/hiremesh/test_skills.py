@@ -6,6 +6,7 @@ import importlib.util
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -129,7 +130,7 @@ def test_normalise_skills_round_trips() -> None:
         assert skills.normalise_skills([name.upper()]) == [name]
 
 
-def _first_version() -> object:
+def _first_version() -> ModuleType:
     spec = importlib.util.spec_from_file_location("skills_v1", REPO / "bench" / "skills_v1.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -140,7 +141,7 @@ def _first_version() -> object:
 def test_canonical_names_of_the_first_version_are_kept() -> None:
     # Stored candidate and job skill lists hold these names.
     old = _first_version()
-    for name in old.ALL_SKILLS:  # type: ignore[attr-defined]
+    for name in old.ALL_SKILLS:
         assert skills.canonical_skill(name) == name
 
 
