@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from analytics_svc import synthetic  # noqa: E402
-from analytics_svc.etl import Syncer, SyncResult  # noqa: E402
+from analytics_svc.etl import Mode, Syncer, SyncResult  # noqa: E402
 from analytics_svc.reports import SPECS, run_report  # noqa: E402
 from analytics_svc.warehouse import Warehouse  # noqa: E402
 
@@ -58,8 +58,8 @@ async def create_source(server_url: str, sizes: synthetic.Sizes) -> tuple[str, f
     return url, time.perf_counter() - start
 
 
-async def sync(syncer: Syncer, mode: str) -> SyncResult:
-    async for event in syncer.sync(mode):  # type: ignore[arg-type]
+async def sync(syncer: Syncer, mode: Mode) -> SyncResult:
+    async for event in syncer.sync(mode):
         if isinstance(event, SyncResult):
             return event
     raise RuntimeError("sync returned no result")

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from analytics_svc.etl import Syncer, SyncProgress, SyncResult
+from analytics_svc.etl import Mode, Syncer, SyncProgress, SyncResult
 from analytics_svc.warehouse import Warehouse
 from hiremesh.errors import Unavailable
 from tests.analytics_svc.seed import aid, cid, prepare, seed_hand_checked
 
 
-async def run_sync(syncer: Syncer, mode: str) -> tuple[SyncResult, list[SyncProgress]]:
+async def run_sync(syncer: Syncer, mode: Mode) -> tuple[SyncResult, list[SyncProgress]]:
     steps: list[SyncProgress] = []
-    async for event in syncer.sync(mode):  # type: ignore[arg-type]
+    async for event in syncer.sync(mode):
         if isinstance(event, SyncResult):
             return event, steps
         steps.append(event)
@@ -30,9 +31,9 @@ async def source(fresh_db_url: str) -> str:
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Warehouse:
+def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
     wh = Warehouse.open(tmp_path / "analytics.duckdb")
-    yield wh  # type: ignore[misc]
+    yield wh
     wh.close()
 
 
