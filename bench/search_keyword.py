@@ -55,6 +55,8 @@ def old_any_terms_query(text: str) -> str:
     return " or ".join(list(words)[:64])
 
 
+# Keyword mode embeds nothing. search_svc's Embedder is a class, not a Protocol, so passing this stand-in to
+# Ranker takes a `type: ignore[arg-type]`.
 class NoEmbedder:
     async def embed_one(self, text: str) -> Any:
         raise RuntimeError("KEYWORD mode embeds nothing")

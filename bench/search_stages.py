@@ -157,6 +157,7 @@ async def main() -> None:
             url, min_size=1, max_size=1, kwargs={"autocommit": True}, configure=configure_connection,
             check=AsyncConnectionPool.check_connection, open=False)
         await base_pool.open(wait=True)
+        # Searches by a stored job's vector: the ranker's embedder is never called, so there is none.
         new_ranker = ranking.Ranker(new_pool, None)  # type: ignore[arg-type]
         base_ranker = base.Ranker(base_pool, None)
         async with new_pool.connection() as conn:
