@@ -16,7 +16,7 @@ from search_svc.parse_pool import InlineParser
 from tests.search_svc.format_files import REAL_DOC, RESUME, html_bytes, odt_bytes, rtf_bytes
 from tests.search_svc.resumes import pdf_bytes
 
-# Loaders only use the store's parser; no database is needed to read files.
+# Loaders only use the store's parser; no database is needed to read files (hence no pool: arg-type ignored).
 FILES_ONLY = Candidates(None, None, InlineParser())  # type: ignore[arg-type]
 
 

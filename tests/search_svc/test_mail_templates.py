@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ GOOD = {s: {"subject": "Application update: {job_title}", "body": "Dear {candida
         for s in APPLICATION_STATUSES}
 
 
-def write(tmp_path: Path, data: dict[str, object] | str) -> Path:
+def write(tmp_path: Path, data: Mapping[str, object] | str) -> Path:
     import yaml
 
     path = tmp_path / "templates.yaml"
@@ -51,7 +52,8 @@ def test_the_shipped_templates_cover_every_status_and_read_well() -> None:
     (lambda d: d["pending"].update(footer="x"), "pending.footer", "unknown field"),
     (lambda d: d["pending"].update(subject=3), "pending.subject", "not text"),
 ])
-def test_a_bad_template_is_named(tmp_path: Path, change, field: str, needle: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_template_is_named(tmp_path: Path, change: Callable[[dict[str, dict[str, str]]], object], field: str,
+                                 needle: str) -> None:
     data = {k: dict(v) for k, v in GOOD.items()}
     change(data)
     with pytest.raises(TemplateError) as info:
