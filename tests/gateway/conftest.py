@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import build_app, create_gateway
@@ -21,9 +23,9 @@ def closed_backends() -> BackendAddrs:
     return BackendAddrs(*(f"127.0.0.1:{free_port()}" for _ in range(5)))
 
 
-def unit_config(**overrides: object) -> GatewayConfig:
+def unit_config(**overrides: Any) -> GatewayConfig:
     base = GatewayConfig(backends=closed_backends(), jwt_secret=SECRET, default_timeout=2.0)
-    return replace(base, **overrides)  # type: ignore[arg-type]
+    return replace(base, **overrides)
 
 
 def token(role: Role = Role.ADMIN, user: str = "tester", ttl: float = 600) -> str:
@@ -34,14 +36,16 @@ def auth(role: Role = Role.ADMIN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(role)}"}
 
 
-ClientFactory = Callable[..., Awaitable[TestClient]]
+# aiohttp's test client for an application server (what TestClient(TestServer(app)) is).
+GatewayClient = TestClient[web.Request, web.Application]
+ClientFactory = Callable[..., Awaitable[GatewayClient]]
 
 
 @pytest.fixture
 async def make_client() -> AsyncIterator[ClientFactory]:
-    clients: list[TestClient] = []
+    clients: list[GatewayClient] = []
 
-    async def make(**overrides: object) -> TestClient:
+    async def make(**overrides: object) -> GatewayClient:
         gw = await create_gateway(unit_config(**overrides))
         client = TestClient(TestServer(build_app(gw)))
         await client.start_server()
@@ -54,5 +58,5 @@ async def make_client() -> AsyncIterator[ClientFactory]:
 
 
 @pytest.fixture
-async def client(make_client: ClientFactory) -> TestClient:
+async def client(make_client: ClientFactory) -> GatewayClient:
     return await make_client()

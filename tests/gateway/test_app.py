@@ -7,15 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
 from gateway.app import API_ROUTES
 from gateway.tokens import Role, issue_jwt
-from tests.gateway.conftest import SECRET, auth, token
+from tests.gateway.conftest import SECRET, GatewayClient, auth, token
 
 
-async def test_api_needs_a_bearer_token(client: TestClient) -> None:
+async def test_api_needs_a_bearer_token(client: GatewayClient) -> None:
     resp = await client.get("/api/v1/jobs")
     assert resp.status == 401
     body = await resp.json()
@@ -23,7 +22,7 @@ async def test_api_needs_a_bearer_token(client: TestClient) -> None:
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-async def test_wrong_malformed_and_expired_tokens_are_401(client: TestClient) -> None:
+async def test_wrong_malformed_and_expired_tokens_are_401(client: GatewayClient) -> None:
     bad = [
         "Bearer not-a-token", "Bearer hmk_dead_beef", "Basic dXNlcjpwdw==",
         f"Bearer {issue_jwt('another-secret-another-secret-xx', 'x', Role.ADMIN, 60)}",
@@ -37,14 +36,14 @@ async def test_wrong_malformed_and_expired_tokens_are_401(client: TestClient) ->
     assert "expired" in (await resp.json())["message"]
 
 
-async def test_me_reports_the_principal(client: TestClient) -> None:
+async def test_me_reports_the_principal(client: GatewayClient) -> None:
     resp = await client.get("/api/v1/me", headers=auth(Role.VIEWER))
     assert resp.status == 200
     assert await resp.json() == {"user": "tester", "role": "viewer", "token_kind": "jwt",
                                  "expires_at": (await resp.json())["expires_at"]}
 
 
-async def test_viewer_cannot_write(client: TestClient) -> None:
+async def test_viewer_cannot_write(client: GatewayClient) -> None:
     for method, path in [("POST", "/api/v1/jobs"), ("PATCH", "/api/v1/jobs/1"), ("DELETE", "/api/v1/candidates/1"),
                          ("POST", "/api/v1/screenings"), ("POST", "/api/v1/analytics/sync")]:
         resp = await client.request(method, path, headers=auth(Role.VIEWER), json={})
@@ -52,19 +51,19 @@ async def test_viewer_cannot_write(client: TestClient) -> None:
         assert (await resp.json())["status"] == "PERMISSION_DENIED"
 
 
-async def test_recruiter_cannot_do_admin_things(client: TestClient) -> None:
+async def test_recruiter_cannot_do_admin_things(client: GatewayClient) -> None:
     resp = await client.post("/api/v1/analytics/train", headers=auth(Role.RECRUITER), json={})
     assert resp.status == 403
     resp = await client.post("/api/v1/search/reindex", headers=auth(Role.RECRUITER), json={})
     assert resp.status == 403
 
 
-async def test_viewer_may_search_with_post(client: TestClient) -> None:
+async def test_viewer_may_search_with_post(client: GatewayClient) -> None:
     resp = await client.post("/api/v1/search/candidates", headers=auth(Role.VIEWER), json={"text": "python"})
     assert resp.status == 503  # allowed through; the backend is down in this test
 
 
-async def test_unreachable_backend_is_503_with_json(client: TestClient) -> None:
+async def test_unreachable_backend_is_503_with_json(client: GatewayClient) -> None:
     resp = await client.get("/api/v1/jobs", headers=auth())
     assert resp.status == 503
     body = await resp.json()
@@ -72,7 +71,7 @@ async def test_unreachable_backend_is_503_with_json(client: TestClient) -> None:
     assert body["details"][0]["metadata"]["backend"] == "search"
 
 
-async def test_malformed_json_is_400_naming_the_problem(client: TestClient) -> None:
+async def test_malformed_json_is_400_naming_the_problem(client: GatewayClient) -> None:
     headers = {**auth(), "Content-Type": "application/json"}
     resp = await client.post("/api/v1/jobs", data=b'{"title": "SRE",', headers=headers)
     assert resp.status == 400
@@ -88,7 +87,7 @@ async def test_malformed_json_is_400_naming_the_problem(client: TestClient) -> N
     assert resp.status == 400
 
 
-async def test_bad_query_and_timeout_headers_are_400(client: TestClient) -> None:
+async def test_bad_query_and_timeout_headers_are_400(client: GatewayClient) -> None:
     resp = await client.get("/api/v1/candidates?page_size=lots", headers=auth())
     assert resp.status == 400 and "page_size" in (await resp.json())["message"]
     resp = await client.get("/api/v1/jobs", headers={**auth(), "X-Request-Timeout": "soon"})
@@ -99,7 +98,7 @@ async def test_bad_query_and_timeout_headers_are_400(client: TestClient) -> None
     assert resp.status == 400 and (await resp.json())["message"].startswith("q:")
 
 
-async def test_unknown_route_and_method_are_json_errors(client: TestClient) -> None:
+async def test_unknown_route_and_method_are_json_errors(client: GatewayClient) -> None:
     resp = await client.get("/api/v1/nowhere", headers=auth())
     assert resp.status == 404 and (await resp.json())["status"] == "NOT_FOUND"
     resp = await client.put("/api/v1/jobs", headers=auth())
@@ -107,7 +106,7 @@ async def test_unknown_route_and_method_are_json_errors(client: TestClient) -> N
 
 
 async def test_rate_limit_is_per_token_with_retry_after(make_client: Callable[..., Any]) -> None:
-    client: TestClient = await make_client(rate_limit=0.5, rate_burst=3)
+    client: GatewayClient = await make_client(rate_limit=0.5, rate_burst=3)
     alice = {"Authorization": f"Bearer {token(Role.VIEWER, 'alice')}"}
     statuses = [(await client.get("/api/v1/me", headers=alice)).status for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -119,7 +118,7 @@ async def test_rate_limit_is_per_token_with_retry_after(make_client: Callable[..
 
 
 async def test_upload_over_the_limit_is_413(make_client: Callable[..., Any]) -> None:
-    client: TestClient = await make_client(max_upload_bytes=1024 * 1024)
+    client: GatewayClient = await make_client(max_upload_bytes=1024 * 1024)
     form = aiohttp.FormData()
     form.add_field("resume", b"x" * (1024 * 1024 + 10), filename="big.txt", content_type="text/plain")
     resp = await client.post("/api/v1/candidates", data=form, headers=auth())
@@ -130,7 +129,7 @@ async def test_upload_over_the_limit_is_413(make_client: Callable[..., Any]) -> 
     assert resp.status == 413
 
 
-async def test_security_headers_everywhere(client: TestClient) -> None:
+async def test_security_headers_everywhere(client: GatewayClient) -> None:
     for path in ("/", "/healthz", "/api/v1/jobs"):
         resp = await client.get(path)
         assert resp.headers["X-Frame-Options"] == "DENY"
@@ -140,7 +139,7 @@ async def test_security_headers_everywhere(client: TestClient) -> None:
 
 
 async def test_cors_only_for_configured_origins(make_client: Callable[..., Any]) -> None:
-    client: TestClient = await make_client(cors_origins=("https://ui.example",))
+    client: GatewayClient = await make_client(cors_origins=("https://ui.example",))
     pre = await client.options("/api/v1/jobs", headers={"Origin": "https://ui.example",
                                                         "Access-Control-Request-Method": "POST"})
     assert pre.status == 204 and pre.headers["Access-Control-Allow-Origin"] == "https://ui.example"
@@ -154,7 +153,7 @@ async def test_cors_only_for_configured_origins(make_client: Callable[..., Any])
     assert denied.status == 403
 
 
-async def test_probes_and_metrics(client: TestClient) -> None:
+async def test_probes_and_metrics(client: GatewayClient) -> None:
     assert (await client.get("/healthz")).status == 200
     resp = await client.get("/readyz")
     assert resp.status == 503
@@ -165,7 +164,7 @@ async def test_probes_and_metrics(client: TestClient) -> None:
     assert 'hiremesh_gateway_http_requests_total{method="GET",route="/api/v1/jobs/{id}",status="503"}' in text
 
 
-async def test_openapi_matches_the_router(client: TestClient) -> None:
+async def test_openapi_matches_the_router(client: GatewayClient) -> None:
     resp = await client.get("/api/v1/openapi.json", headers=auth(Role.VIEWER))
     assert resp.status == 200
     doc = await resp.json()
@@ -194,7 +193,7 @@ async def test_openapi_matches_the_router(client: TestClient) -> None:
     assert refs <= set(doc["components"]["schemas"])
 
 
-async def test_websocket_needs_auth_and_speaks_the_protocol(client: TestClient) -> None:
+async def test_websocket_needs_auth_and_speaks_the_protocol(client: GatewayClient) -> None:
     try:
         await client.ws_connect("/ws/tasks/op_x")
         raise AssertionError("expected a 401")
@@ -216,7 +215,7 @@ async def test_websocket_needs_auth_and_speaks_the_protocol(client: TestClient) 
     await ws.close()
 
 
-async def test_openapi_document_passes_a_third_party_validator(client: TestClient) -> None:
+async def test_openapi_document_passes_a_third_party_validator(client: GatewayClient) -> None:
     # A client generator needs a valid OpenAPI 3 document: unique operationIds, resolvable refs, valid schemas.
     resp = await client.get("/api/v1/openapi.json", headers=auth(Role.VIEWER))
     doc = await resp.json()

@@ -21,7 +21,7 @@ from gateway.tokens import Role
 from gateway.users import UserStore
 from hiremesh.v1 import analytics_pb2, common_pb2, search_pb2
 from tests.fixtures.mesh import gateway_database
-from tests.gateway.conftest import auth, unit_config
+from tests.gateway.conftest import GatewayClient, auth, unit_config
 
 T = 20.0
 
@@ -118,13 +118,14 @@ async def test_an_operation_whose_replica_died_is_reported_failed(store: UserSto
     stream = Stream()
     async with Replica(store, heartbeat_s=0.2, lost_after_s=1.0) as b:
         a = Replica(store, heartbeat_s=0.2, lost_after_s=1.0)
-        await a.ops.journal.start()  # type: ignore[union-attr]
+        assert a.ops.journal is not None  # a replica with a user store journals its operations
+        await a.ops.journal.start()
         op = a.ops.start("export", "ana", stream, "analytics")
-        await a.ops.journal.flush()  # type: ignore[union-attr]
+        await a.ops.journal.flush()
         messages: list[dict[str, Any]] = []
         await b.subscribe(op.id, messages.append)
         # The replica vanishes without a last word: its tasks stop, nothing records a final state.
-        for task in [*a.ops._tasks, *a.ops.journal._tasks]:  # type: ignore[union-attr]
+        for task in [*a.ops._tasks, *a.ops.journal._tasks]:
             task.cancel()
         await asyncio.sleep(1.5)  # no heartbeat for longer than lost_after_s, while b is still running
 
@@ -192,7 +193,7 @@ def test_storable_replaces_only_what_postgresql_refuses() -> None:
 
 @pytest.mark.parametrize("path", ["/api/v1/analytics/sync"])
 async def test_rest_any_replica_answers_for_an_operation(store: UserStore, path: str) -> None:
-    clients: list[TestClient] = []
+    clients: list[GatewayClient] = []
     try:
         for _ in range(2):
             gw = await create_gateway(unit_config(), users=store)

@@ -12,6 +12,8 @@ from hiremesh.v1 import screening_pb2 as spb
 from tests.gateway.conftest import unit_config
 
 
+# Stands in for aiohttp's WebSocketResponse (only `closed` and `close` are used): Client(gw, sock, ...) takes a
+# `type: ignore[arg-type]`.
 class StalledSocket:
     """A socket whose peer never reads: sends are never drained (the writer task is not started)."""
 
