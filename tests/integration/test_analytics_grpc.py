@@ -13,6 +13,7 @@ from analytics_svc.etl import Syncer
 from analytics_svc.warehouse import Warehouse
 from hiremesh.clients import analytics_stub
 from hiremesh.v1 import analytics_pb2 as pb
+from hiremesh.v1 import analytics_pb2_grpc
 from tests.fixtures.analytics import ANALYTICS_HEALTH, AnalyticsService, analytics_env
 from tests.fixtures.procs import free_port, spawn_service
 
@@ -20,11 +21,13 @@ from tests.fixtures.procs import free_port, spawn_service
 def cell(row: pb.ReportRow, columns: list[str], name: str) -> object:
     value = row.values[columns.index(name)]
     kind = value.WhichOneof("kind")
+    assert kind is not None, "a report cell always sets its kind"
     return None if kind == "null_value" else getattr(value, kind)
 
 
-async def report(stub: object, name: str, **params: str) -> tuple[list[str], list[pb.ReportRow]]:
-    reply = await stub.GetReport(pb.GetReportRequest(name=name, params=params), timeout=30)  # type: ignore[attr-defined]
+async def report(stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub, name: str, **params: str
+                 ) -> tuple[list[str], list[pb.ReportRow]]:
+    reply = await stub.GetReport(pb.GetReportRequest(name=name, params=params), timeout=30)
     return [c.name for c in reply.columns], list(reply.rows)
 
 
@@ -81,7 +84,7 @@ async def test_sync_report_train_predict_export(fresh_analytics_service: Analyti
     assert Path(exported[-1].folder) == (analytics_service.home / "exports" / "grpc-test").resolve()
     fact = files["fact_applications"]
     assert fact.rows == 900
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{fact.path}')").fetchall()[0][0] == 900  # noqa: S608
+    assert duckdb.execute(f"SELECT count(*) FROM read_parquet('{fact.path}')").fetchall()[0][0] == 900  # noqa: S608
 
 
 @pytest.mark.parametrize(("name", "params", "needle"), [

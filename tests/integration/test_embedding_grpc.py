@@ -179,7 +179,7 @@ async def test_int8_variant_is_served_and_reported(embedding_models: Path) -> No
 
 
 def _metric_line(proc: ServiceProcess, name: str) -> str:
-    body = urllib.request.urlopen(f"http://127.0.0.1:{proc.metrics_port}/metrics", timeout=5).read().decode()
+    body: str = urllib.request.urlopen(f"http://127.0.0.1:{proc.metrics_port}/metrics", timeout=5).read().decode()
     lines = [line for line in body.splitlines() if line.startswith(name + "{") and line.endswith(" 1.0")]
     assert len(lines) == 1, body
     return lines[0]

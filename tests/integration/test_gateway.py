@@ -20,6 +20,7 @@ from gateway.tokens import Role, issue_jwt
 from gateway.users import UserStore
 from tests import real_resumes
 from tests.fixtures.mesh import Mesh, users_cli
+from tests.gateway.conftest import GatewayClient
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -55,7 +56,7 @@ async def ok(resp: aiohttp.ClientResponse, status: int = 200) -> Any:
 
 
 async def error(resp: aiohttp.ClientResponse, status: int, grpc_status: str) -> dict[str, Any]:
-    body = await resp.json()
+    body: dict[str, Any] = await resp.json()
     assert resp.status == status, body
     assert body["status"] == grpc_status and isinstance(body["message"], str) and "details" in body, body
     return body
@@ -355,7 +356,7 @@ async def test_auth_failures(http: aiohttp.ClientSession, mesh: Mesh) -> None:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def strict_gateway(mesh: Mesh) -> AsyncIterator[TestClient]:
+async def strict_gateway(mesh: Mesh) -> AsyncIterator[GatewayClient]:
     """An in-process gateway on the same mesh with a tiny rate limit and no auth cache."""
     config = replace(GatewayConfig(), database_url=mesh.database_url, backends=mesh.backends, rate_limit=0.2,
                      rate_burst=3, auth_cache_seconds=0)
@@ -368,7 +369,7 @@ async def strict_gateway(mesh: Mesh) -> AsyncIterator[TestClient]:
         await client.close()
 
 
-async def test_rate_limit_429_and_revocation(strict_gateway: TestClient, mesh: Mesh) -> None:
+async def test_rate_limit_429_and_revocation(strict_gateway: GatewayClient, mesh: Mesh) -> None:
     name = f"burst{uuid.uuid4().hex[:6]}"
     key = await asyncio.to_thread(users_cli, mesh.env, "add", name, "--role", "viewer")
     headers = {"Authorization": f"Bearer {key}"}

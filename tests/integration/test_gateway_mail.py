@@ -10,7 +10,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -22,6 +22,7 @@ from tests.fixtures.mesh import Mesh
 
 pytestmark = pytest.mark.timeout(600)
 API = "/api/v1"
+_V = TypeVar("_V")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -41,14 +42,14 @@ async def call(http: aiohttp.ClientSession, method: str, path: str, mesh: Mesh, 
 async def field_error(http: aiohttp.ClientSession, method: str, path: str, mesh: Mesh, field: str,
                       **kwargs: Any) -> dict[str, Any]:
     """A 400 whose body names `field` (the message starts with it and the BadRequest detail carries it)."""
-    body = await call(http, method, path, mesh, "admin", 400, **kwargs)
+    body: dict[str, Any] = await call(http, method, path, mesh, "admin", 400, **kwargs)
     assert body["status"] == "INVALID_ARGUMENT" and body["message"].startswith(field), body
     violations = [v for d in body["details"] for v in d.get("field_violations", [])]
     assert [v["field"] for v in violations] == [field], body
     return body
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 60) -> Any:
+async def eventually(check: Callable[[], Awaitable[_V | None]], what: str, timeout: float = 60) -> _V:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -102,7 +103,7 @@ async def test_bad_input_is_invalid_argument_naming_the_field(
     assert (err.value.details() or "").startswith(f"{field}:")
 
 
-def test_detoxify_checkpoint_without_package_fails_start_up(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_detoxify_checkpoint_without_package_fails_start_up(tmp_path: Path) -> None:
     import os
     import subprocess
     import sys

@@ -10,24 +10,28 @@ import asyncio
 import shutil
 import tempfile
 import uuid
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 import psycopg
 import pytest
+from google.protobuf import field_mask_pb2
 
 from hiremesh.clients import screening_stub, search_stub
 from hiremesh.mailsink import messages
-from hiremesh.v1 import common_pb2, screening_pb2, search_pb2
+from hiremesh.v1 import common_pb2, screening_pb2, search_pb2, search_pb2_grpc
 from tests.fixtures.mail import MailStack, start_mail_stack, start_sink
 from tests.fixtures.procs import free_port
 
 T = 30.0
 pytestmark = pytest.mark.timeout(300)
+_V = TypeVar("_V")
 
 
-def state_name(value: int) -> str:
+def state_name(value: search_pb2.NotificationState.ValueType) -> str:
     return search_pb2.NotificationState.Name(value).removeprefix("NOTIFICATION_STATE_").lower()
 
 
@@ -43,7 +47,7 @@ async def arrived(folder: Path, address: str, count: int = 1) -> list[EmailMessa
     return await wait_for(check, f"{count} mail(s) to {address}")
 
 
-async def wait_for(check, what: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+async def wait_for(check: Callable[[], Awaitable[_V | None]], what: str, timeout: float = 60.0) -> _V:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -54,38 +58,43 @@ async def wait_for(check, what: str, timeout: float = 60.0):  # type: ignore[no-
         await asyncio.sleep(0.1)
 
 
-async def make_job(search: object, title: str = "") -> search_pb2.Job:
+async def make_job(search: search_pb2_grpc.SearchServiceAsyncStub, title: str = "") -> search_pb2.Job:
     title = title or f"Data Engineer {uuid.uuid4().hex[:5]}"
-    return (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(  # type: ignore[attr-defined]
+    return (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
         title=title, company="Analytical Engines", description="Python and SQL pipelines.")), timeout=T)).job
 
 
-async def make_candidate(search: object, email: str, opt_out: bool = False, name: str = "") -> search_pb2.Candidate:
+async def make_candidate(search: search_pb2_grpc.SearchServiceAsyncStub, email: str, opt_out: bool = False,
+                         name: str = "") -> search_pb2.Candidate:
     name = name or f"Ada {uuid.uuid4().hex[:5]}"
-    return (await search.CreateCandidate(search_pb2.CreateCandidateRequest(  # type: ignore[attr-defined]
+    return (await search.CreateCandidate(search_pb2.CreateCandidateRequest(
         candidate=search_pb2.Candidate(name=name, email=email, email_opt_out=opt_out,
                                        resume_text=f"{name}. Data engineer, Python and SQL, {uuid.uuid4()}.")),
         timeout=T)).candidate
 
 
-async def apply(search: object, candidate_id: str, job_id: str) -> search_pb2.Application:
-    return (await search.CreateApplication(search_pb2.CreateApplicationRequest(  # type: ignore[attr-defined]
+async def apply(search: search_pb2_grpc.SearchServiceAsyncStub, candidate_id: str, job_id: str
+                ) -> search_pb2.Application:
+    return (await search.CreateApplication(search_pb2.CreateApplicationRequest(
         application=search_pb2.Application(candidate_id=candidate_id, job_id=job_id)), timeout=T)).application
 
 
-async def set_status(search: object, application_id: str, status: int) -> search_pb2.Application:
-    return (await search.UpdateApplication(search_pb2.UpdateApplicationRequest(  # type: ignore[attr-defined]
-        application=search_pb2.Application(id=application_id, status=status),  # type: ignore[arg-type]
-        update_mask={"paths": ["status"]}), timeout=T)).application
+async def set_status(search: search_pb2_grpc.SearchServiceAsyncStub, application_id: str,
+                     status: common_pb2.ApplicationStatus.ValueType) -> search_pb2.Application:
+    return (await search.UpdateApplication(search_pb2.UpdateApplicationRequest(
+        application=search_pb2.Application(id=application_id, status=status),
+        update_mask=field_mask_pb2.FieldMask(paths=["status"])), timeout=T)).application
 
 
-async def notifications(search: object, application_id: str) -> list[search_pb2.Notification]:
-    reply = await search.ListNotifications(  # type: ignore[attr-defined]
+async def notifications(search: search_pb2_grpc.SearchServiceAsyncStub, application_id: str
+                        ) -> list[search_pb2.Notification]:
+    reply = await search.ListNotifications(
         search_pb2.ListNotificationsRequest(application_id=application_id), timeout=T)
     return list(reply.notifications)
 
 
-async def settled(search: object, application_id: str, count: int) -> list[search_pb2.Notification]:
+async def settled(search: search_pb2_grpc.SearchServiceAsyncStub, application_id: str, count: int
+                  ) -> list[search_pb2.Notification]:
     """The application's `count` messages once none is queued any more."""
     async def check() -> list[search_pb2.Notification] | None:
         found = await notifications(search, application_id)
@@ -144,7 +153,8 @@ async def test_opted_out_or_addressless_candidates_get_nothing_but_the_change_is
     assert to(mail_stack.folder, quiet) == []
     # Opting out later stops messages not yet sent; the candidate can opt in again.
     updated = (await search.UpdateCandidate(search_pb2.UpdateCandidateRequest(
-        candidate=search_pb2.Candidate(id=opted.id, email_opt_out=False), update_mask={"paths": ["email_opt_out"]}),
+        candidate=search_pb2.Candidate(id=opted.id, email_opt_out=False),
+        update_mask=field_mask_pb2.FieldMask(paths=["email_opt_out"])),
         timeout=T)).candidate
     assert updated.email_opt_out is False
     await set_status(search, app_opted.id, common_pb2.APPLICATION_STATUS_REVIEWING)
@@ -157,16 +167,18 @@ async def test_bad_addresses_and_statuses_are_named(mail_stack: MailStack) -> No
     for bad in ("not-an-email", "ada@example", "ada@example.com\nBcc: eve@example.com", "a b@example.com"):
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await make_candidate(search, bad)
-        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "candidate.email" in info.value.details()
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "candidate.email" in (info.value.details() or "")
     with pytest.raises(grpc.aio.AioRpcError) as info:
+        # 99 is no NotificationState, on purpose
         await search.ListNotifications(search_pb2.ListNotificationsRequest(state=99), timeout=T)  # type: ignore[arg-type]
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and info.value.details().startswith("state")
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and (info.value.details() or "").startswith("state")
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await search.PreviewNotification(search_pb2.PreviewNotificationRequest(
             application_status=common_pb2.APPLICATION_STATUS_HIRED, body_template="Hi {candidate_name}, {salary}"),
             timeout=T)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert info.value.details().startswith("body_template: unknown placeholder {salary}")
+    assert (info.value.details() or "").startswith("body_template: unknown placeholder {salary}")
     preview = await search.PreviewNotification(search_pb2.PreviewNotificationRequest(
         application_status=common_pb2.APPLICATION_STATUS_HIRED), timeout=T)
     assert preview.subject == "Application update: Data Engineer" and "Congratulations" in preview.body

@@ -11,7 +11,7 @@ import asyncio
 import math
 import signal
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
 from dataclasses import dataclass
 
 import grpc
@@ -22,7 +22,7 @@ from google.protobuf import json_format
 from hiremesh.clients import screening_stub, search_stub
 from hiremesh.probe import check
 from hiremesh.v1 import screening_pb2 as pb
-from hiremesh.v1 import search_pb2
+from hiremesh.v1 import screening_pb2_grpc, search_pb2
 from tests.fixtures.procs import ServiceProcess, free_port, spawn_service, start_process
 from tests.fixtures.screening import SCREENING_HEALTH, new_database, screening_env
 
@@ -72,11 +72,12 @@ async def _collect(call: AsyncIterable[pb.WatchScreeningTaskResponse]) -> list[p
     return [reply.event async for reply in call]
 
 
-async def _wait_stage(stub: object, task_id: str, stage: str, timeout: float = 90) -> pb.ScreeningTask:
+async def _wait_stage(stub: screening_pb2_grpc.ScreeningServiceAsyncStub, task_id: str, stage: str,
+                      timeout: float = 90) -> pb.ScreeningTask:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        task = (await stub.GetScreeningTask(pb.GetScreeningTaskRequest(id=task_id), timeout=T)).task  # type: ignore[attr-defined]
+        task = (await stub.GetScreeningTask(pb.GetScreeningTaskRequest(id=task_id), timeout=T)).task
         if stage_name(task.stage) == stage and state_name(task.state) == "running":
             return task
         assert loop.time() < deadline, f"task never reached {stage}: {task}"
@@ -136,7 +137,7 @@ async def test_bad_input_is_rejected_with_the_right_code(screening_addr: str, se
     [pair] = await _make_pairs(search_addr, 1)
     stub = screening_stub(screening_addr)
     missing = str(uuid.uuid4())
-    cases: list[tuple[object, grpc.StatusCode, str]] = [
+    cases: list[tuple[Awaitable[object], grpc.StatusCode, str]] = [
         (stub.SubmitScreening(pb.SubmitScreeningRequest(), timeout=T), grpc.StatusCode.INVALID_ARGUMENT,
          "application_id"),
         (stub.SubmitScreening(pb.SubmitScreeningRequest(candidate_id=pair.candidate_id), timeout=T),
@@ -158,7 +159,7 @@ async def test_bad_input_is_rejected_with_the_right_code(screening_addr: str, se
     ]
     for call, code, mentioned in cases:
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await call  # type: ignore[misc]
+            await call
         assert info.value.code() == code, info.value.details()
         assert mentioned in (info.value.details() or "")
     with pytest.raises(grpc.aio.AioRpcError) as streamed:
@@ -219,6 +220,7 @@ async def test_killed_worker_task_finishes_once_and_watchers_on_both_replicas_se
         rescuer = await _worker(shared_db, search_addr, guardrail_addr, delay_ms=0)
         seen_a, seen_b = await asyncio.wait_for(asyncio.gather(*watchers), 240)
         late_rest = []
+        # grpc-stubs declares read()'s EOFType but not the grpc.aio.EOF sentinel itself
         while (reply := await late_call.read()) != grpc.aio.EOF:  # type: ignore[attr-defined]
             assert isinstance(reply, pb.WatchScreeningTaskResponse)
             late_rest.append(reply.event)

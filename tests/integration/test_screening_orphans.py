@@ -13,6 +13,7 @@ import pytest
 from hiremesh.clients import screening_stub
 from hiremesh.db import open_pool
 from hiremesh.v1 import screening_pb2 as pb
+from hiremesh.v1 import screening_pb2_grpc
 from screening_svc.config import ScreeningConfig
 from screening_svc.queue import QUEUE, ScreeningQueue
 from screening_svc.tasks import TaskRecord, TaskSpec, TaskStore
@@ -21,10 +22,11 @@ from tests.fixtures.screening import SCREENING_HEALTH, new_database, screening_e
 from tests.integration.test_screening_grpc import T, _make_pairs, state_name
 
 
-async def _wait_succeeded(stub: object, task_id: str, timeout: float = 120) -> pb.GetScreeningTaskResponse:
+async def _wait_succeeded(stub: screening_pb2_grpc.ScreeningServiceAsyncStub, task_id: str, timeout: float = 120
+                          ) -> pb.GetScreeningTaskResponse:
     async with asyncio.timeout(timeout):
         while True:
-            reply = await stub.GetScreeningTask(pb.GetScreeningTaskRequest(id=task_id), timeout=T)  # type: ignore[attr-defined]
+            reply = await stub.GetScreeningTask(pb.GetScreeningTaskRequest(id=task_id), timeout=T)
             if state_name(reply.task.state) == "succeeded":
                 return reply
             assert state_name(reply.task.state) in ("queued", "running"), reply.task
@@ -90,7 +92,9 @@ async def test_orphaned_tasks_are_adopted_and_run_once(pg_url: str, search_addr:
             assert dict(await cur.fetchall()) == job_of  # nothing re-queued a second time
             cur = await conn.execute("SELECT count(*) FROM screening.results WHERE task_id = ANY(%s::uuid[])",
                                      ([never_queued.id, unrecorded.id],))
-            [results] = await cur.fetchone()  # type: ignore[misc]
+            row = await cur.fetchone()
+            assert row is not None
+            [results] = row
         assert results == 2
     finally:
         await pool.close()

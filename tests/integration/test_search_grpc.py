@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -43,19 +44,19 @@ def tag() -> str:
     return "loc" + uuid.uuid4().hex[:10]
 
 
-def opts(mode: int = pb.SEARCH_MODE_HYBRID, top_k: int = 10, **filters: object) -> pb.SearchOptions:
-    return pb.SearchOptions(mode=mode, top_k=top_k, filters=pb.SearchFilters(**filters))  # type: ignore[arg-type]
+def opts(mode: pb.SearchMode.ValueType = pb.SEARCH_MODE_HYBRID, top_k: int = 10, **filters: Any) -> pb.SearchOptions:
+    return pb.SearchOptions(mode=mode, top_k=top_k, filters=pb.SearchFilters(**filters))
 
 
-async def make(stub: search_pb2_grpc.SearchServiceAsyncStub, text: str, **fields: object) -> pb.Candidate:
+async def make(stub: search_pb2_grpc.SearchServiceAsyncStub, text: str, **fields: Any) -> pb.Candidate:
     reply = await stub.CreateCandidate(pb.CreateCandidateRequest(
-        candidate=pb.Candidate(resume_text=text, **fields)), timeout=T)  # type: ignore[arg-type]
+        candidate=pb.Candidate(resume_text=text, **fields)), timeout=T)
     return reply.candidate
 
 
-async def code_of(call: object) -> tuple[grpc.StatusCode, str]:
+async def code_of(call: Awaitable[object]) -> tuple[grpc.StatusCode, str]:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await call  # type: ignore[misc]
+        await call
     return err.value.code(), err.value.details() or ""
 
 
@@ -129,9 +130,9 @@ async def test_applications_unique_decided_at_and_unknown_ids(stub: search_pb2_g
         candidate_id=cand.id, job_id=str(uuid.uuid4()))), timeout=T))
     assert code == grpc.StatusCode.NOT_FOUND and "job_id" in details
 
-    async def set_status(status: int) -> pb.Application:
+    async def set_status(status: common_pb2.ApplicationStatus.ValueType) -> pb.Application:
         return (await stub.UpdateApplication(pb.UpdateApplicationRequest(
-            application=pb.Application(id=app.id, status=status),  # type: ignore[arg-type]
+            application=pb.Application(id=app.id, status=status),
             update_mask=mask("status")), timeout=T)).application
 
     assert not (await set_status(common_pb2.APPLICATION_STATUS_REVIEWING)).HasField("decided_at")

@@ -11,8 +11,9 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import grpc
 import pytest
@@ -20,7 +21,7 @@ import pytest_asyncio
 
 from hiremesh.clients import analytics_stub, screening_stub, search_stub
 from hiremesh.credentials import SERVICE_TOKEN
-from hiremesh.v1 import analytics_pb2, screening_pb2, search_pb2
+from hiremesh.v1 import analytics_pb2, screening_pb2, screening_pb2_grpc, search_pb2, search_pb2_grpc
 from tests.fixtures.analytics import ANALYTICS_HEALTH, analytics_env
 from tests.fixtures.mail import MailStack, start_mail_stack, start_sink
 from tests.fixtures.procs import REPO, free_port, spawn_service
@@ -28,6 +29,7 @@ from tests.fixtures.procs import REPO, free_port, spawn_service
 pytestmark = pytest.mark.timeout(600)
 T = 30.0
 pb = screening_pb2
+_V = TypeVar("_V")
 # The CLI is an operator's client: like every hiremesh client it sends the deployment's service credential
 # (issue 17), read from the environment as an operator's shell would have it.
 _TOKEN = {SERVICE_TOKEN: os.environ[SERVICE_TOKEN]}
@@ -50,14 +52,14 @@ async def slow_stack(pg_url: str, embedding_addr: str, guardrail_addr: str) -> A
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def candidates_for_a_job(search: object, count: int) -> tuple[str, list[str]]:
+async def candidates_for_a_job(search: search_pb2_grpc.SearchServiceAsyncStub, count: int) -> tuple[str, list[str]]:
     tag = uuid.uuid4().hex[:6]
-    job = (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(  # type: ignore[attr-defined]
+    job = (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
         title=f"Welder {tag}", description="TIG and MIG welding, blueprints.", required_skills=["welding"])),
         timeout=T)).job
     ids = []
     for i in range(count):
-        cand = (await search.CreateCandidate(search_pb2.CreateCandidateRequest(  # type: ignore[attr-defined]
+        cand = (await search.CreateCandidate(search_pb2.CreateCandidateRequest(
             candidate=search_pb2.Candidate(name=f"Welder {tag} {i}", skills=["welding"], years_experience=3 + i,
                                            resume_text=f"Welder {tag} {i}: {3 + i} years of TIG welding.")),
             timeout=T)).candidate
@@ -65,11 +67,12 @@ async def candidates_for_a_job(search: object, count: int) -> tuple[str, list[st
     return job.id, ids
 
 
-async def snapshot(stub: object, **filters: object) -> pb.TaskQueueSnapshot:
-    return (await stub.GetTaskQueue(pb.GetTaskQueueRequest(**filters), timeout=T)).snapshot  # type: ignore[attr-defined]
+async def snapshot(stub: screening_pb2_grpc.ScreeningServiceAsyncStub, **filters: Any) -> pb.TaskQueueSnapshot:
+    return (await stub.GetTaskQueue(pb.GetTaskQueueRequest(**filters), timeout=T)).snapshot
 
 
-async def until(check, what: str, timeout: float = 90.0):  # type: ignore[no-untyped-def]
+# `...`: called with no arguments, but callers' lambdas bind their loop variable as a default argument.
+async def until(check: Callable[..., Awaitable[_V | None]], what: str, timeout: float = 90.0) -> _V:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -80,8 +83,8 @@ async def until(check, what: str, timeout: float = 90.0):  # type: ignore[no-unt
         await asyncio.sleep(0.1)
 
 
-async def task_state(stub: object, task_id: str) -> int:
-    return (await stub.GetScreeningTask(pb.GetScreeningTaskRequest(id=task_id), timeout=T)).task.state  # type: ignore[attr-defined]
+async def task_state(stub: screening_pb2_grpc.ScreeningServiceAsyncStub, task_id: str) -> int:
+    return (await stub.GetScreeningTask(pb.GetScreeningTaskRequest(id=task_id), timeout=T)).task.state
 
 
 async def test_monitor_shows_depth_workers_jobs_and_cancels_and_retries(slow_stack: MailStack) -> None:
@@ -148,13 +151,14 @@ async def test_monitor_shows_depth_workers_jobs_and_cancels_and_retries(slow_sta
     watch.cancel()
 
 
-async def _is(state: object, want: int) -> bool:
-    return await state == want  # type: ignore[misc]
+async def _is(state: Awaitable[int], want: int) -> bool:
+    return await state == want
 
 
 async def test_monitor_rejects_bad_input_naming_the_field(slow_stack: MailStack) -> None:
     stub = screening_stub(slow_stack.screening_addr)
-    cases = [
+    cases: list[tuple[Awaitable[object], grpc.StatusCode, str]] = [
+        # state 42 is no QueueJobState, on purpose
         (stub.GetTaskQueue(pb.GetTaskQueueRequest(state=42), timeout=T), grpc.StatusCode.INVALID_ARGUMENT, "state"),  # type: ignore[arg-type]
         (stub.GetTaskQueue(pb.GetTaskQueueRequest(limit=501), timeout=T), grpc.StatusCode.INVALID_ARGUMENT, "limit"),
         (stub.GetTaskQueue(pb.GetTaskQueueRequest(throughput_minutes=-1), timeout=T),
@@ -164,12 +168,12 @@ async def test_monitor_rejects_bad_input_naming_the_field(slow_stack: MailStack)
     ]
     for call, code, field in cases:
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await call  # type: ignore[misc]
-        assert info.value.code() == code and info.value.details().startswith(field), info.value.details()
+            await call
+        assert info.value.code() == code and (info.value.details() or "").startswith(field), info.value.details()
     with pytest.raises(grpc.aio.AioRpcError) as info:
         async for _ in stub.WatchTaskQueue(pb.WatchTaskQueueRequest(interval_s=0.01), timeout=T):
             pass
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "interval_s" in info.value.details()
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "interval_s" in (info.value.details() or "")
 
 
 async def test_hiremesh_tasks_prints_the_queue(slow_stack: MailStack) -> None:
@@ -207,7 +211,7 @@ async def test_id_only_screenings_count_in_the_warehouse(slow_stack: MailStack) 
     try:
         warehouse = analytics_stub(analytics.addr)
 
-        async def summary() -> dict[str, object]:
+        async def summary() -> dict[str, Any]:
             async for _ in warehouse.Sync(analytics_pb2.SyncRequest(mode=analytics_pb2.SYNC_MODE_FULL), timeout=120):
                 pass
             reply = await warehouse.GetReport(analytics_pb2.GetReportRequest(name="summary"), timeout=T)
@@ -224,8 +228,8 @@ async def test_id_only_screenings_count_in_the_warehouse(slow_stack: MailStack) 
             await until(lambda t=task: _is(task_state(stub, t.id), pb.TASK_STATE_SUCCEEDED), "screenings",
                         timeout=180)
         after = await summary()
-        assert int(after["screened"]) - int(before["screened"]) == 3  # type: ignore[call-overload]
-        assert int(after["applications"]) - int(before["applications"]) == 3  # type: ignore[call-overload]
+        assert int(after["screened"]) - int(before["screened"]) == 3
+        assert int(after["applications"]) - int(before["applications"]) == 3
         funnel = await warehouse.GetReport(analytics_pb2.GetReportRequest(name="job_performance"), timeout=T)
         row = next(r for r in funnel.rows if r.values[0].string_value == job_id)
         by_name = dict(zip([c.name for c in funnel.columns], row.values, strict=True))
