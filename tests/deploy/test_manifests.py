@@ -6,6 +6,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import kubernetes_validate
 import pytest
@@ -17,7 +18,7 @@ MONITORING = REPO / "deploy" / "monitoring"
 K8S_VERSION = "1.33.0"
 
 
-def _k8s_documents() -> list[tuple[str, dict]]:
+def _k8s_documents() -> list[tuple[str, dict[str, Any]]]:
     docs = []
     for path in sorted(K8S.glob("*.yaml")):
         if path.name == "kustomization.yaml":
@@ -29,7 +30,7 @@ def _k8s_documents() -> list[tuple[str, dict]]:
 
 
 @pytest.mark.parametrize(("name", "doc"), _k8s_documents(), ids=lambda v: v if isinstance(v, str) else "")
-def test_every_manifest_matches_the_kubernetes_schema(name: str, doc: dict) -> None:
+def test_every_manifest_matches_the_kubernetes_schema(name: str, doc: dict[str, Any]) -> None:
     kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
 

@@ -34,7 +34,7 @@ class GatedEmbedder:
 
 
 def _dropped(reason: str) -> float:
-    return metrics.DROPPED.labels(reason)._value.get()
+    return float(metrics.DROPPED.labels(reason)._value.get())  # the child's private value is untyped
 
 
 async def test_32_concurrent_callers_each_get_their_own_vectors(minilm: MiniLM) -> None:

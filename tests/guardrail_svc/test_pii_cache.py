@@ -16,7 +16,7 @@ QUESTION = "Ask Maria Gonzalez (maria.gonzalez@example.org) how she ran Kubernet
 
 
 def hits() -> float:
-    return metrics.PII_CACHE.labels("hit")._value.get()
+    return float(metrics.PII_CACHE.labels("hit")._value.get())  # the child's private value is untyped
 
 
 @pytest.fixture

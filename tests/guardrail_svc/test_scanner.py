@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,7 @@ from tests.guardrail_svc.resumes import make_resume
 
 
 def test_json_document_findings_carry_paths(guardrail: Guardrail) -> None:
-    doc = {
+    doc: dict[str, Any] = {
         "summary": "Candidate Maria Lopez is strong; reach her at maria.lopez@mailbox.org.",
         "strengths": ["Python", "Kafka", "Ideal for a young team of salesmen"],
         "interview_questions": [{"question": "Why is this code shit?", "skill": "Go"}],
@@ -28,7 +30,7 @@ def test_json_document_findings_carry_paths(guardrail: Guardrail) -> None:
     assert [f.json_path for f in report.toxicity.findings] == ["$.interview_questions[0].question"]
     # Offsets are relative to the string at the path.
     email = next(f for f in report.pii if f.entity_type == "EMAIL_ADDRESS")
-    assert doc["summary"][email.start:email.end] == "maria.lopez@mailbox.org"  # type: ignore[index]
+    assert doc["summary"][email.start:email.end] == "maria.lopez@mailbox.org"
 
 
 def test_report_summary_flags_and_timings(guardrail: Guardrail) -> None:
@@ -62,7 +64,7 @@ def test_batch_returns_one_report_per_text(guardrail: Guardrail) -> None:
     (lambda g: g.scan_text("ok", ScanOptions(toxicity_threshold=1.5)), "options.toxicity_threshold"),
     (lambda g: g.redact("ok", entity_types=["SHOE_SIZE"]), "entity_types[0]"),
 ])
-def test_bad_input_names_the_field(guardrail: Guardrail, call, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_names_the_field(guardrail: Guardrail, call: Callable[[Guardrail], object], field: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         call(guardrail)
     assert err.value.field == field

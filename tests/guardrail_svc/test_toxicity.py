@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from guardrail_svc.toxicity import DetoxifyBackend, ProfanityCheckBackend, ToxicityBackendError, ToxicityScorer
@@ -84,10 +86,10 @@ def test_fast_path_agrees_with_library() -> None:
     assert ours == pytest.approx(list(predict_prob(texts)), abs=1e-9)
 
 
-def test_detoxify_checkpoint_without_package_fails_clearly(tmp_path: pytest.TempPathFactory) -> None:
-    checkpoint = tmp_path / "toxic_original.ckpt"  # type: ignore[operator]
+def test_detoxify_checkpoint_without_package_fails_clearly(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "toxic_original.ckpt"
     checkpoint.write_bytes(b"not a real checkpoint")
     with pytest.raises(ToxicityBackendError, match="detoxify package is not installed"):
         DetoxifyBackend(checkpoint)
     with pytest.raises(ToxicityBackendError, match="no file"):
-        DetoxifyBackend(tmp_path / "missing.ckpt")  # type: ignore[operator]
+        DetoxifyBackend(tmp_path / "missing.ckpt")
