@@ -21,6 +21,7 @@ import grpc
 import psycopg
 import pytest
 import pytest_asyncio
+from google.protobuf import field_mask_pb2
 
 from hiremesh.clients import embedding_stub, screening_stub, search_stub
 from hiremesh.db import migrate, open_pool
@@ -41,7 +42,8 @@ from tests.fixtures.mesh import Mesh
 MIGRATIONS = Path(__file__).resolve().parents[2] / "search_svc" / "migrations"
 
 
-class FailAfterCommit(grpc.aio.ServerInterceptor):
+# grpc's interceptor classes are generic only in grpc-stubs (not subscriptable at run time): bare as a base.
+class FailAfterCommit(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Runs the handler, then (while `budget[method]` lasts) drops its reply and answers UNAVAILABLE."""
 
     def __init__(self) -> None:
@@ -49,15 +51,16 @@ class FailAfterCommit(grpc.aio.ServerInterceptor):
         self.calls: Counter[str] = Counter()
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails],
-                                                            Awaitable[grpc.RpcMethodHandler]],
-                                details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+                                                            Awaitable[grpc.RpcMethodHandler[Any, Any]]],
+                                details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(details)
         name = details.method.rsplit("/", 1)[-1]
         if handler is None or handler.unary_unary is None:
             return handler
-        inner = handler.unary_unary
+        # grpc-stubs types handlers for the sync server; under grpc.aio they take an aio context, return awaitables
+        inner: Callable[..., Any] = handler.unary_unary
 
-        async def lossy(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def lossy(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             self.calls[name] += 1
             reply = await inner(request, context)  # committed
             if self.budget[name] > 0:
@@ -78,7 +81,7 @@ class Flaky:
 
     def count(self, query: str, *params: object) -> int:
         with psycopg.connect(self.db_url) as conn:
-            row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+            row = conn.execute(query, params).fetchone()
         assert row is not None
         return int(row[0])
 
@@ -144,7 +147,8 @@ async def test_updates_and_deletes_are_not_retried(flaky: Flaky) -> None:
     flaky.lossy.budget["UpdateJob"] = 1
     with pytest.raises(grpc.aio.AioRpcError) as lost:
         await flaky.stub.UpdateJob(search_pb2.UpdateJobRequest(job=search_pb2.Job(id=job.id, title="Twice?"),
-                                                               update_mask={"paths": ["title"]}), timeout=60)
+                                                               update_mask=field_mask_pb2.FieldMask(paths=["title"])),
+                                   timeout=60)
     assert lost.value.code() == grpc.StatusCode.UNAVAILABLE and flaky.lossy.calls["UpdateJob"] == 1
     flaky.lossy.budget["DeleteJob"] = 1
     with pytest.raises(grpc.aio.AioRpcError):

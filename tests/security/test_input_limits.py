@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -105,7 +105,7 @@ def _resume(i: int, size: int) -> bytes:
     return head + words.encode()[: max(size - len(head), 0)]
 
 
-def _multipart(files: list[tuple[str, bytes]], fields: list[tuple[str, str]] = ()) -> tuple[bytes, str]:
+def _multipart(files: list[tuple[str, bytes]], fields: Sequence[tuple[str, str]] = ()) -> tuple[bytes, str]:
     boundary = "hm" + secrets.token_hex(8)
     parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'.encode()
              for n, v in fields]

@@ -11,6 +11,7 @@ import asyncio
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -54,7 +55,7 @@ async def _create(http: aiohttp.ClientSession, mesh: Mesh, p: dict[str, str]) ->
         return str(body["candidate"]["id"])
 
 
-async def _screen(http: aiohttp.ClientSession, mesh: Mesh, application_id: str) -> dict[str, object]:
+async def _screen(http: aiohttp.ClientSession, mesh: Mesh, application_id: str) -> dict[str, Any]:
     async with http.post(f"{mesh.url}/api/v1/screenings", json={"application_id": application_id,
                                                                "engine": "ENGINE_EVIDENCE"},
                          headers=mesh.headers("recruiter")) as resp:
@@ -95,7 +96,7 @@ async def test_no_pii_and_no_token_in_any_service_log(mesh: Mesh) -> None:
         async with http.get(f"{mesh.url}/api/v1/me", headers={"Authorization": f"Bearer {wrong_token}"}) as resp:
             assert resp.status == 401
         done = await _screen(http, mesh, application["application"]["id"])
-        assert done["task"]["state"] == "TASK_STATE_SUCCEEDED", done  # type: ignore[index]
+        assert done["task"]["state"] == "TASK_STATE_SUCCEEDED", done
     await asyncio.sleep(1.0)  # let buffered log lines reach the files
 
     secrets_to_find = {"admin token": mesh.admin_token, "recruiter token": mesh.recruiter_token,

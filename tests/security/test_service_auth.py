@@ -55,7 +55,7 @@ def addrs(embedding_addr: str, search_addr: str, guardrail_addr: str, screening_
 async def _raw_call(addr: str, method: str, request: object, metadata: tuple[tuple[str, str], ...] = ()
                     ) -> grpc.StatusCode:
     async with grpc.aio.insecure_channel(addr) as chan:  # what anyone on the network can open
-        rpc = chan.unary_unary(method, request_serializer=lambda m: m.SerializeToString(),  # type: ignore[attr-defined]
+        rpc = chan.unary_unary(method, request_serializer=lambda m: m.SerializeToString(),
                                response_deserializer=lambda b: b)
         try:
             await rpc(request, timeout=60, metadata=metadata)
@@ -73,7 +73,7 @@ async def test_every_service_refuses_a_call_without_the_credential(addrs: dict[s
     # The same calls through hiremesh.clients (which sends the session's token) go through.
     for name, (method, request) in CALLS.items():
         async with channel(addrs[name]) as chan:
-            rpc = chan.unary_unary(method, request_serializer=lambda m: m.SerializeToString(),  # type: ignore[attr-defined]
+            rpc = chan.unary_unary(method, request_serializer=lambda m: m.SerializeToString(),
                                    response_deserializer=lambda b: b)
             await rpc(request, timeout=120)
 
@@ -149,7 +149,8 @@ async def test_folders_outside_the_import_root_are_refused(tmp_path: Path) -> No
         assert refused.value.field == "folder", folder
     sources = importer.sources_from([], "batch", [], root)  # relative to the root
     assert [s.name for s in sources] == ["a.txt", "passwd.txt"]
-    # Loaders read files through the store's parser (issue 16.1); no database is needed for that.
+    # Loaders read files through the store's parser (issue 16.1); no database is needed for that (no pool: the
+    # arg-type ignore).
     files_only = Candidates(None, None, InlineParser())  # type: ignore[arg-type]
     assert (await sources[0].load(files_only)).name == "Ada Lovelace"
     with pytest.raises(InvalidArgument, match="outside the import root"):

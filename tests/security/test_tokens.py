@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import aiohttp
 import psycopg
@@ -42,7 +42,7 @@ async def until(check: Callable[[], Awaitable[bool]], seconds: float = PATIENCE)
 
 
 async def status_of(http: aiohttp.ClientSession, method: str, url: str, token: str,
-                    body: dict[str, object] | None = None) -> int:
+                    body: Mapping[str, object] | None = None) -> int:
     async with http.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"}) as resp:
         return resp.status
 
