@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _post(base: str, token: str, path: str, body: dict[str, object]) -> dict[str, object]:
+def _post(base: str, token: str, path: str, body: dict[str, object]) -> dict[str, Any]:
     request = urllib.request.Request(f"{base}/api/v1{path}", data=json.dumps(body).encode(), method="POST",
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as resp:
@@ -40,7 +41,7 @@ def _an_application_mails_the_candidate(base: str, home: Path) -> None:
     job = _post(base, token, "/jobs", {"title": "Crane Operator", "description": "Tower cranes, lift plans."})["job"]
     cand = _post(base, token, "/candidates", {"name": "Rosa Crane", "email": "rosa@example.com",
                                               "resume_text": "Rosa Crane, tower crane operator for 9 years."})
-    _post(base, token, "/applications", {"candidate_id": cand["candidate"]["id"], "job_id": job["id"]})  # type: ignore[index]
+    _post(base, token, "/applications", {"candidate_id": cand["candidate"]["id"], "job_id": job["id"]})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not messages(home / "mail"):
         time.sleep(0.5)

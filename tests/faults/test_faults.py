@@ -16,6 +16,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import grpc
@@ -143,13 +144,13 @@ async def test_import_survives_killed_services_and_a_database_restart(stack: Sta
 
 
 async def _rest(http: aiohttp.ClientSession, stack: Stack, method: str, path: str, seen: list[str],
-                **kwargs: object) -> dict[str, object]:
+                **kwargs: Any) -> dict[str, Any]:
     """A REST call that retries on 503 / refused connections (the gateway restarting), recording each."""
     for _ in range(600):
         url = f"http://127.0.0.1:{stack.procs['gateway'].port}/api/v1{path}"
         try:
             async with http.request(method, url, headers={"Authorization": f"Bearer {stack.admin_token}"},
-                                    timeout=aiohttp.ClientTimeout(total=30), **kwargs) as resp:  # type: ignore[arg-type]
+                                    timeout=aiohttp.ClientTimeout(total=30), **kwargs) as resp:
                 if resp.status in (502, 503, 504):
                     seen.append(str(resp.status))
                 else:
@@ -176,7 +177,7 @@ async def test_screenings_finish_exactly_once_through_faults(stack: Stack) -> No
     observed = {name: Observed() for name in ("worker1", "gateway", "search")}
     async with aiohttp.ClientSession() as http:
         tasks = [str((await _rest(http, stack, "POST", "/screenings", seen,
-                                  json={"application_id": a, "engine": "ENGINE_EVIDENCE"}))["task"]["id"])  # type: ignore[index]
+                                  json={"application_id": a, "engine": "ENGINE_EVIDENCE"}))["task"]["id"])
                  for a in apps]
 
         async def finished() -> int:
@@ -192,7 +193,7 @@ async def test_screenings_finish_exactly_once_through_faults(stack: Stack) -> No
             states: dict[str, str] = {}
             for task_id in tasks:
                 body = await _rest(http, stack, "GET", f"/screenings/{task_id}", seen)
-                states[task_id] = str(body["task"]["state"])  # type: ignore[index]
+                states[task_id] = str(body["task"]["state"])
             return states
 
         await wait_finished(3)

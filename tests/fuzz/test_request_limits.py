@@ -143,7 +143,7 @@ def test_bad_field_masks(search: search_pb2_grpc.SearchServiceStub, path: str) -
     ("options.top_k", search_pb2.SearchOptions(top_k=-1)),
     ("options.ef_search", search_pb2.SearchOptions(ef_search=-5)),
     ("options.min_similarity", search_pb2.SearchOptions(min_similarity=7)),
-    ("options.mode", search_pb2.SearchOptions(mode=99)),  # type: ignore[arg-type]
+    ("options.mode", search_pb2.SearchOptions(mode=99)),  # type: ignore[arg-type]  # no SearchMode, on purpose
 ])
 def test_search_option_limits(search: search_pb2_grpc.SearchServiceStub, field: str,
                               options: search_pb2.SearchOptions) -> None:
