@@ -76,8 +76,9 @@ proto-check: venv buf
 lint: venv
 	$(VENV)/bin/ruff check .
 
+# Strict (pyproject [tool.mypy]) over the packages, the tests and the benchmarks alike.
 typecheck: venv
-	$(VENV)/bin/mypy hiremesh embedding_svc search_svc screening_svc guardrail_svc analytics_svc gateway
+	$(VENV)/bin/mypy hiremesh embedding_svc search_svc screening_svc guardrail_svc analytics_svc gateway tests bench
 
 pytest: venv
 	bash scripts/pytest.sh -m "not browser" $(PYTEST_ARGS)
