@@ -148,7 +148,7 @@ async def main() -> None:
         cluster = Cluster(Path(ARGS.cluster) / "data", free_port(), settings={"shared_buffers": "4GB", "jit": "off"})
         await asyncio.to_thread(cluster.start)
         url = cluster.url("bench")
-    tree = Path(ARGS.baseline_tree).resolve()
+    tree = await asyncio.to_thread(Path(ARGS.baseline_tree).resolve)
     base = load_module(tree, "search_svc/ranking.py", "baseline_ranking")
     base_convert = load_module(tree, "search_svc/convert.py", "baseline_convert")
     try:
@@ -204,7 +204,7 @@ async def main() -> None:
         for name, value in report["whole_us"].items():
             print(f"whole, {name}: {value:.0f} us")
         if ARGS.out:
-            Path(ARGS.out).write_text(json.dumps(report, indent=2) + "\n")
+            await asyncio.to_thread(Path(ARGS.out).write_text, json.dumps(report, indent=2) + "\n")
         await new_pool.close()
         await base_pool.close()
     finally:
