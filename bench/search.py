@@ -60,9 +60,9 @@ from bench.embedding import SKILLS as RESUME_SKILLS  # noqa: E402
 from bench.embedding import resume  # noqa: E402
 from hiremesh.clients import channel, search_stub  # noqa: E402
 from hiremesh.db import migrate  # noqa: E402
-from hiremesh.pg import Cluster  # noqa: E402
-from hiremesh.probe import wait_serving  # noqa: E402
 from hiremesh.v1 import search_pb2 as pb  # noqa: E402
+from hiremesh_ops.pg import Cluster  # noqa: E402
+from hiremesh_ops.probe import wait_serving  # noqa: E402
 
 DIM = 384
 SEED = 7

@@ -39,10 +39,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.cpu import cpu_info  # noqa: E402
 from bench.search import free_port  # noqa: E402
-from hiremesh.db import _configure as configure_connection  # noqa: E402
-from hiremesh.db import open_pool  # noqa: E402
-from hiremesh.pg import Cluster  # noqa: E402
+from hiremesh.db import configure_connection, open_pool  # noqa: E402
 from hiremesh.v1 import search_pb2 as pb  # noqa: E402
+from hiremesh_ops.pg import Cluster  # noqa: E402
 from search_svc import convert, ranking  # noqa: E402
 from search_svc.jobs import TABLE as JOBS  # noqa: E402
 from search_svc.records import Candidate  # noqa: E402
