@@ -63,6 +63,7 @@ class ScriptedEngine:
     questions_gate: asyncio.Event | None = None
     analyzed: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: list[str] = field(default_factory=list)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)  # set on the first cancellation
     seen: list[ScreeningInput] = field(default_factory=list)
 
     async def _wait(self, gate: asyncio.Event | None, call: str) -> None:
@@ -71,6 +72,7 @@ class ScriptedEngine:
                 await gate.wait()
         except asyncio.CancelledError:
             self.cancelled.append(call)
+            self.stopped.set()
             raise
 
     async def analyze(self, inp: ScreeningInput) -> EngineResult:
@@ -172,9 +174,7 @@ async def test_a_failing_analyzer_fails_the_run_and_stops_the_cross_check() -> N
     run = scripted(llm, evidence)
     with pytest.raises(Unavailable, match="LLM down"):
         await run.run(MATCHING.id, JOB.id, "llm", Stages())
-    async with asyncio.timeout(5):  # the cancellation reaches the cross-check on a following loop turn
-        while not evidence.cancelled:
-            await asyncio.sleep(0)
+    await asyncio.wait_for(evidence.stopped.wait(), 5)  # the cancellation lands on a following loop turn
     assert evidence.cancelled == ["analyze"]
 
 
