@@ -21,8 +21,9 @@ Configuration and data:
 Shared domain code (each used by more than one service):
 - `analysis_model`, `analysis`, `analysis_text`: the screening analysis contract, its validation and repair
 - `skills` (over `esco`; internal: `skill_aliases`, `skill_index`), `places`, `wordlist`, `resume_terms`, `mailaddr`
+- `task_vocabulary`: a screening task's states, stages and live-update statuses (screening, gateway, the web UI)
 """
 
 __all__ = ["analysis", "analysis_model", "analysis_text", "clients", "config", "credentials", "db", "errors", "esco",
            "idempotency", "mailaddr", "metrics", "pending", "places", "resume_terms", "server", "service_auth",
-           "skills", "v1", "wordlist"]
+           "skills", "task_vocabulary", "v1", "wordlist"]

@@ -11,7 +11,7 @@ from screening_svc.config import LLMSettings, ScreeningConfig
 from tests import import_graph as graph
 
 # The config modules, and the local LLM launcher (an operator tool on its way to the ops package).
-READERS = {"screening_svc.config", "screening_svc.mail.config", "screening_svc.llm_server"}
+READERS = {"screening_svc.config", "screening_svc.mail.config"}
 ENV_CALLS = {"env_str", "env_int", "env_float", "env_bool", "env_choice", "env_path", "service_addr", "service_port",
              "database_url", "getenv"}
 
