@@ -110,7 +110,7 @@ def test_explain_carries_both_similarities_and_skips_deleted_rows() -> None:
     assert [h.record for h in hits] == ["B", "N"]
     b, n = hits
     assert (b.cosine_similarity, b.keyword_rank, b.vector_position, b.keyword_position) == (0.5, 0.05, 2, 2)
-    assert (b.semantic_z, b.lexical_z) == (pytest.approx(3.0), pytest.approx(3.0))
+    assert b.semantic_z == pytest.approx(3.0) and b.lexical_z == pytest.approx(3.0)
     assert (b.fusion, b.lexical_weight) == ("weighted_z", 0.5)
     assert (n.cosine_similarity, n.semantic_z, n.vector_position) == (0.0, 0.0, 0)  # no vector yet: neutral
 
