@@ -16,8 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hiremesh.errors import InvalidArgument, NotFound, Unavailable
 from hiremesh.skills import extract_skills
-from search_svc import fusion, lexical, metrics, paging
-from search_svc import ranking_policy as policy
+from search_svc import fusion, lexical, metrics, paging, ranking_policy
 from search_svc.candidates import TABLE as CANDIDATES
 from search_svc.embedder import Embedder
 from search_svc.jobs import TABLE as JOBS
@@ -67,8 +66,8 @@ class Ranker:
         if not 1 <= len(candidate_ids) <= MAX_TOP_K:
             raise InvalidArgument("candidate_ids", f"give between 1 and {MAX_TOP_K} candidate ids")
         ids = [paging.parse_id(c, f"candidate_ids[{i}]") for i, c in enumerate(candidate_ids)]
-        policy.check_options(Options(lexical_weight=lexical_weight))
-        pair_policy = policy.pair_policy(self.policy, lexical_weight)
+        ranking_policy.check_options(Options(lexical_weight=lexical_weight))
+        pair_policy = ranking_policy.pair_policy(self.policy, lexical_weight)
         async with self.store.session() as s:
             query = await s.source(JOBS, job_id)
             if query.vector is None:
@@ -79,12 +78,12 @@ class Ranker:
                 raise NotFound(f"candidate {missing} not found")
             assert ref is not None  # a row was found, and each row carries the statistics
             pool = [found[i] for i in dict.fromkeys(ids)]
-            ranked = policy.Ranked(policy.score_given(ids, pool, ref, pair_policy), pair_policy.method,
-                                   pair_policy.lexical_weight)
-            hits = policy.explain(ranked, await s.records(CANDIDATE_TARGET, [c.candidate.row_id
-                                                                             for c in ranked.scored]))
+            ranked = ranking_policy.Ranked(ranking_policy.score_given(ids, pool, ref, pair_policy),
+                                           pair_policy.method, pair_policy.lexical_weight)
+            records = await s.records(CANDIDATE_TARGET, [c.candidate.row_id for c in ranked.scored])
+            hits = ranking_policy.explain(ranked, records)
         for hit in hits:
-            hit.matched_skills = policy.matched_skills(hit.record.skills or [], query.skills)
+            hit.matched_skills = ranking_policy.matched_skills(hit.record.skills or [], query.skills)
         return hits
 
     async def _embed(self, text: str) -> np.ndarray:
@@ -96,7 +95,7 @@ class Ranker:
 
     async def _search(self, target: Target[R], opts: Options, *, text: str = "",
                       source: tuple[Table, str] | None = None) -> Result[R]:
-        opts = policy.check_options(opts)
+        opts = ranking_policy.check_options(opts)
         started = time.perf_counter()
         if opts.mode == "vector":
             fast = await self._vector_search(target, opts, text, source, started)
@@ -104,7 +103,7 @@ class Ranker:
                 return fast
         wants_vector = opts.mode in ("vector", "hybrid")
         query = Query(text, None, extract_skills(text), lexical.classify(text) if text else None)
-        pool_size = policy.pool_size(opts)
+        pool_size = ranking_policy.pool_size(opts)
         keyword_pool: KeywordPool | None = None
         if source is None and opts.mode == "hybrid":
             # Embedding typed text takes as long as the keyword leg: run them side by side, then the rest.
@@ -112,7 +111,8 @@ class Ranker:
         elif source is None and wants_vector:
             query.vector = await self._embed(text)  # before taking a connection: the call may be slow
         async with self.store.session() as s:
-            ef = policy.pick_ef_search(opts, pool_size, await s.row_estimate(target.table) if wants_vector else 0)
+            table_rows = await s.row_estimate(target.table) if wants_vector else 0
+            ef = ranking_policy.pick_ef_search(opts, pool_size, table_rows)
             if source is not None:
                 query = await s.source(*source)
                 if wants_vector and query.vector is None:
@@ -120,7 +120,7 @@ class Ranker:
             if opts.mode == "vector" and query.vector is not None:
                 # VECTOR mode with a vector in hand (a stored row's text re-embedded): one statement.
                 rows, _skills = await s.nearest(target, opts, ef, vector=query.vector)
-                hits = policy.nearest_hits(rows, opts.min_similarity)
+                hits = ranking_policy.nearest_hits(rows, opts.min_similarity)
             else:
                 hits = await self._fused(s, target, query, opts, pool_size, ef, keyword_pool)
         metrics.SEARCH_LATENCY.labels(target.table.name, opts.mode).observe(time.perf_counter() - started)
@@ -146,8 +146,8 @@ class Ranker:
         if not legs.pool:
             await _explain_empty(s, query, opts)
             return []
-        ranked = policy.rank_pool(legs.pool, legs.reference, opts, self.policy)
-        return policy.explain(ranked, await s.records(target, [c.candidate.row_id for c in ranked.scored]))
+        ranked = ranking_policy.rank_pool(legs.pool, legs.reference, opts, self.policy)
+        return ranking_policy.explain(ranked, await s.records(target, [c.candidate.row_id for c in ranked.scored]))
 
     async def _vector_search(self, target: Target[R], opts: Options, text: str, source: tuple[Table, str] | None,
                              started: float) -> Result[R] | None:
@@ -164,9 +164,9 @@ class Ranker:
             skills = extract_skills(text)
             vector = await self._embed(text)  # before taking a connection: the call may be slow
         async with self.store.session() as s:
-            ef = policy.pick_ef_search(opts, opts.top_k, await s.row_estimate(target.table))
+            ef = ranking_policy.pick_ef_search(opts, opts.top_k, await s.row_estimate(target.table))
             rows, source_skills = await s.nearest(target, opts, ef, vector=vector, source=source)
-        hits = policy.nearest_hits(rows, opts.min_similarity)
+        hits = ranking_policy.nearest_hits(rows, opts.min_similarity)
         if source is not None:
             if not hits:
                 return None
@@ -188,4 +188,4 @@ async def _explain_empty(s: StoreSession, query: Query, opts: Options) -> None:
 def _mark_matched_skills(target: Target[R], hits: list[Hit[R]], skills: list[str], opts: Options) -> None:
     wanted = [*skills, *opts.filters.required_skills]
     for hit in hits:
-        hit.matched_skills = policy.matched_skills(target.skills(hit.record) or [], wanted)
+        hit.matched_skills = ranking_policy.matched_skills(target.skills(hit.record) or [], wanted)
