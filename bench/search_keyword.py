@@ -38,7 +38,8 @@ sys.path.insert(0, str(REPO))
 from bench.corpus import remixed  # noqa: E402
 from hiremesh.db import migrate, open_pool  # noqa: E402
 from search_svc import lexical, term_stats  # noqa: E402
-from search_svc.ranking import Options, Ranker  # noqa: E402
+from search_svc.ranking import Ranker  # noqa: E402
+from search_svc.ranking_policy import Options  # noqa: E402
 
 JOBS = json.loads((REPO / "bench" / "data" / "relevance_jobs.json").read_text())
 RUNS = 5
@@ -107,14 +108,14 @@ async def measure(url: str, rows: int, budgets: list[int], reuse: bool) -> dict[
             per["baseline_ms"].append(ms)
             ms, truth = await timed(lambda t=text: exact.candidates_for_text(t, opts))
             per["exact_ms"].append(ms)
-            want = {h.row["id"] for h in truth.hits}
+            want = {h.record.id for h in truth.hits}
             for budget in ["default", *map(str, budgets)]:
                 bounded = Ranker(pool, NoEmbedder(),  # type: ignore[arg-type]
                                  lexical_budget=None if budget == "default" else int(budget))
                 ms, got = await timed(lambda t=text, r=bounded: r.candidates_for_text(t, opts))
                 per.setdefault(f"budget {budget} ms", []).append(ms)
                 per.setdefault(f"budget {budget} recall@10", []).append(
-                    len(want & {h.row["id"] for h in got.hits}) / max(len(want), 1))
+                    len(want & {h.record.id for h in got.hits}) / max(len(want), 1))
         out.update({k: round(statistics.median(v), 3) if k.endswith("ms") else round(statistics.fmean(v), 3)
                     for k, v in per.items()})
         out["default_budget"] = str(lexical.Budget())

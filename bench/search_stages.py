@@ -9,7 +9,7 @@ to back, alternating which goes first, on their own pool, and each stage is time
   baseline (the --baseline-tree checkout, e.g. `git archive dc7b990`): pool checkout with psycopg_pool's
   check_connection (an empty query), the source row lookup (Ranker._source), then the pipelined
   BEGIN + set_config + search statement (first sync) and COMMIT (second sync), the hits, the reply protos;
-  this tree: checkout with hiremesh.db.check_idle_connection, the one search statement (Ranker._nearest:
+  this tree: checkout with hiremesh.db.check_idle_connection, the one search statement (StoreSession.nearest:
   settings, source vector, search and rows), the hits' skills, the reply protos.
 
 Medians in microseconds. The whole in-process search (Ranker.candidates_for_job + reply protos) of each
@@ -39,12 +39,12 @@ sys.path.insert(0, str(REPO))
 
 from bench.cpu import cpu_info  # noqa: E402
 from bench.search import free_port  # noqa: E402
-from hiremesh.db import _configure as configure_connection  # noqa: E402
-from hiremesh.db import open_pool  # noqa: E402
-from hiremesh.pg import Cluster  # noqa: E402
+from hiremesh.db import configure_connection, open_pool  # noqa: E402
 from hiremesh.v1 import search_pb2 as pb  # noqa: E402
-from search_svc import convert, ranking  # noqa: E402
+from hiremesh_ops.pg import Cluster  # noqa: E402
+from search_svc import convert, ranking, ranking_policy  # noqa: E402
 from search_svc.jobs import TABLE as JOBS  # noqa: E402
+from search_svc.ranking_store import CANDIDATE_TARGET  # noqa: E402
 from search_svc.records import Candidate  # noqa: E402
 
 
@@ -70,8 +70,10 @@ class Clock:
 
 
 def reply(hits: list[Any], conv: Any) -> bytes:
-    msg = pb.SearchCandidatesResponse(hits=[pb.CandidateHit(candidate=conv.candidate_out(Candidate.from_row(h.row)),
-                                                            match=conv.match_out(h)) for h in hits])
+    # This tree's hits carry their record (read with the rows); the baseline's a row dict.
+    msg = pb.SearchCandidatesResponse(hits=[pb.CandidateHit(
+        candidate=conv.candidate_out(h.record if hasattr(h, "record") else Candidate.from_row(h.row)),
+        match=conv.match_out(h)) for h in hits])
     return msg.SerializeToString()
 
 
@@ -117,17 +119,18 @@ async def baseline_search(pool: AsyncConnectionPool[Any], base: Any, base_conver
 
 async def new_search(pool: AsyncConnectionPool[Any], ranker: ranking.Ranker, job: str, ef: int,
                      clock: Clock) -> None:
-    opts = ranking.check_options(ranking.Options(mode="vector", top_k=10, ef_search=ef))
-    target = ranking.CANDIDATE_TARGET
+    opts = ranking_policy.check_options(ranking_policy.Options(mode="vector", top_k=10, ef_search=ef))
+    target = CANDIDATE_TARGET
     clock.lap("-")
-    async with pool.connection() as conn:
+    async with ranker.store.session() as s:
         clock.lap("pool checkout (+ its check)")
-        await ranker._rows(conn, target.table)
+        await s.row_estimate(target.table)
         clock.lap("planner row estimate (cached)")
         clock.lap("source row lookup (own round trip)")
-        hits, skills = await ranker._nearest(conn, target, [], [], opts, ef, source=(JOBS, job))
+        rows, skills = await s.nearest(target, opts, ef, source=(JOBS, job))
         clock.lap("one statement: settings + source vector + search + rows")
-        ranking._mark_matched_skills(target, hits, skills, opts.filters)
+        hits = ranking_policy.nearest_hits(rows, opts.min_similarity)
+        ranking._mark_matched_skills(target, hits, skills, opts)
         clock.lap("hits + explanation")
     clock.lap("pool return")
     reply(hits, convert)
@@ -148,7 +151,7 @@ async def main() -> None:
         cluster = Cluster(Path(ARGS.cluster) / "data", free_port(), settings={"shared_buffers": "4GB", "jit": "off"})
         await asyncio.to_thread(cluster.start)
         url = cluster.url("bench")
-    tree = Path(ARGS.baseline_tree).resolve()
+    tree = await asyncio.to_thread(Path(ARGS.baseline_tree).resolve)
     base = load_module(tree, "search_svc/ranking.py", "baseline_ranking")
     base_convert = load_module(tree, "search_svc/convert.py", "baseline_convert")
     try:
@@ -177,7 +180,7 @@ async def main() -> None:
                          functools.partial(whole_search, base_ranker, base.Options, base_convert, job,
                                            whole["baseline"]),
                          functools.partial(new_search, new_pool, new_ranker, job, ARGS.ef, clocks["this tree"]),
-                         functools.partial(whole_search, new_ranker, ranking.Options, convert, job,
+                         functools.partial(whole_search, new_ranker, ranking_policy.Options, convert, job,
                                            whole["this tree"])]
                 shift = i % len(steps)  # each runs first, second, ... equally often: later runs of the same
                 for step in steps[shift:] + steps[:shift]:  # query find warmer caches
@@ -205,7 +208,7 @@ async def main() -> None:
         for name, value in report["whole_us"].items():
             print(f"whole, {name}: {value:.0f} us")
         if ARGS.out:
-            Path(ARGS.out).write_text(json.dumps(report, indent=2) + "\n")
+            await asyncio.to_thread(Path(ARGS.out).write_text, json.dumps(report, indent=2) + "\n")
         await new_pool.close()
         await base_pool.close()
     finally:

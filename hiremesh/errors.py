@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import grpc
 
+__all__ = ["AlreadyExists", "Cancelled", "DeadlineExceeded", "FailedPrecondition", "HiremeshError", "InvalidArgument",
+           "NotFound", "ResourceExhausted", "Unavailable"]
+
 
 class HiremeshError(Exception):
     """Base of every domain error; `code` is the gRPC status it maps to."""

@@ -8,9 +8,6 @@ re-running a task upserts the same row, which keeps a retried task to exactly on
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,11 +19,12 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from hiremesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from hiremesh import page_tokens
+from hiremesh.errors import FailedPrecondition, NotFound
 from hiremesh.idempotency import LOCK_NAMESPACE
+from hiremesh.task_vocabulary import TERMINAL_STATES
 
-TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
-ACTIVE = ("queued", "running")
+TERMINAL = TERMINAL_STATES
 
 
 def channel_for(task_id: str) -> str:
@@ -190,20 +188,6 @@ def _result_params(result: NewResult, task_id: str | None) -> dict[str, Any]:
         "safety_checked": result.safety_checked, "safety_report": Jsonb(result.safety),
         "traces": Jsonb(result.traces), "duration_ms": result.duration_ms,
     }
-
-
-def encode_page_token(created_at: datetime, result_id: str) -> str:
-    raw = json.dumps({"c": created_at.isoformat(), "i": result_id}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_page_token(token: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        return datetime.fromisoformat(data["c"]), str(uuid.UUID(data["i"]))
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidArgument("page_token", "not a token returned by this service") from None
 
 
 class TaskStore:
@@ -433,7 +417,7 @@ class TaskStore:
     async def results(self, *, job_id: str = "", candidate_id: str = "", application_id: str = "",
                       page_size: int = 50, page_token: str = "") -> tuple[list[ResultRecord], str]:
         """Newest first, keyset-paginated; the token is opaque to callers."""
-        after = decode_page_token(page_token) if page_token else None
+        after = page_tokens.decode(page_token)
         query: LiteralString = """
             SELECT * FROM screening.results
              WHERE (%(job)s::uuid IS NULL OR job_id = %(job)s::uuid)
@@ -450,7 +434,7 @@ class TaskStore:
             await cur.execute(query, params)
             rows = await cur.fetchall()
         page = [_result(r) for r in rows[:page_size]]
-        token = encode_page_token(page[-1].created_at, page[-1].id) if len(rows) > page_size and page else ""
+        token = page_tokens.encode(page[-1].created_at, page[-1].id) if len(rows) > page_size and page else ""
         return page, token
 
     async def state_counts(self) -> dict[str, int]:

@@ -9,6 +9,7 @@ from psycopg.errors import ForeignKeyViolation
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from hiremesh import page_tokens
 from hiremesh.errors import AlreadyExists, InvalidArgument, NotFound
 from search_svc import paging, request_ids
 from search_svc.outbox import Outbox
@@ -142,8 +143,8 @@ class Applications:
             _check_status(status)
             where.append(sql.SQL("status = %s"))
             params.append(status)
-        key = paging.filter_key("applications", job_id, candidate_id, status)
-        after = paging.decode(token, key)
+        key = page_tokens.filter_key("applications", job_id, candidate_id, status)
+        after = page_tokens.decode(token, key)
         page_where = list(where)
         page_params = list(params)
         if after is not None:
@@ -161,5 +162,5 @@ class Applications:
         next_token = ""
         if len(rows) > size:
             rows = rows[:size]
-            next_token = paging.encode(rows[-1]["applied_at"], str(rows[-1]["id"]), key)
+            next_token = page_tokens.encode(rows[-1]["applied_at"], str(rows[-1]["id"]), key)
         return Page([Application.from_row(r) for r in rows], next_token, int(total["n"]) if total else 0)

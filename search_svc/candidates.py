@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from hiremesh import page_tokens
 from hiremesh.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from hiremesh.mailaddr import is_email
 from hiremesh.skills import normalise_skills
@@ -270,6 +271,6 @@ class Candidates(RowStore):
                 raise InvalidArgument("min_years_experience", "must be a non-negative number")
             where.append(sql.SQL("years_experience >= %s"))
             params.append(min_years)
-        key = paging.filter_key("candidates", location.strip().lower(), normalise_skills([skill]), min_years)
+        key = page_tokens.filter_key("candidates", location.strip().lower(), normalise_skills([skill]), min_years)
         rows, next_token, total = await self.list_rows(where, params, size, token, key)
         return Page([Candidate.from_row(r) for r in rows], next_token, total)

@@ -9,7 +9,7 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from hiremesh.errors import InvalidArgument
 from hiremesh.v1 import common_pb2, search_pb2
-from search_svc import ranking
+from search_svc import ranking_policy
 from search_svc.candidates import ResumeUpload
 from search_svc.education import Education
 from search_svc.outbox import Notification
@@ -37,7 +37,7 @@ _NOTIFICATION_STATE: dict[int, str] = {
     search_pb2.NOTIFICATION_STATE_FAILED: "failed", search_pb2.NOTIFICATION_STATE_SKIPPED: "skipped",
 }
 _NOTIFICATION_STATE_PB = {v: k for k, v in _NOTIFICATION_STATE.items()}
-_MODES: dict[int, ranking.Mode] = {
+_MODES: dict[int, ranking_policy.Mode] = {
     search_pb2.SEARCH_MODE_UNSPECIFIED: "hybrid",
     search_pb2.SEARCH_MODE_HYBRID: "hybrid",
     search_pb2.SEARCH_MODE_VECTOR: "vector",
@@ -237,19 +237,19 @@ def notification_out(n: Notification) -> search_pb2.Notification:
 
 # --- search -----------------------------------------------------------------------------------------------
 
-def search_options(msg: search_pb2.SearchOptions, for_jobs: bool) -> ranking.Options:
+def search_options(msg: search_pb2.SearchOptions, for_jobs: bool) -> ranking_policy.Options:
     if msg.mode not in _MODES:
         raise InvalidArgument("options.mode", f"unknown search mode {msg.mode}")
     f = msg.filters
     status = job_status(f.job_status, "options.filters.job_status") if for_jobs else ""
-    filters = ranking.Filters(location=f.location, min_years=f.min_years_experience,
+    filters = ranking_policy.Filters(location=f.location, min_years=f.min_years_experience,
                               required_skills=tuple(f.required_skills), job_status=status or "open")
     weight = msg.lexical_weight if msg.HasField("lexical_weight") else None
-    return ranking.Options(mode=_MODES[msg.mode], top_k=msg.top_k, min_similarity=msg.min_similarity,
+    return ranking_policy.Options(mode=_MODES[msg.mode], top_k=msg.top_k, min_similarity=msg.min_similarity,
                            ef_search=msg.ef_search, filters=filters, lexical_weight=weight)
 
 
-def match_out(hit: ranking.Hit) -> search_pb2.MatchExplanation:
+def match_out(hit: ranking_policy.Hit[Any]) -> search_pb2.MatchExplanation:
     return search_pb2.MatchExplanation(score=hit.score, cosine_similarity=hit.cosine_similarity,
                                        keyword_rank=hit.keyword_rank, matched_skills=hit.matched_skills,
                                        vector_position=hit.vector_position, keyword_position=hit.keyword_position,
@@ -258,22 +258,22 @@ def match_out(hit: ranking.Hit) -> search_pb2.MatchExplanation:
                                        lexical_weight=hit.lexical_weight)
 
 
-def candidate_hits_out(reply: search_pb2.SearchCandidatesResponse, hits: list[ranking.Hit]) -> None:
+def candidate_hits_out(reply: search_pb2.SearchCandidatesResponse, hits: list[ranking_policy.Hit[Candidate]]) -> None:
     """Append `hits` to a reply, each candidate built in place."""
     for hit in hits:
         item = reply.hits.add()
-        _fill_candidate(item.candidate, Candidate.from_row(hit.row))
+        _fill_candidate(item.candidate, hit.record)
         item.match.CopyFrom(match_out(hit))
 
 
-def job_hits_out(reply: search_pb2.SearchJobsResponse, hits: list[ranking.Hit]) -> None:
+def job_hits_out(reply: search_pb2.SearchJobsResponse, hits: list[ranking_policy.Hit[Job]]) -> None:
     for hit in hits:
         item = reply.hits.add()
-        _fill_job(item.job, Job.from_row(hit.row))
+        _fill_job(item.job, hit.record)
         item.match.CopyFrom(match_out(hit))
 
 
-def mode_out(mode: ranking.Mode) -> search_pb2.SearchMode.ValueType:
+def mode_out(mode: ranking_policy.Mode) -> search_pb2.SearchMode.ValueType:
     return _MODES_PB[mode]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from psycopg import sql
 
+from hiremesh import page_tokens
 from hiremesh.errors import FailedPrecondition, InvalidArgument
 from hiremesh.skills import normalise_skills
 from search_svc import paging, request_ids
@@ -109,6 +110,6 @@ class Jobs(RowStore):
         if skill.strip():
             where.append(sql.SQL("required_skills @> %s::text[]"))
             params.append(normalise_skills([skill]))
-        key = paging.filter_key("jobs", status, location.strip().lower(), normalise_skills([skill]))
+        key = page_tokens.filter_key("jobs", status, location.strip().lower(), normalise_skills([skill]))
         rows, next_token, total = await self.list_rows(where, params, size, token, key)
         return Page([Job.from_row(r) for r in rows], next_token, total)

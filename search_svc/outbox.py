@@ -17,6 +17,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from hiremesh import page_tokens
 from hiremesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from hiremesh.mailaddr import is_email
 from search_svc import paging
@@ -160,8 +161,8 @@ class Outbox:
                 raise InvalidArgument("application_status", f"must be one of {', '.join(APPLICATION_STATUSES)}")
             where.append(sql.SQL("application_status = %s"))
             params.append(application_status)
-        key = paging.filter_key("notifications", application_id, candidate_id, job_id, state, application_status)
-        after = paging.decode(token, key)
+        key = page_tokens.filter_key("notifications", application_id, candidate_id, job_id, state, application_status)
+        after = page_tokens.decode(token, key)
         page_where = list(where)
         page_params = list(params)
         if after is not None:
@@ -181,7 +182,7 @@ class Outbox:
         next_token = ""
         if len(rows) > size:
             rows = rows[:size]
-            next_token = paging.encode(rows[-1]["created_at"], str(rows[-1]["id"]), key)
+            next_token = page_tokens.encode(rows[-1]["created_at"], str(rows[-1]["id"]), key)
         return Page([Notification.from_row(r) for r in rows], next_token, int(total["n"]) if total else 0)
 
     async def resend(self, notification_id: str) -> Notification:

@@ -15,6 +15,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from hiremesh import page_tokens
 from hiremesh.errors import NotFound, Unavailable
 from search_svc import metrics, paging
 from search_svc.embedder import Embedder
@@ -81,7 +82,7 @@ class RowStore:
     async def list_rows(self, where: list[sql.Composable], params: list[Any], size: int, token: str,
                         key: str) -> tuple[list[dict[str, Any]], str, int]:
         """One keyset page in (created_at, id) order, the next token, and the filter's total size."""
-        after = paging.decode(token, key)
+        after = page_tokens.decode(token, key)
         page_where = list(where)
         page_params = list(params)
         if after is not None:
@@ -100,7 +101,7 @@ class RowStore:
         if len(rows) > size:
             rows = rows[:size]
             last = rows[-1]
-            token_out = paging.encode(last["created_at"], str(last["id"]), key)
+            token_out = page_tokens.encode(last["created_at"], str(last["id"]), key)
         return rows, token_out, total
 
     async def write_if_unchanged(self, row_id: str, read_at: Any, changes: dict[str, Any], text_changed: bool,

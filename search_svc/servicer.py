@@ -184,7 +184,7 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
                               context: Any) -> pb.ScoreCandidatesResponse:
         weight = request.lexical_weight if request.HasField("lexical_weight") else None
         hits = await self._b.ranker.score_candidates(request.job_id, list(request.candidate_ids), weight)
-        return pb.ScoreCandidatesResponse(scores=[pb.CandidateScore(candidate_id=str(h.row["id"]),
+        return pb.ScoreCandidatesResponse(scores=[pb.CandidateScore(candidate_id=h.record.id,
                                                                     match=convert.match_out(h)) for h in hits])
 
     # --- candidate e-mails (the outbox) ----------------------------------------------------------------

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hiremesh.v1 import common_pb2, search_pb2
-from search_svc import convert, ranking
+from search_svc import convert
+from search_svc.ranking_policy import Hit
 from search_svc.records import Application, Candidate, Job
 
 _ZONES = st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8)), None])
@@ -44,7 +45,7 @@ def test_hits_are_built_in_place_with_every_field() -> None:
            "resume_file_name": "ada.pdf", "resume_media_type": "application/pdf", "resume_sha256": "ab" * 32,
            "resume_text": "Backend engineer ...", "embedded_at": now, "created_at": now, "updated_at": now,
            "embedding_stale": False}
-    hit = ranking.Hit(row, 0.8, 0.8, 0.1, ["Python"], 1, 2)
+    hit = Hit(Candidate.from_row(row), 0.8, 0.8, 0.1, ["Python"], 1, 2)
     reply = search_pb2.SearchCandidatesResponse()
     convert.candidate_hits_out(reply, [hit])
     cand = reply.hits[0].candidate
@@ -63,7 +64,7 @@ def test_hits_are_built_in_place_with_every_field() -> None:
                "required_skills": ["Go"], "status": "closed", "embedded_at": None, "created_at": now,
                "updated_at": now, "embedding_stale": True}
     jobs = search_pb2.SearchJobsResponse()
-    convert.job_hits_out(jobs, [ranking.Hit(job_row, 0.5)])
+    convert.job_hits_out(jobs, [Hit(Job.from_row(job_row), 0.5)])
     job = jobs.hits[0].job
     assert (job.id, job.title, job.description, job.company, job.department, job.location) == (
         "j1", "Go developer", "Build APIs", "Acme", "Platform", "Remote")

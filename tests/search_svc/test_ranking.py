@@ -7,7 +7,6 @@ real model is exercised by tests/integration/test_search_grpc.py.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,10 @@ import pytest_asyncio
 
 from hiremesh.db import migrate, open_pool
 from hiremesh.errors import InvalidArgument, NotFound
-from search_svc import lexical, ranking, term_stats
-from search_svc.ranking import Filters, Options, Ranker
+from search_svc import lexical, ranking_policy, term_stats
+from search_svc.ranking import Ranker
+from search_svc.ranking_policy import Filters, Options
+from search_svc.ranking_store import CANDIDATE_TARGET, Query
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "search_svc" / "migrations"
 TOPICS = ["python", "java", "nursing", "accounting", "welding", "design"]
@@ -72,7 +73,7 @@ def ranker(pool: Any) -> Ranker:
 async def test_vector_search_ranks_by_cosine(ranker: Ranker) -> None:
     result = await ranker.candidates_for_text("python backend work", Options(mode="vector", top_k=20))
     assert len(result.hits) == 20
-    assert all("python" in h.row["resume_text"] for h in result.hits)
+    assert all("python" in h.record.resume_text for h in result.hits)
     sims = [h.cosine_similarity for h in result.hits]
     assert sims == sorted(sims, reverse=True)
     assert [h.vector_position for h in result.hits] == list(range(1, 21))
@@ -83,7 +84,7 @@ async def test_a_selective_filter_does_not_starve_the_vector_leg(ranker: Ranker)
     opts = Options(mode="vector", top_k=10, ef_search=40, filters=Filters(location="reykjavik"))
     result = await ranker.candidates_for_text("python", opts)
     assert len(result.hits) == 10
-    assert {h.row["location"] for h in result.hits} == {"Reykjavik"}
+    assert {h.record.location for h in result.hits} == {"Reykjavik"}
 
 
 async def test_min_similarity_drops_weak_hits(ranker: Ranker) -> None:
@@ -95,13 +96,13 @@ async def test_filters_for_experience_and_skills(ranker: Ranker) -> None:
     opts = Options(mode="hybrid", top_k=30, filters=Filters(min_years=12, required_skills=("java",)))
     hits = (await ranker.candidates_for_text("java", opts)).hits
     assert hits
-    assert all(h.row["years_experience"] >= 12 and "Java" in h.row["skills"] for h in hits)
+    assert all(h.record.years_experience >= 12 and "Java" in h.record.skills for h in hits)
     assert all(h.matched_skills == ["Java"] for h in hits)
 
 
 async def test_like_metacharacters_in_a_location_are_literal(ranker: Ranker) -> None:
     hits = (await ranker.candidates_for_text("python", Options(mode="hybrid", filters=Filters(location="50%_off"))))
-    assert [h.row["name"] for h in hits.hits] == ["Person 7"]
+    assert [h.record.name for h in hits.hits] == ["Person 7"]
 
 
 @pytest.mark.parametrize("text", ["'; DROP TABLE catalog.candidates; --", "nursing) OR 1=1 --", "\\", "!!! & | :*"])
@@ -118,7 +119,7 @@ async def test_sql_metacharacters_in_keyword_queries_are_inert(ranker: Ranker, p
 async def test_websearch_syntax_works_in_keyword_mode(ranker: Ranker) -> None:
     hits = (await ranker.candidates_for_text('"welding specialist" -python', Options(mode="keyword", top_k=5))).hits
     assert len(hits) == 5
-    assert all("welding" in h.row["resume_text"] and h.keyword_rank > 0 for h in hits)
+    assert all("welding" in h.record.resume_text and h.keyword_rank > 0 for h in hits)
     assert all(h.keyword_position >= 1 and h.vector_position == 0 for h in hits)
     none = await ranker.candidates_for_text('"welding number" -welding', Options(mode="keyword"))
     assert none.hits == []  # exclusions are exact, not a bag of terms
@@ -134,7 +135,7 @@ async def test_rare_terms_outweigh_common_ones(ranker: Ranker, pool: Any) -> Non
     hits = (await ranker.candidates_for_text(f"{tag} Hibernate specialist", Options(mode="keyword"))).hits
     # 'specialist' and 'number' are in all of the 3000 fixture rows (which match through 'specialist' alone),
     # 'hibernate' in one: the row with the rare word comes first though the other says 'specialist' four times.
-    assert [h.row["name"] for h in hits[:2]] == ["Rare Word", "Common Words"]
+    assert [h.record.name for h in hits[:2]] == ["Rare Word", "Common Words"]
     assert all(0 < h.keyword_rank <= 1 and h.score == h.keyword_rank for h in hits)
     assert [h.keyword_position for h in hits] == list(range(1, len(hits) + 1))
 
@@ -144,7 +145,7 @@ async def test_a_pasted_job_description_is_a_bag_of_terms(ranker: Ranker) -> Non
             "and keep the workshop safe; certification and a driving licence are a plus.")
     hits = (await ranker.candidates_for_text(text, Options(mode="keyword", top_k=5))).hits
     assert len(hits) == 5  # no resume holds every word, yet the welders come first
-    assert all("welding" in h.row["resume_text"] for h in hits)
+    assert all("welding" in h.record.resume_text for h in hits)
 
 
 async def test_a_query_of_stop_words_is_a_clear_error_in_keyword_mode(ranker: Ranker) -> None:
@@ -161,7 +162,7 @@ async def test_scores_stay_the_same_when_pending_counts_are_folded(ranker: Ranke
         pending = await (await conn.execute("SELECT count(*) FROM catalog.term_stats_pending")).fetchone()
     assert pending[0] == 0
     after = (await ranker.candidates_for_text("nursing specialist", opts)).hits
-    assert [h.row["id"] for h in after] == [h.row["id"] for h in before]
+    assert [h.record.id for h in after] == [h.record.id for h in before]
     assert [h.score for h in after] == pytest.approx([h.score for h in before])
 
 
@@ -192,14 +193,14 @@ async def test_the_keyword_leg_scores_only_rows_with_the_rarest_terms(pool: Any)
     tight = Ranker(pool, StandinEmbedder(), lexical_budget=100)  # type: ignore[arg-type]
     # 'java' is in 500 rows, 'specialist' in all 3000: within the budget only the java rows are scored.
     hits = (await tight.candidates_for_text("java specialist", Options(mode="keyword", top_k=50))).hits
-    assert len(hits) == 50 and all("java" in h.row["resume_text"] for h in hits)
+    assert len(hits) == 50 and all("java" in h.record.resume_text for h in hits)
 
 
 async def test_job_search_defaults_to_open_jobs(ranker: Ranker) -> None:
     hits = (await ranker.jobs_for_text("python", Options(mode="keyword"))).hits
-    assert [h.row["title"] for h in hits] == ["Python developer"]
+    assert [h.record.title for h in hits] == ["Python developer"]
     closed = await ranker.jobs_for_text("python", Options(mode="keyword", filters=Filters(job_status="closed")))
-    assert [h.row["title"] for h in closed.hits] == ["Python architect"]
+    assert [h.record.title for h in closed.hits] == ["Python architect"]
 
 
 @pytest.mark.parametrize(("opts", "field"), [
@@ -215,12 +216,12 @@ async def test_bad_options_name_the_field(ranker: Ranker, opts: Options, field: 
 
 
 def test_ef_search_grows_with_pool_and_filters() -> None:
-    assert ranking.pick_ef_search(Options(), 10) == 40
-    assert ranking.pick_ef_search(Options(), 10, rows=100_000) == 40
-    assert ranking.pick_ef_search(Options(), 10, rows=1_000_000) == 150
-    assert ranking.pick_ef_search(Options(), 10, rows=5_000_000) == 300
-    assert ranking.pick_ef_search(Options(filters=Filters(location="x")), 150) == 300
-    assert ranking.pick_ef_search(Options(ef_search=77), 500) == 77
+    assert ranking_policy.pick_ef_search(Options(), 10) == 40
+    assert ranking_policy.pick_ef_search(Options(), 10, rows=100_000) == 40
+    assert ranking_policy.pick_ef_search(Options(), 10, rows=1_000_000) == 150
+    assert ranking_policy.pick_ef_search(Options(), 10, rows=5_000_000) == 300
+    assert ranking_policy.pick_ef_search(Options(filters=Filters(location="x")), 150) == 300
+    assert ranking_policy.pick_ef_search(Options(ef_search=77), 500) == 77
 
 
 async def test_scoring_given_candidates_agrees_with_hybrid_search(ranker: Ranker, pool: Any) -> None:
@@ -228,12 +229,12 @@ async def test_scoring_given_candidates_agrees_with_hybrid_search(ranker: Ranker
         job = await (await conn.execute("SELECT id::text FROM catalog.jobs WHERE title = 'Python developer'")
                      ).fetchone()
     found = (await ranker.candidates_for_job(job[0], Options(mode="hybrid", top_k=8))).hits
-    ids = [str(h.row["id"]) for h in reversed(found)]
+    ids = [h.record.id for h in reversed(found)]
     scored = await ranker.score_candidates(job[0], ids)
-    assert [str(h.row["id"]) for h in scored] == ids  # the caller's order
-    by_id = {str(h.row["id"]): h for h in found}
+    assert [h.record.id for h in scored] == ids  # the caller's order
+    by_id = {h.record.id: h for h in found}
     for hit in scored:
-        same = by_id[str(hit.row["id"])]
+        same = by_id[hit.record.id]
         assert hit.score == pytest.approx(same.score)
         assert (hit.cosine_similarity, hit.keyword_rank) == pytest.approx((same.cosine_similarity,
                                                                            same.keyword_rank))
@@ -264,7 +265,7 @@ async def test_a_job_sourced_vector_search_uses_its_fresh_stored_vector_else_its
     job_id = row[0]
     try:
         fresh = await ranker.candidates_for_job(job_id, Options(mode="vector", top_k=5))
-        assert [h.row["skills"] for h in fresh.hits] == [["Accounting"]] * 5
+        assert [h.record.skills for h in fresh.hits] == [["Accounting"]] * 5
         assert all(h.matched_skills == [] for h in fresh.hits)  # the job asks for welding, they have accounting
         assert [h.vector_position for h in fresh.hits] == [1, 2, 3, 4, 5]
         sims = [h.cosine_similarity for h in fresh.hits]
@@ -274,7 +275,7 @@ async def test_a_job_sourced_vector_search_uses_its_fresh_stored_vector_else_its
             await conn.execute("UPDATE catalog.jobs SET title = 'Welding lead (nights)', updated_at = now() + "
                                "interval '1 hour' WHERE id = %s", (job_id,))
         stale = await ranker.candidates_for_job(job_id, Options(mode="vector", top_k=5))
-        assert [h.row["skills"] for h in stale.hits] == [["Welding"]] * 5
+        assert [h.record.skills for h in stale.hits] == [["Welding"]] * 5
         assert all(h.matched_skills == ["Welding"] for h in stale.hits)
     finally:
         async with pool.connection() as conn:
@@ -311,7 +312,7 @@ async def test_jobs_for_a_candidate_by_vector_use_the_candidates_stored_vector_a
                                          "ORDER BY name LIMIT 1")).fetchone()
     try:
         result = await ranker.jobs_for_candidate(cand[0], Options(mode="vector", top_k=3))
-        assert [h.row["id"] for h in result.hits][:1] == [uuid.UUID(job[0])]
+        assert [h.record.id for h in result.hits][:1] == [job[0]]
         assert result.hits[0].matched_skills == ["Java"] and result.hits[0].vector_position == 1
     finally:
         async with pool.connection() as conn:
@@ -323,12 +324,12 @@ async def test_text_hybrid_found_while_embedding_equals_the_one_statement_search
                                                                                  text: str) -> None:
     """Typed text's keyword pool is found while the text is embedded; the result is the one a single
     statement over both legs gives (the path a stored row's search takes)."""
-    opts = ranking.check_options(Options(mode="hybrid", top_k=12))
+    opts = ranking_policy.check_options(Options(mode="hybrid", top_k=12))
     early = await ranker.candidates_for_text(text, opts)
-    query = ranking._Query(text, standin_vector(text), [], lexical.classify(text))
-    async with pool.connection() as conn:
-        whole = await ranker._fused(conn, ranking.CANDIDATE_TARGET, query, opts, 50, ranking.pick_ef_search(opts, 50))
-    assert early.hits and [str(h.row["id"]) for h in early.hits] == [str(h.row["id"]) for h in whole]
+    query = Query(text, standin_vector(text), [], lexical.classify(text))
+    async with ranker.store.session() as s:
+        whole = await ranker._fused(s, CANDIDATE_TARGET, query, opts, 50, ranking_policy.pick_ef_search(opts, 50))
+    assert early.hits and [h.record.id for h in early.hits] == [h.record.id for h in whole]
     for a, b in zip(early.hits, whole, strict=True):
         assert (a.score, a.keyword_rank) == pytest.approx((b.score, b.keyword_rank))
         assert (a.keyword_position, a.vector_position) == (b.keyword_position, b.vector_position)
