@@ -42,6 +42,7 @@ def declared_all(path: Path) -> list[str] | None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) \
             else []
         if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            assert isinstance(node, ast.Assign | ast.AnnAssign)  # what has targets above
             value = node.value
             assert isinstance(value, ast.List | ast.Tuple), f"{path}: __all__ is not a literal list"
             names = [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -38,8 +39,8 @@ def test_the_store_uses_the_vocabulary_and_its_schema_allows_exactly_it() -> Non
 
 
 @pytest.mark.parametrize("state", spb.TaskState.values())
-def test_every_proto_state_has_an_update_status(state: int) -> None:
-    update = screening_update(spb.ScreeningEvent(state=state))  # type: ignore[arg-type]
+def test_every_proto_state_has_an_update_status(state: spb.TaskState.ValueType) -> None:
+    update = screening_update(spb.ScreeningEvent(state=state))
     name = spb.TaskState.Name(state).removeprefix("TASK_STATE_").lower()
     assert name in tv.STATUS_OF_STATE
     assert update["status"] == tv.update_status(name) and update["status"] in tv.UPDATE_STATUSES
@@ -49,7 +50,7 @@ def test_the_openapi_document_lists_the_update_statuses() -> None:
     assert openapi.OPERATION_SCHEMA["properties"]["status"]["enum"] == list(tv.UPDATE_STATUSES)  # type: ignore[index]
 
 
-def _exported(source: str, name: str) -> object:
+def _exported(source: str, name: str) -> Any:
     match = re.search(rf"(?:export )?const {name} = (?:Object\.freeze\(|new Set\()(.*?)\);$", source, re.M)
     assert match is not None, name
     return json.loads(match.group(1))
@@ -59,7 +60,7 @@ def test_the_browser_reads_the_python_vocabulary() -> None:
     source = ui_vocabulary.module_source()
     assert _exported(source, "TASK_STATES") == list(tv.TASK_STATES)
     assert _exported(source, "STATUS") == {s.upper(): s for s in tv.UPDATE_STATUSES}
-    assert set(_exported(source, "TERMINAL_STATUSES")) == tv.TERMINAL_STATUSES  # type: ignore[arg-type]
+    assert set(_exported(source, "TERMINAL_STATUSES")) == tv.TERMINAL_STATUSES
     assert _exported(source, "STATUS_OF_STATE") == dict(tv.STATUS_OF_STATE)
     app = (STATIC / "app.js").read_text()
     assert f'from "{ui_vocabulary.PATH}"' in app
