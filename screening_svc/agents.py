@@ -24,13 +24,11 @@ import grpc
 from hiremesh.clients import embedding_stub
 from hiremesh.config import env_bool, env_float, env_int, service_addr
 from hiremesh.errors import (
-    DeadlineExceeded,
     FailedPrecondition,
     HiremeshError,
     InvalidArgument,
-    NotFound,
-    Unavailable,
 )
+from hiremesh.rpc_errors import from_rpc_error
 from hiremesh.v1 import common_pb2, embedding_pb2, guardrail_pb2, search_pb2
 from screening_svc import metrics, score_check
 from screening_svc.engines import (
@@ -84,16 +82,7 @@ class Catalog(Protocol):
 
 
 def _rpc_error(exc: grpc.aio.AioRpcError, what: str) -> HiremeshError:
-    code, details = exc.code(), exc.details() or ""
-    if code == grpc.StatusCode.NOT_FOUND:
-        return NotFound(f"{what} not found")
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgument("", f"{what}: {details}")
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return DeadlineExceeded(f"search_svc did not return the {what} in time")
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.CANCELLED):
-        return Unavailable(f"search_svc unavailable while fetching the {what}: {details}")
-    return FailedPrecondition(f"search_svc failed to return the {what}: {code.name} {details}")
+    return from_rpc_error(exc, backend="search", during=f"fetching the {what}")
 
 
 class SearchCatalog:
@@ -149,7 +138,10 @@ def grpc_embedder(stub: EmbeddingServiceAsyncStub, timeout: float) -> Embed:
     async def embed(texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
         for i in range(0, len(texts), EMBED_BATCH):
-            resp = await stub.Embed(embedding_pb2.EmbedRequest(texts=texts[i:i + EMBED_BATCH]), timeout=timeout)
+            try:
+                resp = await stub.Embed(embedding_pb2.EmbedRequest(texts=texts[i:i + EMBED_BATCH]), timeout=timeout)
+            except grpc.aio.AioRpcError as exc:
+                raise from_rpc_error(exc, backend="embedding") from None
             vectors += [list(e.values) for e in resp.embeddings]
         return vectors
 

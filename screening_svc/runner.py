@@ -14,9 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-import grpc
-
 from hiremesh.errors import Cancelled
+from hiremesh.rpc_errors import code_of
 from hiremesh.v1 import common_pb2, guardrail_pb2
 from screening_svc import metrics, score_check
 from screening_svc.config import ScreeningConfig
@@ -142,7 +141,8 @@ class Screener:
             await self._guardrail.Scan(guardrail_pb2.ScanRequest(json_document=document),
                                        timeout=self._cfg.call_timeout_s)
         except Exception as exc:  # never fails a screening: the guarding stage scans everything anyway
-            detail = exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
+            code = code_of(exc)
+            detail = code.name if code is not None else type(exc).__name__
             log.debug("early scan of the interview questions failed: %s", detail)
             return False
         return True
