@@ -44,8 +44,8 @@ $(BUILD_VENV)/.installed: scripts/build-requirements.txt
 build-venv: $(BUILD_VENV)/.installed
 
 models: venv
-	@if $(PY) -m embedding_svc.build_model --check >/dev/null 2>&1; then echo "embedding model: up to date"; \
-	else $(MAKE) --no-print-directory build-venv && $(BUILD_PY) -m embedding_svc.build_model; fi
+	@if $(PY) -m hiremesh_ops.build_embedding_model --check >/dev/null 2>&1; then echo "embedding model: up to date"; \
+	else $(MAKE) --no-print-directory build-venv && $(BUILD_PY) -m hiremesh_ops.build_embedding_model; fi
 
 llm: venv
 	bash scripts/build_llama_cpp.sh
@@ -77,7 +77,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 typecheck: venv
-	$(VENV)/bin/mypy hiremesh embedding_svc search_svc screening_svc guardrail_svc analytics_svc gateway
+	$(VENV)/bin/mypy hiremesh hiremesh_ops embedding_svc search_svc screening_svc guardrail_svc analytics_svc gateway
 
 pytest: venv
 	bash scripts/pytest.sh -m "not browser" $(PYTEST_ARGS)

@@ -179,7 +179,7 @@ async def grpc_callers(addr: str, texts: list[str], callers: int) -> dict[str, f
 
 
 def start_service(models_dir: Path, variant: str) -> tuple[subprocess.Popen[bytes], str]:
-    from hiremesh.probe import wait_serving
+    from hiremesh_ops.probe import wait_serving
 
     port = free_port()
     env = {**os.environ, "HIREMESH_MODEL_DIR": str(models_dir), "HIREMESH_EMBEDDING_PORT": str(port),

@@ -36,8 +36,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.embedding import query, recall_at_10, resume  # noqa: E402
-from embedding_svc.build_model import INT8_BLOCK  # noqa: E402
 from embedding_svc.model import MiniLM  # noqa: E402
+from hiremesh_ops.build_embedding_model import INT8_BLOCK  # noqa: E402
 
 FOLDER = REPO / ".hiremesh" / "models" / "all-MiniLM-L6-v2"
 SHAPES = {(384, 384): "attn_out", (384, 1536): "ffn_in", (1536, 384): "ffn_out"}

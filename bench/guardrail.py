@@ -112,8 +112,8 @@ def presidio_default() -> Any:
 
 async def grpc_batch_throughput(texts: list[str], rounds: int) -> dict[str, float]:
     from hiremesh.clients import guardrail_stub
-    from hiremesh.probe import wait_serving
     from hiremesh.v1 import guardrail_pb2
+    from hiremesh_ops.probe import wait_serving
     from tests.fixtures.procs import free_port
 
     port = free_port()

@@ -135,7 +135,7 @@ class Mesh:
 
     def __enter__(self) -> Mesh:
         self.out = open(self.home / "up.out", "wb")  # closed in __exit__
-        self.proc = subprocess.Popen([sys.executable, "-m", "hiremesh.cli", "up"], cwd=REPO, env=self.env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "hiremesh_ops.cli", "up"], cwd=REPO, env=self.env,
                                      stdout=self.out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 600
         while b"hiremesh is up" not in (self.home / "up.out").read_bytes():
@@ -152,7 +152,7 @@ class Mesh:
                 self.proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        subprocess.run([sys.executable, "-m", "hiremesh.cli", "db", "stop"], cwd=REPO, env=self.env,
+        subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "db", "stop"], cwd=REPO, env=self.env,
                        capture_output=True, timeout=120)
         self.out.close()
 

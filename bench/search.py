@@ -60,9 +60,9 @@ from bench.embedding import SKILLS as RESUME_SKILLS  # noqa: E402
 from bench.embedding import resume  # noqa: E402
 from hiremesh.clients import channel, search_stub  # noqa: E402
 from hiremesh.db import migrate  # noqa: E402
-from hiremesh.pg import Cluster  # noqa: E402
-from hiremesh.probe import wait_serving  # noqa: E402
 from hiremesh.v1 import search_pb2 as pb  # noqa: E402
+from hiremesh_ops.pg import Cluster  # noqa: E402
+from hiremesh_ops.probe import wait_serving  # noqa: E402
 
 DIM = 384
 SEED = 7
@@ -607,7 +607,7 @@ async def main() -> None:
                                alive=lambda: search_proc.poll() is None)
             baseline_addr = None
             if ARGS.baseline_tree:
-                base_proc, baseline_addr = start_search(url, Path(ARGS.baseline_tree).resolve())
+                base_proc, baseline_addr = start_search(url, await asyncio.to_thread(Path(ARGS.baseline_tree).resolve))
                 procs.append(base_proc)
                 await wait_serving(baseline_addr, "hiremesh.v1.SearchService", timeout=120,
                                    alive=lambda: base_proc.poll() is None)
@@ -645,7 +645,7 @@ async def main() -> None:
     text = json.dumps(report, indent=2)
     print(text)
     if ARGS.out:
-        Path(ARGS.out).write_text(text + "\n")
+        await asyncio.to_thread(Path(ARGS.out).write_text, text + "\n")
 
 
 if __name__ == "__main__":

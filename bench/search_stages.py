@@ -39,10 +39,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.cpu import cpu_info  # noqa: E402
 from bench.search import free_port  # noqa: E402
-from hiremesh.db import _configure as configure_connection  # noqa: E402
-from hiremesh.db import open_pool  # noqa: E402
-from hiremesh.pg import Cluster  # noqa: E402
+from hiremesh.db import configure_connection, open_pool  # noqa: E402
 from hiremesh.v1 import search_pb2 as pb  # noqa: E402
+from hiremesh_ops.pg import Cluster  # noqa: E402
 from search_svc import convert, ranking  # noqa: E402
 from search_svc.jobs import TABLE as JOBS  # noqa: E402
 from search_svc.records import Candidate  # noqa: E402
@@ -148,7 +147,7 @@ async def main() -> None:
         cluster = Cluster(Path(ARGS.cluster) / "data", free_port(), settings={"shared_buffers": "4GB", "jit": "off"})
         await asyncio.to_thread(cluster.start)
         url = cluster.url("bench")
-    tree = Path(ARGS.baseline_tree).resolve()
+    tree = await asyncio.to_thread(Path(ARGS.baseline_tree).resolve)
     base = load_module(tree, "search_svc/ranking.py", "baseline_ranking")
     base_convert = load_module(tree, "search_svc/convert.py", "baseline_convert")
     try:
@@ -204,7 +203,7 @@ async def main() -> None:
         for name, value in report["whole_us"].items():
             print(f"whole, {name}: {value:.0f} us")
         if ARGS.out:
-            Path(ARGS.out).write_text(json.dumps(report, indent=2) + "\n")
+            await asyncio.to_thread(Path(ARGS.out).write_text, json.dumps(report, indent=2) + "\n")
         await new_pool.close()
         await base_pool.close()
     finally:

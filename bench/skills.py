@@ -252,7 +252,7 @@ def main() -> None:
     skills.warm()
     report["new_vocabulary"] = {"skills": len(skills.ALL_SKILLS),
                                 "warm_seconds": round(time.perf_counter() - started, 2),
-                                "phrases": len(skills._vocabulary().index.phrases)}
+                                "phrases": skills.phrase_count()}
     report["old_vocabulary"] = {"skills": len(skills_v1.ALL_SKILLS)}
     report["esco_recovery"] = esco_recovery()
     print(json.dumps({k: report[k] for k in ("cpu", "new_vocabulary", "old_vocabulary", "esco_recovery")}, indent=1))

@@ -35,8 +35,8 @@ import aiohttp  # noqa: E402
 
 from hiremesh.clients import search_stub  # noqa: E402
 from hiremesh.config import HEALTH_NAMES  # noqa: E402
-from hiremesh.probe import wait_serving  # noqa: E402
 from hiremesh.v1 import common_pb2, search_pb2  # noqa: E402
+from hiremesh_ops.probe import wait_serving  # noqa: E402
 from tests.faults.stack import new_cluster, wait_http  # noqa: E402
 from tests.fixtures.analytics import QUIET_SCHEDULES  # noqa: E402
 from tests.fixtures.embedding import ensure_model_built  # noqa: E402

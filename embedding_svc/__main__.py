@@ -28,7 +28,7 @@ async def main() -> None:
         # For HIREMESH_EMBEDDING_VARIANT=auto this also times fp32 against int8 (embedding_svc.variant).
         model, choice = await asyncio.to_thread(load_model, config)
     except FailedPrecondition as exc:
-        log.error("%s; run `make models` (or python -m embedding_svc.build_model with .venv-build)", exc)
+        log.error("%s; run `make models` (or python -m hiremesh_ops.build_embedding_model with .venv-build)", exc)
         await server.stop(0)
         raise SystemExit(1) from None
     if model.variant == "int8":

@@ -1,6 +1,7 @@
 """Where the built model lives and how its manifest is checked (shared by the build step and the runtime).
 
-Kept free of onnxruntime, torch and grpc so `python -m embedding_svc.build_model --check` runs from either venv.
+Kept free of onnxruntime, torch and grpc so `python -m hiremesh_ops.build_embedding_model --check` runs from either
+venv.
 """
 
 from __future__ import annotations

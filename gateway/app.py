@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway import api_catalog, api_insights, api_mail, api_screening, openapi
+from gateway import api_catalog, api_insights, api_mail, api_screening, openapi, ui_vocabulary
 from gateway.auth import Authenticator
 from gateway.backends import Backends
 from gateway.config import GatewayConfig
@@ -75,6 +75,7 @@ def build_app(gw: Gateway) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", prometheus)
     app.router.add_get("/", index)
+    app.router.add_get(ui_vocabulary.PATH, ui_vocabulary.serve)  # before the static folder, which it is not in
     app.router.add_static("/static/", gw.config.static_dir, append_version=False)
 
     async def close(_app: web.Application) -> None:

@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 
 from gateway.protojson import enum_prefix, query_param_type
 from gateway.state import Route
+from hiremesh.task_vocabulary import UPDATE_STATUSES
 
 _PARAM = re.compile(r"\{(\w+)\}")
 _WKT: dict[str, dict[str, Any]] = {
@@ -43,7 +44,7 @@ ERROR_SCHEMA = {
 OPERATION_SCHEMA = {
     "type": "object",
     "properties": {"id": {"type": "string"}, "task_id": {"type": "string"}, "kind": {"type": "string"},
-                   "status": {"type": "string", "enum": ["started", "progress", "completed", "failed"]},
+                   "status": {"type": "string", "enum": list(UPDATE_STATUSES)},
                    "progress": {"type": "number"}, "stage": {"type": "string"}, "message": {"type": "string"},
                    "result": {"type": "object", "nullable": True}, "error": {"type": "string", "nullable": True},
                    "owner": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},

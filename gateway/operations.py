@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 from gateway import metrics
 from gateway.errors import ApiError, backend_error
 from gateway.protojson import to_dict
+from hiremesh.task_vocabulary import STARTED, TERMINAL_STATUSES
 
 if TYPE_CHECKING:
     from gateway.operation_journal import OperationJournal
@@ -43,7 +44,7 @@ class Operation:
     id: str
     kind: str
     owner: str
-    status: str = "started"  # started | progress | completed | failed
+    status: str = STARTED  # one of hiremesh.task_vocabulary.UPDATE_STATUSES
     progress: float = 0.0
     stage: str = ""
     message: str = ""
@@ -55,7 +56,7 @@ class Operation:
 
     @property
     def done(self) -> bool:
-        return self.status in ("completed", "failed")
+        return self.status in TERMINAL_STATUSES
 
     def update_message(self) -> dict[str, Any]:
         return {"type": "task_update", "task_id": self.id, "kind": self.kind, "status": self.status,

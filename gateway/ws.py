@@ -34,27 +34,24 @@ from gateway.operations import OP_PREFIX, now_iso
 from gateway.protojson import to_dict
 from gateway.state import Gateway, gateway_of, principal_of
 from gateway.tokens import Principal, Role
+from hiremesh.task_vocabulary import COMPLETED, TERMINAL_STATUSES, update_status
 from hiremesh.v1 import screening_pb2 as spb
 
 log = logging.getLogger("hiremesh.gateway.ws")
 
-_STATUS = {
-    spb.TASK_STATE_UNSPECIFIED: "started", spb.TASK_STATE_QUEUED: "started", spb.TASK_STATE_RUNNING: "progress",
-    spb.TASK_STATE_SUCCEEDED: "completed", spb.TASK_STATE_FAILED: "failed", spb.TASK_STATE_CANCELLED: "failed",
-}
-_TERMINAL = {"completed", "failed"}
+_TERMINAL = TERMINAL_STATUSES
 MAX_WATCHES = 64
 _RETRY_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 CLOSE_AUTH = 4401  # application close code: the token stopped being valid
 
 
 def screening_update(event: spb.ScreeningEvent) -> dict[str, Any]:
-    status = _STATUS.get(event.state, "progress")
+    state = spb.TaskState.Name(event.state).removeprefix("TASK_STATE_").lower()
+    status = update_status(state)
     stage = spb.ScreeningStage.Name(event.stage).removeprefix("SCREENING_STAGE_").lower()
     return {
-        "type": "task_update", "task_id": event.task_id, "kind": "screening", "status": status,
-        "state": spb.TaskState.Name(event.state).removeprefix("TASK_STATE_").lower(),
-        "progress": 100.0 if status == "completed" else round(event.percent, 2),
+        "type": "task_update", "task_id": event.task_id, "kind": "screening", "status": status, "state": state,
+        "progress": 100.0 if status == COMPLETED else round(event.percent, 2),
         "stage": "" if stage == "unspecified" else stage, "message": event.message,
         "result": to_dict(event.result) if event.HasField("result") else None,
         "error": event.error or None,

@@ -21,6 +21,9 @@ from hiremesh import analysis_text as vt
 from hiremesh.analysis_model import DEFAULT_QUESTIONS, KNOWN_FIELDS, LIST_FIELDS, SUB_SCORES
 from hiremesh.errors import InvalidArgument
 
+__all__ = ["NoJSONObject", "Severity", "ValidationIssue", "ValidationOutcome", "extract_json_object",
+           "validate_analysis"]
+
 
 class Severity(IntEnum):
     """Mirrors hiremesh.v1.Severity so conversion is a cast."""

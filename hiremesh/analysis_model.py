@@ -14,6 +14,9 @@ import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.fields import FieldInfo
 
+__all__ = ["DEFAULT_QUESTIONS", "KNOWN_FIELDS", "LIST_FIELDS", "SUB_SCORES", "Analysis", "LLMAnalysis", "Question",
+           "analysis_schema", "object_schema", "questions_schema"]
+
 DEFAULT_QUESTIONS = 5
 
 

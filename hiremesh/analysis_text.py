@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import re
 
+__all__ = ["collapse_repetition", "has_debris", "has_placeholder", "is_generic_question", "is_repetitive",
+           "remove_placeholder_sentences", "strip_debris", "trim_to"]
+
 PLACEHOLDER = re.compile(
     r"(?i)\b(?:TODO|TBD|TBA|FIXME|XXX+|lorem\s+ipsum|placeholder)\b|\[(?:insert|add|your|candidate|name)[^\]]*\]"
     r"|<(?:insert|add|your|candidate)[^>]*>|\{\{?\s*\w+\s*\}?\}|\binsert\s+(?:\w+\s+){0,3}here\b"

@@ -35,6 +35,9 @@ from hiremesh.v1 import (
     search_pb2_grpc,
 )
 
+__all__ = ["analytics_stub", "blocking_channel", "channel", "embedding_stub", "guardrail_stub", "interceptors",
+           "screening_stub", "search_stub"]
+
 # Methods that only read (or compute without side effects): a retry cannot change anything.
 READ_PREFIXES = ("Get", "List", "Search", "Watch", "Embed", "Scan", "Redact", "Validate", "Predict")
 REQUEST_ID = "request_id"

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = ["HEALTH_NAMES", "ConfigError", "database_url", "env_bool", "env_choice", "env_float", "env_int", "env_path",
+           "env_str", "home", "log_level", "service_addr", "service_port"]
+
 PORTS: dict[str, int] = {
     "embedding": 50051,
     "search": 50052,

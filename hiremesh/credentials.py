@@ -16,6 +16,9 @@ from pathlib import Path
 
 from hiremesh.config import ConfigError, home
 
+__all__ = ["JWT_SECRET", "SERVICE_TOKEN", "check_secret", "ensure_secret_file", "is_placeholder", "new_secret",
+           "read_secret", "secrets_dir"]
+
 MIN_SECRET_BYTES = 32
 
 # Words that mark a value as copied from documentation or an example file, not generated for a deployment.

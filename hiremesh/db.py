@@ -27,6 +27,8 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from hiremesh.errors import FailedPrecondition, Unavailable
 
+__all__ = ["MigrationError", "configure_connection", "migrate", "open_pool", "wait_for_db", "watch_database"]
+
 log = logging.getLogger(__name__)
 
 MIGRATION_FILE = re.compile(r"^(\d{4})_[A-Za-z0-9_.-]+\.sql$")
@@ -91,7 +93,8 @@ async def wait_for_db(url: str, timeout: float = 30.0) -> None:
         return
 
 
-async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+async def configure_connection(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Prepare a new pool connection (pgvector's types when the extension exists); `open_pool` passes it."""
     from pgvector.psycopg import register_vector_async
 
     try:
@@ -145,7 +148,7 @@ async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, timeout:
         # register_vector_async queries the catalog, which would leave a non-autocommit connection inside a
         # transaction and the pool would discard it (DESIGN pitfall).
         kwargs={"autocommit": True},
-        configure=_configure,
+        configure=configure_connection,
         # Connections closed by the server (a database restart) are replaced on checkout, not handed out; a
         # healthy one costs no round trip (check_idle_connection).
         check=check_idle_connection,

@@ -51,6 +51,12 @@ def valid_reason(reason: str) -> bool:
     return _REASON.match(reason) is not None
 
 
+__all__ = ["DOMAIN", "ERROR_FOR_CODE", "REASONS", "Aborted", "AlreadyExists", "Cancelled", "DataLoss",
+           "DeadlineExceeded", "FailedPrecondition", "HiremeshError", "Internal", "InvalidArgument", "NotFound",
+           "OutOfRange", "PermissionDenied", "ResourceExhausted", "Unauthenticated", "Unavailable", "Unimplemented",
+           "Unknown", "valid_reason"]
+
+
 class HiremeshError(Exception):
     """Base of every domain error: `code` is the gRPC status it maps to, `reason` its ErrorInfo reason."""
 

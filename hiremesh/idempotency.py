@@ -12,6 +12,8 @@ import re
 
 from hiremesh.errors import InvalidArgument
 
+__all__ = ["LOCK_NAMESPACE", "request_id"]
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # The namespace of pg_advisory_xact_lock(int, int) keys held while a request id is checked and stored.
 LOCK_NAMESPACE = 0x6D657368  # "mesh"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from email.utils import parseaddr
 
+__all__ = ["ADDRESS", "MAX_LENGTH", "MAX_LOCAL", "is_email", "parse_sender"]
+
 MAX_LENGTH = 254  # RFC 5321 path limit minus the angle brackets
 MAX_LOCAL = 64  # RFC 5321 local-part limit
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
@@ -18,12 +20,12 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 # each position costs at most MAX_LOCAL + 1 characters.
 _LOCAL = rf"(?=[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]{{1,{MAX_LOCAL}}}@){_ATOM}+(?:\.{_ATOM}+)*"
 _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
-_ADDRESS = re.compile(rf"{_LOCAL}@(?:{_LABEL}\.)+[^\W\d_]{{2,63}}")
+ADDRESS = re.compile(rf"{_LOCAL}@(?:{_LABEL}\.)+[^\W\d_]{{2,63}}")
 
 
 def is_email(text: str) -> bool:
     """True for a plain `local@domain.tld` address (Unicode domains allowed, no display name)."""
-    return len(text) <= MAX_LENGTH and len(text.partition("@")[0]) <= MAX_LOCAL and _ADDRESS.fullmatch(text) is not None
+    return len(text) <= MAX_LENGTH and len(text.partition("@")[0]) <= MAX_LOCAL and ADDRESS.fullmatch(text) is not None
 
 
 def parse_sender(text: str) -> tuple[str, str]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+__all__ = ["GRPC_ERRORS", "GRPC_IN_FLIGHT", "GRPC_LATENCY", "GRPC_REQUESTS", "GRPC_UNAUTHENTICATED", "serve_metrics"]
+
 GRPC_REQUESTS = Counter(
     "hiremesh_grpc_requests_total",
     "gRPC calls handled, by method and final status code.",

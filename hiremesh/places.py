@@ -20,6 +20,9 @@ from typing import Literal
 from hiremesh.skills import is_skill_term
 from hiremesh.wordlist import is_common_word
 
+__all__ = ["PlaceMention", "find_places", "fuzzy_lookup", "in_address", "is_ambiguous", "is_place", "iter_region_tail",
+           "lookup", "warm"]
+
 PlaceKind = Literal["city", "region", "country"]
 
 # Alternate names (old spellings, transliterations: "Bangalore", "Trichur") only for cities this large: for small

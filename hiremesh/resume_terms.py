@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["DEGREE", "DEGREE_LOOSE", "FIELD_WORDS", "HEADING_WORDS", "INSTITUTION_WORDS", "TITLE_WORDS", "has_org_word",
+           "is_heading", "title_word_count", "words_of"]
+
 # Words a section heading is made of (with connecting words, any case). "Skill Details" and "Career Objective"
 # are headings because every word is one of these.
 HEADING_WORDS = frozenset("""

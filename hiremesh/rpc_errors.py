@@ -43,8 +43,8 @@ RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXC
                        grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED})
 MAX_DETAIL_BYTES = 512  # a message's copy in the details (see _clipped)
 
-__all__ = ["DETAILS_KEY", "DOMAIN", "RETRYABLE", "Ending", "code_of", "ending", "ending_for", "from_rpc_error",
-           "is_retryable", "rich_status", "to_status"]
+__all__ = ["DETAILS_KEY", "DOMAIN", "MAX_DETAIL_BYTES", "RETRYABLE", "Ending", "code_of", "ending", "ending_for",
+           "from_rpc_error", "is_retryable", "rich_status", "to_status"]
 
 
 def to_status(err: HiremeshError, *, service: str = "") -> status_pb2.Status:

@@ -30,6 +30,8 @@ from hiremesh.errors import DeadlineExceeded, HiremeshError, Internal, InvalidAr
 from hiremesh.service_auth import ServerAuth
 from hiremesh.tls import TlsConfig
 
+__all__ = ["MAX_MESSAGE_BYTES", "MeshServer", "run"]
+
 log = logging.getLogger("hiremesh.server")
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024

@@ -23,6 +23,8 @@ from hiremesh import metrics
 from hiremesh.config import ConfigError
 from hiremesh.credentials import SERVICE_TOKEN, read_secret, secrets_dir
 
+__all__ = ["HEADER", "ServerAuth", "SyncTokenInterceptor", "default_token_file", "load_token", "with_token"]
+
 HEADER = "x-hiremesh-service-token"
 # Probes (kubelet's native gRPC probe, `hiremesh probe`, load balancers) carry no credential.
 EXEMPT_PREFIXES = ("/grpc.health.v1.Health/",)

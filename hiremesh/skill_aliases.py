@@ -16,6 +16,8 @@ Canonical names of the first version of this table are kept as they were: stored
 
 from __future__ import annotations
 
+__all__ = ["BROAD_SKILLS", "CATALOG", "SOFT_SKILLS"]
+
 # category -> canonical name -> aliases
 CATALOG: dict[str, dict[str, tuple[str, ...]]] = {
     "software": {

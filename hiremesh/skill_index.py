@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+__all__ = ["ANY", "CASE", "CONTEXT", "Alias", "PhraseIndex", "phrase_key", "tokenize"]
+
 # Words keep the symbols skill names carry inside or after them (C++, C#, .NET, Node.js, ASP.NET); "&" and
 # "/" are tokens of their own (PL/SQL, GD&T, CI/CD); whitespace and "-" only separate tokens; any other
 # punctuation is a break no phrase spans.

@@ -24,6 +24,10 @@ from hiremesh import esco
 from hiremesh.skill_aliases import BROAD_SKILLS, CATALOG, SOFT_SKILLS
 from hiremesh.skill_index import ANY, CASE, CONTEXT, Alias, PhraseIndex, phrase_key, tokenize
 
+__all__ = ["ALL_SKILLS", "canonical_skill", "clear_caches", "extract_skills", "find_skills", "is_skill_term",
+           "normalise_skills", "phrase_count", "skill_category", "skill_info", "skill_weight", "skills_in_category",
+           "warm"]
+
 log = logging.getLogger("hiremesh.skills")
 
 CURATED, ESCO = "curated", "esco"
@@ -308,3 +312,16 @@ def skills_in_category(category: str) -> list[str]:
 def warm() -> None:
     """Build the vocabulary now (services call it at start-up so the first request does not pay for it)."""
     _vocabulary()
+
+
+def phrase_count() -> int:
+    """How many phrases the skill matcher knows (curated aliases and ESCO labels); the benchmark reports it."""
+    return len(_vocabulary().index.phrases)
+
+
+def clear_caches() -> None:
+    """Forget the built vocabulary and the ESCO taxonomy, so the next call reads them again (after the ESCO
+    folder, HIREMESH_ESCO_DIR, changed)."""
+    esco.load.cache_clear()
+    _vocabulary.cache_clear()
+    _label_verbs.cache_clear()

@@ -14,6 +14,8 @@ import grpc
 
 from hiremesh.config import ConfigError, env_bool, env_str
 
+__all__ = ["TlsConfig"]
+
 
 @dataclass(frozen=True)
 class TlsConfig:

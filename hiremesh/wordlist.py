@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+__all__ = ["is_common_word"]
+
 
 @lru_cache(maxsize=1)
 def _words() -> frozenset[str]:

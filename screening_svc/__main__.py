@@ -13,10 +13,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hiremesh import db
-from hiremesh.clients import guardrail_stub, search_stub
+from hiremesh.clients import embedding_stub, guardrail_stub, search_stub
 from hiremesh.server import MeshServer, run
 from hiremesh.v1 import screening_pb2_grpc
 from screening_svc.config import ScreeningConfig
@@ -32,16 +32,31 @@ from screening_svc.targets import Targets
 from screening_svc.tasks import TaskStore
 from screening_svc.workers import WorkerOptions
 
+if TYPE_CHECKING:
+    from hiremesh.v1.search_pb2_grpc import SearchServiceAsyncStub
+    from screening_svc.adapters import GuardrailGuard
+    from screening_svc.pipeline import Pipeline
+
 SERVICE = "hiremesh.v1.ScreeningService"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 log = logging.getLogger("screening_svc")
 
 
-def _pipeline(cfg: ScreeningConfig, search: Any) -> tuple[Any, Callable[..., Awaitable[Any]]]:
-    """The agent pipeline and guard function of screening_svc.agents."""
-    from screening_svc import agents
+def _pipeline(cfg: ScreeningConfig, search: SearchServiceAsyncStub) -> tuple[Pipeline, GuardrailGuard]:
+    """The agent pipeline over its gRPC ports and the guard of its output, every setting from `cfg`."""
+    # Imported here, once the database is up: the engines load openai and more, and the server answers its
+    # health checks (NOT_SERVING) meanwhile.
+    from screening_svc.adapters import GuardrailGuard, SearchCatalog, grpc_embedder
+    from screening_svc.context_tools import analytics_tools
+    from screening_svc.engines import build_engines
+    from screening_svc.pipeline import Pipeline
 
-    return agents.Pipeline.from_env(search=search, timeout=cfg.call_timeout_s), agents.guard
+    embed = grpc_embedder(embedding_stub(cfg.embedding_addr), cfg.call_timeout_s)
+    engines = build_engines(cfg.llm, embed, cooldown_s=cfg.llm_cooldown_s)
+    tools = analytics_tools(cfg.analytics_addr, cfg.tool_timeout_s) if cfg.analytics_tools else None
+    pipeline = Pipeline(SearchCatalog(search, cfg.call_timeout_s), engines, questions=cfg.questions,
+                        peers_k=cfg.peers_k, tools=tools, score_gap=cfg.score_gap)
+    return pipeline, GuardrailGuard(guardrail_stub(cfg.guardrail_addr), scan_timeout=cfg.call_timeout_s)
 
 
 def mail_worker_options(cfg: ScreeningConfig) -> WorkerOptions:
@@ -67,9 +82,8 @@ async def _bring_up(cfg: ScreeningConfig, server: MeshServer, servicer: Screenin
     closers.append(pool.close)
     store = TaskStore(pool)
     search = search_stub(cfg.search_addr)
-    guardrail = guardrail_stub(cfg.guardrail_addr)
     pipeline, guard = _pipeline(cfg, search)
-    screener = Screener(cfg, pipeline, guard, guardrail, store)
+    screener = Screener(cfg, pipeline, guard, store)
     queue = ScreeningQueue(cfg, store, pool, screener.run_task)
     relay = MailRelay(cfg.mail, queue.app, pool, cfg.database_url, mail_worker_options(cfg), cfg.stalled_after_s)
     await queue.open()

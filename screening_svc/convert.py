@@ -12,6 +12,8 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from hiremesh.errors import InvalidArgument
+from hiremesh.task_vocabulary import STAGES as TASK_STAGES
+from hiremesh.task_vocabulary import TASK_STATES
 from hiremesh.v1 import common_pb2, screening_pb2
 from screening_svc import monitor
 from screening_svc.events import TaskEvent
@@ -20,13 +22,9 @@ from screening_svc.tasks import ResultRecord, TaskRecord
 ENGINE_NAMES = {screening_pb2.ENGINE_AUTO: "auto", screening_pb2.ENGINE_LLM: "llm",
                 screening_pb2.ENGINE_EVIDENCE: "evidence"}
 ENGINE_VALUES = {name: value for value, name in ENGINE_NAMES.items()}
-STATES = {"queued": screening_pb2.TASK_STATE_QUEUED, "running": screening_pb2.TASK_STATE_RUNNING,
-          "succeeded": screening_pb2.TASK_STATE_SUCCEEDED, "failed": screening_pb2.TASK_STATE_FAILED,
-          "cancelled": screening_pb2.TASK_STATE_CANCELLED}
-STAGES = {"queued": screening_pb2.SCREENING_STAGE_QUEUED, "retrieving": screening_pb2.SCREENING_STAGE_RETRIEVING,
-          "analyzing": screening_pb2.SCREENING_STAGE_ANALYZING,
-          "interviewing": screening_pb2.SCREENING_STAGE_INTERVIEWING,
-          "guarding": screening_pb2.SCREENING_STAGE_GUARDING, "done": screening_pb2.SCREENING_STAGE_DONE}
+# The enum value of each name of hiremesh.task_vocabulary (a name the proto lacks fails at import).
+STATES = {name: screening_pb2.TaskState.Value(f"TASK_STATE_{name.upper()}") for name in TASK_STATES}
+STAGES = {name: screening_pb2.ScreeningStage.Value(f"SCREENING_STAGE_{name.upper()}") for name in TASK_STAGES}
 JOB_STATES = {name: getattr(screening_pb2, f"QUEUE_JOB_STATE_{name.upper()}") for name in monitor.JOB_STATES}
 JOB_STATE_NAMES = {value: name for name, value in JOB_STATES.items()}
 PRIORITY_RANGE = (-100, 100)

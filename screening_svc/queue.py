@@ -29,6 +29,7 @@ from procrastinate.types import JSONDict
 from psycopg_pool import AsyncConnectionPool
 
 from hiremesh.rpc_errors import is_retryable
+from hiremesh.task_vocabulary import TASK_STATES
 from screening_svc import metrics
 from screening_svc.config import ScreeningConfig
 from screening_svc.runner import TaskRequeued
@@ -293,7 +294,7 @@ class ScreeningQueue:
             try:
                 metrics.QUEUE_DEPTH.set(await self.depth())
                 counts = await self._store.state_counts()
-                for state in ("queued", "running", "succeeded", "failed", "cancelled"):
+                for state in TASK_STATES:
                     metrics.TASKS_BY_STATE.labels(state).set(counts.get(state, 0))
             except asyncio.CancelledError:
                 raise

@@ -7,24 +7,27 @@ Shared by the synchronous `Screen` RPC and the queue's job body, so both report 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hiremesh.errors import Cancelled
-from hiremesh.rpc_errors import code_of
-from hiremesh.v1 import common_pb2, guardrail_pb2
-from screening_svc import metrics, score_check
+from hiremesh.v1 import common_pb2
+from screening_svc import metrics
 from screening_svc.config import ScreeningConfig
 from screening_svc.convert import as_json
+from screening_svc.events import TaskEvent
+from screening_svc.score_check import CODE as SCORE_GAP_CODE
+from screening_svc.score_check import FIELD as SCORE_GAP_FIELD
+from screening_svc.score_check import ScoreGap
 from screening_svc.targets import Target
 from screening_svc.tasks import NewResult, ResultRecord, TaskRecord, TaskStore
 
-if TYPE_CHECKING:
-    from hiremesh.v1.guardrail_pb2_grpc import GuardrailServiceAsyncStub
+if TYPE_CHECKING:  # the pipeline loads the engines (openai and more): __main__ imports it once it wires them
+    from screening_svc.pipeline import OnQuestions, OnStage, PipelineOutcome
 
 log = logging.getLogger("screening_svc.runner")
 
@@ -35,16 +38,27 @@ UNCHECKED_SUMMARY = "Safety check could not run: guardrail_svc was unavailable (
 
 # Records a stage; returns False when the work should stop (its task was cancelled).
 Progress = Callable[[str, float, str], Awaitable[bool]]
+# One event of a synchronous screening, with the stored result on the last one.
+LiveEvent = tuple[TaskEvent, ResultRecord | None]
 
 
 class PipelineRunner(Protocol):
-    """What screening_svc.agents.Pipeline offers (see that module)."""
+    """What screening_svc.pipeline.Pipeline offers (see that module)."""
 
-    async def run(self, candidate_id: str, job_id: str, engine: str, on_stage: Callable[..., Awaitable[None]],
-                  on_questions: Callable[[list[dict[str, Any]]], None] | None = None) -> Any: ...
+    async def run(self, candidate_id: str, job_id: str, engine: str, on_stage: OnStage,
+                  on_questions: OnQuestions | None = None) -> PipelineOutcome: ...
 
 
-Guard = Callable[[Any, "GuardrailServiceAsyncStub"], Awaitable[common_pb2.SafetyReport]]
+class Guard(Protocol):
+    """The safety checks of a pipeline's output (guardrail_svc in production: screening_svc.adapters)."""
+
+    async def check(self, outcome: PipelineOutcome, expected_questions: int = 0) -> common_pb2.SafetyReport:
+        """PII, bias and toxicity findings and validation issues of the analysis; raises when it cannot run."""
+        ...
+
+    async def scan_questions(self, questions: list[dict[str, Any]]) -> bool:
+        """Scan interview questions ahead of the whole result (warms the checker's cache); False if it failed."""
+        ...
 
 
 class TaskRequeued(Exception):
@@ -66,15 +80,24 @@ def unchecked_report(reason: str) -> common_pb2.SafetyReport:
     )
 
 
+def flag_score_gap(report: common_pb2.SafetyReport, gap: ScoreGap | None) -> None:
+    """Add the SCORE_GAP issue of `gap` to `report` (and mark the report as having issues)."""
+    if gap is None:
+        return
+    report.validation.append(common_pb2.ValidationIssue(
+        field=SCORE_GAP_FIELD, code=SCORE_GAP_CODE, severity=common_pb2.SEVERITY_HIGH, message=gap.message))
+    report.has_issues = True
+    note = "Score cross-check: " + gap.message + "."
+    report.summary = f"{report.summary} {note}".strip() if report.summary else note
+
+
 class Screener:
     """Runs the agent pipeline for one target, guards its output and builds the result to store."""
 
-    def __init__(self, cfg: ScreeningConfig, pipeline: PipelineRunner, guard: Guard,
-                 guardrail: GuardrailServiceAsyncStub, store: TaskStore) -> None:
+    def __init__(self, cfg: ScreeningConfig, pipeline: PipelineRunner, guard: Guard, store: TaskStore) -> None:
         self._cfg = cfg
         self._pipeline = pipeline
         self._guard = guard
-        self._guardrail = guardrail
         self._store = store
 
     async def screen(self, target: Target, engine: str, progress: Progress) -> NewResult:
@@ -109,10 +132,10 @@ class Screener:
         early_ok = all(await asyncio.gather(*early)) if early else False
         report, checked = await self._safety(outcome)
         # The LLM-vs-evidence score check stands even when guardrail_svc could not be asked.
-        score_check.flag(report, getattr(outcome, "score_issue", None))
+        flag_score_gap(report, outcome.score_issue)
         guard_ms = (time.perf_counter() - guard_started) * 1000
-        traces = as_json(list(getattr(outcome, "traces", []) or []))
-        context = as_json(getattr(outcome, "context", None) or {})
+        traces = as_json(outcome.traces)
+        context = as_json(outcome.context)
         if context and traces and traces[0].get("agent") == "retriever":
             traces[0]["context"] = context
         calls = ["GuardrailService.Scan", "GuardrailService.ValidateOutput"]
@@ -126,8 +149,8 @@ class Screener:
         toxicity = report.toxicity.score if report.HasField("toxicity") else 0.0
         return NewResult(
             candidate_id=target.candidate_id, job_id=target.job_id, application_id=target.application_id,
-            engine=str(outcome.engine), engine_version=str(outcome.engine_version), model=str(outcome.model or ""),
-            analysis=analysis, degraded=bool(outcome.degraded), degraded_reason=str(outcome.reason or ""),
+            engine=outcome.engine, engine_version=outcome.engine_version, model=outcome.model,
+            analysis=analysis, degraded=outcome.degraded, degraded_reason=outcome.reason,
             safety=as_json(report), safety_checked=checked, pii_count=len(report.pii), bias_count=len(report.bias),
             toxicity_score=float(toxicity), has_safety_issues=bool(report.has_issues), traces=traces,
             duration_ms=(time.perf_counter() - started) * 1000,
@@ -136,26 +159,20 @@ class Screener:
     async def _scan_early(self, questions: list[dict[str, Any]]) -> bool:
         # Only warms guardrail_svc's findings cache: the questions are scanned again, from the cache, with the
         # whole result at the guarding stage, so any failure here costs nothing but the saved time.
-        document = json.dumps({"interview_questions": questions})
         try:
-            await self._guardrail.Scan(guardrail_pb2.ScanRequest(json_document=document),
-                                       timeout=self._cfg.call_timeout_s)
-        except Exception as exc:  # never fails a screening: the guarding stage scans everything anyway
-            code = code_of(exc)
-            detail = code.name if code is not None else type(exc).__name__
-            log.debug("early scan of the interview questions failed: %s", detail)
+            return await self._guard.scan_questions(questions)
+        except Exception:  # never fails a screening: the guarding stage scans everything anyway
+            log.debug("early scan of the interview questions failed", exc_info=True)
             return False
-        return True
 
-    async def _safety(self, outcome: Any) -> tuple[common_pb2.SafetyReport, bool]:
+    async def _safety(self, outcome: PipelineOutcome) -> tuple[common_pb2.SafetyReport, bool]:
         try:
-            report = await self._guard(outcome, self._guardrail)
+            report = await self._guard.check(outcome)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # Never lose a screening because the safety service is down: keep it, flagged as unchecked.
-            reason = getattr(exc, "details", None)
-            text = reason() if callable(reason) else str(exc)
+            text = str(exc)
             log.warning("guardrail check failed (%s); storing the result unchecked", text)
             metrics.GUARDRAIL_UNCHECKED.inc()
             return unchecked_report(text or type(exc).__name__), False
@@ -201,3 +218,33 @@ class Screener:
         except TaskCancelled:
             raise Cancelled("screening cancelled by the caller") from None
         return await self._store.save_result(result)
+
+    async def stream_now(self, target: Target, engine: str) -> AsyncGenerator[LiveEvent, None]:
+        """`run_now` as a stream: a running event per stage as it is reached, then the succeeded event with the
+        stored result. The screening's error is raised after the events before it; closing the stream early
+        cancels the screening."""
+        events: asyncio.Queue[TaskEvent] = asyncio.Queue()
+        version = 0
+
+        async def progress(stage: str, percent: float, message: str) -> bool:
+            nonlocal version
+            version += 1
+            events.put_nowait(TaskEvent("", version, "running", stage, percent, message, "", "", datetime.now(UTC)))
+            return True
+
+        work = asyncio.create_task(self.run_now(target, engine, progress))
+        try:
+            while not (work.done() and events.empty()):
+                getter = asyncio.ensure_future(events.get())
+                await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield getter.result(), None
+                else:
+                    getter.cancel()
+            stored = work.result()  # raises the screening's error
+        finally:
+            if not work.done():
+                work.cancel()
+                with contextlib.suppress(BaseException):
+                    await work
+        yield TaskEvent("", version + 1, "succeeded", "done", 100.0, "done", "", stored.id, datetime.now(UTC)), stored

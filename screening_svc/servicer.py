@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -17,7 +16,7 @@ from hiremesh.pending import Pending
 from hiremesh.v1 import screening_pb2 as pb
 from hiremesh.v1 import screening_pb2_grpc
 from screening_svc import convert
-from screening_svc.events import EventHub, TaskEvent, watch_task
+from screening_svc.events import EventHub, watch_task
 from screening_svc.monitor import TaskMonitor
 from screening_svc.queue import ScreeningQueue
 from screening_svc.queue_control import QueueControl
@@ -60,33 +59,10 @@ class ScreeningServicer(screening_pb2_grpc.ScreeningServiceServicer):
         engine = convert.engine(request.engine, self._engine)
         deps = self.d
         target = await deps.targets.resolve(app, cand, job)
-        events: asyncio.Queue[TaskEvent] = asyncio.Queue()
-        version = 0
-
-        async def progress(stage: str, percent: float, message: str) -> bool:
-            nonlocal version
-            version += 1
-            events.put_nowait(TaskEvent("", version, "running", stage, percent, message, "", "",
-                                        datetime.now(UTC)))
-            return True
-
-        work = asyncio.create_task(deps.screener.run_now(target, engine, progress))
-        try:
-            while not (work.done() and events.empty()):
-                getter = asyncio.ensure_future(events.get())
-                await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
-                if getter.done():
-                    yield pb.ScreenResponse(event=convert.event(getter.result()))
-                else:
-                    getter.cancel()
-            stored = work.result()  # raises the screening's error, mapped to a status by the interceptor
-        finally:
-            if not work.done():
-                work.cancel()
-                with contextlib.suppress(BaseException):
-                    await work
-        done = TaskEvent("", version + 1, "succeeded", "done", 100.0, "done", "", stored.id, datetime.now(UTC))
-        yield pb.ScreenResponse(event=convert.event(done, stored))
+        # aclosing: a caller that hangs up stops the screening now, not when the stream is collected.
+        async with contextlib.aclosing(deps.screener.stream_now(target, engine)) as stream:
+            async for item, stored in stream:  # an error is mapped to a status by the interceptor
+                yield pb.ScreenResponse(event=convert.event(item, stored))
 
     async def SubmitScreening(self, request: pb.SubmitScreeningRequest,
                               context: Context) -> pb.SubmitScreeningResponse:

@@ -24,9 +24,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from hiremesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from hiremesh.idempotency import LOCK_NAMESPACE
+from hiremesh.task_vocabulary import TERMINAL_STATES
 
-TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
-ACTIVE = ("queued", "running")
+TERMINAL = TERMINAL_STATES
 
 
 def channel_for(task_id: str) -> str:

@@ -38,53 +38,68 @@ def test_the_call_graph_reader_sees_lazy_and_indirect_clients() -> None:
     assert graph.grpc_calls("embedding_svc") == set()
 
 
-# Known violations of the one-way import rule, left for the operator-tools package of issue 19 item 1 (the CLI
-# moves out of hiremesh/ to the top of the graph). Each entry is (importer, imported module); remove an entry when
-# its import is gone. Anything not listed here fails.
-KNOWN_RUNTIME_TO_SERVICE = {
-    ("hiremesh.cli", "screening_svc.llm_server"),  # issue 19: `hiremesh up --local-llm` launches the LLM server
-    ("hiremesh.users_cli", "gateway.tokens"),  # issue 19: `hiremesh users` manages the gateway's API keys
-    ("hiremesh.users_cli", "gateway.users"),
+# The one-way import rule (DESIGN.md): which top-level packages each one may import besides itself. The runtime
+# imports no other first-party package, a service only the runtime (what it needs from another service it asks
+# over gRPC), the operator tools anything.
+MAY_IMPORT = {
+    graph.RUNTIME: set(),
+    **{service: {graph.RUNTIME} for service in graph.SERVICES},
+    graph.OPS: set(graph.PACKAGES),
 }
 
 
-def _cross_imports() -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """(service -> other service, hiremesh -> service) import edges of the first-party source."""
-    between_services: set[tuple[str, str]] = set()
-    runtime_to_service: set[tuple[str, str]] = set()
-    for name, module in graph.modules().items():
-        source = graph.top_package(name)
-        for imported in graph.internal_imports(module):
-            target = graph.top_package(imported)
-            if target not in graph.SERVICES or target == source:
-                continue
-            if source in graph.SERVICES:
-                between_services.add((name, imported))
-            elif source == graph.RUNTIME:
-                runtime_to_service.add((name, imported))
-    return between_services, runtime_to_service
+def _edges_between_packages() -> set[tuple[str, str]]:
+    """(importer, imported module) pairs of the first-party source whose top-level packages differ."""
+    return {(name, imported) for name, module in graph.modules().items()
+            for imported in graph.internal_imports(module)
+            if graph.top_package(imported) != graph.top_package(name)}
 
 
-def test_no_service_imports_another_service() -> None:
-    # What a service needs from another it asks over gRPC, or the shared piece lives in hiremesh/ (DESIGN.md).
-    between_services, _ = _cross_imports()
-    assert between_services == set()
+def _forbidden(source: str, edges: set[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
+    """The import edges out of package `source` (of `edges`, by default the source's) MAY_IMPORT does not allow."""
+    edges = _edges_between_packages() if edges is None else edges
+    return {(importer, imported) for importer, imported in edges
+            if graph.top_package(importer) == source and graph.top_package(imported) not in MAY_IMPORT[source]}
 
 
-def test_the_runtime_imports_no_service() -> None:
-    _, runtime_to_service = _cross_imports()
-    new = runtime_to_service - KNOWN_RUNTIME_TO_SERVICE
-    assert new == set(), "hiremesh/ is the runtime every service imports: it must not import a service"
-    gone = KNOWN_RUNTIME_TO_SERVICE - runtime_to_service
-    assert gone == set(), "a known violation is fixed: remove it from KNOWN_RUNTIME_TO_SERVICE"
+def test_every_package_has_an_import_rule() -> None:
+    # A new top-level package would otherwise import (and be imported) with no rule at all.
+    packages = {graph.top_package(name) for name in graph.modules()}
+    assert packages == set(MAY_IMPORT) == set(graph.PACKAGES)
+
+
+def test_no_service_imports_another_service_or_the_operator_tools() -> None:
+    # What a service needs from another it asks over gRPC, or the shared piece lives in hiremesh/ (DESIGN.md); the
+    # operator tools are not in a service's process at all.
+    assert set().union(*(_forbidden(service) for service in graph.SERVICES)) == set()
+
+
+def test_the_runtime_imports_no_service_and_no_operator_tool() -> None:
+    # hiremesh/ is the runtime every service imports: importing a service or hiremesh_ops/ from it would load that
+    # code (and its dependencies) into every service.
+    assert _forbidden(graph.RUNTIME) == set()
+
+
+def test_the_import_rules_catch_a_forbidden_edge() -> None:
+    # The rules must be able to fail: the operator tools' real edges (to the runtime and to services) are allowed
+    # out of hiremesh_ops/, and the same edges are reported once their importer sits in a service or the runtime.
+    ops_edges = {(importer, imported) for importer, imported in _edges_between_packages()
+                 if graph.top_package(importer) == graph.OPS}
+    assert ("hiremesh_ops.users_cli", "gateway.users") in ops_edges  # imported inside a function
+    assert _forbidden(graph.OPS) == set()
+    for source in (graph.RUNTIME, "search_svc"):
+        moved = {(importer.replace(graph.OPS, source, 1), imported) for importer, imported in ops_edges}
+        assert ("gateway.users" in {imported for _, imported in _forbidden(source, moved)}), source
 
 
 def test_the_import_reader_sees_every_kind_of_import() -> None:
     # Lazy (in a function), relative and `from package import module` imports all count as edges.
     screening_main = graph.modules()["screening_svc.__main__"]
-    assert "screening_svc.agents" in graph.internal_imports(screening_main)  # imported inside a function
+    assert "screening_svc.pipeline" in graph.internal_imports(screening_main)  # imported inside a function
     guardrail_report = graph.modules()["guardrail_svc.report"]
     assert "hiremesh.analysis" in graph.internal_imports(guardrail_report)
+    cli = graph.modules()["hiremesh_ops.cli"]
+    assert "hiremesh_ops.llm_server" in graph.internal_imports(cli)  # `from hiremesh_ops.x import y` in a function
 
 
 def test_production_code_has_no_test_switch() -> None:

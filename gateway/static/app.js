@@ -3,6 +3,7 @@
 import { barChart, lineChart } from "/static/charts.js";
 import { mailView } from "/static/mail.js";
 import { queueView } from "/static/queue.js";
+import { STATUS, TERMINAL_STATUSES, statusOfState } from "/static/task_vocabulary.js";
 
 const API = "/api/v1";
 // The browser keeps only a short-lived session JWT, in sessionStorage (gone with the tab), never the API key
@@ -84,7 +85,7 @@ function uploadResume(file, onProgress) {
 }
 
 // --- live task updates: WebSocket with backoff, polling while it is down ------------------------
-const TERMINAL = new Set(["completed", "failed"]);
+const TERMINAL = TERMINAL_STATUSES;
 
 class TaskFeed {
   constructor() {
@@ -144,7 +145,7 @@ class TaskFeed {
     const handler = this.handlers.get(msg.task_id);
     if (!handler) return;
     if (msg.type === "error") {
-      handler({ task_id: msg.task_id, status: "failed", progress: 0, error: msg.message });
+      handler({ task_id: msg.task_id, status: STATUS.FAILED, progress: 0, error: msg.message });
       this.handlers.delete(msg.task_id);
       return;
     }
@@ -182,11 +183,9 @@ class TaskFeed {
 }
 
 function screeningToUpdate({ task, result }) {
-  const st = short(task.state);
-  const status = st === "succeeded" ? "completed" : st === "failed" || st === "cancelled" ? "failed"
-    : st === "running" ? "progress" : "started";
+  const status = statusOfState(short(task.state));
   return {
-    type: "task_update", task_id: task.id, status, progress: status === "completed" ? 100 : task.percent,
+    type: "task_update", task_id: task.id, status, progress: status === STATUS.COMPLETED ? 100 : task.percent,
     stage: short(task.stage), message: task.message, result: result && result.id ? result : null,
     error: task.error || null,
   };
@@ -389,34 +388,34 @@ function setProgress(card, update) {
   const status = $(".screen-status", card);
   status.hidden = false;
   const bar = $(".progress", status);
-  bar.classList.toggle("done", update.status === "completed");
-  bar.classList.toggle("failed", update.status === "failed");
+  bar.classList.toggle("done", update.status === STATUS.COMPLETED);
+  bar.classList.toggle("failed", update.status === STATUS.FAILED);
   bar.firstChild.style.width = `${Math.max(0, Math.min(100, Number(update.progress) || 0))}%`;
   bar.dataset.progress = String(Math.round(Number(update.progress) || 0));
-  $(".stage", status).textContent = update.status === "failed" ? `failed: ${update.error || ""}`
-    : update.status === "completed" ? "done" : `${update.stage || update.status} · ${pct(update.progress)}`;
+  $(".stage", status).textContent = update.status === STATUS.FAILED ? `failed: ${update.error || ""}`
+    : update.status === STATUS.COMPLETED ? "done" : `${update.stage || update.status} · ${pct(update.progress)}`;
 }
 
 async function screenOne(job, candidate, card, resultBox) {
   const button = $("button.screen", card);
   button.disabled = true;
-  setProgress(card, { status: "started", progress: 0, stage: "queued" });
+  setProgress(card, { status: STATUS.STARTED, progress: 0, stage: "queued" });
   try {
     const { task } = await api("POST", "/screenings", { candidate_id: candidate.id, job_id: job.id });
     feed.watch(task.id, (update) => {
       setProgress(card, update);
-      if (update.status === "completed") {
+      if (update.status === STATUS.COMPLETED) {
         button.disabled = false;
         button.textContent = "Rescreen";
         const open = h("a", { href: "#", class: "small view-result", onclick: (e) => { e.preventDefault(); showResult(resultBox, update.result, task.id); } }, "View result");
         $(".screen-status", card).append(open);
         showResult(resultBox, update.result, task.id);
-      } else if (update.status === "failed") {
+      } else if (update.status === STATUS.FAILED) {
         button.disabled = false;
       }
     });
   } catch (err) {
-    setProgress(card, { status: "failed", progress: 100, error: err.message });
+    setProgress(card, { status: STATUS.FAILED, progress: 100, error: err.message });
     button.disabled = false;
   }
 }
@@ -651,7 +650,7 @@ async function analyticsView() {
       const op = await api("POST", "/analytics/sync", { mode: "incremental" });
       note.textContent = "Syncing warehouse…";
       feed.watch(op.id, (u) => {
-        note.textContent = u.status === "completed" ? "Warehouse synced." : u.status === "failed" ? `Sync failed: ${u.error}` : `Syncing… ${pct(u.progress)}`;
+        note.textContent = u.status === STATUS.COMPLETED ? "Warehouse synced." : u.status === STATUS.FAILED ? `Sync failed: ${u.error}` : `Syncing… ${pct(u.progress)}`;
         if (TERMINAL.has(u.status)) { sync.disabled = false; load(); }
       });
     } catch (err) { note.textContent = err.message; sync.disabled = false; }

@@ -16,9 +16,9 @@ from typing import Any
 
 import openai
 
-from hiremesh.config import env_float, env_int, env_str
 from hiremesh.errors import DeadlineExceeded, FailedPrecondition, Unavailable
 from screening_svc import metrics
+from screening_svc.config import LLMSettings as LLMSettings
 from screening_svc.engines.base import LLMOutputError, Usage
 
 log = logging.getLogger("screening_svc.llm")
@@ -49,41 +49,6 @@ def accepted_spelling(base_url: str) -> str | None:
 def forget_spellings() -> None:
     """Forget every learnt spelling (tests, or after an endpoint was replaced)."""
     _ACCEPTED_SPELLING.clear()
-
-
-@dataclass(frozen=True)
-class LLMSettings:
-    """Where the LLM is and how hard to try. An empty base_url means no LLM is configured."""
-
-    base_url: str
-    model: str = ""
-    api_key: str = "not-needed"
-    deadline_s: float = 180.0
-    attempt_timeout_s: float = 90.0
-    max_tokens: int = 1024
-    temperature: float = 0.1
-    max_retries: int = 3
-    backoff_s: float = 0.5
-    backoff_max_s: float = 8.0
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.base_url)
-
-    @classmethod
-    def from_env(cls) -> LLMSettings:
-        return cls(
-            base_url=env_str("HIREMESH_LLM_BASE_URL", "").rstrip("/"),
-            model=env_str("HIREMESH_LLM_MODEL", ""),
-            api_key=env_str("HIREMESH_LLM_API_KEY", "") or "not-needed",
-            deadline_s=env_float("HIREMESH_LLM_DEADLINE_S", 180.0, min=0.1, max=3600),
-            attempt_timeout_s=env_float("HIREMESH_LLM_ATTEMPT_TIMEOUT_S", 90.0, min=0.1, max=3600),
-            max_tokens=env_int("HIREMESH_LLM_MAX_TOKENS", 1024, min=16, max=32768),
-            temperature=env_float("HIREMESH_LLM_TEMPERATURE", 0.1, min=0, max=2),
-            max_retries=env_int("HIREMESH_LLM_MAX_RETRIES", 3, min=0, max=20),
-            backoff_s=env_float("HIREMESH_LLM_BACKOFF_S", 0.5, min=0, max=60),
-            backoff_max_s=env_float("HIREMESH_LLM_BACKOFF_MAX_S", 8.0, min=0, max=600),
-        )
 
 
 @dataclass

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from hiremesh.analytics_cli import analytics_command
+from hiremesh_ops.analytics_cli import analytics_command
 from tests.fixtures.analytics import AnalyticsService
 
 

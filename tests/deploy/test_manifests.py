@@ -152,7 +152,8 @@ def test_each_service_target_installs_only_its_own_extra_and_package(service: st
     assert _installed_extras(deps) == [service]
     assert re.findall(r"pip install[^\n]*\s\.(?:\s|$)", deps) == [], "a bare `pip install .` would skip the extra"
     packages = {source for source in _copied(deps) if source not in {"pyproject.toml", "README.md"}}
-    assert packages == {"hiremesh", SERVICE_PACKAGES[service]}
+    # the runtime, the `hiremesh` command (healthchecks run `hiremesh probe`) and the service's own package
+    assert packages == {"hiremesh", "hiremesh_ops", SERVICE_PACKAGES[service]}
 
 
 def test_only_the_embedding_image_carries_the_model_and_only_guardrail_has_spacy() -> None:

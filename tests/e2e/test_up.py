@@ -34,7 +34,7 @@ def _post(base: str, token: str, path: str, body: dict[str, object]) -> dict[str
 
 def _an_application_mails_the_candidate(base: str, home: Path) -> None:
     """With nothing configured, a new application's e-mail lands in $HIREMESH_HOME/mail as a Maildir file."""
-    from hiremesh.mailsink import messages
+    from hiremesh_ops.mailsink import messages
 
     token = (home / "admin-token").read_text().strip()
     job = _post(base, token, "/jobs", {"title": "Crane Operator", "description": "Tower cranes, lift plans."})["job"]
@@ -61,7 +61,7 @@ def test_up_serves_everything_then_stops_cleanly() -> None:
     env.pop("HIREMESH_DATABASE_URL", None)
     env.pop("HIREMESH_SMTP_HOST", None)  # the embedded default: hiremesh up runs the SMTP server itself
     log = open(home / "up.out", "w+b")  # read back below, closed in finally
-    proc = subprocess.Popen([sys.executable, "-m", "hiremesh.cli", "up"], cwd=REPO, env=env, stdout=log,
+    proc = subprocess.Popen([sys.executable, "-m", "hiremesh_ops.cli", "up"], cwd=REPO, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     children: dict[str, int] = {}
     try:
@@ -76,7 +76,7 @@ def test_up_serves_everything_then_stops_cleanly() -> None:
         children = {name: info["pid"] for name, info in state["children"].items()}
         assert set(children) == {"embedding", "guardrail", "search", "analytics", "screening", "gateway"}
 
-        status = subprocess.run([sys.executable, "-m", "hiremesh.cli", "status"], cwd=REPO, env=env,
+        status = subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "status"], cwd=REPO, env=env,
                                 capture_output=True, text=True, timeout=60)
         assert status.returncode == 0, status.stdout + status.stderr
         assert status.stdout.count("SERVING") == 6
@@ -89,7 +89,7 @@ def test_up_serves_everything_then_stops_cleanly() -> None:
         assert proc.wait(timeout=90) == 0, (home / "up.out").read_text()
         assert not [name for name, pid in children.items() if _pid_alive(pid)], "orphaned children"
         assert "stopped" in (home / "up.out").read_text()
-        db_status = subprocess.run([sys.executable, "-m", "hiremesh.cli", "db", "status"], cwd=REPO, env=env,
+        db_status = subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "db", "status"], cwd=REPO, env=env,
                                    capture_output=True, text=True, timeout=60)
         assert "not running" in db_status.stdout.lower() or "stopped" in db_status.stdout.lower(), db_status.stdout
     finally:
@@ -100,5 +100,5 @@ def test_up_serves_everything_then_stops_cleanly() -> None:
             if _pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
         log.close()
-        subprocess.run([sys.executable, "-m", "hiremesh.cli", "db", "stop"], cwd=REPO, env=env,
+        subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "db", "stop"], cwd=REPO, env=env,
                        capture_output=True, timeout=60)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hiremesh.config import HEALTH_NAMES
-from hiremesh.pg import Cluster, ClusterError
-from hiremesh.probe import check, wait_serving
+from hiremesh_ops.pg import Cluster, ClusterError
+from hiremesh_ops.probe import check, wait_serving
 from tests.fixtures.pg import TEST_SETTINGS, create_database
 from tests.fixtures.procs import ServiceProcess, free_port, start_process
 from tests.fixtures.screening import FAST_QUEUE

@@ -51,10 +51,10 @@ def test_label_recovery_against_hand_segmented_rows() -> None:
 def test_cache_round_trip_and_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     concepts = list(esco.load()[:50])
     path = tmp_path / "labels.json"
-    esco._write_cache(path, concepts)
-    assert esco._read_cache(path) == concepts
+    esco.write_cache(path, concepts)
+    assert esco.read_cache(path) == concepts
     path.write_text("{not json")
-    assert esco._read_cache(path) is None
+    assert esco.read_cache(path) is None
 
 
 def test_segmenter_learns_from_the_texts_it_is_given() -> None:

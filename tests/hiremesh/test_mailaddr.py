@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hiremesh.mailaddr import _ADDRESS, MAX_LENGTH, MAX_LOCAL, is_email
+from hiremesh.mailaddr import ADDRESS, MAX_LENGTH, MAX_LOCAL, is_email
 
 # The pattern before the bounded lookahead (quadratic under finditer over a long run of letters), as reference.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
@@ -45,5 +45,5 @@ def test_same_verdict_around_the_local_part_limit(local: int, labels: int) -> No
 
 def test_search_finds_the_same_addresses_in_running_text() -> None:
     text = "Write to ada@example.com or bo.li+jobs@mail.example.org; not to a..b@x or @example.com."
-    assert [m.group(0) for m in _ADDRESS.finditer(text)] == [m.group(0) for m in PLAIN.finditer(text)] == [
+    assert [m.group(0) for m in ADDRESS.finditer(text)] == [m.group(0) for m in PLAIN.finditer(text)] == [
         "ada@example.com", "bo.li+jobs@mail.example.org"]

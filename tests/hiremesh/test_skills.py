@@ -181,14 +181,10 @@ def test_extraction_time_grows_linearly(unit: str) -> None:
 @pytest.fixture
 def without_esco(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv(esco.ENV_DIR, str(tmp_path))  # a folder without the CSV files
-    esco.load.cache_clear()
-    skills._vocabulary.cache_clear()
-    skills._label_verbs.cache_clear()
+    skills.clear_caches()
     yield
     monkeypatch.delenv(esco.ENV_DIR)
-    esco.load.cache_clear()
-    skills._vocabulary.cache_clear()
-    skills._label_verbs.cache_clear()
+    skills.clear_caches()
 
 
 def test_works_on_the_curated_table_without_the_esco_wheel(without_esco: None) -> None:

@@ -15,8 +15,8 @@ from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from hiremesh.clients import channel
-from hiremesh.probe import check
 from hiremesh.server import MeshServer
+from hiremesh_ops.probe import check
 
 SERVICE = "hiremesh.v1.SearchService"
 

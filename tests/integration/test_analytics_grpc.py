@@ -153,7 +153,7 @@ async def test_agent_tools(analytics_service: AnalyticsService) -> None:
 
 
 async def test_not_serving_until_the_warehouse_opens(tmp_path: Path) -> None:
-    from hiremesh.probe import check, wait_serving
+    from hiremesh_ops.probe import check, wait_serving
     from tests.fixtures.procs import start_process
 
     home = tmp_path / "home"

@@ -15,9 +15,9 @@ import pytest
 
 from embedding_svc.artifacts import INT8_FILE, MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, model_path
 from hiremesh.clients import channel
-from hiremesh.probe import check
 from hiremesh.v1 import embedding_pb2 as pb
 from hiremesh.v1 import embedding_pb2_grpc
+from hiremesh_ops.probe import check
 from tests.fixtures.embedding import EMBEDDING_HEALTH
 from tests.fixtures.procs import REPO, ServiceProcess, free_port, spawn_service, start_process
 

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from hiremesh.mailsink import MailSink, messages
+from hiremesh_ops.mailsink import MailSink, messages
 from tests.fixtures.mail import REFUSED_DOMAIN
 from tests.fixtures.mesh import Mesh
 

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 
 from hiremesh.clients import screening_stub, search_stub
-from hiremesh.mailsink import messages
 from hiremesh.v1 import common_pb2, screening_pb2, search_pb2
+from hiremesh_ops.mailsink import messages
 from tests.fixtures.mail import MailStack, start_mail_stack, start_sink
 from tests.fixtures.procs import free_port
 

@@ -20,9 +20,9 @@ import pytest_asyncio
 from google.protobuf import json_format
 
 from hiremesh.clients import screening_stub, search_stub
-from hiremesh.probe import check
 from hiremesh.v1 import screening_pb2 as pb
 from hiremesh.v1 import search_pb2
+from hiremesh_ops.probe import check
 from tests.fixtures.procs import ServiceProcess, free_port, spawn_service, start_process
 from tests.fixtures.screening import SCREENING_HEALTH, new_database, screening_env
 

@@ -446,7 +446,7 @@ async def test_writes_survive_an_embedding_outage_and_catch_up_later(
 
     embedding = start_process("embedding_svc", emb_port, {"HIREMESH_MODEL_DIR": str(embedding_models_dir())})
     try:
-        from hiremesh.probe import wait_serving
+        from hiremesh_ops.probe import wait_serving
 
         await wait_serving(f"127.0.0.1:{emb_port}", EMBEDDING_HEALTH, timeout=120, alive=embedding.alive)
         # The catch-up loop walks candidates, then jobs: wait for both rows, not just the first one.

@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from hiremesh.clients import channel
 from hiremesh.config import HEALTH_NAMES
-from hiremesh.probe import check
+from hiremesh_ops.probe import check
 from tests.fixtures.procs import REPO, free_port, spawn_service
 
 

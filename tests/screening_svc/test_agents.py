@@ -13,19 +13,14 @@ import pytest
 from hiremesh.clients import embedding_stub, guardrail_stub, search_stub
 from hiremesh.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from hiremesh.v1 import common_pb2, search_pb2
-from screening_svc.agents import (
-    Pipeline,
-    PipelineOutcome,
-    SearchCatalog,
-    SimilarCandidate,
-    grpc_embedder,
-    guard,
-)
+from screening_svc.adapters import GuardrailGuard, SearchCatalog, grpc_embedder
+from screening_svc.agents import SimilarCandidate
 from screening_svc.config import ScreeningConfig
 from screening_svc.engines import CandidateInfo, JobInfo, build_engines
 from screening_svc.engines.base import TextMatch
 from screening_svc.engines.client import LLMSettings
 from screening_svc.engines.evidence import Embed
+from screening_svc.pipeline import Pipeline, PipelineOutcome
 from screening_svc.runner import Screener
 from screening_svc.targets import Target
 from tests.fixtures.llm import FakeOpenAI, Reply, analysis_json, questions_json
@@ -314,14 +309,15 @@ async def test_search_catalog_reads_search_svc(search_addr: str) -> None:
 
 async def test_guard_scans_and_validates_the_analysis(guardrail_addr: str, embed: Embed) -> None:
     outcome = await pipeline(embed).run(MATCHING.id, JOB.id, "evidence", Stages())
-    clean = await guard(outcome, guardrail_stub(guardrail_addr))
+    guard = GuardrailGuard(guardrail_stub(guardrail_addr), scan_timeout=30)
+    clean = await guard.check(outcome)
     assert isinstance(clean, common_pb2.SafetyReport)
     assert not clean.pii and not any(i.severity >= common_pb2.SEVERITY_MEDIUM for i in clean.validation)
 
     leaky = PipelineOutcome(**{**outcome.__dict__, "analysis": {
         **outcome.analysis, "summary": "Call Ana Lopez at ana.lopez@example.com or +1 415 555 0100 to schedule.",
         "interview_questions": outcome.analysis["interview_questions"][:2]}})
-    report = await guard(leaky, guardrail_stub(guardrail_addr), expected_questions=5)
+    report = await guard.check(leaky, expected_questions=5)
     assert {"EMAIL_ADDRESS"} <= {p.entity_type for p in report.pii}
     assert any(p.json_path.startswith("$.summary") or "summary" in p.json_path for p in report.pii)
     assert any(i.field == "interview_questions" for i in report.validation)
@@ -356,7 +352,8 @@ async def test_the_screener_scans_early_questions_and_reports_the_same_safety(
     reports = {}
     for early in (True, False):
         cfg = replace(ScreeningConfig.from_env(), early_scan=early)
-        screener = Screener(cfg, pipeline(embed, fake_llm.base_url), guard, stub, None)  # type: ignore[arg-type]
+        guard = GuardrailGuard(stub, scan_timeout=cfg.call_timeout_s)
+        screener = Screener(cfg, pipeline(embed, fake_llm.base_url), guard, None)  # type: ignore[arg-type]
 
         async def progress(stage: str, percent: float, message: str) -> bool:
             return True
@@ -396,7 +393,8 @@ async def test_a_failed_early_scan_costs_nothing_but_the_saving(
     stub = FirstScanFails(guardrail_stub(guardrail_addr))
     unused_store: Any = None  # screen() stores nothing; run_task/run_now do
     as_stub: Any = stub
-    screener = Screener(ScreeningConfig.from_env(), pipeline(embed, fake_llm.base_url), guard, as_stub, unused_store)
+    guard = GuardrailGuard(as_stub, scan_timeout=30)
+    screener = Screener(ScreeningConfig.from_env(), pipeline(embed, fake_llm.base_url), guard, unused_store)
 
     async def progress(stage: str, percent: float, message: str) -> bool:
         return True

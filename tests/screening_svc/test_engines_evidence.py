@@ -9,7 +9,7 @@ import pytest
 from hiremesh.analysis import validate_analysis
 from hiremesh.analysis_text import is_generic_question
 from hiremesh.clients import embedding_stub
-from screening_svc.agents import grpc_embedder
+from screening_svc.adapters import grpc_embedder
 from screening_svc.engines import CandidateInfo, JobInfo, ScreeningInput
 from screening_svc.engines.base import TextMatch
 from screening_svc.engines.evidence import Embed, EvidenceEngine

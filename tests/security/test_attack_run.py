@@ -68,7 +68,7 @@ class Up:
         return {"Authorization": f"Bearer {(self.home / 'admin-token').read_text().strip()}"}
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "hiremesh.cli", *args], cwd=REPO, env=self.env,
+        done = subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", *args], cwd=REPO, env=self.env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
@@ -88,7 +88,7 @@ def up() -> Iterator[Up]:
                  "HIREMESH_GATEWAY_JWT_SECRET", "HIREMESH_METRICS_PORT"):
         env.pop(name, None)
     out = open(home / "up.out", "w+b")
-    proc = subprocess.Popen([sys.executable, "-m", "hiremesh.cli", "up"], cwd=REPO, env=env, stdout=out,
+    proc = subprocess.Popen([sys.executable, "-m", "hiremesh_ops.cli", "up"], cwd=REPO, env=env, stdout=out,
                             stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 500
@@ -107,7 +107,7 @@ def up() -> Iterator[Up]:
             proc.kill()
             proc.wait()
         out.close()
-        subprocess.run([sys.executable, "-m", "hiremesh.cli", "db", "stop"], cwd=REPO, env=env,
+        subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "db", "stop"], cwd=REPO, env=env,
                        capture_output=True, timeout=60)
 
 

@@ -7,10 +7,10 @@ import pytest
 from grpc_health.v1 import health_pb2
 
 from hiremesh.clients import interceptors
-from hiremesh.probe import check
 from hiremesh.server import MAX_MESSAGE_BYTES
 from hiremesh.service_auth import load_token
 from hiremesh.v1 import embedding_pb2, guardrail_pb2, screening_pb2, search_pb2
+from hiremesh_ops.probe import check
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

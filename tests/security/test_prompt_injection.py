@@ -19,10 +19,11 @@ import pytest
 from hiremesh.clients import screening_stub, search_stub
 from hiremesh.config import HEALTH_NAMES
 from hiremesh.v1 import screening_pb2, search_pb2
-from screening_svc.agents import Pipeline, grpc_embedder
+from screening_svc.adapters import grpc_embedder
 from screening_svc.engines import build_engines
 from screening_svc.engines.client import LLMSettings
 from screening_svc.engines.prompts import RESUME_TAG
+from screening_svc.pipeline import Pipeline
 from tests.fixtures.llm import FakeOpenAI, Reply, analysis_json, questions_json
 from tests.fixtures.procs import free_port, spawn_service
 from tests.fixtures.screening import new_database, screening_env

@@ -108,7 +108,7 @@ def test_kubernetes_and_compose_get_generated_secrets() -> None:
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hiremesh.cli", "secrets", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "secrets", *args], cwd=REPO,
                           env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=60)
 
 

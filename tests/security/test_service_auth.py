@@ -24,10 +24,10 @@ from grpc_reflection.v1alpha import reflection_pb2_grpc
 from hiremesh.clients import channel
 from hiremesh.config import HEALTH_NAMES, ConfigError
 from hiremesh.errors import InvalidArgument
-from hiremesh.pg import Cluster
 from hiremesh.server import MeshServer
 from hiremesh.service_auth import HEADER
 from hiremesh.v1 import analytics_pb2, embedding_pb2, guardrail_pb2, screening_pb2, search_pb2
+from hiremesh_ops.pg import Cluster
 from search_svc import importer
 from search_svc.candidates import Candidates
 from search_svc.config import SearchConfig

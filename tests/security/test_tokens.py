@@ -98,7 +98,7 @@ async def test_demoted_and_disabled_users_lose_their_rights(mesh: Mesh) -> None:
 async def test_jwt_lifetimes_are_capped(mesh: Mesh) -> None:
     name, _key = await asyncio.to_thread(new_user, mesh, "viewer")
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "hiremesh.cli", "users", "token", name, "--ttl", "31536000"],
+        subprocess.run, [sys.executable, "-m", "hiremesh_ops.cli", "users", "token", name, "--ttl", "31536000"],
         cwd=REPO, env={**os.environ, **mesh.env}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "at most" in done.stderr
     with psycopg.connect(mesh.database_url) as conn:

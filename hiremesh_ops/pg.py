@@ -294,7 +294,7 @@ class Cluster:
         }
         lines = [f"{key} = '{str(value).replace(chr(39), chr(39) * 2)}'" for key, value in values.items()]
         path = self.data_dir / "hiremesh.conf"
-        path.write_text("# Written by hiremesh.pg at start-up; edit DEFAULT_SETTINGS or pass settings=.\n"
+        path.write_text("# Written by hiremesh_ops.pg at start-up; edit DEFAULT_SETTINGS or pass settings=.\n"
                         + "\n".join(lines) + "\n")
         self._give_to_user(path)
 

@@ -16,7 +16,7 @@ from hiremesh import config
 from hiremesh.config import ConfigError
 
 if TYPE_CHECKING:
-    from hiremesh.mailsink import MailSink
+    from hiremesh_ops.mailsink import MailSink
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("service", nargs="?", default="")
     probe.add_argument("--timeout", type=float, default=3.0)
 
-    from hiremesh import ops_args
+    from hiremesh_ops import ops_args
 
     ops_args.add_parsers(sub)
 
@@ -67,13 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             return asyncio.run(_status())
         if args.command == "db":
-            from hiremesh.db_cli import db_command
+            from hiremesh_ops.db_cli import db_command
 
             return db_command(args.action)
         if args.command == "probe":
             return asyncio.run(_probe(args.addr, args.service, args.timeout))
         if args.command in {"seed-demo", "import", "search", "screen", "migrate"}:
-            from hiremesh import ops_cli
+            from hiremesh_ops import ops_cli
 
             return ops_cli.run(args)
     except ConfigError as exc:
@@ -84,10 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
-_DELEGATED = {"users": ("hiremesh.users_cli", "users_command"),
-              "analytics": ("hiremesh.analytics_cli", "analytics_command"),
-              "tasks": ("hiremesh.tasks_cli", "tasks_command"),
-              "secrets": ("hiremesh.secrets_cli", "secrets_command")}
+_DELEGATED = {"users": ("hiremesh_ops.users_cli", "users_command"),
+              "analytics": ("hiremesh_ops.analytics_cli", "analytics_command"),
+              "tasks": ("hiremesh_ops.tasks_cli", "tasks_command"),
+              "secrets": ("hiremesh_ops.secrets_cli", "secrets_command")}
 
 
 def _delegate(module: str, function: str, argv: list[str]) -> int:
@@ -96,7 +96,7 @@ def _delegate(module: str, function: str, argv: list[str]) -> int:
 
 
 async def _probe(addr: str, service: str, timeout: float) -> int:
-    from hiremesh.probe import check
+    from hiremesh_ops.probe import check
 
     status = await check(addr, service, timeout=timeout)
     print(status)
@@ -104,7 +104,7 @@ async def _probe(addr: str, service: str, timeout: float) -> int:
 
 
 async def _status() -> int:
-    from hiremesh.supervisor import Child, ChildSpec, child_health, read_state
+    from hiremesh_ops.supervisor import Child, ChildSpec, child_health, read_state
 
     home = config.home()
     state = read_state(home)
@@ -138,7 +138,7 @@ def _pid_alive(pid: int | None) -> bool:
 
 def _start_mail_sink(home: Path) -> MailSink | None:
     """The local SMTP server candidate e-mails go to, unless HIREMESH_SMTP_HOST names a real one."""
-    from hiremesh.mailsink import DEFAULT_PORT, MailSink
+    from hiremesh_ops.mailsink import DEFAULT_PORT, MailSink
 
     if os.environ.get("HIREMESH_SMTP_HOST"):
         print(f"mail: SMTP server {os.environ['HIREMESH_SMTP_HOST']} (HIREMESH_SMTP_HOST)")
@@ -155,7 +155,7 @@ def _start_mail_sink(home: Path) -> MailSink | None:
 
 
 async def _up(local_llm: bool, timeout: float) -> int:
-    from hiremesh.supervisor import Supervisor, default_specs
+    from hiremesh_ops.supervisor import Supervisor, default_specs
 
     home = config.home()
     home.mkdir(parents=True, exist_ok=True)
@@ -186,7 +186,7 @@ async def _up(local_llm: bool, timeout: float) -> int:
         if os.environ.get("HIREMESH_DATABASE_URL"):
             print("database: external (HIREMESH_DATABASE_URL)")
         else:
-            from hiremesh.pg import Cluster
+            from hiremesh_ops.pg import Cluster
 
             cluster = Cluster.from_env()
             await asyncio.to_thread(cluster.start)
@@ -196,7 +196,7 @@ async def _up(local_llm: bool, timeout: float) -> int:
                   f"(password in {cluster.password_file})")
         sink = _start_mail_sink(home)
         if local_llm:
-            from screening_svc.llm_server import LocalLLM
+            from hiremesh_ops.llm_server import LocalLLM
 
             llm = LocalLLM.from_env()
             await llm.start()

@@ -46,7 +46,7 @@ def _database_url() -> str:
         return config.database_url()
     except ConfigError:
         try:  # `hiremesh up` runs an embedded cluster whose URL the children get but this shell does not
-            from hiremesh.pg import Cluster
+            from hiremesh_ops.pg import Cluster
         except ImportError:
             raise
         url: str = Cluster.from_env().url("hiremesh")

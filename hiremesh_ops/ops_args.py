@@ -1,4 +1,4 @@
-"""The arguments of the operator commands in hiremesh/ops_cli.py (seed-demo, import, search, screen, migrate).
+"""The arguments of the operator commands in hiremesh_ops/ops_cli.py (seed-demo, import, search, screen, migrate).
 
 Kept apart from ops_cli so that building `hiremesh`'s parser imports argparse only: every image's healthcheck
 runs `hiremesh probe`, and an image holds core dependencies plus its service's extra, not rich or the clients.

@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hiremesh.db_cli import db_command
-from hiremesh.pg import PG_USER, Cluster, ClusterError
+from hiremesh_ops.db_cli import db_command
+from hiremesh_ops.pg import PG_USER, Cluster, ClusterError
 from tests.fixtures.pg import create_database, drop_database
 
 needs_embedded = pytest.mark.skipif(bool(os.environ.get("HIREMESH_TEST_DATABASE_URL")),
@@ -168,7 +168,7 @@ def test_db_command_with_an_external_server(pg_url: str, monkeypatch: pytest.Mon
 @pytest.mark.skipif(os.geteuid() != 0, reason="only matters when the server runs as another user")
 def test_binaries_the_server_user_cannot_read_are_copied_next_to_the_cluster(
         scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hiremesh import pg
+    from hiremesh_ops import pg
 
     hidden = scratch / "root-only"
     hidden.mkdir(mode=0o700)  # like a venv under /root

@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from hiremesh import config
-from hiremesh.probe import check
+from hiremesh_ops.probe import check
 
 log = logging.getLogger("hiremesh.up")
 
