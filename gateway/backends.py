@@ -12,7 +12,7 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.config import BackendAddrs
-from gateway.errors import ApiError, bad_request, from_rpc_error
+from gateway.errors import ApiError, backend_error, bad_request
 from hiremesh.clients import channel
 from hiremesh.config import HEALTH_NAMES
 from hiremesh.v1 import (
@@ -105,4 +105,4 @@ async def call(request: web.Request, backend: str, method: Callable[..., Awaitab
     try:
         return await method(message, timeout=remaining(request), metadata=metadata(request))
     except grpc.aio.AioRpcError as exc:
-        raise from_rpc_error(exc, backend) from None
+        raise backend_error(exc, backend) from None

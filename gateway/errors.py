@@ -2,14 +2,20 @@
 
 Every error a caller sees is `{"code": <gRPC code number>, "status": <code name>, "message": ...,
 "details": [...]}`; the HTTP status follows the table below (FAILED_PRECONDITION is 412 here, by the issue).
+A backend's error is rebuilt by `hiremesh.rpc_errors.from_rpc_error` and its `details` are its google.rpc
+details (BadRequest, ErrorInfo) in protobuf's JSON form with "@type"; the gateway's own errors name a field
+with a BadRequest alone.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import grpc
+from google.protobuf import json_format
+
+from hiremesh import rpc_errors
+from hiremesh.errors import HiremeshError
 
 HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.OK: 200,
@@ -40,9 +46,6 @@ _CODE_FOR_HTTP: dict[int, grpc.StatusCode] = {
     429: grpc.StatusCode.RESOURCE_EXHAUSTED, 503: grpc.StatusCode.UNAVAILABLE, 504: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
-# hiremesh.errors.InvalidArgument renders as "field.path: message".
-_FIELD_MESSAGE = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.DOTALL)
-
 
 class ApiError(Exception):
     """An error to send as the JSON error body with `http_status`."""
@@ -72,17 +75,15 @@ def field_violation(field: str, description: str) -> dict[str, Any]:
             "field_violations": [{"field": field, "description": description}]}
 
 
-def from_rpc_error(exc: grpc.aio.AioRpcError, backend: str) -> ApiError:
-    code = exc.code()
-    message = exc.details() or code.name
-    details: list[dict[str, Any]] = []
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        match = _FIELD_MESSAGE.match(message)
-        if match:
-            details.append(field_violation(match.group(1), match.group(2)))
-    if code == grpc.StatusCode.UNAVAILABLE:
-        message = f"{backend} service unavailable: {message}"
-        details.append({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "BACKEND_UNAVAILABLE",
-                        "metadata": {"backend": backend}})
-    headers = {"Retry-After": "1"} if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED) else {}
-    return ApiError(HTTP_STATUS.get(code, 500), message, code=code, details=details, headers=headers)
+def api_error(err: HiremeshError) -> ApiError:
+    """A domain error as the JSON error body: its code, its message, its google.rpc details."""
+    details = [json_format.MessageToDict(detail, preserving_proto_field_name=True)
+               for detail in rpc_errors.to_status(err).details]
+    retry = err.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED)
+    return ApiError(HTTP_STATUS.get(err.code, 500), err.message, code=err.code, details=details,
+                    headers={"Retry-After": "1"} if retry else {})
+
+
+def backend_error(exc: grpc.aio.AioRpcError, backend: str) -> ApiError:
+    """A failed call to `backend` ("search", "screening", ...) as the JSON error body."""
+    return api_error(rpc_errors.from_rpc_error(exc, backend=backend))

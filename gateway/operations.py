@@ -21,7 +21,7 @@ import grpc
 from google.protobuf.message import Message
 
 from gateway import metrics
-from gateway.errors import ApiError, from_rpc_error
+from gateway.errors import ApiError, backend_error
 from gateway.protojson import to_dict
 from hiremesh.task_vocabulary import STARTED, TERMINAL_STATUSES
 
@@ -153,7 +153,7 @@ class Operations:
             op.result = _final(last)
             op.status, op.progress = "completed", 100.0
         except grpc.aio.AioRpcError as exc:
-            err = from_rpc_error(exc, backend)
+            err = backend_error(exc, backend)
             op.status, op.error = "failed", {"http_status": err.http_status, **err.body()}
         except ApiError as err:  # the gateway's own side of the work failed (e.g. an upload cut short)
             op.status, op.error = "failed", {"http_status": err.http_status, **err.body()}

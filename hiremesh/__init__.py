@@ -8,10 +8,11 @@ Serving and calling:
 - `server`: `MeshServer` and `run`, the one way every gRPC server is built (health, reflection, interceptors)
 - `clients`: channels and stubs to the other services (retries, keepalive, the service token)
 - `service_auth`: the per-deployment service credential on every RPC; `tls`: optional TLS / mTLS (internal)
-- `errors`: the domain exceptions the server's interceptor maps to status codes
+- `errors`: the domain exceptions, each with its AIP-193 reason (the reason catalogue)
+- `rpc_errors`: the one mapping between domain errors and gRPC statuses with google.rpc details, both ways
 - `pending`: a servicer's dependency that arrives after start-up (UNAVAILABLE until then)
 - `metrics`: the Prometheus metrics of every server
-- `idempotency`: AIP-155 request ids
+- `idempotency`: AIP-155 request ids; `page_tokens`: the one page-token codec of every List RPC
 - `v1`: the generated protobuf and gRPC stubs (`make proto`; their surface is the .proto contract)
 
 Configuration and data:
@@ -24,6 +25,8 @@ Shared domain code (each used by more than one service):
 - `task_vocabulary`: a screening task's states, stages and live-update statuses (screening, gateway, the web UI)
 """
 
-__all__ = ["analysis", "analysis_model", "analysis_text", "clients", "config", "credentials", "db", "errors", "esco",
-           "idempotency", "mailaddr", "metrics", "pending", "places", "resume_terms", "server", "service_auth",
-           "skills", "task_vocabulary", "v1", "wordlist"]
+__all__ = [
+    "analysis", "analysis_model", "analysis_text", "clients", "config", "credentials", "db", "errors", "esco",
+    "idempotency", "mailaddr", "metrics", "page_tokens", "pending", "places", "resume_terms", "rpc_errors",
+    "server", "service_auth", "skills", "task_vocabulary", "v1", "wordlist"
+]

@@ -18,6 +18,8 @@ from datetime import datetime
 
 from hiremesh.errors import InvalidArgument
 
+__all__ = ["FIELD", "decode", "encode", "filter_key"]
+
 FIELD = "page_token"
 
 

@@ -28,7 +28,7 @@ class Pending(Generic[T]):
     def get(self) -> T:
         """The dependency, or UNAVAILABLE saying what is still missing."""
         if self._value is None:
-            raise Unavailable(self._waiting_for)
+            raise Unavailable(self._waiting_for, reason="NOT_READY")
         return self._value
 
 

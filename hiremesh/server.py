@@ -24,9 +24,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from hiremesh import metrics
+from hiremesh import metrics, rpc_errors
 from hiremesh.config import env_bool, log_level
-from hiremesh.errors import HiremeshError, InvalidArgument
+from hiremesh.errors import DeadlineExceeded, HiremeshError, Internal, InvalidArgument, Unavailable
 from hiremesh.service_auth import ServerAuth
 from hiremesh.tls import TlsConfig
 
@@ -49,20 +49,15 @@ SERVER_OPTIONS: list[tuple[str, Any]] = [
 ]
 
 
-def _status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
-    """Map an exception escaping a handler to the status the caller should see."""
-    if isinstance(exc, HiremeshError):
-        return exc.code, exc.message
-    if isinstance(exc, grpc.aio.AioRpcError):
-        # A dependency's status travels up unchanged (NOT_FOUND stays NOT_FOUND, UNAVAILABLE stays UNAVAILABLE).
-        return exc.code(), exc.details() or exc.code().name
+def _domain_error(exc: BaseException) -> HiremeshError | None:
+    """What an exception escaping a handler that is neither a domain error nor a failed call stands for."""
     name = type(exc).__module__ + "." + type(exc).__name__
     if name.startswith(("psycopg.OperationalError", "psycopg_pool.")) or isinstance(exc, ConnectionError):
         # The driver's text names hosts, users and sometimes SQL: it goes to the service log, not the caller.
         log.warning("database unavailable: %s", str(exc).strip() or type(exc).__name__)
-        return grpc.StatusCode.UNAVAILABLE, "database unavailable (details in the service log)"
+        return Unavailable("database unavailable (details in the service log)", reason="DATABASE_UNAVAILABLE")
     if isinstance(exc, TimeoutError):
-        return grpc.StatusCode.DEADLINE_EXCEEDED, "operation timed out"
+        return DeadlineExceeded("operation timed out")
     return None
 
 
@@ -165,13 +160,16 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         if isinstance(exc, grpc.aio.AbortError):
             set_code = context.code() if hasattr(context, "code") else None
             return set_code if isinstance(set_code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
-        mapped = _status_for(exc)
-        if mapped is None:
-            log.exception("unhandled error in %s", method)
-            mapped = (grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__}); see the service log")
-        code, message = mapped
-        await context.abort(code, message)
-        return code  # pragma: no cover - abort always raises
+        # A domain error or a dependency's failed call (forwarded with its details): rpc_errors' one mapping.
+        ending = rpc_errors.ending_for(exc, service=self._service)
+        if ending is None:
+            err = _domain_error(exc)
+            if err is None:
+                log.exception("unhandled error in %s", method)
+                err = Internal(f"internal error ({type(exc).__name__}); see the service log")
+            ending = rpc_errors.ending(err, service=self._service)
+        await context.abort(ending.code, ending.message, ending.trailing_metadata)
+        return ending.code  # pragma: no cover - abort always raises
 
 
 def _parser(deserializer: Callable[[bytes], Any] | None, method: str) -> Callable[[Any], Any]:
@@ -186,7 +184,7 @@ def _parser(deserializer: Callable[[bytes], Any] | None, method: str) -> Callabl
             return deserializer(bytes(raw))
         except (DecodeError, RecursionError, ValueError):
             raise InvalidArgument("", f"the {message} request is not a valid protobuf message "
-                                      "(malformed, or nested too deeply)") from None
+                                      "(malformed, or nested too deeply)", reason="REQUEST_MALFORMED") from None
 
     return parse
 

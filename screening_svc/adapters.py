@@ -13,14 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from hiremesh.errors import (
-    DeadlineExceeded,
-    FailedPrecondition,
-    HiremeshError,
-    InvalidArgument,
-    NotFound,
-    Unavailable,
-)
+from hiremesh.errors import HiremeshError, Unavailable
+from hiremesh.rpc_errors import code_of, from_rpc_error
 from hiremesh.v1 import common_pb2, embedding_pb2, guardrail_pb2, search_pb2
 from screening_svc.agents import Embed, SimilarCandidate
 from screening_svc.engines import CandidateInfo, JobInfo
@@ -41,16 +35,7 @@ GUARD_TIMEOUT_S = 30.0  # Scan + ValidateOutput of a whole result
 # --- search_svc: the catalog the retriever reads ---------------------------------------------------------
 
 def _rpc_error(exc: grpc.aio.AioRpcError, what: str) -> HiremeshError:
-    code, details = exc.code(), exc.details() or ""
-    if code == grpc.StatusCode.NOT_FOUND:
-        return NotFound(f"{what} not found")
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgument("", f"{what}: {details}")
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return DeadlineExceeded(f"search_svc did not return the {what} in time")
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.CANCELLED):
-        return Unavailable(f"search_svc unavailable while fetching the {what}: {details}")
-    return FailedPrecondition(f"search_svc failed to return the {what}: {code.name} {details}")
+    return from_rpc_error(exc, backend="search", during=f"fetching the {what}")
 
 
 class SearchCatalog:
@@ -108,7 +93,10 @@ def grpc_embedder(stub: EmbeddingServiceAsyncStub, timeout: float) -> Embed:
     async def embed(texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
         for i in range(0, len(texts), EMBED_BATCH):
-            resp = await stub.Embed(embedding_pb2.EmbedRequest(texts=texts[i:i + EMBED_BATCH]), timeout=timeout)
+            try:
+                resp = await stub.Embed(embedding_pb2.EmbedRequest(texts=texts[i:i + EMBED_BATCH]), timeout=timeout)
+            except grpc.aio.AioRpcError as exc:
+                raise from_rpc_error(exc, backend="embedding") from None
             vectors += [list(e.values) for e in resp.embeddings]
         return vectors
 
@@ -158,7 +146,8 @@ class GuardrailGuard:
         try:
             await self._stub.Scan(guardrail_pb2.ScanRequest(json_document=document), timeout=self._scan_timeout)
         except Exception as exc:  # the caller scans everything again at the guarding stage
-            detail = exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
+            code = code_of(exc)
+            detail = code.name if code is not None else type(exc).__name__
             log.debug("early scan of the interview questions failed: %s", detail)
             return False
         return True

@@ -28,6 +28,7 @@ from procrastinate.schema import SchemaManager
 from procrastinate.types import JSONDict
 from psycopg_pool import AsyncConnectionPool
 
+from hiremesh.rpc_errors import is_retryable
 from hiremesh.task_vocabulary import TASK_STATES
 from screening_svc import metrics
 from screening_svc.config import ScreeningConfig
@@ -42,7 +43,6 @@ QUEUE = "screening"
 TASK_NAME = "screening.run"
 _SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('hiremesh:procrastinate-schema'))"
 _RECOVERY_LOCK = 0x5C4E_E41E  # session advisory lock: one replica recovers stalled jobs at a time
-_TRANSIENT_CODES = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"}
 
 # Runs one attempt of a task: given the claimed task, stores its result (or raises).
 Attempt = Callable[[TaskRecord], Awaitable[None]]
@@ -54,12 +54,7 @@ class RetryTask(Exception):
 
 def is_transient(exc: BaseException) -> bool:
     """True for failures another attempt may not hit: a dependency down or slow, the database away."""
-    if isinstance(exc, TimeoutError | ConnectionError | psycopg.OperationalError):
-        return True
-    code = getattr(exc, "code", None)
-    if callable(code):  # grpc.aio.AioRpcError.code() (no grpc import in this module)
-        code = code()
-    return getattr(code, "name", "") in _TRANSIENT_CODES
+    return isinstance(exc, psycopg.OperationalError) or is_retryable(exc)
 
 
 def describe(exc: BaseException) -> str:

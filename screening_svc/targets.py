@@ -1,7 +1,7 @@
 """Who is screened against what: applications (opened on demand), candidates and jobs in search_svc.
 
-Unknown ids come back NOT_FOUND from search_svc and travel up unchanged; search_svc down or slow becomes
-UNAVAILABLE naming it, so callers can tell a bad id from an outage.
+Unknown ids come back NOT_FOUND from search_svc and travel up unchanged; search_svc down becomes UNAVAILABLE
+and slow DEADLINE_EXCEEDED, naming it (hiremesh.rpc_errors), so callers can tell a bad id from an outage.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import grpc
 
-from hiremesh.errors import InvalidArgument, NotFound, Unavailable
+from hiremesh.errors import HiremeshError, InvalidArgument, NotFound
+from hiremesh.rpc_errors import from_rpc_error
 from hiremesh.v1 import search_pb2, search_pb2_grpc
-
-_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 @dataclass(frozen=True)
@@ -23,12 +22,8 @@ class Target:
     application_id: str = ""
 
 
-def _mapped(exc: grpc.aio.AioRpcError, what: str) -> Exception:
-    if exc.code() in _DOWN:
-        return Unavailable(f"search_svc unavailable while looking up {what}: {exc.details()}")
-    if exc.code() == grpc.StatusCode.NOT_FOUND:
-        return NotFound(f"{what} not found")
-    return exc
+def _mapped(exc: grpc.aio.AioRpcError, what: str) -> HiremeshError:
+    return from_rpc_error(exc, backend="search", during=f"looking up {what}")
 
 
 class Targets:
@@ -66,11 +61,12 @@ class Targets:
         try:
             reply = await self._search.CreateApplication(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                which = "job" if "job" in (exc.details() or "").split(":")[0] else "candidate"
+            err = _mapped(exc, f"the application of candidate {candidate_id} to job {job_id}")
+            if isinstance(err, NotFound):  # search names its own field (application.job_id): name ours
+                which = "job" if "job" in err.message.split(":")[0] else "candidate"
                 what = f"job {job_id}" if which == "job" else f"candidate {candidate_id}"
                 raise NotFound(f"{which}_id: {what} not found") from None
-            raise _mapped(exc, f"the application of candidate {candidate_id} to job {job_id}") from None
+            raise err from None
         return Target(candidate_id, job_id, reply.application.id)
 
     async def check_candidate(self, candidate_id: str) -> None:

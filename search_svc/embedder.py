@@ -12,6 +12,7 @@ import grpc
 import numpy as np
 
 from hiremesh.errors import InvalidArgument, Unavailable
+from hiremesh.rpc_errors import from_rpc_error
 from hiremesh.v1 import embedding_pb2, embedding_pb2_grpc
 from search_svc import metrics
 
@@ -57,9 +58,15 @@ class Embedder:
             reply = await self._stub.Embed(embedding_pb2.EmbedRequest(texts=texts), timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
             metrics.EMBED_FAILURES.labels(exc.code().name).inc()
-            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                raise InvalidArgument("text", f"embedding service refused the text: {exc.details()}") from None
-            raise Unavailable(f"embedding service unavailable ({exc.code().name}: {exc.details()})") from None
+            err = from_rpc_error(exc, backend="embedding")
+            if isinstance(err, InvalidArgument):
+                raise InvalidArgument("text", f"embedding service refused the text: {exc.details()}",
+                                      metadata=err.metadata) from None
+            if not isinstance(err, Unavailable):
+                # Writers store a row stale on Unavailable: every failure of the embedding service is one to them.
+                err = Unavailable(f"embedding service unavailable ({exc.code().name}: {exc.details()})",
+                                  reason="BACKEND_UNAVAILABLE", metadata={"backend": "embedding", **err.metadata})
+            raise err from None
         if len(reply.embeddings) != len(texts):
             raise Unavailable(f"embedding service returned {len(reply.embeddings)} vectors for {len(texts)} texts")
         vectors = [np.asarray(e.values, dtype=np.float32) for e in reply.embeddings]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from hiremesh.rpc_errors import code_of
 from hiremesh.skills import extract_skills, normalise_skills
 from screening_svc.engines.base import Analysis, EngineResult, QuestionsResult, ScreeningInput, TextMatch
 from screening_svc.engines.evidence_questions import build_questions
@@ -354,7 +355,7 @@ def _snippet(text: str, limit: int = 90) -> str:
 
 
 def _embedding_failure_reason(exc: Exception) -> str:
-    code = exc.code() if isinstance(exc, grpc.aio.AioRpcError) else None
+    code = code_of(exc)  # a failed call or the domain error it became (hiremesh.rpc_errors)
     if code == grpc.StatusCode.UNAVAILABLE or isinstance(exc, ConnectionError):
         return "the embedding service is unavailable"
     if code == grpc.StatusCode.DEADLINE_EXCEEDED or isinstance(exc, TimeoutError):
