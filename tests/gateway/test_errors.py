@@ -57,7 +57,7 @@ async def _failed_call(handler: Any, *, ours: bool) -> grpc.aio.AioRpcError:
     try:
         async with channel(f"127.0.0.1:{port}") as chan:
             with pytest.raises(grpc.aio.AioRpcError) as info:
-                await chan.unary_unary("/test.Errors/Call")(b"", timeout=5)
+                await chan.unary_unary("/test.Errors/Call", None, None)(b"", timeout=5)  # raw bytes both ways
         return info.value
     finally:
         await (mesh.stop(0.2) if mesh else server.stop(0))
@@ -79,7 +79,7 @@ async def test_a_backend_field_violation_comes_from_its_bad_request_detail() -> 
 
 async def test_a_message_that_looks_like_a_field_invents_no_violation() -> None:
     # No regex reads field names out of messages any more: without a BadRequest detail there is no field.
-    async def plain(request: bytes, context: Any) -> bytes:
+    async def plain(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "foo: bar")
 
     err = backend_error(await _failed_call(plain, ours=False), "search")
@@ -91,7 +91,7 @@ async def test_a_message_that_looks_like_a_field_invents_no_violation() -> None:
 async def test_a_backend_that_cannot_be_reached_is_503_naming_it() -> None:
     async with channel(f"127.0.0.1:{free_port()}") as chan:
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await chan.unary_unary("/test.Errors/Call")(b"", timeout=2)
+            await chan.unary_unary("/test.Errors/Call", None, None)(b"", timeout=2)  # raw bytes both ways
     err = backend_error(info.value, "search")
     assert err.http_status == 503 and err.headers == {"Retry-After": "1"}
     assert err.message.startswith("search service unavailable: ")

@@ -32,6 +32,7 @@ async def _body(mesh: Mesh, method: str, path: str, status: int, **kwargs: Any) 
 
 
 def _info(body: dict[str, Any]) -> dict[str, Any]:
+    info: dict[str, Any]
     [info] = [d for d in body["details"] if d["@type"] == ERROR_INFO]
     return info
 
