@@ -87,3 +87,10 @@ def api_error(err: HiremeshError) -> ApiError:
 def backend_error(exc: grpc.aio.AioRpcError, backend: str) -> ApiError:
     """A failed call to `backend` ("search", "screening", ...) as the JSON error body."""
     return api_error(rpc_errors.from_rpc_error(exc, backend=backend))
+
+
+def socket_error(exc: grpc.aio.AioRpcError, backend: str, **fields: Any) -> dict[str, Any]:
+    """A failed call to `backend` as a WebSocket `error` message: the HTTP error body's fields, plus `fields`."""
+    err = backend_error(exc, backend)
+    return {"type": "error", **fields, "code": err.http_status, "status": err.code.name, "message": err.message,
+            "details": err.details}

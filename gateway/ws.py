@@ -28,7 +28,7 @@ from aiohttp import WSMsgType, web
 
 from gateway import metrics
 from gateway.auth import WS_PROTOCOL
-from gateway.errors import HTTP_STATUS, ApiError
+from gateway.errors import ApiError, socket_error
 from gateway.operation_journal import JournalUnavailable
 from gateway.operations import OP_PREFIX, now_iso
 from gateway.protojson import to_dict
@@ -198,8 +198,7 @@ class Client:
                 return
             except grpc.aio.AioRpcError as exc:
                 if exc.code() not in _RETRY_CODES:
-                    self.send({"type": "error", "task_id": task_id, "code": HTTP_STATUS.get(exc.code(), 500),
-                               "status": exc.code().name, "message": exc.details() or exc.code().name})
+                    self.send(socket_error(exc, "screening", task_id=task_id))
                     return
                 # The screening service restarted: re-watch; its first message is the current state again.
                 await asyncio.sleep(backoff)

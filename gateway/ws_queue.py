@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 from gateway import metrics
 from gateway.api_mail import QUEUE_FILTERS
 from gateway.auth import WS_PROTOCOL
-from gateway.errors import HTTP_STATUS
+from gateway.errors import socket_error
 from gateway.operations import now_iso
 from gateway.protojson import apply_query, to_dict
 from gateway.state import Gateway, gateway_of
@@ -47,8 +47,7 @@ async def _follow(gw: Gateway, ws: web.WebSocketResponse, request: spb.WatchTask
                 failures, backoff = 0, 0.5
         except grpc.aio.AioRpcError as exc:
             if exc.code() not in _RETRY_CODES:
-                await _send(ws, {"type": "error", "code": HTTP_STATUS.get(exc.code(), 500), "status": exc.code().name,
-                                 "message": exc.details() or exc.code().name})
+                await _send(ws, socket_error(exc, "screening"))
                 return
             failures += 1
         await asyncio.sleep(backoff)

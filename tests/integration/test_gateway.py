@@ -284,7 +284,10 @@ async def test_one_socket_watches_several_tasks(http: aiohttp.ClientSession, mes
             while len(done) < 2 or missing < 1:
                 msg = await ws.receive_json()
                 if msg["type"] == "error":
-                    assert msg["code"] == 404
+                    assert msg["code"] == 404 and msg["status"] == "NOT_FOUND"
+                    # The socket's error carries screening's google.rpc details, as an HTTP error body would.
+                    info = [d for d in msg["details"] if d["@type"].endswith("google.rpc.ErrorInfo")]
+                    assert info and info[0]["domain"] == "hiremesh.dev" and info[0]["reason"], msg
                     missing += 1
                 elif msg["status"] in ("completed", "failed"):
                     done[msg["task_id"]] = msg["status"]
