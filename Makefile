@@ -75,6 +75,7 @@ proto-check: venv buf
 # --- checks ---------------------------------------------------------------------------------------
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Strict (pyproject [tool.mypy]) over the packages, the tests and the benchmarks alike.
 typecheck: venv

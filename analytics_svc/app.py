@@ -50,8 +50,9 @@ class Analytics:
         self.cfg = cfg
         self.warehouse = warehouse
         self.syncer = Syncer(warehouse, cfg.database_url, batch_bytes=cfg.batch_bytes)
-        self.models = ModelStore(warehouse, cfg.models_dir, min_samples=cfg.min_train_samples,
-                                 min_time_samples=cfg.min_time_samples)
+        self.models = ModelStore(
+            warehouse, cfg.models_dir, min_samples=cfg.min_train_samples, min_time_samples=cfg.min_time_samples
+        )
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="analytics")
         self.scheduler: Scheduler | None = None
         self._train_lock = asyncio.Lock()
@@ -81,10 +82,18 @@ class Analytics:
 
         for key in params:
             raise InvalidArgument(f"params.{key}", "report 'schedules' takes no parameters")
-        columns = [Column("name", "string"), Column("interval", "string"), Column("last_run", "timestamp"),
-                   Column("next_run", "timestamp"), Column("last_status", "string"), Column("running", "bool")]
-        rows = [(s.schedule.name, s.schedule.spec, s.last_run, s.next_run, s.last_status, s.running)
-                for s in (self.scheduler.states() if self.scheduler else [])]
+        columns = [
+            Column("name", "string"),
+            Column("interval", "string"),
+            Column("last_run", "timestamp"),
+            Column("next_run", "timestamp"),
+            Column("last_status", "string"),
+            Column("running", "bool"),
+        ]
+        rows = [
+            (s.schedule.name, s.schedule.spec, s.last_run, s.next_run, s.last_status, s.running)
+            for s in (self.scheduler.states() if self.scheduler else [])
+        ]
         return Report("schedules", columns, rows, data_as_of=self.warehouse.last_sync())
 
     # --- models ----------------------------------------------------------------------------------------
@@ -134,12 +143,18 @@ class Analytics:
         run_now = set()
         if self.cfg.sync_on_start and not self.warehouse.watermarks():
             run_now.add("incremental")  # an empty warehouse: an incremental from nothing is a full load
-        self.scheduler = Scheduler(self.cfg.schedules, {
-            "incremental": lambda: self._sync_job("incremental"),
-            "full": lambda: self._sync_job("full"),
-            "train": self._train_job,
-            "export": self._export_job,
-        }, runs, self._store_run, run_now=run_now)
+        self.scheduler = Scheduler(
+            self.cfg.schedules,
+            {
+                "incremental": lambda: self._sync_job("incremental"),
+                "full": lambda: self._sync_job("full"),
+                "train": self._train_job,
+                "export": self._export_job,
+            },
+            runs,
+            self._store_run,
+            run_now=run_now,
+        )
         self.scheduler.start()
 
     def _load_runs(self) -> dict[str, tuple[datetime, str]]:
@@ -157,6 +172,7 @@ class Analytics:
                 cur.execute("INSERT OR REPLACE INTO _schedule_runs VALUES (?, ?, ?, ?)", [name, when, status, ""])
             finally:
                 cur.close()
+
         await self._run(store)
 
     async def _sync_job(self, mode: Mode) -> str:

@@ -113,8 +113,9 @@ class Syncer:
 
     async def _connect(self) -> psycopg.AsyncConnection:
         try:
-            conn = await psycopg.AsyncConnection.connect(self._url, connect_timeout=5,
-                                                         application_name="hiremesh-analytics")
+            conn = await psycopg.AsyncConnection.connect(
+                self._url, connect_timeout=5, application_name="hiremesh-analytics"
+            )
         except psycopg.OperationalError as exc:
             metrics.SYNCS.labels("unavailable").inc()
             log.warning("PostgreSQL unavailable, warehouse not synced: %s", str(exc).strip())
@@ -154,8 +155,9 @@ class Syncer:
                     facts = await asyncio.to_thread(self._swap_full, cur, marks, started_at)
                 else:
                     deleted = await self._deleted_keys(conn, cur)
-                    facts = await asyncio.to_thread(self._apply_incremental, cur, marks, started_at,
-                                                    sum(loaded.values()), deleted)
+                    facts = await asyncio.to_thread(
+                        self._apply_incremental, cur, marks, started_at, sum(loaded.values()), deleted
+                    )
                 result.tables.append(TableStat("fact_applications", facts, (time.perf_counter() - t0) * 1000))
                 yield SyncProgress("facts", 1, 1, f"{facts} facts rebuilt")
         except psycopg.OperationalError as exc:
@@ -176,8 +178,12 @@ class Syncer:
         metrics.SYNCS.labels("ok").inc()
         metrics.SYNC_SECONDS.labels(mode).observe(result.duration_ms / 1000)
         metrics.LAST_SYNC.set(time.time())
-        log.info("%s sync done in %.0f ms: %s", mode, result.duration_ms,
-                 ", ".join(f"{t.table}={t.rows}" for t in result.tables))
+        log.info(
+            "%s sync done in %.0f ms: %s",
+            mode,
+            result.duration_ms,
+            ", ".join(f"{t.table}={t.rows}" for t in result.tables),
+        )
         yield result
 
     def _prepare_target(self, cur: duckdb.DuckDBPyConnection, source: Source, mode: Mode) -> str:
@@ -217,8 +223,7 @@ class Syncer:
         """Rows deleted in PostgreSQL leave no updated_at behind: when a count differs, diff the ids."""
         removed: dict[str, int] = {}
         for source in SOURCES:
-            pg_count = int((await (await conn.execute(
-                f"SELECT count(*) FROM {source.pg_table}")).fetchone())[0])  # type: ignore[index]  # noqa: S608
+            pg_count = int((await (await conn.execute(f"SELECT count(*) FROM {source.pg_table}")).fetchone())[0])  # type: ignore[index]  # noqa: S608
             wh_count = await asyncio.to_thread(_count_after_upsert, cur, source)
             if wh_count == pg_count:
                 continue
@@ -226,23 +231,34 @@ class Syncer:
             removed[source.name] = await asyncio.to_thread(_store_live_ids, cur, source, ids)
         return removed
 
-    def _apply_incremental(self, cur: duckdb.DuckDBPyConnection, marks: dict[str, int], started_at: datetime,
-                           rows_read: int, deleted: dict[str, int]) -> int:
+    def _apply_incremental(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        marks: dict[str, int],
+        started_at: datetime,
+        rows_read: int,
+        deleted: dict[str, int],
+    ) -> int:
         cur.execute("BEGIN TRANSACTION")
         try:
             for source in SOURCES:
                 chg = f"chg_{source.name}"
                 cur.execute(f"DELETE FROM {source.table} WHERE {source.key} IN (SELECT {source.key} FROM {chg})")  # noqa: S608
                 cur.execute(f"INSERT INTO {source.table} SELECT * FROM {chg}")  # noqa: S608
-            gone_pairs = "SELECT candidate_id, job_id FROM gone_pairs" if deleted.get("results") else \
-                "SELECT NULL::UUID, NULL::UUID WHERE false"
+            gone_pairs = (
+                "SELECT candidate_id, job_id FROM gone_pairs"
+                if deleted.get("results")
+                else "SELECT NULL::UUID, NULL::UUID WHERE false"
+            )
             if deleted.get("results"):
                 cur.execute("""CREATE OR REPLACE TEMP TABLE gone_pairs AS SELECT candidate_id, job_id
                                FROM src_screening_results WHERE result_id NOT IN (SELECT id FROM live_results)""")
             for source in SOURCES:
                 if deleted.get(source.name):
-                    cur.execute(f"DELETE FROM {source.table} WHERE {source.key} NOT IN "  # noqa: S608
-                                f"(SELECT id FROM live_{source.name})")
+                    cur.execute(
+                        f"DELETE FROM {source.table} WHERE {source.key} NOT IN "  # noqa: S608
+                        f"(SELECT id FROM live_{source.name})"
+                    )
             cur.execute(f"""
                 CREATE OR REPLACE TEMP TABLE affected AS
                 SELECT application_id FROM src_applications
@@ -253,16 +269,20 @@ class Syncer:
                    OR (candidate_id, job_id) IN ({gone_pairs})""")  # noqa: S608
             cur.execute("""DELETE FROM fact_applications WHERE application_id IN (SELECT application_id FROM affected)
                            OR application_id NOT IN (SELECT application_id FROM src_applications)""")
-            cur.execute("INSERT INTO fact_applications "  # noqa: S608
-                        + fact_select("WHERE application_id IN (SELECT application_id FROM affected)"))
+            cur.execute(
+                "INSERT INTO fact_applications "  # noqa: S608
+                + fact_select("WHERE application_id IN (SELECT application_id FROM affected)")
+            )
             cur.execute("""CREATE OR REPLACE TEMP TABLE affected_candidates AS
                            SELECT candidate_id FROM src_applications WHERE application_id IN (SELECT * FROM affected)
                            UNION SELECT candidate_id FROM chg_candidates
                            UNION SELECT candidate_id FROM agg_candidates
                                  WHERE candidate_id NOT IN (SELECT candidate_id FROM dim_candidates)""")
             cur.execute("DELETE FROM agg_candidates WHERE candidate_id IN (SELECT * FROM affected_candidates)")
-            cur.execute("INSERT INTO agg_candidates " + candidate_rollup(  # noqa: S608
-                "fact_applications", "WHERE candidate_id IN (SELECT * FROM affected_candidates)"))
+            cur.execute(
+                "INSERT INTO agg_candidates "  # noqa: S608
+                + candidate_rollup("fact_applications", "WHERE candidate_id IN (SELECT * FROM affected_candidates)")
+            )
             rows = int(scalar(cur, "SELECT count(*) FROM affected"))
             set_watermarks(cur, marks)
             _log_run(cur, started_at, "incremental", "ok", rows_read, "")
@@ -289,8 +309,13 @@ def _advance(old: int | None, seen: int | None, open_tx: int | None) -> int:
 
 def _count_after_upsert(cur: duckdb.DuckDBPyConnection, source: Source) -> int:
     chg = f"chg_{source.name}"
-    return int(scalar(cur, f"""SELECT (SELECT count(*) FROM {source.table} WHERE {source.key} NOT IN
-                                  (SELECT {source.key} FROM {chg})) + (SELECT count(*) FROM {chg})"""))  # noqa: S608
+    return int(
+        scalar(
+            cur,
+            f"""SELECT (SELECT count(*) FROM {source.table} WHERE {source.key} NOT IN
+                                  (SELECT {source.key} FROM {chg})) + (SELECT count(*) FROM {chg})""",  # noqa: S608
+        )
+    )
 
 
 def _store_live_ids(cur: duckdb.DuckDBPyConnection, source: Source, ids: list[str]) -> int:
@@ -301,11 +326,18 @@ def _store_live_ids(cur: duckdb.DuckDBPyConnection, source: Source, ids: list[st
         cur.execute(f"CREATE OR REPLACE TEMP TABLE live_{source.name} AS SELECT CAST(id AS UUID) AS id FROM live_ids")  # noqa: S608
     finally:
         cur.unregister("live_ids")
-    return int(scalar(cur, f"SELECT count(*) FROM {source.table} WHERE {source.key} NOT IN "  # noqa: S608
-                           f"(SELECT id FROM live_{source.name})"))
+    return int(
+        scalar(
+            cur,
+            f"SELECT count(*) FROM {source.table} WHERE {source.key} NOT IN "  # noqa: S608
+            f"(SELECT id FROM live_{source.name})",
+        )
+    )
 
 
-def _log_run(cur: duckdb.DuckDBPyConnection, started_at: datetime, mode: str, status: str, rows: int,
-             message: str) -> None:
-    cur.execute("INSERT INTO _sync_log VALUES (?, ?, ?, ?, ?, ?)",
-                [started_at, datetime.now(UTC), mode, status, rows, message])
+def _log_run(
+    cur: duckdb.DuckDBPyConnection, started_at: datetime, mode: str, status: str, rows: int, message: str
+) -> None:
+    cur.execute(
+        "INSERT INTO _sync_log VALUES (?, ?, ?, ?, ?, ?)", [started_at, datetime.now(UTC), mode, status, rows, message]
+    )

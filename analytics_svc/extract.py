@@ -86,8 +86,9 @@ def _timestamps(batch: pa.RecordBatch) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def _consume(pipe: _Pipe, source: Source, cur: duckdb.DuckDBPyConnection, target: str, loaded: list[int],
-             block_size: int) -> None:
+def _consume(
+    pipe: _Pipe, source: Source, cur: duckdb.DuckDBPyConnection, target: str, loaded: list[int], block_size: int
+) -> None:
     if pipe.empty():
         return
     reader = pacsv.open_csv(
@@ -95,8 +96,12 @@ def _consume(pipe: _Pipe, source: Source, cur: duckdb.DuckDBPyConnection, target
         read_options=pacsv.ReadOptions(column_names=source.column_names, block_size=block_size),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
-            column_types=source.column_types, null_values=[""], strings_can_be_null=True,
-            quoted_strings_can_be_null=False, true_values=["t"], false_values=["f"],
+            column_types=source.column_types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
         ),
     )
     for batch in reader:
@@ -108,9 +113,16 @@ def _consume(pipe: _Pipe, source: Source, cur: duckdb.DuckDBPyConnection, target
         loaded[0] += batch.num_rows
 
 
-async def load_source(conn: psycopg.AsyncConnection, source: Source, since_us: int,
-                      cur: duckdb.DuckDBPyConnection, target: str, *, batch_bytes: int,
-                      executor: Executor | None = None) -> AsyncIterator[int]:
+async def load_source(
+    conn: psycopg.AsyncConnection,
+    source: Source,
+    since_us: int,
+    cur: duckdb.DuckDBPyConnection,
+    target: str,
+    *,
+    batch_bytes: int,
+    executor: Executor | None = None,
+) -> AsyncIterator[int]:
     """Copy the rows of `source` updated after `since_us` into DuckDB table `target`.
 
     Yields the number of rows loaded so far after each chunk, and the final count last.

@@ -32,13 +32,30 @@ log = logging.getLogger("analytics_svc.models")
 ModelKind = Literal["hire", "time_to_hire"]
 KINDS: tuple[ModelKind, ...] = ("hire", "time_to_hire")
 
-FEATURES = ("match_score", "skills_score", "experience_score", "semantic_score", "years_experience",
-            "required_experience", "skills_count", "missing_skills_count", "has_safety_issues", "ai_confidence")
+FEATURES = (
+    "match_score",
+    "skills_score",
+    "experience_score",
+    "semantic_score",
+    "years_experience",
+    "required_experience",
+    "skills_count",
+    "missing_skills_count",
+    "has_safety_issues",
+    "ai_confidence",
+)
 _FEATURE_SQL = ", ".join(f"coalesce({f}::DOUBLE, 0)" for f in FEATURES)
 _BOUNDS: dict[str, tuple[float, float]] = {
-    "match_score": (0, 100), "skills_score": (0, 100), "experience_score": (0, 100), "semantic_score": (0, 100),
-    "years_experience": (0, 80), "required_experience": (0, 80), "skills_count": (0, 10_000),
-    "missing_skills_count": (0, 10_000), "has_safety_issues": (0, 1), "ai_confidence": (0, 1),
+    "match_score": (0, 100),
+    "skills_score": (0, 100),
+    "experience_score": (0, 100),
+    "semantic_score": (0, 100),
+    "years_experience": (0, 80),
+    "required_experience": (0, 80),
+    "skills_count": (0, 10_000),
+    "missing_skills_count": (0, 10_000),
+    "has_safety_issues": (0, 1),
+    "ai_confidence": (0, 1),
 }
 
 Progress = Callable[[str, int, int, str], None]
@@ -104,8 +121,15 @@ def check_features(values: dict[str, float]) -> list[float]:
 class ModelStore:
     """Trains, saves, loads and applies the two models."""
 
-    def __init__(self, warehouse: Warehouse, folder: Path, *, min_samples: int = 20, min_time_samples: int = 10,
-                 max_rows: int = 50_000) -> None:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        folder: Path,
+        *,
+        min_samples: int = 20,
+        min_time_samples: int = 10,
+        max_rows: int = 50_000,
+    ) -> None:
         self._wh = warehouse
         self._folder = folder
         self._min = min_samples
@@ -133,8 +157,10 @@ class ModelStore:
     def _rows(self, where: str, extra: str = "") -> np.ndarray:
         cur = self._wh.cursor()
         try:
-            sql = (f"SELECT {_FEATURE_SQL}{extra} FROM fact_applications WHERE {where} "  # noqa: S608 - constants
-                   f"ORDER BY hash(application_id) LIMIT {int(self._max_rows)}")
+            sql = (
+                f"SELECT {_FEATURE_SQL}{extra} FROM fact_applications WHERE {where} "  # noqa: S608 - constants
+                f"ORDER BY hash(application_id) LIMIT {int(self._max_rows)}"
+            )
             columns = cur.execute(sql).fetchnumpy()
         finally:
             cur.close()
@@ -168,7 +194,8 @@ class ModelStore:
         if len(data) < self._min:
             raise FailedPrecondition(
                 f"hire model needs at least {self._min} screened applications with a decision (hired or "
-                f"rejected); the warehouse has {len(data)} — sync first or wait for more decisions")
+                f"rejected); the warehouse has {len(data)} — sync first or wait for more decisions"
+            )
         x, y = data[:, :-1], data[:, -1].astype(int)
         counts = np.bincount(y, minlength=2)
         if counts.min() == 0:
@@ -179,8 +206,7 @@ class ModelStore:
         cv = np.array([0.0])
         if folds >= 2:
             progress("hire", 1, 4, f"{folds}-fold cross-validation on {len(y)} samples")
-            cv = cross_val_score(clf, x, y, cv=StratifiedKFold(folds, shuffle=True, random_state=0),
-                                 scoring="accuracy")
+            cv = cross_val_score(clf, x, y, cv=StratifiedKFold(folds, shuffle=True, random_state=0), scoring="accuracy")
         progress("hire", 2, 4, "held-out evaluation")
         stratify = y if counts.min() >= 2 else None
         x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, random_state=0, stratify=stratify)
@@ -190,13 +216,17 @@ class ModelStore:
         clf.fit(x, y)
         now = datetime.now(UTC)
         metrics = Metrics(
-            kind="hire", version=f"hire-{now:%Y%m%dT%H%M%SZ}", samples=len(y), trained_at=now,
+            kind="hire",
+            version=f"hire-{now:%Y%m%dT%H%M%SZ}",
+            samples=len(y),
+            trained_at=now,
             data_watermark=self._watermark(),
             accuracy=float(accuracy_score(y_te, pred)),
             precision=float(precision_score(y_te, pred, zero_division=0)),
             recall=float(recall_score(y_te, pred, zero_division=0)),
             f1=float(f1_score(y_te, pred, zero_division=0)),
-            cv_mean=float(cv.mean()), cv_std=float(cv.std()),
+            cv_mean=float(cv.mean()),
+            cv_std=float(cv.std()),
             baseline_accuracy=float(max(y_te.mean(), 1 - y_te.mean())),
             feature_importances={f: float(v) for f, v in zip(FEATURES, clf.feature_importances_, strict=True)},
         )
@@ -208,14 +238,17 @@ class ModelStore:
         progress("time_to_hire", 0, 3, "loading hires")
         data = self._rows("is_screened AND is_hired AND days_to_decision IS NOT NULL", ", days_to_decision")
         if len(data) < self._min_time:
-            raise FailedPrecondition(f"time-to-hire model needs at least {self._min_time} screened hires with a "
-                                     f"decision date; the warehouse has {len(data)}")
+            raise FailedPrecondition(
+                f"time-to-hire model needs at least {self._min_time} screened hires with a "
+                f"decision date; the warehouse has {len(data)}"
+            )
         x, y = data[:, :-1], data[:, -1]
         reg = LinearRegression()
         folds = min(3, len(y) // 2)
         progress("time_to_hire", 1, 3, f"{folds}-fold cross-validation on {len(y)} hires")
-        cv = -cross_val_score(reg, x, y, cv=KFold(folds, shuffle=True, random_state=0),
-                              scoring="neg_mean_absolute_error")
+        cv = -cross_val_score(
+            reg, x, y, cv=KFold(folds, shuffle=True, random_state=0), scoring="neg_mean_absolute_error"
+        )
         x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, random_state=0)
         reg.fit(x_tr, y_tr)
         pred = reg.predict(x_te)
@@ -223,11 +256,17 @@ class ModelStore:
         reg.fit(x, y)
         now = datetime.now(UTC)
         metrics = Metrics(
-            kind="time_to_hire", version=f"time_to_hire-{now:%Y%m%dT%H%M%SZ}", samples=len(y), trained_at=now,
-            data_watermark=self._watermark(), mae=float(mean_absolute_error(y_te, pred)),
+            kind="time_to_hire",
+            version=f"time_to_hire-{now:%Y%m%dT%H%M%SZ}",
+            samples=len(y),
+            trained_at=now,
+            data_watermark=self._watermark(),
+            mae=float(mean_absolute_error(y_te, pred)),
             r2=float(r2_score(y_te, pred)) if len(y_te) > 1 else 0.0,
             baseline_mae=float(mean_absolute_error(y_te, np.full_like(y_te, y_tr.mean()))),
-            cv_mean=float(cv.mean()), cv_std=float(cv.std()), residual_std=residual_std,
+            cv_mean=float(cv.mean()),
+            cv_std=float(cv.std()),
+            residual_std=residual_std,
         )
         self._save("time_to_hire", {"model": reg, "metrics": metrics})
         progress("time_to_hire", 3, 3, f"MAE {metrics.mae:.2f} days vs baseline {metrics.baseline_mae:.2f}")
@@ -253,8 +292,11 @@ class ModelStore:
     def features_for(self, application_id: str) -> list[float]:
         cur = self._wh.cursor()
         try:
-            rows = cur.execute(f"SELECT is_screened, {_FEATURE_SQL} FROM fact_applications "  # noqa: S608
-                              "WHERE application_id = TRY_CAST(? AS UUID)", [application_id]).fetchall()
+            rows = cur.execute(
+                f"SELECT is_screened, {_FEATURE_SQL} FROM fact_applications "  # noqa: S608
+                "WHERE application_id = TRY_CAST(? AS UUID)",
+                [application_id],
+            ).fetchall()
         finally:
             cur.close()
         row = rows[0] if rows else None
@@ -279,5 +321,6 @@ class ModelStore:
         metrics: Metrics = model["metrics"]
         days = max(0.0, float(model["model"].predict(np.asarray([features]))[0]))
         spread = 1.645 * metrics.residual_std  # ~90% interval under normal residuals
-        return TimePrediction(days, max(0.0, days - spread), days + spread, max(0.0, min(1.0, metrics.r2)),
-                              metrics.version)
+        return TimePrediction(
+            days, max(0.0, days - spread), days + spread, max(0.0, min(1.0, metrics.r2)), metrics.version
+        )

@@ -48,6 +48,7 @@ def int_param(low: int, high: int) -> Callable[[str, str], int]:
         if not low <= value <= high:
             raise InvalidArgument(f"params.{name}", f"must be between {low} and {high}, got {value}")
         return value
+
     return parse
 
 
@@ -68,15 +69,19 @@ class Spec:
 _RATE = "count(*) FILTER (WHERE is_hired)::DOUBLE / nullif(count(*) FILTER (WHERE is_decided), 0)"
 
 SPECS: dict[str, Spec] = {
-    "funnel": Spec("""
+    "funnel": Spec(
+        """
         SELECT stage, applications,
                100.0 * applications / nullif(max(applications) FILTER (WHERE stage = 'applied') OVER (), 0)
                    AS percent_of_applied,
                CASE WHEN stage <> 'rejected'
                     THEN 100.0 * applications / nullif(lag(applications) OVER (ORDER BY stage_order), 0) END
                    AS percent_of_previous
-        FROM v_hiring_funnel ORDER BY stage_order""", {}),
-    "ai_performance": Spec(f"""
+        FROM v_hiring_funnel ORDER BY stage_order""",
+        {},
+    ),
+    "ai_performance": Spec(
+        f"""
         SELECT engine, count(*) AS screened, avg(match_score) AS avg_match_score,
                avg(ai_confidence) AS avg_confidence, count(*) FILTER (WHERE is_decided) AS decided,
                count(*) FILTER (WHERE is_hired) AS hired, {_RATE} AS hire_rate,
@@ -87,13 +92,20 @@ SPECS: dict[str, Spec] = {
                count(*) FILTER (WHERE degraded) AS degraded
         FROM fact_applications
         WHERE is_screened AND screened_at >= now() - ?::INTEGER * INTERVAL 1 DAY
-        GROUP BY engine ORDER BY engine""", {"days": (int_param(1, 3650), 30)}, ("days",)),  # noqa: S608
-    "top_candidates": Spec("""
+        GROUP BY engine ORDER BY engine""",  # noqa: S608
+        {"days": (int_param(1, 3650), 30)},
+        ("days",),
+    ),
+    "top_candidates": Spec(
+        """
         SELECT candidate_id::VARCHAR AS candidate_id, name, applications, best_match_score, avg_match_score, hires
         FROM v_top_candidates
         ORDER BY best_match_score DESC, avg_match_score DESC, candidate_id LIMIT ?""",
-        {"limit": (int_param(1, 1000), 20)}, ("limit",)),
-    "safety_trends": Spec("""
+        {"limit": (int_param(1, 1000), 20)},
+        ("limit",),
+    ),
+    "safety_trends": Spec(
+        """
         SELECT date_trunc('week', screened_at::TIMESTAMP) AS week, count(*) AS screened,
                count(*) FILTER (WHERE has_safety_issues) AS with_issues,
                count(*) FILTER (WHERE has_safety_issues)::DOUBLE / count(*) AS issue_rate,
@@ -102,27 +114,42 @@ SPECS: dict[str, Spec] = {
         FROM fact_applications
         WHERE is_screened
           AND screened_at >= (date_trunc('week', now()::TIMESTAMP) - (?::INTEGER - 1) * INTERVAL 7 DAY)::TIMESTAMPTZ
-        GROUP BY 1 ORDER BY 1""", {"weeks": (int_param(1, 520), 8)}, ("weeks",)),
-    "job_title_success": Spec(f"""
+        GROUP BY 1 ORDER BY 1""",
+        {"weeks": (int_param(1, 520), 8)},
+        ("weeks",),
+    ),
+    "job_title_success": Spec(
+        f"""
         SELECT job_title AS title, count(DISTINCT job_id) AS jobs, count(*) AS applications,
                count(*) FILTER (WHERE is_decided) AS decided, count(*) FILTER (WHERE is_hired) AS hired,
                {_RATE} AS hire_rate, avg(match_score) AS avg_match_score,
                avg(match_score) FILTER (WHERE is_hired) AS avg_score_hired,
                avg(days_to_decision) FILTER (WHERE is_hired) AS avg_days_to_hire
         FROM fact_applications WHERE contains(lower(job_title), lower(?))
-        GROUP BY job_title ORDER BY applications DESC, title""", {"title": (text_param, None)}, ("title",)),  # noqa: S608
-    "job_performance": Spec("""
+        GROUP BY job_title ORDER BY applications DESC, title""",  # noqa: S608
+        {"title": (text_param, None)},
+        ("title",),
+    ),
+    "job_performance": Spec(
+        """
         SELECT job_id::VARCHAR AS job_id, title, company, job_status, applications, screened, hired,
                avg_match_score, avg_days_to_hire
         FROM v_job_performance ORDER BY applications DESC, job_id LIMIT ?""",
-        {"limit": (int_param(1, 1000), 20)}, ("limit",)),
-    "hiring_trends": Spec("""
+        {"limit": (int_param(1, 1000), 20)},
+        ("limit",),
+    ),
+    "hiring_trends": Spec(
+        """
         SELECT date_trunc('day', applied_at) AS day, count(*) AS applications,
                count(*) FILTER (WHERE is_screened) AS screened, count(*) FILTER (WHERE is_hired) AS hired,
                avg(match_score) AS avg_match_score
         FROM fact_applications WHERE applied_at >= now() - ?::INTEGER * INTERVAL 1 DAY
-        GROUP BY 1 ORDER BY 1""", {"days": (int_param(1, 3650), 30)}, ("days",)),
-    "summary": Spec(f"""
+        GROUP BY 1 ORDER BY 1""",
+        {"days": (int_param(1, 3650), 30)},
+        ("days",),
+    ),
+    "summary": Spec(
+        f"""
         SELECT (SELECT count(*) FROM dim_candidates) AS candidates, (SELECT count(*) FROM dim_jobs) AS jobs,
                (SELECT count(*) FROM dim_jobs WHERE status = 'open') AS open_jobs, count(*) AS applications,
                count(*) FILTER (WHERE is_screened) AS screened, count(*) FILTER (WHERE is_decided) AS decided,
@@ -131,7 +158,9 @@ SPECS: dict[str, Spec] = {
                avg(days_to_decision) FILTER (WHERE is_hired) AS avg_days_to_hire,
                count(*) FILTER (WHERE has_safety_issues)::DOUBLE
                    / nullif(count(*) FILTER (WHERE is_screened), 0) AS safety_issue_rate
-        FROM fact_applications""", {}),  # noqa: S608
+        FROM fact_applications""",  # noqa: S608
+        {},
+    ),
 }
 
 NAMES = (*SPECS, "schedules")

@@ -59,8 +59,7 @@ def parse_schedule(name: str, text: str) -> Schedule:
     cron = _ALIASES.get(spec, spec)
     if croniter.is_valid(cron):
         return Schedule(name, spec, cron=cron)
-    raise ValueError(f"expected an interval like 15m, 1h, 1d, a cron expression like '0 3 * * *', or off; "
-                     f"got {text!r}")
+    raise ValueError(f"expected an interval like 15m, 1h, 1d, a cron expression like '0 3 * * *', or off; got {text!r}")
 
 
 @dataclass
@@ -79,8 +78,15 @@ Store = Callable[[str, datetime, str], Awaitable[None]]
 class Scheduler:
     """Runs each enabled job when due, one at a time, and records how it went."""
 
-    def __init__(self, schedules: dict[str, Schedule], jobs: dict[str, Job],
-                 last_runs: dict[str, tuple[datetime, str]], store: Store, *, run_now: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        schedules: dict[str, Schedule],
+        jobs: dict[str, Job],
+        last_runs: dict[str, tuple[datetime, str]],
+        store: Store,
+        *,
+        run_now: set[str] | None = None,
+    ) -> None:
         now = datetime.now(UTC)
         self._jobs = jobs
         self._store = store

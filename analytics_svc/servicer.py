@@ -36,15 +36,17 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             raise InvalidArgument("name", "required")
         return convert.report(await self._a.report(request.name, dict(request.params)))
 
-    async def TrainModels(self, request: pb.TrainModelsRequest,
-                          context: Any) -> AsyncIterator[pb.TrainModelsResponse]:
+    async def TrainModels(self, request: pb.TrainModelsRequest, context: Any) -> AsyncIterator[pb.TrainModelsResponse]:
         async for event in self._a.train(convert.model_kinds(request)):
             if isinstance(event, Step):
-                yield pb.TrainModelsResponse(progress=convert.progress(event.stage, event.done, event.total,
-                                                                       event.message))
+                yield pb.TrainModelsResponse(
+                    progress=convert.progress(event.stage, event.done, event.total, event.message)
+                )
             else:
-                yield pb.TrainModelsResponse(progress=convert.progress("done", 1, 1, "trained"),
-                                             metrics=[convert.model_metrics(m) for m in event])
+                yield pb.TrainModelsResponse(
+                    progress=convert.progress("done", 1, 1, "trained"),
+                    metrics=[convert.model_metrics(m) for m in event],
+                )
 
     async def _features(self, request: pb.PredictHireRequest | pb.PredictTimeToHireRequest) -> list[float]:
         subject = request.WhichOneof("subject")
@@ -58,21 +60,34 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
 
     async def PredictHire(self, request: pb.PredictHireRequest, context: Any) -> pb.PredictHireResponse:
         p = await self._a.predict_hire(await self._features(request))
-        return pb.PredictHireResponse(probability=p.probability, likely_hire=p.likely_hire, confidence=p.confidence,
-                                      model_version=p.model_version, feature_importances=p.feature_importances)
+        return pb.PredictHireResponse(
+            probability=p.probability,
+            likely_hire=p.likely_hire,
+            confidence=p.confidence,
+            model_version=p.model_version,
+            feature_importances=p.feature_importances,
+        )
 
-    async def PredictTimeToHire(self, request: pb.PredictTimeToHireRequest,
-                                context: Any) -> pb.PredictTimeToHireResponse:
+    async def PredictTimeToHire(
+        self, request: pb.PredictTimeToHireRequest, context: Any
+    ) -> pb.PredictTimeToHireResponse:
         p = await self._a.predict_time(await self._features(request))
-        return pb.PredictTimeToHireResponse(days=p.days, low_days=p.low_days, high_days=p.high_days,
-                                            confidence=p.confidence, model_version=p.model_version)
+        return pb.PredictTimeToHireResponse(
+            days=p.days,
+            low_days=p.low_days,
+            high_days=p.high_days,
+            confidence=p.confidence,
+            model_version=p.model_version,
+        )
 
-    async def ExportParquet(self, request: pb.ExportParquetRequest,
-                            context: Any) -> AsyncIterator[pb.ExportParquetResponse]:
+    async def ExportParquet(
+        self, request: pb.ExportParquetRequest, context: Any
+    ) -> AsyncIterator[pb.ExportParquetResponse]:
         async for event in self._a.export(request.folder):
             if isinstance(event, Step):
-                yield pb.ExportParquetResponse(progress=convert.progress(event.stage, event.done, event.total,
-                                                                         event.message))
+                yield pb.ExportParquetResponse(
+                    progress=convert.progress(event.stage, event.done, event.total, event.message)
+                )
             else:
                 folder, files = event
                 yield convert.exported(str(folder), files)

@@ -42,13 +42,17 @@ class Source:
     def copy_sql(self) -> str:
         cols = ", ".join(expr for _, expr, _ in self.pg_columns)
         # updated_at is compared as exact microseconds since the epoch so the watermark never rounds.
-        return (f"COPY (SELECT {cols} FROM {self.pg_table} "  # noqa: S608 - constants only
-                "WHERE updated_at > 'epoch'::timestamptz + %s * interval '1 microsecond') "
-                "TO STDOUT (FORMAT csv)")
+        return (
+            f"COPY (SELECT {cols} FROM {self.pg_table} "  # noqa: S608 - constants only
+            "WHERE updated_at > 'epoch'::timestamptz + %s * interval '1 microsecond') "
+            "TO STDOUT (FORMAT csv)"
+        )
 
     def count_sql(self) -> str:
-        return (f"SELECT count(*) FROM {self.pg_table} "  # noqa: S608 - constants only
-                "WHERE updated_at > 'epoch'::timestamptz + %s * interval '1 microsecond'")
+        return (
+            f"SELECT count(*) FROM {self.pg_table} "  # noqa: S608 - constants only
+            "WHERE updated_at > 'epoch'::timestamptz + %s * interval '1 microsecond'"
+        )
 
     @property
     def column_names(self) -> list[str]:
@@ -67,10 +71,14 @@ CANDIDATES = Source(
     key="candidate_id",
     pg_table="catalog.candidates",
     pg_columns=(
-        ("id", "id", S), ("name", "name", S), ("location", "location", S), ("headline", "headline", S),
+        ("id", "id", S),
+        ("name", "name", S),
+        ("location", "location", S),
+        ("headline", "headline", S),
         ("years_experience", "years_experience", F),
         ("skills", "array_to_string(skills, E'\\x1f')", S),
-        ("created_us", _us("created_at"), N), ("updated_us", _us("updated_at"), N),
+        ("created_us", _us("created_at"), N),
+        ("updated_us", _us("updated_at"), N),
     ),
     transform=f"""CAST(id AS UUID) AS candidate_id, name, location, headline, years_experience,
         {_list("skills")} AS skills, len({_list("skills")})::INTEGER AS skills_count,
@@ -83,11 +91,17 @@ JOBS = Source(
     key="job_id",
     pg_table="catalog.jobs",
     pg_columns=(
-        ("id", "id", S), ("title", "title", S), ("company", "company", S), ("department", "department", S),
-        ("location", "location", S), ("min_experience", "min_experience", F),
+        ("id", "id", S),
+        ("title", "title", S),
+        ("company", "company", S),
+        ("department", "department", S),
+        ("location", "location", S),
+        ("min_experience", "min_experience", F),
         ("max_experience", "max_experience", F),
-        ("required_skills", "array_to_string(required_skills, E'\\x1f')", S), ("status", "status", S),
-        ("created_us", _us("created_at"), N), ("updated_us", _us("updated_at"), N),
+        ("required_skills", "array_to_string(required_skills, E'\\x1f')", S),
+        ("status", "status", S),
+        ("created_us", _us("created_at"), N),
+        ("updated_us", _us("updated_at"), N),
     ),
     transform=f"""CAST(id AS UUID) AS job_id, title, company, department, location, min_experience,
         max_experience, {_list("required_skills")} AS required_skills, status,
@@ -100,8 +114,12 @@ APPLICATIONS = Source(
     key="application_id",
     pg_table="catalog.applications",
     pg_columns=(
-        ("id", "id", S), ("candidate_id", "candidate_id", S), ("job_id", "job_id", S), ("status", "status", S),
-        ("applied_us", _us("applied_at"), N), ("updated_us", _us("updated_at"), N),
+        ("id", "id", S),
+        ("candidate_id", "candidate_id", S),
+        ("job_id", "job_id", S),
+        ("status", "status", S),
+        ("applied_us", _us("applied_at"), N),
+        ("updated_us", _us("updated_at"), N),
         ("decided_us", _us("decided_at"), N),
     ),
     transform=f"""CAST(id AS UUID) AS application_id, CAST(candidate_id AS UUID) AS candidate_id,
@@ -109,10 +127,14 @@ APPLICATIONS = Source(
         {_ts("updated_us")} AS updated_at, {_ts("decided_us")} AS decided_at""",
 )
 
-_MISSING = ("CASE WHEN jsonb_typeof(analysis->'missing_skills') = 'array' "
-            "THEN jsonb_array_length(analysis->'missing_skills') END")
-_MATCHED = ("CASE WHEN jsonb_typeof(analysis->'matched_skills') = 'array' "
-            "THEN jsonb_array_length(analysis->'matched_skills') END")
+_MISSING = (
+    "CASE WHEN jsonb_typeof(analysis->'missing_skills') = 'array' "
+    "THEN jsonb_array_length(analysis->'missing_skills') END"
+)
+_MATCHED = (
+    "CASE WHEN jsonb_typeof(analysis->'matched_skills') = 'array' "
+    "THEN jsonb_array_length(analysis->'matched_skills') END"
+)
 
 RESULTS = Source(
     name="results",
@@ -120,15 +142,29 @@ RESULTS = Source(
     key="result_id",
     pg_table="screening.results",
     pg_columns=(
-        ("id", "id", S), ("application_id", "application_id", S), ("candidate_id", "candidate_id", S),
-        ("job_id", "job_id", S), ("engine", "engine", S), ("engine_version", "engine_version", S),
-        ("model", "model", S), ("match_score", "match_score", N), ("skills_score", "skills_score", F),
-        ("experience_score", "experience_score", F), ("semantic_score", "semantic_score", F),
-        ("confidence", "confidence", F), ("recommendation", "recommendation", S), ("degraded", "degraded", B),
-        ("pii_count", "pii_count", N), ("bias_count", "bias_count", N), ("toxicity_score", "toxicity_score", F),
-        ("has_safety_issues", "has_safety_issues", B), ("missing_skills_count", _MISSING, N),
-        ("matched_skills_count", _MATCHED, N), ("duration_ms", "duration_ms", F),
-        ("created_us", _us("created_at"), N), ("updated_us", _us("updated_at"), N),
+        ("id", "id", S),
+        ("application_id", "application_id", S),
+        ("candidate_id", "candidate_id", S),
+        ("job_id", "job_id", S),
+        ("engine", "engine", S),
+        ("engine_version", "engine_version", S),
+        ("model", "model", S),
+        ("match_score", "match_score", N),
+        ("skills_score", "skills_score", F),
+        ("experience_score", "experience_score", F),
+        ("semantic_score", "semantic_score", F),
+        ("confidence", "confidence", F),
+        ("recommendation", "recommendation", S),
+        ("degraded", "degraded", B),
+        ("pii_count", "pii_count", N),
+        ("bias_count", "bias_count", N),
+        ("toxicity_score", "toxicity_score", F),
+        ("has_safety_issues", "has_safety_issues", B),
+        ("missing_skills_count", _MISSING, N),
+        ("matched_skills_count", _MATCHED, N),
+        ("duration_ms", "duration_ms", F),
+        ("created_us", _us("created_at"), N),
+        ("updated_us", _us("updated_at"), N),
     ),
     transform=f"""CAST(id AS UUID) AS result_id, CAST(application_id AS UUID) AS application_id,
         CAST(candidate_id AS UUID) AS candidate_id, CAST(job_id AS UUID) AS job_id, engine, engine_version,

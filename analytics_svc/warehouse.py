@@ -145,8 +145,11 @@ def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
 def fact_select(where: str = "", *, suffix: str = "", apps: str | None = None) -> str:
     """The SELECT producing fact rows for the applications in `apps` (default: all) matching `where`."""
     return FACT_SELECT.format(
-        apps=apps or f"src_applications{suffix}", where=where, results=f"src_screening_results{suffix}",
-        candidates=f"dim_candidates{suffix}", jobs=f"dim_jobs{suffix}",
+        apps=apps or f"src_applications{suffix}",
+        where=where,
+        results=f"src_screening_results{suffix}",
+        candidates=f"dim_candidates{suffix}",
+        jobs=f"dim_jobs{suffix}",
     )
 
 
@@ -173,7 +176,8 @@ class Warehouse:
         try:
             cur.execute(META)
             for (name,) in cur.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%__staging'").fetchall():
+                "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%__staging'"
+            ).fetchall():
                 cur.execute(f'DROP TABLE IF EXISTS "{name}"')
             for name, columns in TABLES.items():
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")

@@ -67,8 +67,11 @@ async def sync(syncer: Syncer, mode: Mode) -> SyncResult:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=os.environ.get("HIREMESH_DATABASE_URL"),
-                        help="a PostgreSQL server (postgresql:// URL); the bench makes its own database there")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("HIREMESH_DATABASE_URL"),
+        help="a PostgreSQL server (postgresql:// URL); the bench makes its own database there",
+    )
     parser.add_argument("--applications", type=int, default=1_000_000)
     parser.add_argument("--changed", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20, help="timed runs per report")
@@ -77,8 +80,9 @@ async def main() -> None:
     args = parser.parse_args()
     if not args.database_url:
         parser.error("--database-url or HIREMESH_DATABASE_URL is required")
-    sizes = synthetic.Sizes(candidates=args.applications // 5, jobs=max(8, args.applications // 500),
-                            applications=args.applications)
+    sizes = synthetic.Sizes(
+        candidates=args.applications // 5, jobs=max(8, args.applications // 500), applications=args.applications
+    )
     reused = await existing_source(args.database_url, sizes) if args.reuse else None
     url, seed_s = (reused, 0.0) if reused else await create_source(args.database_url, sizes)
     results: dict[str, object] = {"applications": args.applications, "seed_s": round(seed_s, 1)}
@@ -94,7 +98,9 @@ async def main() -> None:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             await conn.execute(
                 "UPDATE catalog.applications SET status = 'hired', decided_at = now(), updated_at = now() "
-                "WHERE id IN (SELECT id FROM catalog.applications ORDER BY id LIMIT %s)", (args.changed,))
+                "WHERE id IN (SELECT id FROM catalog.applications ORDER BY id LIMIT %s)",
+                (args.changed,),
+            )
         start = time.perf_counter()
         inc = await sync(syncer, "incremental")
         results["incremental_s"] = round(time.perf_counter() - start, 3)
@@ -110,8 +116,10 @@ async def main() -> None:
                 run_report(wh, name, params)
                 times.append((time.perf_counter() - t0) * 1000)
             times.sort()
-            reports[name] = {"median_ms": round(statistics.median(times), 1),
-                             "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1)}
+            reports[name] = {
+                "median_ms": round(statistics.median(times), 1),
+                "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+            }
         results["reports"] = reports
         wh.close()
 

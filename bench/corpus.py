@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = next((p / "shared" / "data" for p in REPO.parents if (p / "shared" / "data").is_dir()),
-            REPO.parent / "shared" / "data")
+DATA = next(
+    (p / "shared" / "data" for p in REPO.parents if (p / "shared" / "data").is_dir()), REPO.parent / "shared" / "data"
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -58,5 +59,5 @@ def remixed_with_sentences(n: int, seed: int = 7) -> Iterator[tuple[str, list[in
     for _ in range(n):
         sources = rng.sample(pools, rng.randint(2, 3))
         sentences = [rng.choice(rng.choice(sources)) for _ in range(rng.randint(8, 40))]
-        rare = " ".join(f"{rng.choice('bcdfghjklmnpqrstvwxz')}{rng.randrange(36 ** 5):x}q" for _ in range(3))
+        rare = " ".join(f"{rng.choice('bcdfghjklmnpqrstvwxz')}{rng.randrange(36**5):x}q" for _ in range(3))
         yield " ".join(sentences) + "\n" + rare, [ids[s] for s in sentences]

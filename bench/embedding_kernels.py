@@ -42,8 +42,13 @@ from bench.cpu import cpu_info  # noqa: E402
 SHAPES = [(4096, 384, 384), (4096, 384, 1536), (4096, 1536, 384)]  # (M, K, N) of q/k/v/out, FFN in, FFN out
 THREADS = 1
 # one thread everywhere (BLAS, OpenMP, tokenizers), so process CPU time is the kernel's own time
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-              "TOKENIZERS_PARALLELISM": "false", "OMP_WAIT_POLICY": "PASSIVE"}
+ONE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "OMP_WAIT_POLICY": "PASSIVE",
+}
 BATCH = 16
 RESTRICTED = {"MKL_ENABLE_INSTRUCTIONS": "AVX2", "OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2"}
 
@@ -69,10 +74,12 @@ def gemm_mlas() -> dict[str, float]:
         rng = np.random.default_rng(0)
         weight = rng.standard_normal((k, n)).astype(np.float32)
         graph = helper.make_graph(
-            [helper.make_node("MatMul", ["x", "w"], ["y"])], "mm",
+            [helper.make_node("MatMul", ["x", "w"], ["y"])],
+            "mm",
             [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
-            [onnx.numpy_helper.from_array(weight, "w")])
+            [onnx.numpy_helper.from_array(weight, "w")],
+        )
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
         options = ort.SessionOptions()
         options.intra_op_num_threads = THREADS
@@ -124,8 +131,12 @@ def model_ort() -> dict[str, float]:
     batch = texts()
     out = {}
     level = ort.GraphOptimizationLevel
-    levels = {"all": level.ORT_ENABLE_ALL, "extended": level.ORT_ENABLE_EXTENDED, "basic": level.ORT_ENABLE_BASIC,
-              "disabled": level.ORT_DISABLE_ALL}
+    levels = {
+        "all": level.ORT_ENABLE_ALL,
+        "extended": level.ORT_ENABLE_EXTENDED,
+        "basic": level.ORT_ENABLE_BASIC,
+        "disabled": level.ORT_DISABLE_ALL,
+    }
     for threads in (THREADS,):
         for name, opt_level in levels.items():
             model = MiniLM(folder, threads=threads)
@@ -134,8 +145,9 @@ def model_ort() -> dict[str, float]:
             options.inter_op_num_threads = 1
             options.graph_optimization_level = opt_level
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            model.session = ort.InferenceSession(str(folder / model.model_file), options,
-                                                 providers=["CPUExecutionProvider"])
+            model.session = ort.InferenceSession(
+                str(folder / model.model_file), options, providers=["CPUExecutionProvider"]
+            )
             out[f"ort_fp32_{name}_{threads}t"] = texts_per_second(lambda m=model: m.embed(batch))
     return out
 
@@ -179,8 +191,9 @@ def profile_ort() -> dict[str, float]:
         options.intra_op_num_threads = THREADS
         options.enable_profiling = True
         options.profile_file_prefix = str(Path(tmp) / "ort")
-        model.session = ort.InferenceSession(str(folder / model.model_file), options,
-                                             providers=["CPUExecutionProvider"])
+        model.session = ort.InferenceSession(
+            str(folder / model.model_file), options, providers=["CPUExecutionProvider"]
+        )
         for _ in range(3):
             model.embed(batch)
         events = json.loads(Path(model.session.end_profiling()).read_text())
@@ -195,26 +208,47 @@ def profile_ort() -> dict[str, float]:
 def mkl_banner() -> str:
     """MKL's own first MKL_VERBOSE line: on Intel CPUs it names the instruction set its kernels use."""
     code = "import torch; a = torch.randn(64, 64); a @ a"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "MKL_VERBOSE": "1"}, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MKL_VERBOSE": "1"},
+        check=False,
+    )
     return next((line for line in result.stdout.splitlines() if line.startswith("MKL_VERBOSE oneMKL")), "")
 
 
-PHASES = {"gemm_mlas": gemm_mlas, "gemm_torch": gemm_torch, "gemm_numpy": gemm_numpy, "model_ort": model_ort,
-          "model_st": model_st, "profile_ort": profile_ort}
+PHASES = {
+    "gemm_mlas": gemm_mlas,
+    "gemm_torch": gemm_torch,
+    "gemm_numpy": gemm_numpy,
+    "model_ort": model_ort,
+    "model_st": model_st,
+    "profile_ort": profile_ort,
+}
 
 
 def child(phase: str, env: dict[str, str]) -> Any:
     """Run one phase in a fresh interpreter (library dispatch is decided once, at load time)."""
-    result = subprocess.run([sys.executable, __file__, "--phase", phase], capture_output=True, text=True,
-                            env={**os.environ, **ONE_THREAD, **env, "PYTHONPATH": str(REPO)}, check=True,
-                            timeout=1800)
+    result = subprocess.run(
+        [sys.executable, __file__, "--phase", phase],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ONE_THREAD, **env, "PYTHONPATH": str(REPO)},
+        check=True,
+        timeout=1800,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    report: dict[str, Any] = {"cpu": cpu_info(), "threads": THREADS, "batch": BATCH,
-                              "loadavg_at_start": os.getloadavg()}
+    report: dict[str, Any] = {
+        "cpu": cpu_info(),
+        "threads": THREADS,
+        "batch": BATCH,
+        "loadavg_at_start": os.getloadavg(),
+    }
     report["gemm_gflops"] = {
         "mlas (onnxruntime)": child("gemm_mlas", {}),
         "mkl (torch)": child("gemm_torch", {}),
@@ -224,8 +258,11 @@ def main() -> None:
         "openblas (numpy)": child("gemm_numpy", {}),
         "openblas (numpy), OPENBLAS_CORETYPE=Haswell": child("gemm_numpy", {"OPENBLAS_CORETYPE": "Haswell"}),
     }
-    report["model_texts_per_s"] = {**child("model_ort", {}), **child("model_st", {}),
-                                   **{f"{k}_avx2_restricted": v for k, v in child("model_st", RESTRICTED).items()}}
+    report["model_texts_per_s"] = {
+        **child("model_ort", {}),
+        **child("model_st", {}),
+        **{f"{k}_avx2_restricted": v for k, v in child("model_st", RESTRICTED).items()},
+    }
     report["ort_profile_share"] = child("profile_ort", {})
     report["mkl_verbose_banner"] = mkl_banner()
     report["loadavg_at_end"] = os.getloadavg()

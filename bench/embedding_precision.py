@@ -41,8 +41,13 @@ from hiremesh_ops.build_embedding_model import INT8_BLOCK  # noqa: E402
 
 FOLDER = REPO / ".hiremesh" / "models" / "all-MiniLM-L6-v2"
 SHAPES = {(384, 384): "attn_out", (384, 1536): "ffn_in", (1536, 384): "ffn_out"}
-VARIANTS = {"all": (), "fp32_ffn_out": ("ffn_out",), "fp32_attn_out": ("attn_out",), "fp32_ffn_in": ("ffn_in",),
-            "only_ffn_in": ("ffn_out", "attn_out")}
+VARIANTS = {
+    "all": (),
+    "fp32_ffn_out": ("ffn_out",),
+    "fp32_attn_out": ("attn_out",),
+    "fp32_ffn_in": ("ffn_in",),
+    "only_ffn_in": ("ffn_out", "attn_out"),
+}
 
 
 def session(path: Path, profile_prefix: str = "") -> ort.InferenceSession:
@@ -71,8 +76,14 @@ def build_variant(fp32: Path, keep_fp32: tuple[str, ...], out: Path) -> None:
 
     model = onnx.load(str(fp32))
     classes = matmul_classes(model)
-    quantizer = MatMulNBitsQuantizer(model, bits=8, block_size=INT8_BLOCK, is_symmetric=True, accuracy_level=4,
-                                     nodes_to_exclude=[n for c in keep_fp32 for n in classes[c]])
+    quantizer = MatMulNBitsQuantizer(
+        model,
+        bits=8,
+        block_size=INT8_BLOCK,
+        is_symmetric=True,
+        accuracy_level=4,
+        nodes_to_exclude=[n for c in keep_fp32 for n in classes[c]],
+    )
     quantizer.process()
     quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
 
@@ -83,8 +94,8 @@ def op_profile(encoder: MiniLM, texts: list[str], workdir: Path) -> dict[str, An
     ids = np.zeros((len(texts), width), dtype=np.int64)
     mask = np.zeros_like(ids)
     for row, enc in enumerate(encodings):
-        ids[row, :len(enc.ids)] = enc.ids
-        mask[row, :len(enc.ids)] = 1
+        ids[row, : len(enc.ids)] = enc.ids
+        mask[row, : len(enc.ids)] = 1
     sess = session(FOLDER / "model.onnx", str(workdir / "profile"))
     feeds = {"input_ids": ids, "attention_mask": mask}
     if "token_type_ids" in {i.name for i in sess.get_inputs()}:
@@ -108,12 +119,16 @@ def op_profile(encoder: MiniLM, texts: list[str], workdir: Path) -> dict[str, An
     started = time.perf_counter()
     for _ in range(5):
         a @ a
-    sgemm = 5 * 2 * 2048 ** 3 / (time.perf_counter() - started) / 1e9
-    return {"batch": len(texts), "tokens_per_text": width, "ms_per_run_by_op": ms,
-            "share_by_op": {op: us / total for op, us in per_op.items()},
-            "matmul_gflop_per_s": matmul_gflop / (ms["MatMul"] / 1000),
-            "attention_gflop_per_s": attention_gflop / (ms["Attention"] / 1000),
-            "numpy_sgemm_gflop_per_s": sgemm}
+    sgemm = 5 * 2 * 2048**3 / (time.perf_counter() - started) / 1e9
+    return {
+        "batch": len(texts),
+        "tokens_per_text": width,
+        "ms_per_run_by_op": ms,
+        "share_by_op": {op: us / total for op, us in per_op.items()},
+        "matmul_gflop_per_s": matmul_gflop / (ms["MatMul"] / 1000),
+        "attention_gflop_per_s": attention_gflop / (ms["Attention"] / 1000),
+        "numpy_sgemm_gflop_per_s": sgemm,
+    }
 
 
 def main() -> None:
@@ -138,8 +153,10 @@ def main() -> None:
         vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name, sess in sessions.items():
             encoder.session = sess
-            vectors[name] = (np.stack([e.vector for e in encoder.embed(docs)]),
-                             np.stack([e.vector for e in encoder.embed(queries)]))
+            vectors[name] = (
+                np.stack([e.vector for e in encoder.embed(docs)]),
+                np.stack([e.vector for e in encoder.embed(queries)]),
+            )
         speed: dict[str, list[float]] = {name: [] for name in sessions}
         for _ in range(3):
             for name, sess in sessions.items():
@@ -154,11 +171,14 @@ def main() -> None:
     for name in sessions:
         d, q = vectors[name]
         cosine = np.concatenate([(docs32 * d).sum(axis=1), (queries32 * q).sum(axis=1)])
-        variants[name] = {"kept_fp32": list(VARIANTS.get(name, ())), "cosine_min": float(cosine.min()),
-                          "cosine_mean": float(cosine.mean()),
-                          "recall_at_10_vs_fp32": recall_at_10(queries32, docs32, q, d),
-                          "resume_texts_per_s": float(np.median(speed[name])),
-                          "speedup_vs_fp32": float(np.median(speed[name]) / np.median(speed["fp32"]))}
+        variants[name] = {
+            "kept_fp32": list(VARIANTS.get(name, ())),
+            "cosine_min": float(cosine.min()),
+            "cosine_mean": float(cosine.mean()),
+            "recall_at_10_vs_fp32": recall_at_10(queries32, docs32, q, d),
+            "resume_texts_per_s": float(np.median(speed[name])),
+            "speedup_vs_fp32": float(np.median(speed[name]) / np.median(speed["fp32"])),
+        }
         print(name, {k: round(v, 5) if isinstance(v, float) else v for k, v in variants[name].items()}, flush=True)
     report["variants"] = variants
     scores32 = queries32 @ docs32.T
@@ -167,8 +187,7 @@ def main() -> None:
     error = np.abs(scores32 - vectors["all"][1] @ vectors["all"][0].T)
     report["ranking_margins"] = {
         "gap_10th_11th_p10_p50_p90": [float(x) for x in np.percentile(gap, [10, 50, 90])],
-        "int8_score_error_p50_p90_max": [float(np.median(error)), float(np.percentile(error, 90)),
-                                         float(error.max())],
+        "int8_score_error_p50_p90_max": [float(np.median(error)), float(np.percentile(error, 90)), float(error.max())],
         "top1_minus_top10_p50": float(np.median(top[:, 0] - top[:, 9])),
     }
     print(json.dumps(report["ranking_margins"], indent=1))

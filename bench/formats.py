@@ -116,8 +116,9 @@ class Api:
 def antiword_text(path: Path) -> str | None:
     if shutil.which("antiword") is None:
         return None
-    done = subprocess.run(["antiword", "-m", "UTF-8.txt", "-w", "0", str(path)], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        ["antiword", "-m", "UTF-8.txt", "-w", "0", str(path)], capture_output=True, text=True, check=False
+    )
     return done.stdout if done.returncode == 0 else ""
 
 
@@ -127,8 +128,17 @@ def files_under(folder: Path) -> list[Path]:
 
 async def files_part(api: Api, folder: Path) -> dict[str, Any]:
     paths = await asyncio.to_thread(files_under, folder)
-    per: dict[str, dict[str, Any]] = defaultdict(lambda: {"files": 0, "accepted": 0, "rejected": [], "chars": [],
-                                                           "api_s": [], "parse_s": [], "sniffed": defaultdict(int)})
+    per: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {
+            "files": 0,
+            "accepted": 0,
+            "rejected": [],
+            "chars": [],
+            "api_s": [],
+            "parse_s": [],
+            "sniffed": defaultdict(int),
+        }
+    )
     texts: dict[Path, str] = {}
     for path in paths:
         suffix = path.suffix.lower() or "(none)"
@@ -150,34 +160,49 @@ async def files_part(api: Api, folder: Path) -> dict[str, Any]:
             row["sniffed"][candidate["resume_media_type"]] += 1
             texts[path] = candidate["resume_text"]
         else:
-            row["rejected"].append({"file": str(path.relative_to(folder)), "status": status,
-                                    "reason": body.get("message", "")})
+            row["rejected"].append(
+                {"file": str(path.relative_to(folder)), "status": status, "reason": body.get("message", "")}
+            )
     twins: list[dict[str, Any]] = []
     for doc in sorted(p for p in texts if p.suffix.lower() == ".doc"):
         twin = doc.with_suffix(".docx")
         if twin in texts:
             baseline = antiword_text(doc)
-            twins.append({"file": str(doc.relative_to(folder)), "hiremesh": similarity(texts[doc], texts[twin]),
-                          "antiword": None if baseline is None else similarity(baseline, texts[twin])})
+            twins.append(
+                {
+                    "file": str(doc.relative_to(folder)),
+                    "hiremesh": similarity(texts[doc], texts[twin]),
+                    "antiword": None if baseline is None else similarity(baseline, texts[twin]),
+                }
+            )
     formats = {}
     for suffix, row in sorted(per.items()):
         formats[suffix] = {
-            "files": row["files"], "accepted": row["accepted"], "rejected": len(row["rejected"]),
-            "rejections": row["rejected"], "sniffed_as": dict(row["sniffed"]),
+            "files": row["files"],
+            "accepted": row["accepted"],
+            "rejected": len(row["rejected"]),
+            "rejections": row["rejected"],
+            "sniffed_as": dict(row["sniffed"]),
             "chars_median": int(statistics.median(row["chars"])) if row["chars"] else 0,
             "chars_total": sum(row["chars"]),
-            "api_s_median": round(statistics.median(row["api_s"]), 3), "api_s_max": round(max(row["api_s"]), 3),
+            "api_s_median": round(statistics.median(row["api_s"]), 3),
+            "api_s_max": round(max(row["api_s"]), 3),
             "parse_s_median": round(statistics.median(row["parse_s"]), 4),
-            "parse_s_max": round(max(row["parse_s"]), 4)}
+            "parse_s_max": round(max(row["parse_s"]), 4),
+        }
     out: dict[str, Any] = {"files": len(paths), "formats": formats, "doc_twins": twins}
     if twins:
         ours = [t["hiremesh"] for t in twins]
-        out["doc_twin_similarity"] = {"n": len(twins), "hiremesh_mean": round(statistics.fmean(ours), 4),
-                                      "hiremesh_min": round(min(ours), 4)}
+        out["doc_twin_similarity"] = {
+            "n": len(twins),
+            "hiremesh_mean": round(statistics.fmean(ours), 4),
+            "hiremesh_min": round(min(ours), 4),
+        }
         base = [t["antiword"] for t in twins if t["antiword"] is not None]
         if base:
-            out["doc_twin_similarity"].update(antiword_mean=round(statistics.fmean(base), 4),
-                                              antiword_min=round(min(base), 4))
+            out["doc_twin_similarity"].update(
+                antiword_mean=round(statistics.fmean(base), 4), antiword_min=round(min(base), 4)
+            )
     return out
 
 
@@ -217,21 +242,33 @@ async def ocr_part(api: Api, csv_path: Path, samples: int, chars: int) -> dict[s
             status, body, seconds = await api.upload(f"ocr-{i}.{kind.split('_')[-1]}", content)
             text = body["candidate"]["resume_text"] if status in (200, 201) else ""
             char_acc, word_acc = accuracy(source, text)
-            entry[kind] = {"status": status, "char_accuracy": round(char_acc, 4), "word_accuracy": round(word_acc, 4),
-                           "api_s": round(seconds, 2), "error": "" if text else body.get("message", "")}
+            entry[kind] = {
+                "status": status,
+                "char_accuracy": round(char_acc, 4),
+                "word_accuracy": round(word_acc, 4),
+                "api_s": round(seconds, 2),
+                "error": "" if text else body.get("message", ""),
+            }
         began = time.perf_counter()
         char_acc, word_acc = accuracy(source, library_defaults_text(image))
-        entry["baseline_defaults_png"] = {"char_accuracy": round(char_acc, 4), "word_accuracy": round(word_acc, 4),
-                                          "s": round(time.perf_counter() - began, 2)}
+        entry["baseline_defaults_png"] = {
+            "char_accuracy": round(char_acc, 4),
+            "word_accuracy": round(word_acc, 4),
+            "s": round(time.perf_counter() - began, 2),
+        }
         results.append(entry)
         print(json.dumps(entry), flush=True)
 
     def mean(kind: str, key: str) -> float:
         return round(statistics.fmean(r[kind][key] for r in results), 4)
 
-    return {"samples": results, "mean": {k: {"char_accuracy": mean(k, "char_accuracy"),
-                                             "word_accuracy": mean(k, "word_accuracy")}
-                                         for k in ("png", "scanned_pdf", "baseline_defaults_png")}}
+    return {
+        "samples": results,
+        "mean": {
+            k: {"char_accuracy": mean(k, "char_accuracy"), "word_accuracy": mean(k, "word_accuracy")}
+            for k in ("png", "scanned_pdf", "baseline_defaults_png")
+        },
+    }
 
 
 async def main() -> None:

@@ -49,27 +49,49 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summary(ms: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(statistics.median(ms), 3), "p95_ms": round(pct(ms, 0.95), 3),
-            "mean_ms": round(statistics.fmean(ms), 3), "n": len(ms)}
+    return {
+        "p50_ms": round(statistics.median(ms), 3),
+        "p95_ms": round(pct(ms, 0.95), 3),
+        "mean_ms": round(statistics.fmean(ms), 3),
+        "n": len(ms),
+    }
 
 
 async def seed(search_addr: str) -> str:
     search = search_stub(search_addr)
     tag = uuid.uuid4().hex[:6]
-    job = (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
-        title=f"Bench Data Engineer {tag}", company="Bench", location="Remote", min_experience=2,
-        description="Python, SQL and Airflow pipelines on AWS.", required_skills=["python", "sql", "airflow"])),
-        timeout=T)).job
+    job = (
+        await search.CreateJob(
+            search_pb2.CreateJobRequest(
+                job=search_pb2.Job(
+                    title=f"Bench Data Engineer {tag}",
+                    company="Bench",
+                    location="Remote",
+                    min_experience=2,
+                    description="Python, SQL and Airflow pipelines on AWS.",
+                    required_skills=["python", "sql", "airflow"],
+                )
+            ),
+            timeout=T,
+        )
+    ).job
     for i in range(20):
-        text = (f"Bench Person {tag} {i}\nData engineer with {i % 9 + 1} years of Python, SQL and Airflow; "
-                f"also {'Spark' if i % 2 else 'Kafka'} and Docker.\n")
-        await search.CreateCandidate(search_pb2.CreateCandidateRequest(
-            candidate=search_pb2.Candidate(name=f"Bench Person {tag} {i}", resume_text=text)), timeout=T)
+        text = (
+            f"Bench Person {tag} {i}\nData engineer with {i % 9 + 1} years of Python, SQL and Airflow; "
+            f"also {'Spark' if i % 2 else 'Kafka'} and Docker.\n"
+        )
+        await search.CreateCandidate(
+            search_pb2.CreateCandidateRequest(
+                candidate=search_pb2.Candidate(name=f"Bench Person {tag} {i}", resume_text=text)
+            ),
+            timeout=T,
+        )
     return job.id
 
 
-async def paired(n: int, direct: Callable[[], Awaitable[Any]], rest: Callable[[], Awaitable[Any]]
-                 ) -> tuple[list[float], list[float]]:
+async def paired(
+    n: int, direct: Callable[[], Awaitable[Any]], rest: Callable[[], Awaitable[Any]]
+) -> tuple[list[float], list[float]]:
     grpc_ms: list[float] = []
     rest_ms: list[float] = []
     for i in range(n):
@@ -97,8 +119,12 @@ async def throughput(clients: int, seconds: float, call: Callable[[], Awaitable[
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     elapsed = time.perf_counter() - began
-    return {"requests_per_s": round(done / elapsed, 1), "p50_ms": round(statistics.median(latencies), 2),
-            "p95_ms": round(pct(latencies, 0.95), 2), "requests": done}
+    return {
+        "requests_per_s": round(done / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p95_ms": round(pct(latencies, 0.95), 2),
+        "requests": done,
+    }
 
 
 async def main(quick: bool, out: Path | None) -> None:
@@ -106,8 +132,12 @@ async def main(quick: bool, out: Path | None) -> None:
     seconds = 3.0 if quick else 10.0
     addrs = {svc: service_addr(svc) for svc in ("search", "screening", "guardrail", "analytics")}
     home = Path(tempfile.mkdtemp(prefix="hiremesh-bench-gateway-"))
-    env = {"HIREMESH_DATABASE_URL": await gateway_database(database_url()), "HIREMESH_HOME": str(home),
-           "HIREMESH_GATEWAY_RATE_LIMIT": "0", **{f"HIREMESH_{k.upper()}_ADDR": v for k, v in addrs.items()}}
+    env = {
+        "HIREMESH_DATABASE_URL": await gateway_database(database_url()),
+        "HIREMESH_HOME": str(home),
+        "HIREMESH_GATEWAY_RATE_LIMIT": "0",
+        **{f"HIREMESH_{k.upper()}_ADDR": v for k, v in addrs.items()},
+    }
     port = free_port()
     proc = start_process("gateway", port, env)
     url = f"http://127.0.0.1:{port}"
@@ -126,17 +156,20 @@ async def main(quick: bool, out: Path | None) -> None:
                     assert resp.status == 200, resp.status
 
             get_req = search_pb2.GetJobRequest(id=job_id)
-            search_req = search_pb2.SearchCandidatesRequest(text=QUERY, options=search_pb2.SearchOptions(
-                mode=search_pb2.SEARCH_MODE_KEYWORD, top_k=10))
+            search_req = search_pb2.SearchCandidatesRequest(
+                text=QUERY, options=search_pb2.SearchOptions(mode=search_pb2.SEARCH_MODE_KEYWORD, top_k=10)
+            )
             search_path = f"/api/v1/search/candidates?q={QUERY.replace(' ', '+')}&mode=keyword&top_k=10"
             # Warm both paths: channels, pools, caches, prepared statements.
             await paired(50, lambda: stub.GetJob(get_req, timeout=T), lambda: rest(f"/api/v1/jobs/{job_id}"))
             await paired(50, lambda: stub.SearchCandidates(search_req, timeout=T), lambda: rest(search_path))
 
-            g_get, r_get = await paired(n, lambda: stub.GetJob(get_req, timeout=T),
-                                        lambda: rest(f"/api/v1/jobs/{job_id}"))
-            g_search, r_search = await paired(n // 2, lambda: stub.SearchCandidates(search_req, timeout=T),
-                                              lambda: rest(search_path))
+            g_get, r_get = await paired(
+                n, lambda: stub.GetJob(get_req, timeout=T), lambda: rest(f"/api/v1/jobs/{job_id}")
+            )
+            g_search, r_search = await paired(
+                n // 2, lambda: stub.SearchCandidates(search_req, timeout=T), lambda: rest(search_path)
+            )
             hybrid_path = f"/api/v1/search/candidates?q={QUERY.replace(' ', '+')}&mode=hybrid&top_k=10"
             rest_tp = await throughput(16, seconds, lambda: rest(search_path))
             grpc_tp = await throughput(16, seconds, lambda: stub.SearchCandidates(search_req, timeout=T))
@@ -146,10 +179,16 @@ async def main(quick: bool, out: Path | None) -> None:
 
     results = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "get_job": {"grpc": summary(g_get), "rest": summary(r_get),
-                    "overhead_p50_ms": round(statistics.median(r_get) - statistics.median(g_get), 3)},
-        "search_keyword": {"grpc": summary(g_search), "rest": summary(r_search),
-                           "overhead_p50_ms": round(statistics.median(r_search) - statistics.median(g_search), 3)},
+        "get_job": {
+            "grpc": summary(g_get),
+            "rest": summary(r_get),
+            "overhead_p50_ms": round(statistics.median(r_get) - statistics.median(g_get), 3),
+        },
+        "search_keyword": {
+            "grpc": summary(g_search),
+            "rest": summary(r_search),
+            "overhead_p50_ms": round(statistics.median(r_search) - statistics.median(g_search), 3),
+        },
         "search_16_clients": {"rest_keyword": rest_tp, "grpc_keyword": grpc_tp, "rest_hybrid": hybrid_tp},
     }
     print(json.dumps(results, indent=2))

@@ -83,8 +83,11 @@ def timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:
         fn()
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
-    return {"p50_ms": round(statistics.median(samples), 1),
-            "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 1), "runs": runs}
+    return {
+        "p50_ms": round(statistics.median(samples), 1),
+        "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 1),
+        "runs": runs,
+    }
 
 
 def recall(find: Callable[[str], list[tuple[int, int]]], resumes: list[PlantedResume]) -> float:
@@ -117,10 +120,15 @@ async def grpc_batch_throughput(texts: list[str], rounds: int) -> dict[str, floa
     from tests.fixtures.procs import free_port
 
     port = free_port()
-    env = {**os.environ, "HIREMESH_GUARDRAIL_PORT": str(port), "HIREMESH_METRICS_PORT": "-1",
-           "HIREMESH_GUARDRAIL_PII_CACHE": "0"}
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "guardrail_svc", cwd=REPO, env=env,
-                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "HIREMESH_GUARDRAIL_PORT": str(port),
+        "HIREMESH_METRICS_PORT": "-1",
+        "HIREMESH_GUARDRAIL_PII_CACHE": "0",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "guardrail_svc", cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         addr = f"127.0.0.1:{port}"
         await wait_serving(addr, "hiremesh.v1.GuardrailService", timeout=180, alive=lambda: proc.returncode is None)
@@ -141,8 +149,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--labelled", action="store_true", help="the labelled real resumes, through the API, "
-                        "next to --baseline-ref, and the side-by-side full-scan timing")
+    parser.add_argument(
+        "--labelled",
+        action="store_true",
+        help="the labelled real resumes, through the API, "
+        "next to --baseline-ref, and the side-by-side full-scan timing",
+    )
     parser.add_argument("--baseline-ref", default="main")
     parser.add_argument("--gateway", default=f"http://127.0.0.1:{os.environ.get('HIREMESH_GATEWAY_PORT', '8080')}")
     parser.add_argument("--rounds", type=int, default=10, help="--labelled: alternating timing rounds")
@@ -150,8 +162,9 @@ def main() -> None:
     if args.labelled:
         from bench.guardrail_labelled import run_labelled
 
-        text = json.dumps(run_labelled(args.gateway, args.baseline_ref, args.rounds, resume_500(1).text), indent=2,
-                          ensure_ascii=False)
+        text = json.dumps(
+            run_labelled(args.gateway, args.baseline_ref, args.rounds, resume_500(1).text), indent=2, ensure_ascii=False
+        )
         print(text)
         if args.out:
             args.out.write_text(text + "\n")
@@ -163,8 +176,11 @@ def main() -> None:
     resumes = [resume_500(s) for s in range(20)]
     batch = [resume_500(s).text for s in range(32)]
     results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
         "resume_words": len(resume.text.split()),
     }
 
@@ -179,12 +195,15 @@ def main() -> None:
     for _ in range(rounds):
         guardrail.scan_batch(batch)
     results["hiremesh_scan_batch_in_process"] = {
-        "texts_per_s": round(len(batch) * rounds / (time.perf_counter() - started), 1), "batch": len(batch)}
+        "texts_per_s": round(len(batch) * rounds / (time.perf_counter() - started), 1),
+        "batch": len(batch),
+    }
 
     presidio = presidio_default()
     results["presidio_default_pii_only"] = timed(lambda: presidio.analyze(resume.text, language="en"), runs)
     results["presidio_default_pii_recall"] = recall(
-        lambda t: [(r.start, r.end) for r in presidio.analyze(t, language="en")], resumes)
+        lambda t: [(r.start, r.end) for r in presidio.analyze(t, language="en")], resumes
+    )
     from presidio_analyzer import BatchAnalyzerEngine
 
     batch_engine = BatchAnalyzerEngine(analyzer_engine=presidio)
@@ -192,7 +211,9 @@ def main() -> None:
     for _ in range(rounds):
         batch_engine.analyze_iterator(batch, language="en", batch_size=32)
     results["presidio_default_batch_pii_only"] = {
-        "texts_per_s": round(len(batch) * rounds / (time.perf_counter() - started), 1), "batch": len(batch)}
+        "texts_per_s": round(len(batch) * rounds / (time.perf_counter() - started), 1),
+        "batch": len(batch),
+    }
 
     results["grpc_scan_batch"] = asyncio.run(grpc_batch_throughput(batch, rounds))
     results["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -67,8 +67,11 @@ def _skill_items(record: dict[str, Any]) -> list[tuple[int, int]]:
 
 def score(records: list[dict[str, Any]], findings: list[list[Finding]]) -> dict[str, Any]:
     hits = {"name": [0, 0], "location": [0, 0], "email_or_link": [0, 0]}
-    wanted = {"name": ("Name", {"PERSON"}), "location": ("Location", {"LOCATION", "STREET_ADDRESS"}),
-              "email_or_link": ("Email Address", {"EMAIL_ADDRESS", "URL", "SOCIAL_PROFILE"})}
+    wanted = {
+        "name": ("Name", {"PERSON"}),
+        "location": ("Location", {"LOCATION", "STREET_ADDRESS"}),
+        "email_or_link": ("Email Address", {"EMAIL_ADDRESS", "URL", "SOCIAL_PROFILE"}),
+    }
     ner_total = ner_on_work = crossing = leaked = skills_blanked = skill_items = 0
     examples: list[str] = []
     for record, found in zip(records, findings, strict=True):
@@ -82,8 +85,9 @@ def score(records: list[dict[str, Any]], findings: list[list[Finding]]) -> dict[
                 hits[key][1] += 1
                 if key == "location" and not any(_overlaps(s, e, start, end) for _, s, e in found):
                     leaked += 1
-        work = [(s, e) for label in ("Skills", "Companies worked at", "Designation")
-                for s, e, _ in spans(record, label)]
+        work = [
+            (s, e) for label in ("Skills", "Companies worked at", "Designation") for s, e, _ in spans(record, label)
+        ]
         for t, s, e in found:
             if t not in ("PERSON", "LOCATION"):
                 continue
@@ -99,7 +103,10 @@ def score(records: list[dict[str, Any]], findings: list[list[Finding]]) -> dict[
             skills_blanked += any(t in ("PERSON", "LOCATION") and _overlaps(s, e, a, b) for t, s, e in found)
     out: dict[str, Any] = {key: {"recall": round(c / n, 3) if n else None, "n": n} for key, (c, n) in hits.items()}
     out["person_or_location_on_skills_companies_titles"] = {
-        "share": round(ner_on_work / ner_total, 3) if ner_total else None, "n": ner_total, "examples": examples}
+        "share": round(ner_on_work / ner_total, 3) if ner_total else None,
+        "n": ner_total,
+        "examples": examples,
+    }
     out["person_or_location_across_line_break"] = crossing
     out["labelled_places_leaked_by_redaction"] = leaked
     out["labelled_skill_items_blanked"] = {"count": skills_blanked, "of": skill_items}
@@ -110,8 +117,9 @@ def score(records: list[dict[str, Any]], findings: list[list[Finding]]) -> dict[
 def export_tree(ref: str) -> Path:
     """The packages a guardrail build imports, as of `ref`, in a temporary folder (git archive; no worktree)."""
     folder = Path(tempfile.mkdtemp(prefix="hiremesh-guardrail-"))
-    archive = subprocess.run(["git", "archive", "--format=tar", ref, "guardrail_svc", "hiremesh"], cwd=REPO,
-                             check=True, capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, "guardrail_svc", "hiremesh"], cwd=REPO, check=True, capture_output=True
+    ).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
     return folder
@@ -121,8 +129,9 @@ class Worker:
     def __init__(self, label: str, tree: Path) -> None:
         self.label = label
         env = {**os.environ, "PYTHONPATH": str(tree)}
-        self.proc = subprocess.Popen([sys.executable, str(WORKER)], cwd=tree, env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKER)], cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert json.loads(self._read()) == {"ready": True}
 
     def _read(self) -> str:
@@ -154,8 +163,9 @@ async def api_findings(gateway: str, token: str, texts: list[str]) -> list[list[
                 body = await resp.json()
                 if resp.status != 200:
                     raise RuntimeError(f"scan: HTTP {resp.status} {body}")
-            out.append([(f["entity_type"], int(f.get("start", 0)), int(f["end"]))
-                        for f in body["report"].get("pii", [])])
+            out.append(
+                [(f["entity_type"], int(f.get("start", 0)), int(f["end"])) for f in body["report"].get("pii", [])]
+            )
     return out
 
 
@@ -168,8 +178,12 @@ def run_labelled(gateway: str, baseline_ref: str, rounds: int, resume: str) -> d
     texts = [r["content"] for r in records]
     home = Path(os.environ.get("HIREMESH_HOME", REPO / ".hiremesh"))
     token = (home / "admin-token").read_text().strip()
-    results: dict[str, Any] = {"resumes": len(records), "baseline_ref": baseline_ref,
-                               "cpu": _cpu_model(), "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    results: dict[str, Any] = {
+        "resumes": len(records),
+        "baseline_ref": baseline_ref,
+        "cpu": _cpu_model(),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
     results["this_branch_via_api"] = score(records, asyncio.run(api_findings(gateway.rstrip("/"), token, texts)))
 
     baseline = Worker(baseline_ref, export_tree(baseline_ref))
@@ -177,9 +191,11 @@ def run_labelled(gateway: str, baseline_ref: str, rounds: int, resume: str) -> d
     try:
         results["workers"] = {w.label: w.call(op="where")["guardrail_svc"] for w in (baseline, ours)}
         results[f"{baseline_ref}_in_process"] = score(
-            records, [[tuple(f) for f in fs] for fs in baseline.call(op="pii", texts=texts)["findings"]])
+            records, [[tuple(f) for f in fs] for fs in baseline.call(op="pii", texts=texts)["findings"]]
+        )
         results["this_branch_in_process"] = score(
-            records, [[tuple(f) for f in fs] for fs in ours.call(op="pii", texts=texts)["findings"]])
+            records, [[tuple(f) for f in fs] for fs in ours.call(op="pii", texts=texts)["findings"]]
+        )
         examples: list[dict[str, str]] = []
         for text in texts[:40]:
             head = text[:260]
@@ -203,10 +219,12 @@ def run_labelled(gateway: str, baseline_ref: str, rounds: int, resume: str) -> d
             "resume_words": len(resume.split()),
             f"{baseline_ref}_p50_ms": _p50(samples[baseline.label]),
             "this_branch_p50_ms": _p50(samples[ours.label]),
-            "ratio_of_p50": round(statistics.median(samples[ours.label]) / statistics.median(samples[baseline.label]),
-                                  3),
+            "ratio_of_p50": round(
+                statistics.median(samples[ours.label]) / statistics.median(samples[baseline.label]), 3
+            ),
             "median_of_round_ratios": round(statistics.median(ratios), 3),
-            "rounds": rounds, "runs_per_round": RUNS_PER_ROUND,
+            "rounds": rounds,
+            "runs_per_round": RUNS_PER_ROUND,
         }
     finally:
         baseline.close()

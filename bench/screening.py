@@ -54,21 +54,47 @@ def pct(values: list[float], q: float) -> float:
 async def make_catalog(search_addr: str, candidates: int) -> tuple[str, list[str]]:
     search = search_stub(search_addr)
     tag = uuid.uuid4().hex[:6]
-    job = (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
-        title=f"Platform Engineer {tag}", company="Bench", location="Remote", min_experience=3,
-        description="Operate Kubernetes and PostgreSQL; write Python and Go services; gRPC, Kafka, Terraform.",
-        required_skills=["Python", "Kubernetes", "PostgreSQL", "Terraform"])), timeout=T)).job
+    job = (
+        await search.CreateJob(
+            search_pb2.CreateJobRequest(
+                job=search_pb2.Job(
+                    title=f"Platform Engineer {tag}",
+                    company="Bench",
+                    location="Remote",
+                    min_experience=3,
+                    description=(
+                        "Operate Kubernetes and PostgreSQL; write Python and Go services; gRPC, Kafka, Terraform."
+                    ),
+                    required_skills=["Python", "Kubernetes", "PostgreSQL", "Terraform"],
+                )
+            ),
+            timeout=T,
+        )
+    ).job
     cands = []
     for i in range(candidates):
         skills = [SKILLS[(i + k) % len(SKILLS)] for k in range(4)]
-        text = (f"Engineer {tag}-{i}. {3 + i % 8} years building backend systems with {', '.join(skills)}. "
-                "Led migrations, on-call rotations, observability with Prometheus and Grafana.")
-        cand = (await search.CreateCandidate(search_pb2.CreateCandidateRequest(
-            candidate=search_pb2.Candidate(name=f"Engineer {tag}-{i}", years_experience=3 + i % 8, skills=skills),
-            resume=search_pb2.ResumeFile(file_name=f"r{i}.txt", media_type="text/plain", content=text.encode())),
-            timeout=T)).candidate
-        await search.CreateApplication(search_pb2.CreateApplicationRequest(
-            application=search_pb2.Application(candidate_id=cand.id, job_id=job.id)), timeout=T)
+        text = (
+            f"Engineer {tag}-{i}. {3 + i % 8} years building backend systems with {', '.join(skills)}. "
+            "Led migrations, on-call rotations, observability with Prometheus and Grafana."
+        )
+        cand = (
+            await search.CreateCandidate(
+                search_pb2.CreateCandidateRequest(
+                    candidate=search_pb2.Candidate(
+                        name=f"Engineer {tag}-{i}", years_experience=3 + i % 8, skills=skills
+                    ),
+                    resume=search_pb2.ResumeFile(file_name=f"r{i}.txt", media_type="text/plain", content=text.encode()),
+                ),
+                timeout=T,
+            )
+        ).candidate
+        await search.CreateApplication(
+            search_pb2.CreateApplicationRequest(
+                application=search_pb2.Application(candidate_id=cand.id, job_id=job.id)
+            ),
+            timeout=T,
+        )
         cands.append(cand.id)
     return job.id, cands
 
@@ -78,8 +104,11 @@ def split_times(result: pb.ScreeningResult) -> dict[str, float]:
     for trace in result.traces:
         by_agent[trace.agent.lower()] = by_agent.get(trace.agent.lower(), 0.0) + trace.duration_ms
     engine = max([v for k, v in by_agent.items() if "analy" in k or "interview" in k] or [0.0])
-    return {"engine_ms": engine, "guard_ms": by_agent.get("guardrail", 0.0),
-            "retrieve_ms": sum(v for k, v in by_agent.items() if "retriev" in k)}
+    return {
+        "engine_ms": engine,
+        "guard_ms": by_agent.get("guardrail", 0.0),
+        "retrieve_ms": sum(v for k, v in by_agent.items() if "retriev" in k),
+    }
 
 
 async def guardrail_cache_counts(guardrail_addr: str) -> dict[str, float] | None:
@@ -108,8 +137,11 @@ def cache_delta(before: dict[str, float] | None, after: dict[str, float] | None)
 async def drop_database(base_url: str, database_url: str) -> None:
     import psycopg
 
-    name = urllib.parse.urlsplit(database_url).path.lstrip("/") if "://" in database_url else \
-        database_url.split("dbname=", 1)[1].split()[0]
+    name = (
+        urllib.parse.urlsplit(database_url).path.lstrip("/")
+        if "://" in database_url
+        else database_url.split("dbname=", 1)[1].split()[0]
+    )
     async with await psycopg.AsyncConnection.connect(base_url, autocommit=True) as conn:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -117,8 +149,9 @@ async def drop_database(base_url: str, database_url: str) -> None:
 async def screen_once(stub: Any, job_id: str, candidate_id: str, engine: pb.Engine.ValueType) -> dict[str, float]:
     started = time.perf_counter()
     last = None
-    async for reply in stub.Screen(pb.ScreenRequest(candidate_id=candidate_id, job_id=job_id, engine=engine),
-                                   timeout=T):
+    async for reply in stub.Screen(
+        pb.ScreenRequest(candidate_id=candidate_id, job_id=job_id, engine=engine), timeout=T
+    ):
         last = reply.event
     wall = (time.perf_counter() - started) * 1000
     assert last is not None and last.HasField("result"), "Screen ended without a result"
@@ -127,8 +160,26 @@ async def screen_once(stub: Any, job_id: str, candidate_id: str, engine: pb.Engi
 
 # How long the scripted LLM takes per call: the interviewer's shorter answer comes first, as with a real model.
 LLM_DELAYS = {"analysis": 0.5, "questions": 0.25}
-WORDS = ["Lisbon", "Toronto", "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay",
-         "Kafka", "Postgres", "Terraform", "pipelines", "migrations", "latency", "on-call", "mentoring"]
+WORDS = [
+    "Lisbon",
+    "Toronto",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Hooli",
+    "Vandelay",
+    "Kafka",
+    "Postgres",
+    "Terraform",
+    "pipelines",
+    "migrations",
+    "latency",
+    "on-call",
+    "mentoring",
+]
 
 
 class ScriptedLLM:
@@ -160,19 +211,27 @@ class ScriptedLLM:
         return f"work {self._n} with {a}, {b} and {c}"
 
     def _questions(self) -> list[dict[str, str]]:
-        return [{"question": f"Walk us through your {self._phrase()}: what would you change today?",
-                 "rationale": f"probes {self._phrase()}", "skill": "Kafka"} for _ in range(5)]
+        return [
+            {
+                "question": f"Walk us through your {self._phrase()}: what would you change today?",
+                "rationale": f"probes {self._phrase()}",
+                "skill": "Kafka",
+            }
+            for _ in range(5)
+        ]
 
     def _respond(self, body: dict[str, Any]) -> Any:
         system = body["messages"][0]["content"]
         if "interviewer" in system:
-            return self._reply(json.dumps({"interview_questions": self._questions()}),
-                               delay=LLM_DELAYS["questions"])
-        analysis = {"match_score": self._rng.randint(40, 90),
-                    "summary": f"Solid backend engineer; {self._phrase()}. Led {self._phrase()}.",
-                    "strengths": [f"Shipped {self._phrase()}", f"Owned {self._phrase()}"],
-                    "weaknesses": [f"Little {self._phrase()}"], "missing_skills": ["Terraform"],
-                    "interview_questions": self._questions()}
+            return self._reply(json.dumps({"interview_questions": self._questions()}), delay=LLM_DELAYS["questions"])
+        analysis = {
+            "match_score": self._rng.randint(40, 90),
+            "summary": f"Solid backend engineer; {self._phrase()}. Led {self._phrase()}.",
+            "strengths": [f"Shipped {self._phrase()}", f"Owned {self._phrase()}"],
+            "weaknesses": [f"Little {self._phrase()}"],
+            "missing_skills": ["Terraform"],
+            "interview_questions": self._questions(),
+        }
         return self._reply(json.dumps(analysis), delay=LLM_DELAYS["analysis"])
 
 
@@ -186,14 +245,16 @@ def summarize(samples: list[dict[str, float]]) -> dict[str, Any]:
         "engine_ms_p50": pct([s["engine_ms"] for s in samples], 0.5),
         "guardrail_ms_p50": pct([s["guard_ms"] for s in samples], 0.5),
         "retrieval_ms_p50": pct([s["retrieve_ms"] for s in samples], 0.5),
-        "overhead_ms_p50": pct(overhead, 0.5), "overhead_ms_p95": pct(overhead, 0.95),
+        "overhead_ms_p50": pct(overhead, 0.5),
+        "overhead_ms_p95": pct(overhead, 0.95),
         "overhead_ms_mean": statistics.fmean(overhead),
         "overhead_without_guardrail_ms_p50": pct(no_guard, 0.5),
     }
 
 
-async def bench_sync(variants: dict[str, Any], engine: pb.Engine.ValueType, job_id: str, cands: list[str], rounds: int,
-                     concurrency: int) -> dict[str, Any]:
+async def bench_sync(
+    variants: dict[str, Any], engine: pb.Engine.ValueType, job_id: str, cands: list[str], rounds: int, concurrency: int
+) -> dict[str, Any]:
     """Sequential screenings alternating between the `variants` (screening_svc stubs; the first is the shipped
     setup, the others its baselines), then `rounds` screenings through the first with `concurrency` callers.
 
@@ -230,8 +291,9 @@ async def bench_sync(variants: dict[str, Any], engine: pb.Engine.ValueType, job_
 
 async def bench_queue(stub: Any, job_id: str, expected: int) -> dict[str, Any]:
     started = time.perf_counter()
-    reply = await stub.SubmitBatchScreening(pb.SubmitBatchScreeningRequest(job_id=job_id,
-                                                                           engine=pb.ENGINE_EVIDENCE), timeout=T)
+    reply = await stub.SubmitBatchScreening(
+        pb.SubmitBatchScreeningRequest(job_id=job_id, engine=pb.ENGINE_EVIDENCE), timeout=T
+    )
     submitted = time.perf_counter() - started
     assert len(reply.tasks) == expected, f"{len(reply.tasks)} tasks for {expected} applications"
 
@@ -244,8 +306,13 @@ async def bench_queue(stub: Any, job_id: str, expected: int) -> dict[str, Any]:
 
     states = await asyncio.gather(*(finish(t.id) for t in reply.tasks))
     elapsed = time.perf_counter() - started
-    return {"tasks": expected, "submit_ms": submitted * 1000, "seconds": elapsed,
-            "tasks_per_s": expected / elapsed, "succeeded": states.count("TASK_STATE_SUCCEEDED")}
+    return {
+        "tasks": expected,
+        "submit_ms": submitted * 1000,
+        "seconds": elapsed,
+        "tasks_per_s": expected / elapsed,
+        "succeeded": states.count("TASK_STATE_SUCCEEDED"),
+    }
 
 
 async def bench_queue_only(database_url: str, tasks: int) -> dict[str, Any]:
@@ -255,8 +322,9 @@ async def bench_queue_only(database_url: str, tasks: int) -> dict[str, Any]:
     from screening_svc.queue import ScreeningQueue, ensure_schema
     from screening_svc.tasks import NewResult, TaskRecord, TaskSpec, TaskStore
 
-    os.environ.update({"HIREMESH_DATABASE_URL": database_url, "HIREMESH_SCREENING_WORKERS": "2",
-                       "HIREMESH_SCREENING_POLL_S": "0.5"})
+    os.environ.update(
+        {"HIREMESH_DATABASE_URL": database_url, "HIREMESH_SCREENING_WORKERS": "2", "HIREMESH_SCREENING_POLL_S": "0.5"}
+    )
     await migrate(database_url, "screening", REPO / "screening_svc" / "migrations")
     await ensure_schema(database_url)
     pool = await open_pool(database_url, min_size=1, max_size=8)
@@ -268,8 +336,26 @@ async def bench_queue_only(database_url: str, tasks: int) -> dict[str, Any]:
         nonlocal finished
         for stage in ("retrieving", "analyzing", "interviewing", "guarding"):
             await store.progress(task.id, stage, 50, stage)
-        await store.complete(task.id, NewResult(task.candidate_id, task.job_id, "", "evidence", "bench", "",
-                                                {"match_score": 50}, False, "", {}, True, 0, 0, 0.0, False))
+        await store.complete(
+            task.id,
+            NewResult(
+                task.candidate_id,
+                task.job_id,
+                "",
+                "evidence",
+                "bench",
+                "",
+                {"match_score": 50},
+                False,
+                "",
+                {},
+                True,
+                0,
+                0,
+                0.0,
+                False,
+            ),
+        )
         finished += 1
         if finished == tasks:
             done.set()
@@ -277,8 +363,9 @@ async def bench_queue_only(database_url: str, tasks: int) -> dict[str, Any]:
     queue = ScreeningQueue(ScreeningConfig.from_env(), store, pool, body)
     await queue.open()
     try:
-        created = await store.create([TaskSpec(str(uuid.uuid4()), str(uuid.uuid4()), "", "evidence", 0)
-                                      for _ in range(tasks)])
+        created = await store.create(
+            [TaskSpec(str(uuid.uuid4()), str(uuid.uuid4()), "", "evidence", 0) for _ in range(tasks)]
+        )
         await queue.defer(created, 0)
         started = time.perf_counter()
         queue.start_background(worker=True)
@@ -293,8 +380,12 @@ async def bench_queue_only(database_url: str, tasks: int) -> dict[str, Any]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--engine", choices=("evidence", "llm"), default="evidence",
-                        help="llm: LLM-written results from a scripted OpenAI-compatible server (see LLM_DELAYS)")
+    parser.add_argument(
+        "--engine",
+        choices=("evidence", "llm"),
+        default="evidence",
+        help="llm: LLM-written results from a scripted OpenAI-compatible server (see LLM_DELAYS)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     rounds, batch, queue_only = (10, 10, 50) if args.quick else (60, 40, 400)
@@ -311,22 +402,32 @@ async def main() -> None:
     extra: dict[str, str] = {}
     if fake is not None:
         await fake.start()
-        extra = {"HIREMESH_SCREENING_ENGINE": "llm", "HIREMESH_LLM_BASE_URL": fake.base_url,
-                 "HIREMESH_LLM_MODEL": "fake-model"}
+        extra = {
+            "HIREMESH_SCREENING_ENGINE": "llm",
+            "HIREMESH_LLM_BASE_URL": fake.base_url,
+            "HIREMESH_LLM_MODEL": "fake-model",
+        }
     # A baseline: the same screening_svc code against a guardrail_svc whose findings cache is off.
-    plain_guardrail = await spawn_service("guardrail_svc", free_port(),
-                                          {**os.environ, "HIREMESH_GUARDRAIL_PII_CACHE": "0",
-                                           "HIREMESH_METRICS_PORT": "-1"}, "hiremesh.v1.GuardrailService")
+    plain_guardrail = await spawn_service(
+        "guardrail_svc",
+        free_port(),
+        {**os.environ, "HIREMESH_GUARDRAIL_PII_CACHE": "0", "HIREMESH_METRICS_PORT": "-1"},
+        "hiremesh.v1.GuardrailService",
+    )
     procs = [plain_guardrail]
     queued: dict[str, Any] | None = None
     try:
         variants: dict[str, Any] = {}
         for name in variant_names:
-            env = screening_env(screening_db, search_addr,
-                                plain_guardrail.addr if name == "guardrail_cache_off" else guardrail_addr,
-                                HIREMESH_SCREENING_WORKERS="2" if name == "shipped" else "0",
-                                HIREMESH_SCREENING_EARLY_SCAN="0" if name == "early_scan_off" else "1",
-                                **extra, **({} if name == "shipped" else {"HIREMESH_METRICS_PORT": "-1"}))
+            env = screening_env(
+                screening_db,
+                search_addr,
+                plain_guardrail.addr if name == "guardrail_cache_off" else guardrail_addr,
+                HIREMESH_SCREENING_WORKERS="2" if name == "shipped" else "0",
+                HIREMESH_SCREENING_EARLY_SCAN="0" if name == "early_scan_off" else "1",
+                **extra,
+                **({} if name == "shipped" else {"HIREMESH_METRICS_PORT": "-1"}),
+            )
             procs.append(await spawn_service("screening_svc", free_port(), env, SCREENING_HEALTH))
             variants[name] = screening_stub(procs[-1].addr)
         engine = pb.ENGINE_LLM if llm else pb.ENGINE_EVIDENCE
@@ -340,8 +441,11 @@ async def main() -> None:
         if fake is not None:
             await fake.stop()
         await drop_database(base_url, screening_db)
-    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                              "engine": args.engine, "screen": sync}
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "engine": args.engine,
+        "screen": sync,
+    }
     if llm:
         report["llm_delays_s"] = LLM_DELAYS
     else:

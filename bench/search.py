@@ -67,9 +67,27 @@ from hiremesh_ops.probe import wait_serving  # noqa: E402
 
 DIM = 384
 SEED = 7
-ROLES = ["backend engineer", "data scientist", "nurse", "accountant", "sales manager", "mechanical engineer",
-         "designer", "teacher", "truck driver", "chef", "lawyer", "marketing specialist", "devops engineer",
-         "pharmacist", "electrician", "recruiter", "financial analyst", "frontend developer", "civil engineer"]
+ROLES = [
+    "backend engineer",
+    "data scientist",
+    "nurse",
+    "accountant",
+    "sales manager",
+    "mechanical engineer",
+    "designer",
+    "teacher",
+    "truck driver",
+    "chef",
+    "lawyer",
+    "marketing specialist",
+    "devops engineer",
+    "pharmacist",
+    "electrician",
+    "recruiter",
+    "financial analyst",
+    "frontend developer",
+    "civil engineer",
+]
 SKILLS = ["Python", "Go", "SQL", "Kubernetes", "AWS", "Excel", "Figma", "React", "Java", "Docker"]
 CITIES = ["Berlin", "London", "Madrid", "Paris", "Warsaw", "Lisbon", "Remote"]
 PROD_INDEX = "candidates_embedding_hnsw"
@@ -114,7 +132,7 @@ class Corpus:
             assign = self.rng.choice(len(self.subtopics), size=k, p=self.weights)
             low_rank = self.rng.normal(scale=0.07, size=(k, 48)).astype(np.float32) @ self.basis
             noise = self.rng.normal(scale=0.012, size=(k, DIM)).astype(np.float32)
-            out[start:start + k] = _unit(self.subtopics[assign] + low_rank + noise)
+            out[start : start + k] = _unit(self.subtopics[assign] + low_rank + noise)
         return out
 
 
@@ -201,13 +219,17 @@ async def meta_get(conn: psycopg.AsyncConnection[Any], key: str) -> Any:
 
 
 async def meta_put(conn: psycopg.AsyncConnection[Any], key: str, value: Any) -> None:
-    await conn.execute("INSERT INTO public.bench_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
-                       "SET value = excluded.value", (key, Jsonb(value)))
+    await conn.execute(
+        "INSERT INTO public.bench_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
+        "SET value = excluded.value",
+        (key, Jsonb(value)),
+    )
 
 
 async def index_def(conn: psycopg.AsyncConnection[Any], name: str) -> str | None:
-    row = await (await conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = 'catalog' AND "
-                                    "indexname = %s", (name,))).fetchone()
+    row = await (
+        await conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = 'catalog' AND indexname = %s", (name,))
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -226,11 +248,28 @@ async def load(conn: psycopg.AsyncConnection[Any], corpus: Corpus, text: str) ->
     words = random.Random(5)
     now = datetime.now(UTC)
     t0 = time.perf_counter()
-    async with conn.cursor() as cur, cur.copy(
+    async with (
+        conn.cursor() as cur,
+        cur.copy(
             "COPY catalog.candidates (id, name, headline, location, years_experience, skills, resume_text, "
-            "embedding, embedded_at, created_at, updated_at) FROM STDIN WITH (FORMAT BINARY)") as copy:
-        copy.set_types(["uuid", "text", "text", "text", "float8", "text[]", "text", "vector", "timestamptz",
-                        "timestamptz", "timestamptz"])
+            "embedding, embedded_at, created_at, updated_at) FROM STDIN WITH (FORMAT BINARY)"
+        ) as copy,
+    ):
+        copy.set_types(
+            [
+                "uuid",
+                "text",
+                "text",
+                "text",
+                "float8",
+                "text[]",
+                "text",
+                "vector",
+                "timestamptz",
+                "timestamptz",
+                "timestamptz",
+            ]
+        )
         for i, vec in enumerate(corpus.vectors):
             if text == "resume":  # 80-400 words like bench/search_keyword.py, for keyword and hybrid runs
                 role = RESUME_ROLES[i % len(RESUME_ROLES)]
@@ -240,8 +279,21 @@ async def load(conn: psycopg.AsyncConnection[Any], corpus: Corpus, text: str) ->
                 role = ROLES[i % len(ROLES)]
                 skills = [SKILLS[j] for j in rng.choice(len(SKILLS), 3, replace=False)]
                 body = f"{role} with {', '.join(skills)}"
-            await copy.write_row((row_id(i), f"Candidate {i}", role.title() if text == "resume" else "",
-                                  CITIES[i % len(CITIES)], float(i % 20), skills, body, vec, now, now, now))
+            await copy.write_row(
+                (
+                    row_id(i),
+                    f"Candidate {i}",
+                    role.title() if text == "resume" else "",
+                    CITIES[i % len(CITIES)],
+                    float(i % 20),
+                    skills,
+                    body,
+                    vec,
+                    now,
+                    now,
+                    now,
+                )
+            )
     out = {"load_seconds": time.perf_counter() - t0}
     out["load_rows_per_s"] = len(corpus.vectors) / out["load_seconds"]
     t0 = time.perf_counter()
@@ -251,8 +303,12 @@ async def load(conn: psycopg.AsyncConnection[Any], corpus: Corpus, text: str) ->
 
 
 async def variant_indexes(conn: psycopg.AsyncConnection[Any]) -> list[str]:
-    rows = await (await conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'catalog' AND "
-                                     "indexname LIKE %s", (VARIANT_PREFIX + "%",))).fetchall()
+    rows = await (
+        await conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'catalog' AND indexname LIKE %s",
+            (VARIANT_PREFIX + "%",),
+        )
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -282,8 +338,9 @@ def with_params(definition: str, m: int | None, efc: int | None) -> str:
 async def migrated_index(conn: psycopg.AsyncConnection[Any]) -> str:
     """The production index's definition as the migrations left it (the bench drops and rebuilds it around a
     load, so it is remembered per set of applied migrations)."""
-    rows = await (await conn.execute("SELECT name FROM public.hiremesh_migrations WHERE schema = 'catalog' "
-                                     "ORDER BY name")).fetchall()
+    rows = await (
+        await conn.execute("SELECT name FROM public.hiremesh_migrations WHERE schema = 'catalog' ORDER BY name")
+    ).fetchall()
     applied = [r[0] for r in rows]
     stored = await meta_get(conn, "migrated_index")
     if stored and stored["migrations"] == applied:
@@ -311,8 +368,12 @@ async def ensure_prod_index(conn: psycopg.AsyncConnection[Any], migrated_def: st
     if current == wanted and stored and stored.get("definition") == wanted:
         return {**stored, "reused": True}
     if current == wanted:  # a migration (re)built it on the loaded rows: its time is the migration's
-        out: dict[str, Any] = {"definition": wanted, "build_seconds": None, "built_by": "migration",
-               "size_mb": await index_mb(conn, PROD_INDEX)}
+        out: dict[str, Any] = {
+            "definition": wanted,
+            "build_seconds": None,
+            "built_by": "migration",
+            "size_mb": await index_mb(conn, PROD_INDEX),
+        }
         await meta_put(conn, f"index:{PROD_INDEX}", out)
         return {**out, "reused": False}
     await conn.execute(f"DROP INDEX IF EXISTS catalog.{PROD_INDEX}")
@@ -331,8 +392,10 @@ async def ensure_variant(conn: psycopg.AsyncConnection[Any], v: Variant) -> dict
     depth = 1
     while depth in used:
         depth += 1
-    statement = (f'CREATE INDEX "{v.index}" ON catalog.candidates USING hnsw (({v.expression(depth)}) '
-                 f"{v.opclass()}) WITH (m = {v.m}, ef_construction = {v.ef_construction})")
+    statement = (
+        f'CREATE INDEX "{v.index}" ON catalog.candidates USING hnsw (({v.expression(depth)}) '
+        f"{v.opclass()}) WITH (m = {v.m}, ef_construction = {v.ef_construction})"
+    )
     print(f"building {statement}", flush=True)
     out: dict[str, Any] = {"depth": depth, "statement": statement, **(await build(conn, statement))}
     out["size_mb"] = await index_mb(conn, v.index)
@@ -348,7 +411,8 @@ async def add_query_jobs(conn: psycopg.AsyncConnection[Any], queries: np.ndarray
         async with conn.cursor() as cur:
             await cur.executemany(
                 "INSERT INTO catalog.jobs (id, title, embedding, embedded_at) VALUES (%s, 'bench query', %s, now())",
-                list(zip(ids, queries, strict=True)))
+                list(zip(ids, queries, strict=True)),
+            )
     return ids
 
 
@@ -357,17 +421,27 @@ async def add_query_jobs(conn: psycopg.AsyncConnection[Any], queries: np.ndarray
 
 def nearest_sql(expression: str, cast: str) -> sql.Composed:
     """The 10 nearest rows by an indexed expression (the bench's own constants, never input)."""
-    return sql.SQL("SELECT id FROM catalog.candidates ORDER BY {} <=> %s{} LIMIT 10").format(sql.SQL(expression),
-                                                                                            sql.SQL(cast))
+    return sql.SQL("SELECT id FROM catalog.candidates ORDER BY {} <=> %s{} LIMIT 10").format(
+        sql.SQL(expression), sql.SQL(cast)
+    )
 
 
 async def set_ef(conn: psycopg.AsyncConnection[Any], ef: int, iterative: str = "relaxed_order") -> None:
-    await conn.execute("SELECT set_config('hnsw.ef_search', %s, false), set_config('hnsw.iterative_scan', %s, false)",
-                       (str(ef), iterative))
+    await conn.execute(
+        "SELECT set_config('hnsw.ef_search', %s, false), set_config('hnsw.iterative_scan', %s, false)",
+        (str(ef), iterative),
+    )
 
 
-async def measure_variant(conn: psycopg.AsyncConnection[Any], v: Variant, depth: int, queries: np.ndarray,
-                          truth: np.ndarray, efs: list[int], iterative: str = "relaxed_order") -> dict[str, Any]:
+async def measure_variant(
+    conn: psycopg.AsyncConnection[Any],
+    v: Variant,
+    depth: int,
+    queries: np.ndarray,
+    truth: np.ndarray,
+    efs: list[int],
+    iterative: str = "relaxed_order",
+) -> dict[str, Any]:
     statement = nearest_sql(v.expression(depth), v.query_cast())
     plan = await (await conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + statement, (queries[0],))).fetchone()
     if v.index not in json.dumps(plan):
@@ -387,23 +461,29 @@ async def measure_variant(conn: psycopg.AsyncConnection[Any], v: Variant, depth:
             rows = await (await conn.execute(statement, (q,), prepare=True)).fetchall()
             times.append(time.perf_counter() - t0)
             found.append([r[0].int - 1 for r in rows])
-        r = {**stats_ms(times), "recall_at_10": recall(found, truth),
-             "backend_cpu_ms": (cpu_seconds(backend) - cpu0) / len(queries) * 1e3,
-             "buffers_per_query": await buffers_per_query(conn, statement, queries[:50])}
+        r = {
+            **stats_ms(times),
+            "recall_at_10": recall(found, truth),
+            "backend_cpu_ms": (cpu_seconds(backend) - cpu0) / len(queries) * 1e3,
+            "buffers_per_query": await buffers_per_query(conn, statement, queries[:50]),
+        }
         out[str(ef)] = r
-        print(f"  {v.name} ef {ef} (iterative_scan {iterative}): p50 {r['p50_ms']:.2f} / p99 {r['p99_ms']:.2f} ms, "
-              f"backend CPU {r['backend_cpu_ms']:.2f} ms/query, {r['buffers_per_query']:.0f} buffers/query, "
-              f"recall@10 {r['recall_at_10']:.3f}", flush=True)
+        print(
+            f"  {v.name} ef {ef} (iterative_scan {iterative}): p50 {r['p50_ms']:.2f} / p99 {r['p99_ms']:.2f} ms, "
+            f"backend CPU {r['backend_cpu_ms']:.2f} ms/query, {r['buffers_per_query']:.0f} buffers/query, "
+            f"recall@10 {r['recall_at_10']:.3f}",
+            flush=True,
+        )
     return out
 
 
-async def buffers_per_query(conn: psycopg.AsyncConnection[Any], statement: sql.Composed,
-                            queries: np.ndarray) -> float:
+async def buffers_per_query(conn: psycopg.AsyncConnection[Any], statement: sql.Composed, queries: np.ndarray) -> float:
     """Mean buffer pages a query touches (EXPLAIN ANALYZE BUFFERS): the index's work, independent of the load."""
     total = 0
     for q in queries:
-        row = await (await conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) ") + statement,
-                                        (q,))).fetchone()
+        row = await (
+            await conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) ") + statement, (q,))
+        ).fetchone()
         plan = (row or [[{}]])[0][0]["Plan"]
         total += plan.get("Shared Hit Blocks", 0) + plan.get("Shared Read Blocks", 0)
     return total / len(queries)
@@ -426,10 +506,18 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     return time.perf_counter() - t0, result
 
 
-async def measure_paths(conn: psycopg.AsyncConnection[Any], search_addr: str, bare_addr: str,
-                        job_ids: list[str], queries: np.ndarray, truth: np.ndarray, ef: int,
-                        definition: str, baseline_addr: str | None = None,
-                        pids: dict[str, int] | None = None) -> dict[str, Any]:
+async def measure_paths(
+    conn: psycopg.AsyncConnection[Any],
+    search_addr: str,
+    bare_addr: str,
+    job_ids: list[str],
+    queries: np.ndarray,
+    truth: np.ndarray,
+    ef: int,
+    definition: str,
+    baseline_addr: str | None = None,
+    pids: dict[str, int] | None = None,
+) -> dict[str, Any]:
     """SQL, gRPC (and the baseline tree's gRPC) and a bare RPC, query by query; which one goes first rotates so
     none always finds the buffers warmed by another. ef 0 lets the service pick (ranking.EF_FLOORS); the SQL
     then runs at the ef_search the service reports it used."""
@@ -437,8 +525,12 @@ async def measure_paths(conn: psycopg.AsyncConnection[Any], search_addr: str, ba
     stub = search_stub(search_addr)
     sql_ef = ef
     if ef == 0:
-        probe = await stub.SearchCandidates(pb.SearchCandidatesRequest(
-            job_id=job_ids[0], options=pb.SearchOptions(mode=pb.SEARCH_MODE_VECTOR, top_k=10)), timeout=30)
+        probe = await stub.SearchCandidates(
+            pb.SearchCandidatesRequest(
+                job_id=job_ids[0], options=pb.SearchOptions(mode=pb.SEARCH_MODE_VECTOR, top_k=10)
+            ),
+            timeout=30,
+        )
         sql_ef = probe.ef_search
     await set_ef(conn, sql_ef)
     mesh_health = health_pb2_grpc.HealthStub(channel(search_addr))
@@ -474,7 +566,8 @@ async def measure_paths(conn: psycopg.AsyncConnection[Any], search_addr: str, ba
             ("sql", functools.partial(sql_call, q)),  # a numpy row is Any: mypy infers no lambda over it
             *[(n, lambda job=job, n=n: grpc_call(job, n)) for n in stubs],
             ("bare_rpc", lambda: bare.Check(check, timeout=10)),
-            ("mesh_health_rpc", lambda: mesh_health.Check(check, timeout=10))]
+            ("mesh_health_rpc", lambda: mesh_health.Check(check, timeout=10)),
+        ]
         shift = i % len(calls)
         for name, call in calls[shift:] + calls[:shift]:
             elapsed, result = await timed(call)
@@ -484,8 +577,9 @@ async def measure_paths(conn: psycopg.AsyncConnection[Any], search_addr: str, ba
     out: dict[str, Any] = {name: stats_ms(t) for name, t in times.items()}
     # search_svc's own CPU per call (one health check per query included): the service's share of the overhead
     # whatever the neighbours do
-    out["process_cpu_ms_per_query"] = {name: (cpu_seconds(pid) - cpu0[name]) / len(queries) * 1e3
-                                       for name, pid in pids.items()}
+    out["process_cpu_ms_per_query"] = {
+        name: (cpu_seconds(pid) - cpu0[name]) / len(queries) * 1e3 for name, pid in pids.items()
+    }
     for name in found:
         out[name]["recall_at_10"] = recall(found[name], truth)
     out["sql_ef_search"] = sql_ef
@@ -500,21 +594,28 @@ async def measure_paths(conn: psycopg.AsyncConnection[Any], search_addr: str, ba
 def start_search(url: str, tree: Path = REPO) -> tuple[subprocess.Popen[bytes], str]:
     """`python -m search_svc` from `tree` (another checkout's code runs with this venv's packages)."""
     port = free_port()
-    env = {**os.environ, "HIREMESH_DATABASE_URL": url, "HIREMESH_SEARCH_PORT": str(port),
-           "HIREMESH_METRICS_PORT": "-1", "HIREMESH_SEARCH_CATCHUP_S": "0",
-           "HIREMESH_EMBEDDING_ADDR": "127.0.0.1:9"}  # never called: queries are stored job vectors
+    env = {
+        **os.environ,
+        "HIREMESH_DATABASE_URL": url,
+        "HIREMESH_SEARCH_PORT": str(port),
+        "HIREMESH_METRICS_PORT": "-1",
+        "HIREMESH_SEARCH_CATCHUP_S": "0",
+        "HIREMESH_EMBEDDING_ADDR": "127.0.0.1:9",
+    }  # never called: queries are stored job vectors
     if tree != REPO:
         env["PYTHONPATH"] = str(tree)
     log = open(Path(tempfile.gettempdir()) / f"bench-search-{port}.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "search_svc"], cwd=tree, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "search_svc"], cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     return proc, f"127.0.0.1:{port}"
 
 
 def start_bare() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(REPO / "bench" / "bare_grpc.py"), "--port", str(port)],
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "bench" / "bare_grpc.py"), "--port", str(port)], stdout=subprocess.DEVNULL
+    )
     return proc, f"127.0.0.1:{port}"
 
 
@@ -541,22 +642,37 @@ async def main() -> None:
     root: Path | None = None
     cluster: Cluster | None = None
     url = ARGS.dsn
-    settings = {"shared_buffers": ARGS.shared_buffers, "maintenance_work_mem": "3GB",
-                "max_parallel_maintenance_workers": "1", "effective_cache_size": "12GB", "jit": "off",
-                # an index built after the load needs no WAL of its own: builds are faster, nothing is lost
-                # that a rerun cannot rebuild
-                "wal_level": "minimal", "max_wal_senders": "0", "max_wal_size": "8GB"}
+    settings = {
+        "shared_buffers": ARGS.shared_buffers,
+        "maintenance_work_mem": "3GB",
+        "max_parallel_maintenance_workers": "1",
+        "effective_cache_size": "12GB",
+        "jit": "off",
+        # an index built after the load needs no WAL of its own: builds are faster, nothing is lost
+        # that a rerun cannot rebuild
+        "wal_level": "minimal",
+        "max_wal_senders": "0",
+        "max_wal_size": "8GB",
+    }
     if not url:
-        root = Path(ARGS.cluster) if ARGS.cluster else Path(tempfile.mkdtemp(prefix="hiremesh-bench-search-",
-                                                                             dir="/tmp"))
+        root = (
+            Path(ARGS.cluster) if ARGS.cluster else Path(tempfile.mkdtemp(prefix="hiremesh-bench-search-", dir="/tmp"))
+        )
         cluster = Cluster(root / "data", free_port(), settings=settings)
         await asyncio.to_thread(cluster.start)
         await asyncio.to_thread(cluster.ensure_database, "bench")
         url = cluster.url("bench")
         print(f"database {url} (cluster in {root})", flush=True)
-    report: dict[str, Any] = {"rows": ARGS.rows, "queries": ARGS.queries, "text": ARGS.text, "cpu": cpu_info(),
-                              "platform": platform.platform(), "shared_buffers": ARGS.shared_buffers,
-                              "command": " ".join(sys.argv), "started": datetime.now(UTC).isoformat()}
+    report: dict[str, Any] = {
+        "rows": ARGS.rows,
+        "queries": ARGS.queries,
+        "text": ARGS.text,
+        "cpu": cpu_info(),
+        "platform": platform.platform(),
+        "shared_buffers": ARGS.shared_buffers,
+        "command": " ".join(sys.argv),
+        "started": datetime.now(UTC).isoformat(),
+    }
     procs: list[subprocess.Popen[bytes]] = []
     try:
         t0 = time.perf_counter()
@@ -584,9 +700,12 @@ async def main() -> None:
         del corpus  # the vectors live in the database now; ground truth is computed
         report["hnsw"] = await ensure_prod_index(conn, migrated)
         build_s = report["hnsw"]["build_seconds"]
-        print(f"production index: {report['hnsw']['definition']} — "
-              f"{'built by a migration' if build_s is None else f'{build_s:.0f} s'}, {report['hnsw']['size_mb']:.0f} MB"
-              f"{' (reused)' if report['hnsw']['reused'] else ''}", flush=True)
+        print(
+            f"production index: {report['hnsw']['definition']} — "
+            f"{'built by a migration' if build_s is None else f'{build_s:.0f} s'}, {report['hnsw']['size_mb']:.0f} MB"
+            f"{' (reused)' if report['hnsw']['reused'] else ''}",
+            flush=True,
+        )
         variants = [Variant.parse(s) for s in ARGS.variant]
         built = {v.name: await ensure_variant(conn, v) for v in variants}
         if variants and not ARGS.build_only:
@@ -594,46 +713,69 @@ async def main() -> None:
             for v in variants:
                 info = built[v.name]
                 res = await measure_variant(conn, v, info["depth"], queries, truth, ARGS.variant_ef)
-                report["variants"][v.name] = {"build_seconds": info["build_seconds"], "size_mb": info["size_mb"],
-                                              "ef_search": res}
+                report["variants"][v.name] = {
+                    "build_seconds": info["build_seconds"],
+                    "size_mb": info["size_mb"],
+                    "ef_search": res,
+                }
             first = variants[0]
-            report["iterative_scan_off"] = {first.name: await measure_variant(
-                conn, first, built[first.name]["depth"], queries, truth, ARGS.variant_ef, iterative="off")}
+            report["iterative_scan_off"] = {
+                first.name: await measure_variant(
+                    conn, first, built[first.name]["depth"], queries, truth, ARGS.variant_ef, iterative="off"
+                )
+            }
         if not ARGS.skip_grpc and not ARGS.build_only:
             job_ids = await add_query_jobs(conn, queries)
             search_proc, search_addr = start_search(url)
             procs.append(search_proc)
             bare_proc, bare_addr = start_bare()
             procs.append(bare_proc)
-            await wait_serving(search_addr, "hiremesh.v1.SearchService", timeout=120,
-                               alive=lambda: search_proc.poll() is None)
+            await wait_serving(
+                search_addr, "hiremesh.v1.SearchService", timeout=120, alive=lambda: search_proc.poll() is None
+            )
             baseline_addr = None
             if ARGS.baseline_tree:
                 base_proc, baseline_addr = start_search(url, await asyncio.to_thread(Path(ARGS.baseline_tree).resolve))
                 procs.append(base_proc)
-                await wait_serving(baseline_addr, "hiremesh.v1.SearchService", timeout=120,
-                                   alive=lambda: base_proc.poll() is None)
+                await wait_serving(
+                    baseline_addr, "hiremesh.v1.SearchService", timeout=120, alive=lambda: base_proc.poll() is None
+                )
             await wait_serving(bare_addr, timeout=60, alive=lambda: bare_proc.poll() is None)
             await conn.execute("SELECT pg_prewarm(%s::regclass)", (f"catalog.{PROD_INDEX}",))
             report["ef_search"] = {}
             for ef in ARGS.ef:
                 pids = {"grpc": search_proc.pid, **({"grpc_baseline": base_proc.pid} if baseline_addr else {})}
-                r = await measure_paths(conn, search_addr, bare_addr, job_ids, queries, truth, ef,
-                                        report["hnsw"]["definition"], baseline_addr, pids)
+                r = await measure_paths(
+                    conn,
+                    search_addr,
+                    bare_addr,
+                    job_ids,
+                    queries,
+                    truth,
+                    ef,
+                    report["hnsw"]["definition"],
+                    baseline_addr,
+                    pids,
+                )
                 report["ef_search"][str(ef)] = r
                 label = ef or f"{r['sql_ef_search']} (picked by the service)"
-                print(f"ef_search {label}: SQL p50 {r['sql']['p50_ms']:.2f} / p99 {r['sql']['p99_ms']:.2f} ms, "
-                      f"recall@10 {r['sql']['recall_at_10']:.3f} | gRPC p50 {r['grpc']['p50_ms']:.2f} / p99 "
-                      f"{r['grpc']['p99_ms']:.2f} ms, recall@10 {r['grpc']['recall_at_10']:.3f} | overhead "
-                      f"{r['overhead_ms']:.2f} ms = {r['overhead_over_bare_rpc']:.2f} x bare RPC p50 "
-                      f"{r['bare_rpc']['p50_ms']:.2f} ms (search_svc health {r['mesh_health_rpc']['p50_ms']:.2f} "
-                      "ms)", flush=True)
-                print(f"  search_svc CPU per query (this tree / baseline): {r['process_cpu_ms_per_query']}",
-                      flush=True)
+                print(
+                    f"ef_search {label}: SQL p50 {r['sql']['p50_ms']:.2f} / p99 {r['sql']['p99_ms']:.2f} ms, "
+                    f"recall@10 {r['sql']['recall_at_10']:.3f} | gRPC p50 {r['grpc']['p50_ms']:.2f} / p99 "
+                    f"{r['grpc']['p99_ms']:.2f} ms, recall@10 {r['grpc']['recall_at_10']:.3f} | overhead "
+                    f"{r['overhead_ms']:.2f} ms = {r['overhead_over_bare_rpc']:.2f} x bare RPC p50 "
+                    f"{r['bare_rpc']['p50_ms']:.2f} ms (search_svc health {r['mesh_health_rpc']['p50_ms']:.2f} "
+                    "ms)",
+                    flush=True,
+                )
+                print(f"  search_svc CPU per query (this tree / baseline): {r['process_cpu_ms_per_query']}", flush=True)
                 if baseline_addr is not None:
-                    print(f"  baseline tree: gRPC p50 {r['grpc_baseline']['p50_ms']:.2f} / p99 "
-                          f"{r['grpc_baseline']['p99_ms']:.2f} ms, overhead {r['baseline_overhead_ms']:.2f} ms = "
-                          f"{r['baseline_overhead_over_bare_rpc']:.2f} x bare RPC", flush=True)
+                    print(
+                        f"  baseline tree: gRPC p50 {r['grpc_baseline']['p50_ms']:.2f} / p99 "
+                        f"{r['grpc_baseline']['p99_ms']:.2f} ms, overhead {r['baseline_overhead_ms']:.2f} ms = "
+                        f"{r['baseline_overhead_over_bare_rpc']:.2f} x bare RPC",
+                        flush=True,
+                    )
         await conn.close()
     finally:
         for proc in procs:
@@ -657,21 +799,39 @@ if __name__ == "__main__":
     parser.add_argument("--ef", type=int, nargs="+", default=[40, 100, 200], help="ef_search of the gRPC runs")
     parser.add_argument("--m", type=int, default=None, help="override the production index's m")
     parser.add_argument("--ef-construction", type=int, default=None, help="override its ef_construction")
-    parser.add_argument("--text", choices=["short", "resume"], default="short",
-                        help="resume: 80-400 word synthetic resumes (for keyword/hybrid runs on the same table)")
-    parser.add_argument("--variant", nargs="*", default=[], metavar="KIND:M:EFC",
-                        help="more HNSW indexes to build and measure by SQL (vector:16:128, halfvec:16:64, ...)")
+    parser.add_argument(
+        "--text",
+        choices=["short", "resume"],
+        default="short",
+        help="resume: 80-400 word synthetic resumes (for keyword/hybrid runs on the same table)",
+    )
+    parser.add_argument(
+        "--variant",
+        nargs="*",
+        default=[],
+        metavar="KIND:M:EFC",
+        help="more HNSW indexes to build and measure by SQL (vector:16:128, halfvec:16:64, ...)",
+    )
     parser.add_argument("--variant-ef", type=int, nargs="+", default=[100, 200, 400])
     parser.add_argument("--skip-grpc", action="store_true", help="only load, build and measure the variants")
-    parser.add_argument("--build-only", action="store_true",
-                        help="only load and build (run it under nice; measure in a later run on --cluster)")
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="only load and build (run it under nice; measure in a later run on --cluster)",
+    )
     parser.add_argument("--shared-buffers", default="4GB")
     parser.add_argument("--dsn", default="", help="use this database instead of a private cluster")
-    parser.add_argument("--cluster", default="", help="keep the private cluster in this folder and reuse its "
-                                                       "loaded table and indexes next time")
+    parser.add_argument(
+        "--cluster",
+        default="",
+        help="keep the private cluster in this folder and reuse its loaded table and indexes next time",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary cluster's folder")
-    parser.add_argument("--baseline-tree", default="",
-                        help="also run search_svc from this source tree (e.g. `git archive` of main) side by side")
+    parser.add_argument(
+        "--baseline-tree",
+        default="",
+        help="also run search_svc from this source tree (e.g. `git archive` of main) side by side",
+    )
     parser.add_argument("--out", default="")
     ARGS = parser.parse_args()
     asyncio.run(main())

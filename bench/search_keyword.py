@@ -97,8 +97,10 @@ async def measure(url: str, rows: int, budgets: list[int], reuse: bool) -> dict[
         await term_stats.fold(pool)
         exact = Ranker(pool, NoEmbedder(), lexical_budget=10**9)  # type: ignore[arg-type]
         opts = Options(mode="keyword", top_k=10)
-        old_sql = ("SELECT id FROM catalog.candidates, websearch_to_tsquery('english', %s) q WHERE tsv @@ q "
-                   "ORDER BY ts_rank(tsv, q, 33) DESC, id LIMIT 10")
+        old_sql = (
+            "SELECT id FROM catalog.candidates, websearch_to_tsquery('english', %s) q WHERE tsv @@ q "
+            "ORDER BY ts_rank(tsv, q, 33) DESC, id LIMIT 10"
+        )
         per: dict[str, list[float]] = {"baseline_ms": [], "exact_ms": []}
         for job in JOBS.values():
             text = f"{job['title']}\n{job['description']}"
@@ -110,14 +112,22 @@ async def measure(url: str, rows: int, budgets: list[int], reuse: bool) -> dict[
             per["exact_ms"].append(ms)
             want = {h.record.id for h in truth.hits}
             for budget in ["default", *map(str, budgets)]:
-                bounded = Ranker(pool, NoEmbedder(),  # type: ignore[arg-type]
-                                 lexical_budget=None if budget == "default" else int(budget))
+                bounded = Ranker(
+                    pool,
+                    NoEmbedder(),  # type: ignore[arg-type]
+                    lexical_budget=None if budget == "default" else int(budget),
+                )
                 ms, got = await timed(lambda t=text, r=bounded: r.candidates_for_text(t, opts))
                 per.setdefault(f"budget {budget} ms", []).append(ms)
                 per.setdefault(f"budget {budget} recall@10", []).append(
-                    len(want & {h.record.id for h in got.hits}) / max(len(want), 1))
-        out.update({k: round(statistics.median(v), 3) if k.endswith("ms") else round(statistics.fmean(v), 3)
-                    for k, v in per.items()})
+                    len(want & {h.record.id for h in got.hits}) / max(len(want), 1)
+                )
+        out.update(
+            {
+                k: round(statistics.median(v), 3) if k.endswith("ms") else round(statistics.fmean(v), 3)
+                for k, v in per.items()
+            }
+        )
         out["default_budget"] = str(lexical.Budget())
         for budget in ["default", *map(str, budgets)]:
             out[f"budget {budget} over baseline"] = round(out[f"budget {budget} ms"] / out["baseline_ms"], 3)
@@ -131,8 +141,11 @@ async def main() -> None:
     parser.add_argument("--database-url", required=True, help="a postgresql:// URL on the server to use")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--budgets", type=int, nargs="*", default=[])
-    parser.add_argument("--keep", metavar="NAME", help="load into database NAME and keep it (or reuse it if it "
-                                                         "exists) instead of a throw-away one")
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="load into database NAME and keep it (or reuse it if it exists) instead of a throw-away one",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     name = args.keep or f"bench_keyword_{uuid.uuid4().hex[:8]}"
@@ -141,8 +154,12 @@ async def main() -> None:
         if not exists:
             await admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        report = await measure(urlunsplit(urlsplit(args.database_url)._replace(path="/" + name)), args.rows,
-                               args.budgets, reuse=bool(exists))
+        report = await measure(
+            urlunsplit(urlsplit(args.database_url)._replace(path="/" + name)),
+            args.rows,
+            args.budgets,
+            reuse=bool(exists),
+        )
     finally:
         if not args.keep:
             async with await psycopg.AsyncConnection.connect(args.database_url, autocommit=True) as admin:

@@ -71,14 +71,21 @@ class Clock:
 
 def reply(hits: list[Any], conv: Any) -> bytes:
     # This tree's hits carry their record (read with the rows); the baseline's a row dict.
-    msg = pb.SearchCandidatesResponse(hits=[pb.CandidateHit(
-        candidate=conv.candidate_out(h.record if hasattr(h, "record") else Candidate.from_row(h.row)),
-        match=conv.match_out(h)) for h in hits])
+    msg = pb.SearchCandidatesResponse(
+        hits=[
+            pb.CandidateHit(
+                candidate=conv.candidate_out(h.record if hasattr(h, "record") else Candidate.from_row(h.row)),
+                match=conv.match_out(h),
+            )
+            for h in hits
+        ]
+    )
     return msg.SerializeToString()
 
 
-async def baseline_search(pool: AsyncConnectionPool[Any], base: Any, base_convert: Any, ranker: Any, job: str,
-                          ef: int, clock: Clock) -> None:
+async def baseline_search(
+    pool: AsyncConnectionPool[Any], base: Any, base_convert: Any, ranker: Any, job: str, ef: int, clock: Clock
+) -> None:
     opts = base.check_options(base.Options(mode="vector", top_k=10, ef_search=ef))
     target = base.CANDIDATE_TARGET
     clock.lap("-")
@@ -99,8 +106,9 @@ async def baseline_search(pool: AsyncConnectionPool[Any], base: Any, base_conver
         async with conn.pipeline():
             async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
                 await base._set_search_knobs(conn, ef, False)
-                await cur.execute(statement, [query.vector, query.vector, opts.top_k, base.TS_NORMALISATION,
-                                              query.keyword_text])
+                await cur.execute(
+                    statement, [query.vector, query.vector, opts.top_k, base.TS_NORMALISATION, query.keyword_text]
+                )
                 rows = await cur.fetchall()
                 clock.lap("BEGIN + set_config + search + rows (1st sync)")
             clock.lap("COMMIT (2nd sync)")
@@ -117,8 +125,7 @@ async def baseline_search(pool: AsyncConnectionPool[Any], base: Any, base_conver
     clock.lap("reply protos + serialise")
 
 
-async def new_search(pool: AsyncConnectionPool[Any], ranker: ranking.Ranker, job: str, ef: int,
-                     clock: Clock) -> None:
+async def new_search(pool: AsyncConnectionPool[Any], ranker: ranking.Ranker, job: str, ef: int, clock: Clock) -> None:
     opts = ranking_policy.check_options(ranking_policy.Options(mode="vector", top_k=10, ef_search=ef))
     target = CANDIDATE_TARGET
     clock.lap("-")
@@ -157,15 +164,25 @@ async def main() -> None:
     try:
         new_pool = await open_pool(url, min_size=1, max_size=1)
         base_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=1, kwargs={"autocommit": True}, configure=configure_connection,
-            check=AsyncConnectionPool.check_connection, open=False)
+            url,
+            min_size=1,
+            max_size=1,
+            kwargs={"autocommit": True},
+            configure=configure_connection,
+            check=AsyncConnectionPool.check_connection,
+            open=False,
+        )
         await base_pool.open(wait=True)
         # Searches by a stored job's vector: the ranker's embedder is never called, so there is none.
         new_ranker = ranking.Ranker(new_pool, None)  # type: ignore[arg-type]
         base_ranker = base.Ranker(base_pool, None)
         async with new_pool.connection() as conn:
-            rows = await (await conn.execute("SELECT id::text, embedding FROM catalog.jobs WHERE title = "
-                                             "'bench query' ORDER BY id LIMIT %s", (ARGS.queries,))).fetchall()
+            rows = await (
+                await conn.execute(
+                    "SELECT id::text, embedding FROM catalog.jobs WHERE title = 'bench query' ORDER BY id LIMIT %s",
+                    (ARGS.queries,),
+                )
+            ).fetchall()
         jobs = [r[0] for r in rows]
         floor_sql = "SELECT id FROM catalog.candidates ORDER BY embedding <=> %s::vector LIMIT 10"
         clocks = {"baseline": Clock(), "this tree": Clock()}
@@ -175,13 +192,16 @@ async def main() -> None:
                 clocks[name] = Clock()
             whole = {k: [] for k in whole}
             for i, (job, (_, vector)) in enumerate(zip(jobs, rows, strict=True)):
-                steps = [functools.partial(baseline_search, base_pool, base, base_convert, base_ranker, job, ARGS.ef,
-                                           clocks["baseline"]),
-                         functools.partial(whole_search, base_ranker, base.Options, base_convert, job,
-                                           whole["baseline"]),
-                         functools.partial(new_search, new_pool, new_ranker, job, ARGS.ef, clocks["this tree"]),
-                         functools.partial(whole_search, new_ranker, ranking_policy.Options, convert, job,
-                                           whole["this tree"])]
+                steps = [
+                    functools.partial(
+                        baseline_search, base_pool, base, base_convert, base_ranker, job, ARGS.ef, clocks["baseline"]
+                    ),
+                    functools.partial(whole_search, base_ranker, base.Options, base_convert, job, whole["baseline"]),
+                    functools.partial(new_search, new_pool, new_ranker, job, ARGS.ef, clocks["this tree"]),
+                    functools.partial(
+                        whole_search, new_ranker, ranking_policy.Options, convert, job, whole["this tree"]
+                    ),
+                ]
                 shift = i % len(steps)  # each runs first, second, ... equally often: later runs of the same
                 for step in steps[shift:] + steps[:shift]:  # query find warmer caches
                     await step()
@@ -194,16 +214,24 @@ async def main() -> None:
         stages = [s for s in {**clocks["baseline"].stages, **clocks["this tree"].stages} if s != "-"]
         table: dict[str, dict[str, float | None]] = {}
         for stage in stages:
-            table[stage] = {name: (statistics.median(c.stages[stage]) * 1e6 if stage in c.stages else None)
-                            for name, c in clocks.items()}
-        report = {"cpu": cpu_info(), "queries": len(jobs), "ef_search": ARGS.ef, "stages_us": table,
-                  "whole_us": {k: statistics.median(v) * 1e6 for k, v in whole.items()},
-                  "command": " ".join(sys.argv)}
+            table[stage] = {
+                name: (statistics.median(c.stages[stage]) * 1e6 if stage in c.stages else None)
+                for name, c in clocks.items()
+            }
+        report = {
+            "cpu": cpu_info(),
+            "queries": len(jobs),
+            "ef_search": ARGS.ef,
+            "stages_us": table,
+            "whole_us": {k: statistics.median(v) * 1e6 for k, v in whole.items()},
+            "command": " ".join(sys.argv),
+        }
         width = max(len(s) for s in stages) + 2
         print(f"{'stage':<{width}}{'baseline':>10}{'this tree':>11}  (median us, {len(jobs)} queries, ef {ARGS.ef})")
         for stage, cols in table.items():
-            cells = "".join(f"{'-' if v is None else round(v):>{10 if n == 'baseline' else 11}}"
-                            for n, v in cols.items())
+            cells = "".join(
+                f"{'-' if v is None else round(v):>{10 if n == 'baseline' else 11}}" for n, v in cols.items()
+            )
             print(f"{stage:<{width}}{cells}")
         for name, value in report["whole_us"].items():
             print(f"whole, {name}: {value:.0f} us")

@@ -62,8 +62,9 @@ def sentence_vectors() -> np.ndarray:
         cached: np.ndarray = np.load(cache)
         return cached
     model = MiniLM(MODEL_DIR, threads=2)
-    vectors = np.concatenate([np.stack([e.vector for e in model.embed(sentences[i:i + 256])])
-                              for i in range(0, len(sentences), 256)])
+    vectors = np.concatenate(
+        [np.stack([e.vector for e in model.embed(sentences[i : i + 256])]) for i in range(0, len(sentences), 256)]
+    )
     np.save(cache, vectors)
     return vectors
 
@@ -81,19 +82,21 @@ async def load(url: str, rows: int, out: dict[str, Any]) -> None:
         started = time.perf_counter()
         batch, docs = 5_000, remixed_with_sentences(rows)
         for start in range(0, rows, batch):
-            async with conn.cursor().copy("COPY catalog.candidates (name, resume_text, embedding, embedded_at) "
-                                          "FROM STDIN") as copy:
+            async with conn.cursor().copy(
+                "COPY catalog.candidates (name, resume_text, embedding, embedded_at) FROM STDIN"
+            ) as copy:
                 for i in range(start, min(rows, start + batch)):
                     text, ids = next(docs)
                     mean = sv[ids].mean(axis=0)
-                    await copy.write_row((f"Person {i}", text, vec_text(mean / np.linalg.norm(mean)),
-                                          "2100-01-01"))
+                    await copy.write_row((f"Person {i}", text, vec_text(mean / np.linalg.norm(mean)), "2100-01-01"))
             await conn.commit()
         out["load_rows_per_s"] = round(rows / (time.perf_counter() - started))
         started = time.perf_counter()
         await conn.execute("SET maintenance_work_mem = '2GB'")
-        await conn.execute("CREATE INDEX candidates_embedding_hnsw ON catalog.candidates USING hnsw "
-                           "(embedding vector_cosine_ops) WITH (m = 16, ef_construction = 200)")  # as migration 0005
+        await conn.execute(
+            "CREATE INDEX candidates_embedding_hnsw ON catalog.candidates USING hnsw "
+            "(embedding vector_cosine_ops) WITH (m = 16, ef_construction = 200)"
+        )  # as migration 0005
         await conn.commit()
         out["hnsw_build_s"] = round(time.perf_counter() - started, 1)
         await conn.execute("ANALYZE catalog.candidates")
@@ -117,7 +120,9 @@ async def add_jobs(url: str) -> list[tuple[str, str]]:
         for job, text, vector in zip(JOBS.values(), texts, vectors, strict=True):
             cur = await conn.execute(
                 "INSERT INTO catalog.jobs (title, description, embedding, embedded_at) VALUES (%s, %s, %s, "
-                "'2100-01-01') RETURNING id::text", [job["title"], job["description"], vec_text(vector)])
+                "'2100-01-01') RETURNING id::text",
+                [job["title"], job["description"], vec_text(vector)],
+            )
             row = await cur.fetchone()
             assert row is not None
             jobs.append((row[0], text))
@@ -127,8 +132,11 @@ async def add_jobs(url: str) -> list[tuple[str, str]]:
 
 def summary(ms: list[float]) -> dict[str, float]:
     ordered = sorted(ms)
-    return {"p50_ms": round(statistics.median(ms), 2), "p99_ms": round(ordered[int(0.99 * (len(ms) - 1))], 2),
-            "n": len(ms)}
+    return {
+        "p50_ms": round(statistics.median(ms), 2),
+        "p99_ms": round(ordered[int(0.99 * (len(ms) - 1))], 2),
+        "n": len(ms),
+    }
 
 
 async def measure(url: str, rows: int, reuse: bool) -> dict[str, Any]:
@@ -140,8 +148,9 @@ async def measure(url: str, rows: int, reuse: bool) -> dict[str, Any]:
     jobs = await add_jobs(url)
     env = {"HIREMESH_DATABASE_URL": url, "HIREMESH_SEARCH_CATCHUP_S": "0"}
     embedding = await spawn_service("embedding_svc", free_port(), {}, "hiremesh.v1.EmbeddingService")
-    search = await spawn_service("search_svc", free_port(), {**env, "HIREMESH_EMBEDDING_ADDR": embedding.addr},
-                                 "hiremesh.v1.SearchService")
+    search = await spawn_service(
+        "search_svc", free_port(), {**env, "HIREMESH_EMBEDDING_ADDR": embedding.addr}, "hiremesh.v1.SearchService"
+    )
     try:
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -151,12 +160,23 @@ async def measure(url: str, rows: int, reuse: bool) -> dict[str, Any]:
         health = health_pb2_grpc.HealthStub(channel(search.addr))
         calls: dict[str, Any] = {
             "bare rpc (health)": lambda job_id, text: health.Check(health_pb2.HealthCheckRequest(), timeout=30),
-            **{f"job {m}": (lambda job_id, text, mode=mode: stub.SearchCandidates(pb.SearchCandidatesRequest(
-                job_id=job_id, options=pb.SearchOptions(mode=mode, top_k=10)), timeout=60))
-               for m, mode in (("vector", pb.SEARCH_MODE_VECTOR), ("keyword", pb.SEARCH_MODE_KEYWORD),
-                               ("hybrid", pb.SEARCH_MODE_HYBRID))},
-            "text hybrid": lambda job_id, text: stub.SearchCandidates(pb.SearchCandidatesRequest(
-                text=text, options=pb.SearchOptions(mode=pb.SEARCH_MODE_HYBRID, top_k=10)), timeout=60),
+            **{
+                f"job {m}": (
+                    lambda job_id, text, mode=mode: stub.SearchCandidates(
+                        pb.SearchCandidatesRequest(job_id=job_id, options=pb.SearchOptions(mode=mode, top_k=10)),
+                        timeout=60,
+                    )
+                )
+                for m, mode in (
+                    ("vector", pb.SEARCH_MODE_VECTOR),
+                    ("keyword", pb.SEARCH_MODE_KEYWORD),
+                    ("hybrid", pb.SEARCH_MODE_HYBRID),
+                )
+            },
+            "text hybrid": lambda job_id, text: stub.SearchCandidates(
+                pb.SearchCandidatesRequest(text=text, options=pb.SearchOptions(mode=pb.SEARCH_MODE_HYBRID, top_k=10)),
+                timeout=60,
+            ),
         }
         for job_id, text in jobs:  # warm caches and prepared plans
             for call in calls.values():
@@ -188,8 +208,9 @@ async def main() -> None:
         if not exists:
             await admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        report = await measure(urlunsplit(urlsplit(args.database_url)._replace(path="/" + name)), args.rows,
-                               reuse=bool(exists))
+        report = await measure(
+            urlunsplit(urlsplit(args.database_url)._replace(path="/" + name)), args.rows, reuse=bool(exists)
+        )
     finally:
         if not args.keep:
             async with await psycopg.AsyncConnection.connect(args.database_url, autocommit=True) as admin:

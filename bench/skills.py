@@ -52,8 +52,8 @@ JOBS = Path(os.environ.get("HIREMESH_BENCH_JOBS", "/tmp/exp/jobs.json"))
 JAVA_JD = {
     "title": "Java Backend Developer",
     "description": "Build and maintain backend services in Java 8+ with Spring Boot, Hibernate and J2EE "
-                   "(Servlets, JSP, JDBC). Build with Maven, write unit tests with JUnit and Mockito, deploy on "
-                   "Tomcat or WebLogic, and work with Oracle or MySQL databases and REST web services.",
+    "(Servlets, JSP, JDBC). Build with Maven, write unit tests with JUnit and Mockito, deploy on "
+    "Tomcat or WebLogic, and work with Oracle or MySQL databases and REST web services.",
 }
 
 Mention = tuple[int, int, str]
@@ -76,6 +76,7 @@ def new_mentions(text: str) -> list[Mention]:
 
 # ---- 1. ESCO label recovery ----------------------------------------------------------------------------
 
+
 def esco_recovery() -> dict[str, object]:
     folder = esco.data_dir()
     if folder is None:
@@ -95,9 +96,18 @@ def esco_recovery() -> dict[str, object]:
         exact += got == want
     p, r = tp / (tp + fp), tp / (tp + fn)
     skills_n = sum(1 for c in concepts.values() if c.kind == "skill")
-    return {"rows": len(gold), "label_precision": round(p, 3), "label_recall": round(r, 3),
-            "label_f1": round(2 * p * r / (p + r), 3), "preferred_right": pref, "definition_boundary_right": boundary,
-            "rows_exact": exact, "concepts": len(concepts), "skills": skills_n, "recover_seconds": round(seconds, 2)}
+    return {
+        "rows": len(gold),
+        "label_precision": round(p, 3),
+        "label_recall": round(r, 3),
+        "label_f1": round(2 * p * r / (p + r), 3),
+        "preferred_right": pref,
+        "definition_boundary_right": boundary,
+        "rows_exact": exact,
+        "concepts": len(concepts),
+        "skills": skills_n,
+        "recover_seconds": round(seconds, 2),
+    }
 
 
 # ---- 2. pii-dev ----------------------------------------------------------------------------------------
@@ -121,7 +131,7 @@ def skill_items(content: str, start: int, end: int) -> list[tuple[int, int]]:
             a, seg = a + cut, seg[cut:]
         note = _YEARS_NOTE.search(seg)
         if note:
-            seg = seg[:note.start()]
+            seg = seg[: note.start()]
             b = a + len(seg)
         stripped = seg.strip(" .()[]-")
         if not stripped or not any(ch.isalnum() for ch in stripped):
@@ -137,8 +147,7 @@ def load_pii() -> list[dict[str, Any]]:
         if not line.strip():
             continue
         doc = json.loads(line)
-        spans = [(p["start"], p["end"] + 1) for a in doc["annotation"] if "Skills" in a["label"]
-                 for p in a["points"]]
+        spans = [(p["start"], p["end"] + 1) for a in doc["annotation"] if "Skills" in a["label"] for p in a["points"]]
         rows.append({"content": doc["content"], "spans": spans})
     return rows
 
@@ -166,16 +175,22 @@ def pii_scores(rows: list[dict[str, Any]], finder: Callable[[str], list[Mention]
                 names_in.add(name)
             else:
                 lo, hi = content.rfind("\n", 0, s) + 1, content.find("\n", e)
-                outside.append((name, content[max(lo, s - 60):hi if hi > 0 else e + 60].strip()))
+                outside.append((name, content[max(lo, s - 60) : hi if hi > 0 else e + 60].strip()))
         distinct += len(names)
         supported += len(names & names_in)
-    return {"items": items_total, "recall": round(items_found / max(items_total, 1), 3),
-            "mentions": mentions, "in_span_share": round(inside / max(mentions, 1), 3),
-            "distinct_skills": distinct, "distinct_with_a_mention_in_span": round(supported / max(distinct, 1), 3),
-            "_outside": outside}
+    return {
+        "items": items_total,
+        "recall": round(items_found / max(items_total, 1), 3),
+        "mentions": mentions,
+        "in_span_share": round(inside / max(mentions, 1), 3),
+        "distinct_skills": distinct,
+        "distinct_with_a_mention_in_span": round(supported / max(distinct, 1), 3),
+        "_outside": outside,
+    }
 
 
 # ---- 3. job descriptions -------------------------------------------------------------------------------
+
 
 def job_descriptions() -> dict[str, dict[str, str]]:
     jobs: dict[str, dict[str, str]] = json.loads(JOBS.read_text()) if JOBS.is_file() else {}
@@ -184,6 +199,7 @@ def job_descriptions() -> dict[str, dict[str, str]]:
 
 
 # ---- 4. speed ------------------------------------------------------------------------------------------
+
 
 def real_resumes() -> list[str]:
     with (DATA / "resumes-dev.csv").open(newline="") as fh:
@@ -207,6 +223,7 @@ def throughput(fn: Callable[[str], list[str]], texts: list[str], repeat: int) ->
 def growth(fn: Callable[[str], list[str]], unit: str) -> float:
     """time(100 KB) / time(10 KB), each the best of 5 timings; the small input runs 10 times per timing so a
     busy machine's scheduler ticks do not dominate it."""
+
     def timed(text: str, loops: int) -> float:
         best = float("inf")
         for _ in range(5):
@@ -215,6 +232,7 @@ def growth(fn: Callable[[str], list[str]], unit: str) -> float:
                 fn(text)
             best = min(best, (time.perf_counter() - started) / loops)
         return best
+
     small = (unit * (10_000 // len(unit) + 1))[:10_000]
     large = (unit * (100_000 // len(unit) + 1))[:100_000]
     return timed(large, 1) / max(timed(small, 10), 1e-9)
@@ -249,9 +267,11 @@ def main() -> None:
     report: dict[str, Any] = {"cpu": cpu(), "python": platform.python_version()}
     started = time.perf_counter()
     skills.warm()
-    report["new_vocabulary"] = {"skills": len(skills.ALL_SKILLS),
-                                "warm_seconds": round(time.perf_counter() - started, 2),
-                                "phrases": skills.phrase_count()}
+    report["new_vocabulary"] = {
+        "skills": len(skills.ALL_SKILLS),
+        "warm_seconds": round(time.perf_counter() - started, 2),
+        "phrases": skills.phrase_count(),
+    }
     report["old_vocabulary"] = {"skills": len(skills_v1.ALL_SKILLS)}
     report["esco_recovery"] = esco_recovery()
     print(json.dumps({k: report[k] for k in ("cpu", "new_vocabulary", "old_vocabulary", "esco_recovery")}, indent=1))
@@ -262,29 +282,36 @@ def main() -> None:
     for label, finder in (("old", old_mentions), ("new", new_mentions)):
         pii[label] = {h: pii_scores(part, finder) for h, part in halves.items()}
     print("\npii-dev Skills spans (items = list items of labelled spans)")
-    print(f"{'':6} {'half':9} {'items':>6} {'recall':>7} {'mentions':>9} {'in-span':>8} {'distinct':>9} "
-          f"{'supported':>10}")
+    print(
+        f"{'':6} {'half':9} {'items':>6} {'recall':>7} {'mentions':>9} {'in-span':>8} {'distinct':>9} {'supported':>10}"
+    )
     for label in ("old", "new"):
         for h in halves:
             s = pii[label][h]
-            print(f"{label:6} {h:9} {s['items']:>6} {s['recall']:>7} {s['mentions']:>9} {s['in_span_share']:>8} "
-                  f"{s['distinct_skills']:>9} {s['distinct_with_a_mention_in_span']:>10}")
+            print(
+                f"{label:6} {h:9} {s['items']:>6} {s['recall']:>7} {s['mentions']:>9} {s['in_span_share']:>8} "
+                f"{s['distinct_skills']:>9} {s['distinct_with_a_mention_in_span']:>10}"
+            )
     rng = random.Random(7)
     for label in ("old", "new"):
         outside = list(pii[label]["all"]["_outside"])
         print(f"\n{label}: {args.audit} of {len(outside)} mentions outside labelled spans (seeded sample)")
         for name, context in rng.sample(outside, min(args.audit, len(outside))):
             print(f"  {name!r:32} | {context[:110]!r}")
-    report["pii_dev"] = {lab: {h: {k: v for k, v in s.items() if not k.startswith("_")} for h, s in parts.items()}
-                         for lab, parts in pii.items()}
+    report["pii_dev"] = {
+        lab: {h: {k: v for k, v in s.items() if not k.startswith("_")} for h, s in parts.items()}
+        for lab, parts in pii.items()
+    }
 
     print("\njob descriptions: skills extracted (old | new)")
     jds: dict[str, dict[str, list[str]]] = {}
     for category, job in job_descriptions().items():
         text = f"{job['title']}\n{job['description']}"
         jds[category] = {"old": skills_v1.extract_skills(text), "new": skills.extract_skills(text)}
-        print(f"- {category}\n    old ({len(jds[category]['old'])}): {', '.join(jds[category]['old'])}"
-              f"\n    new ({len(jds[category]['new'])}): {', '.join(jds[category]['new'])}")
+        print(
+            f"- {category}\n    old ({len(jds[category]['old'])}): {', '.join(jds[category]['old'])}"
+            f"\n    new ({len(jds[category]['new'])}): {', '.join(jds[category]['new'])}"
+        )
     report["job_descriptions"] = jds
 
     texts = real_resumes()
@@ -297,8 +324,10 @@ def main() -> None:
     speed["new_vs_old"] = round(float(speed["new_mb_per_s"]) / float(speed["old_mb_per_s"]), 2)
     growths = {}
     for name, unit in PATHOLOGICAL.items():
-        growths[name] = {"old": round(growth(skills_v1.extract_skills, unit), 1),
-                         "new": round(growth(skills.extract_skills, unit), 1)}
+        growths[name] = {
+            "old": round(growth(skills_v1.extract_skills, unit), 1),
+            "new": round(growth(skills.extract_skills, unit), 1),
+        }
     speed["growth_100kb_vs_10kb"] = growths
     report["speed"] = speed
     print("\nspeed", json.dumps(speed, indent=1))

@@ -45,8 +45,14 @@ from tests.fixtures.procs import ServiceProcess, free_port, start_process  # noq
 from tests.fixtures.screening import FAST_QUEUE  # noqa: E402
 
 MIX = [("search", 50), ("upload", 20), ("screen", 15), ("report", 15)]
-QUERIES = ["python django postgres", "kubernetes go microservices", "data engineer airflow spark",
-           "react typescript frontend", "machine learning pytorch", "rust systems programming"]
+QUERIES = [
+    "python django postgres",
+    "kubernetes go microservices",
+    "data engineer airflow spark",
+    "react typescript frontend",
+    "machine learning pytorch",
+    "rust systems programming",
+]
 SKILLS = ["Python", "Go", "Rust", "SQL", "Django", "Kubernetes", "AWS", "React", "Airflow", "Spark", "Java"]
 REPORTS = ["funnel", "summary", "top_candidates"]
 
@@ -64,8 +70,7 @@ async def start_mesh() -> Mesh:
     root = Path(tempfile.mkdtemp(prefix="hiremesh-soak-", dir="/tmp"))
     cluster = await asyncio.to_thread(new_cluster, root)
     server = cluster.url("postgres")
-    dbs = {name: await asyncio.to_thread(create_database, server, name)
-           for name in ("catalog", "screening", "gateway")}
+    dbs = {name: await asyncio.to_thread(create_database, server, name) for name in ("catalog", "screening", "gateway")}
     mesh = Mesh(root, cluster)
     models = await asyncio.to_thread(ensure_model_built)
 
@@ -77,23 +82,47 @@ async def start_mesh() -> Mesh:
 
     embedding = await up("embedding", "embedding_svc", {"HIREMESH_MODEL_DIR": str(models)})
     guardrail = await up("guardrail", "guardrail_svc", {"HIREMESH_GUARDRAIL_WORKERS": "2"})
-    search = await up("search", "search_svc", {"HIREMESH_DATABASE_URL": dbs["catalog"],
-                                               "HIREMESH_EMBEDDING_ADDR": embedding.addr})
-    screening = await up("screening", "screening_svc", {
-        **FAST_QUEUE, "HIREMESH_DATABASE_URL": dbs["screening"], "HIREMESH_SEARCH_ADDR": search.addr,
-        "HIREMESH_GUARDRAIL_ADDR": guardrail.addr, "HIREMESH_EMBEDDING_ADDR": embedding.addr,
-        "HIREMESH_SCREENING_WORKERS": "2"})
+    search = await up(
+        "search", "search_svc", {"HIREMESH_DATABASE_URL": dbs["catalog"], "HIREMESH_EMBEDDING_ADDR": embedding.addr}
+    )
+    screening = await up(
+        "screening",
+        "screening_svc",
+        {
+            **FAST_QUEUE,
+            "HIREMESH_DATABASE_URL": dbs["screening"],
+            "HIREMESH_SEARCH_ADDR": search.addr,
+            "HIREMESH_GUARDRAIL_ADDR": guardrail.addr,
+            "HIREMESH_EMBEDDING_ADDR": embedding.addr,
+            "HIREMESH_SCREENING_WORKERS": "2",
+        },
+    )
     # analytics reads the catalog and screening schemas: both live in one database in production; here it
     # reads the catalog database (reports over applications), with schedules off.
-    analytics = await up("analytics", "analytics_svc", {
-        **QUIET_SCHEDULES, "HIREMESH_DATABASE_URL": dbs["catalog"], "HIREMESH_HOME": str(root / "analytics"),
-        "HIREMESH_ANALYTICS_SYNC_ON_START": "false"})
+    analytics = await up(
+        "analytics",
+        "analytics_svc",
+        {
+            **QUIET_SCHEDULES,
+            "HIREMESH_DATABASE_URL": dbs["catalog"],
+            "HIREMESH_HOME": str(root / "analytics"),
+            "HIREMESH_ANALYTICS_SYNC_ON_START": "false",
+        },
+    )
     gateway_port = free_port()
-    gateway = start_process("gateway", gateway_port, {
-        "HIREMESH_DATABASE_URL": dbs["gateway"], "HIREMESH_HOME": str(root / "gateway"),
-        "HIREMESH_SEARCH_ADDR": search.addr, "HIREMESH_SCREENING_ADDR": screening.addr,
-        "HIREMESH_GUARDRAIL_ADDR": guardrail.addr, "HIREMESH_ANALYTICS_ADDR": analytics.addr,
-        "HIREMESH_GATEWAY_RATE_LIMIT": "0"})
+    gateway = start_process(
+        "gateway",
+        gateway_port,
+        {
+            "HIREMESH_DATABASE_URL": dbs["gateway"],
+            "HIREMESH_HOME": str(root / "gateway"),
+            "HIREMESH_SEARCH_ADDR": search.addr,
+            "HIREMESH_SCREENING_ADDR": screening.addr,
+            "HIREMESH_GUARDRAIL_ADDR": guardrail.addr,
+            "HIREMESH_ANALYTICS_ADDR": analytics.addr,
+            "HIREMESH_GATEWAY_RATE_LIMIT": "0",
+        },
+    )
     mesh.procs["gateway"] = gateway
     mesh.url = f"http://127.0.0.1:{gateway_port}"
     await wait_http(f"{mesh.url}/readyz", gateway, 120)
@@ -119,23 +148,37 @@ def rss_mb(pid: int) -> float:
 def resume(i: int) -> str:
     rng = random.Random(i)
     skills = rng.sample(SKILLS, 4)
-    return (f"Soak Candidate {i} {secrets.token_hex(3)}\n{rng.randint(1, 20)} years of experience.\n"
-            f"Skills: {', '.join(skills)}.\nBuilt services with {skills[0]} and {skills[1]} at company {i % 37}.\n")
+    return (
+        f"Soak Candidate {i} {secrets.token_hex(3)}\n{rng.randint(1, 20)} years of experience.\n"
+        f"Skills: {', '.join(skills)}.\nBuilt services with {skills[0]} and {skills[1]} at company {i % 37}.\n"
+    )
 
 
 async def seed(mesh: Mesh) -> tuple[str, list[str]]:
     search = search_stub(mesh.procs["search"].addr)
-    job = (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
-        title="Backend engineer", description="Python, Go, SQL and Kubernetes services.",
-        required_skills=["Python", "SQL"], status=common_pb2.JOB_STATUS_OPEN)), timeout=60)).job
+    job = (
+        await search.CreateJob(
+            search_pb2.CreateJobRequest(
+                job=search_pb2.Job(
+                    title="Backend engineer",
+                    description="Python, Go, SQL and Kubernetes services.",
+                    required_skills=["Python", "SQL"],
+                    status=common_pb2.JOB_STATUS_OPEN,
+                )
+            ),
+            timeout=60,
+        )
+    ).job
     records = [json.dumps({"resume_text": resume(i)}) for i in range(60)]
     ids: list[str] = []
     async for reply in search.ImportCandidates(search_pb2.ImportCandidatesRequest(jsonl_records=records), timeout=300):
         if reply.HasField("summary"):
             ids = list(reply.summary.candidate_ids)
     for cid in ids[:30]:
-        await search.CreateApplication(search_pb2.CreateApplicationRequest(application=search_pb2.Application(
-            candidate_id=cid, job_id=job.id)), timeout=60)
+        await search.CreateApplication(
+            search_pb2.CreateApplicationRequest(application=search_pb2.Application(candidate_id=cid, job_id=job.id)),
+            timeout=60,
+        )
     return job.id, ids
 
 
@@ -160,13 +203,20 @@ class Load:
             elif route == "upload":
                 self.counter += 1
                 form = aiohttp.FormData()
-                form.add_field("resume", resume(self.counter).encode(), filename="resume.txt",
-                               content_type="text/plain")
+                form.add_field(
+                    "resume", resume(self.counter).encode(), filename="resume.txt", content_type="text/plain"
+                )
                 req = http.post(f"{url}/candidates", data=form, headers=headers)
             elif route == "screen":
-                req = http.post(f"{url}/screenings", headers=headers, json={
-                    "candidate_id": random.choice(self.candidates), "job_id": self.job_id,
-                    "engine": "ENGINE_EVIDENCE"})
+                req = http.post(
+                    f"{url}/screenings",
+                    headers=headers,
+                    json={
+                        "candidate_id": random.choice(self.candidates),
+                        "job_id": self.job_id,
+                        "engine": "ENGINE_EVIDENCE",
+                    },
+                )
             else:
                 req = http.get(f"{url}/analytics/reports/{random.choice(REPORTS)}", headers=headers)
             async with req as resp:
@@ -241,14 +291,30 @@ async def main() -> int:
     total = sum(len(v) for v in load.latency.values())
     errors = sum(len(v) for v in load.errors.values())
     figures: dict[str, Any] = {
-        "minutes": args.minutes, "rate_rps": args.rate, "elapsed_s": round(elapsed, 1),
-        "requests_ok": total, "errors": errors, "saturated_skips": load.saturated,
+        "minutes": args.minutes,
+        "rate_rps": args.rate,
+        "elapsed_s": round(elapsed, 1),
+        "requests_ok": total,
+        "errors": errors,
+        "saturated_skips": load.saturated,
         "achieved_rps": round((total + errors) / elapsed, 2),
-        "routes": {r: {"n": len(v), "errors": len(load.errors[r]), "p50_ms": round(statistics.median(v), 1),
-                       "p99_ms": round(pct(v, 0.99), 1)} for r, v in sorted(load.latency.items())},
-        "rss_mb": {n: {"start": round(rss_start[n], 1), "end": round(rss_end[n], 1),
-                       "growth_pct": round(100 * (rss_end[n] - rss_start[n]) / rss_start[n], 1)}
-                   for n in rss_start},
+        "routes": {
+            r: {
+                "n": len(v),
+                "errors": len(load.errors[r]),
+                "p50_ms": round(statistics.median(v), 1),
+                "p99_ms": round(pct(v, 0.99), 1),
+            }
+            for r, v in sorted(load.latency.items())
+        },
+        "rss_mb": {
+            n: {
+                "start": round(rss_start[n], 1),
+                "end": round(rss_end[n], 1),
+                "growth_pct": round(100 * (rss_end[n] - rss_start[n]) / rss_start[n], 1),
+            }
+            for n in rss_start
+        },
         "all_alive": all(alive.values()),
         "error_samples": {r: v[:3] for r, v in load.errors.items() if v},
     }

@@ -34,10 +34,16 @@ async def main() -> None:
     if model.variant == "int8":
         # docs/BENCHMARKS.md (Embedding): cosine ≥ 0.9993 to fp32, but recall@10 agreement below the 0.99 bar;
         # said at start-up so nobody switches it on for search without knowing.
-        log.warning("int8 variant: ~1.4x fp32 throughput; recall@10 agreement measured at 0.974 with PyTorch and "
-                    "0.979 with fp32 (docs/BENCHMARKS.md) — use fp32 where search ranking quality matters")
-    batcher = MicroBatcher(model, max_batch_texts=config.max_batch_texts, max_wait=config.max_wait_ms / 1000,
-                           max_queue_texts=config.max_queue_texts)
+        log.warning(
+            "int8 variant: ~1.4x fp32 throughput; recall@10 agreement measured at 0.974 with PyTorch and "
+            "0.979 with fp32 (docs/BENCHMARKS.md) — use fp32 where search ranking quality matters"
+        )
+    batcher = MicroBatcher(
+        model,
+        max_batch_texts=config.max_batch_texts,
+        max_wait=config.max_wait_ms / 1000,
+        max_queue_texts=config.max_queue_texts,
+    )
     batcher.start()
     servicer.attach(model, batcher, choice)
     server.on_shutdown(batcher.close)

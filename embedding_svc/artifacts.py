@@ -95,6 +95,8 @@ def verify(folder: Path) -> Manifest:
             raise ValueError(f"{path} is missing (rebuild the model: `make models`)")
         actual = sha256_file(path)
         if actual != expected:
-            raise ValueError(f"{path} has sha256 {actual[:12]}…, manifest says {expected[:12]}… "
-                             "(corrupt or tampered; rebuild with `make models`)")
+            raise ValueError(
+                f"{path} has sha256 {actual[:12]}…, manifest says {expected[:12]}… "
+                "(corrupt or tampered; rebuild with `make models`)"
+            )
     return manifest

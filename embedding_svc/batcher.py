@@ -41,8 +41,9 @@ class _Job:
 class MicroBatcher:
     """Gathers concurrent `embed` calls into batches and runs them off the event loop."""
 
-    def __init__(self, embedder: Embedder, *, max_batch_texts: int = 64, max_wait: float = 0.004,
-                 max_queue_texts: int = 4096) -> None:
+    def __init__(
+        self, embedder: Embedder, *, max_batch_texts: int = 64, max_wait: float = 0.004, max_queue_texts: int = 4096
+    ) -> None:
         self._embedder = embedder
         self.max_batch_texts = max_batch_texts
         self.max_wait = max_wait
@@ -91,7 +92,8 @@ class MicroBatcher:
             metrics.REJECTED.inc()
             raise ResourceExhausted(
                 f"embedding queue is full ({self._queued_texts} texts waiting, limit {self.max_queue_texts}); "
-                "retry with backoff")
+                "retry with backoff"
+            )
         loop = asyncio.get_running_loop()
         now = loop.time()
         job = _Job(texts, loop.create_future(), None if timeout is None else now + timeout, now)
@@ -181,7 +183,7 @@ class MicroBatcher:
             metrics.TOKENS_PER_SECOND.set(tokens / elapsed)
         offset = 0
         for job in batch:
-            part = results[offset: offset + len(job.texts)]
+            part = results[offset : offset + len(job.texts)]
             offset += len(job.texts)
             if not job.future.done():
                 job.future.set_result(part)

@@ -46,7 +46,6 @@ class EmbeddingConfig:
             token_budget=env_int("HIREMESH_EMBEDDING_TOKEN_BUDGET", 8192, min=256, max=1_000_000),
             spin=env_bool("HIREMESH_EMBEDDING_SPIN", False),
             variant=env_choice("HIREMESH_EMBEDDING_VARIANT", "fp32", ("fp32", "int8", "auto")),
-            int8_min_speedup=env_float("HIREMESH_EMBEDDING_INT8_MIN_SPEEDUP", DEFAULT_MIN_SPEEDUP, min=0.1,
-                                       max=100.0),
+            int8_min_speedup=env_float("HIREMESH_EMBEDDING_INT8_MIN_SPEEDUP", DEFAULT_MIN_SPEEDUP, min=0.1, max=100.0),
             cpuinfo=env_path("HIREMESH_EMBEDDING_CPUINFO", Path("/proc/cpuinfo")),
         )

@@ -71,8 +71,16 @@ def length_buckets(lengths: Sequence[int], token_budget: int, max_rows: int) -> 
 class MiniLM:
     """An onnxruntime session over the built model; thread-safe for one caller at a time per batch."""
 
-    def __init__(self, folder: Path, *, threads: int, token_budget: int = 8192, max_rows: int = 64,
-                 spin: bool = False, variant: str = "fp32") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        threads: int,
+        token_budget: int = 8192,
+        max_rows: int = 64,
+        spin: bool = False,
+        variant: str = "fp32",
+    ) -> None:
         try:
             self.manifest: Manifest = verify(folder)  # checksum before a byte reaches onnxruntime
         except (ValueError, KeyError, OSError) as exc:
@@ -81,8 +89,9 @@ class MiniLM:
             raise FailedPrecondition(f"unknown embedding model variant {variant!r}; one of {', '.join(VARIANT_FILES)}")
         self.model_file = VARIANT_FILES[variant]
         if self.model_file not in self.manifest.files:
-            raise FailedPrecondition(f"the {variant} variant is not in the build at {folder}; rebuild with "
-                                     "`make models`")
+            raise FailedPrecondition(
+                f"the {variant} variant is not in the build at {folder}; rebuild with `make models`"
+            )
         self._variant = variant
         self.folder = folder
         self.token_budget = token_budget
@@ -104,15 +113,17 @@ class MiniLM:
             # Idle intra-op threads otherwise busy-wait after every run, taking the cores from the services
             # sharing the machine (guardrail's NER ran ~25% slower right after an Embed).
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(folder / self.model_file), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(folder / self.model_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {node.name for node in self.session.get_inputs()}
         outputs = [node.name for node in self.session.get_outputs()]
         # The sentence-transformers export pools and normalises in the graph; a plain transformer export
         # gives token vectors, which are pooled here.
         self._pooled_output = "sentence_embedding" if "sentence_embedding" in outputs else None
-        self._token_output = next(n for n in ("token_embeddings", "last_hidden_state") if n in outputs) \
-            if self._pooled_output is None else None
+        self._token_output = (
+            next(n for n in ("token_embeddings", "last_hidden_state") if n in outputs)
+            if self._pooled_output is None
+            else None
+        )
         self.warmed = False
         log.info("loaded %s (%s, sha256 %s, %d threads)", self.name, self.variant, self.sha256[:12], threads)
 

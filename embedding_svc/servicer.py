@@ -17,13 +17,15 @@ from hiremesh.v1 import common_pb2, embedding_pb2, embedding_pb2_grpc
 
 SERVICE_NAME = "hiremesh.v1.EmbeddingService"
 
-_VARIANTS = {"fp32": embedding_pb2.MODEL_VARIANT_FP32, "int8": embedding_pb2.MODEL_VARIANT_INT8,
-             "auto": embedding_pb2.MODEL_VARIANT_AUTO}
+_VARIANTS = {
+    "fp32": embedding_pb2.MODEL_VARIANT_FP32,
+    "int8": embedding_pb2.MODEL_VARIANT_INT8,
+    "auto": embedding_pb2.MODEL_VARIANT_AUTO,
+}
 
 
 def _embedding(item: Embedded) -> embedding_pb2.Embedding:
-    return embedding_pb2.Embedding(values=item.vector.tolist(), token_count=item.token_count,
-                                   truncated=item.truncated)
+    return embedding_pb2.Embedding(values=item.vector.tolist(), token_count=item.token_count, truncated=item.truncated)
 
 
 def _remaining(context: grpc.aio.ServicerContext[Any, Any]) -> float | None:
@@ -45,8 +47,9 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
     def _ready(self) -> tuple[MiniLM, MicroBatcher]:
         return self._loaded.get()
 
-    async def Embed(self, request: embedding_pb2.EmbedRequest,
-                    context: grpc.aio.ServicerContext[Any, Any]) -> embedding_pb2.EmbedResponse:
+    async def Embed(
+        self, request: embedding_pb2.EmbedRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> embedding_pb2.EmbedResponse:
         texts = list(request.texts)
         check_texts(texts)
         model, batcher = self._ready()
@@ -65,12 +68,13 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
                 yield request.id, request.text
 
         async for item in embed_stream(pairs(), batcher, remaining=lambda: _remaining(context)):
-            yield embedding_pb2.EmbedStreamResponse(index=item.index, id=item.id,
-                                                     embedding=_embedding(item.embedding),
-                                                     progress=_progress(item))
+            yield embedding_pb2.EmbedStreamResponse(
+                index=item.index, id=item.id, embedding=_embedding(item.embedding), progress=_progress(item)
+            )
 
-    async def GetModelInfo(self, request: embedding_pb2.GetModelInfoRequest,
-                           context: grpc.aio.ServicerContext[Any, Any]) -> embedding_pb2.GetModelInfoResponse:
+    async def GetModelInfo(
+        self, request: embedding_pb2.GetModelInfoRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> embedding_pb2.GetModelInfoResponse:
         model, batcher = self._ready()
         choice = self._choice
         return embedding_pb2.GetModelInfoResponse(
@@ -81,8 +85,9 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
             sha256=model.sha256,
             warmed=model.warmed,
             max_batch_size=batcher.max_batch_texts,
-            requested_variant=_VARIANTS.get(choice.requested if choice else model.variant,
-                                            embedding_pb2.MODEL_VARIANT_UNSPECIFIED),
+            requested_variant=_VARIANTS.get(
+                choice.requested if choice else model.variant, embedding_pb2.MODEL_VARIANT_UNSPECIFIED
+            ),
             variant_reason=choice.reason if choice else "",
             cpu_features=list(choice.cpu_features) if choice else [],
             int8_speedup=choice.speedup if choice else 0.0,

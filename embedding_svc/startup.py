@@ -28,16 +28,24 @@ def read_flags(config: EmbeddingConfig) -> frozenset[str]:
     try:
         return cpu_flags(config.cpuinfo.read_text())
     except OSError as exc:  # not Linux, or a sandbox without /proc: decide as if nothing were known
-        log.warning("cannot read CPU features from %s (%s); HIREMESH_EMBEDDING_VARIANT=auto will run fp32",
-                    config.cpuinfo, exc)
+        log.warning(
+            "cannot read CPU features from %s (%s); HIREMESH_EMBEDDING_VARIANT=auto will run fp32", config.cpuinfo, exc
+        )
         return frozenset()
 
 
 def load_model(config: EmbeddingConfig) -> tuple[MiniLM, Choice]:
     """The loaded, warmed model and why it is that variant (logged, and exported as metrics)."""
+
     def load(variant: str) -> MiniLM:
-        model = MiniLM(config.model_dir, threads=config.threads, token_budget=config.token_budget,
-                       max_rows=config.max_batch_texts, spin=config.spin, variant=variant)
+        model = MiniLM(
+            config.model_dir,
+            threads=config.threads,
+            token_budget=config.token_budget,
+            max_rows=config.max_batch_texts,
+            spin=config.spin,
+            variant=variant,
+        )
         model.warm_up()
         return model
 

@@ -24,7 +24,9 @@ def check_texts(texts: Sequence[str], field: str = "texts") -> None:
     if not texts:
         raise InvalidArgument(field, "at least one text is required")
     if len(texts) > MAX_TEXTS_PER_CALL:
-        raise InvalidArgument(f"{field}[{MAX_TEXTS_PER_CALL}]",
-                              f"{len(texts)} texts; at most {MAX_TEXTS_PER_CALL} per call (use EmbedStream for bulk)")
+        raise InvalidArgument(
+            f"{field}[{MAX_TEXTS_PER_CALL}]",
+            f"{len(texts)} texts; at most {MAX_TEXTS_PER_CALL} per call (use EmbedStream for bulk)",
+        )
     for index, text in enumerate(texts):
         check_text(text, f"{field}[{index}]")

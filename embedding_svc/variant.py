@@ -66,35 +66,63 @@ def needs_calibration(requested: str, flags: Iterable[str], int8_built: bool) ->
     return requested == "auto" and int8_built and bool(int8_features(flags))
 
 
-def choose(requested: str, flags: Iterable[str], int8_built: bool, calibration: Calibration | None = None,
-           min_speedup: float = DEFAULT_MIN_SPEEDUP) -> Choice:
+def choose(
+    requested: str,
+    flags: Iterable[str],
+    int8_built: bool,
+    calibration: Calibration | None = None,
+    min_speedup: float = DEFAULT_MIN_SPEEDUP,
+) -> Choice:
     """The variant to run, and why. `fp32` and `int8` are taken as configured; `auto` follows the module doc."""
     features = int8_features(flags)
     if requested in ("fp32", "int8"):
-        return Choice(requested, requested, f"configured (HIREMESH_EMBEDDING_VARIANT={requested})",
-                      "configuration", features)
+        return Choice(
+            requested, requested, f"configured (HIREMESH_EMBEDDING_VARIANT={requested})", "configuration", features
+        )
     if requested != "auto":
         raise ValueError(f"unknown variant request {requested!r}")
     if not int8_built:
         return Choice("fp32", "auto", "the int8 model is not in this build", "build", features)
     if not features:
-        return Choice("fp32", "auto", "no int8 dot-product instructions on this CPU (none of "
-                      f"{', '.join(INT8_DOT_FLAGS)}): int8 runs slower than fp32 without them", "cpu_features",
-                      features)
+        return Choice(
+            "fp32",
+            "auto",
+            "no int8 dot-product instructions on this CPU (none of "
+            f"{', '.join(INT8_DOT_FLAGS)}): int8 runs slower than fp32 without them",
+            "cpu_features",
+            features,
+        )
     if calibration is None:
-        return Choice("fp32", "auto", f"{', '.join(features)} present but no calibration ran", "cpu_features",
-                      features)
+        return Choice("fp32", "auto", f"{', '.join(features)} present but no calibration ran", "cpu_features", features)
     speedup = calibration.speedup
     runs = f"median of {len(calibration.fp32)} interleaved pairs"
     if speedup >= min_speedup:
-        return Choice("int8", "auto", f"{', '.join(features)} present and int8 ran {speedup:.2f}x fp32 on the "
-                      f"calibration batch ({runs}; needs >= {min_speedup:.2f}x)", "calibration", features, speedup)
-    return Choice("fp32", "auto", f"{', '.join(features)} present but int8 ran only {speedup:.2f}x fp32 on the "
-                  f"calibration batch ({runs}; needs >= {min_speedup:.2f}x)", "calibration", features, speedup)
+        return Choice(
+            "int8",
+            "auto",
+            f"{', '.join(features)} present and int8 ran {speedup:.2f}x fp32 on the "
+            f"calibration batch ({runs}; needs >= {min_speedup:.2f}x)",
+            "calibration",
+            features,
+            speedup,
+        )
+    return Choice(
+        "fp32",
+        "auto",
+        f"{', '.join(features)} present but int8 ran only {speedup:.2f}x fp32 on the "
+        f"calibration batch ({runs}; needs >= {min_speedup:.2f}x)",
+        "calibration",
+        features,
+        speedup,
+    )
 
 
-def calibrate(run_fp32: Callable[[], object], run_int8: Callable[[], object], pairs: int = CALIBRATION_PAIRS,
-              clock: Callable[[], float] = time.process_time) -> Calibration:
+def calibrate(
+    run_fp32: Callable[[], object],
+    run_int8: Callable[[], object],
+    pairs: int = CALIBRATION_PAIRS,
+    clock: Callable[[], float] = time.process_time,
+) -> Calibration:
     """Time both runs `pairs` times, alternating which goes first, after one untimed run of each.
 
     The clock is the process's CPU time, not the wall clock: on a shared host the wall clock measures the
@@ -117,8 +145,10 @@ def calibrate(run_fp32: Callable[[], object], run_int8: Callable[[], object], pa
 def calibration_batch() -> list[str]:
     """A fixed batch of 4 resume-like texts of ~130 word pieces: the shape of a small bulk call, long enough
     that the MatMuls dominate as they do in real batches, short enough that calibrating costs ~1 s."""
-    base = ("Senior backend engineer with eight years of Python, Go and PostgreSQL. Built event pipelines on "
-            "Kafka and gRPC services for payments, led a team of five, ran on-call rotations, reviewed code and "
-            "mentored juniors. Migrated a monolith to Kubernetes on AWS, cut p99 latency by 40 percent, wrote "
-            "the incident runbooks and the capacity plan. Degree in computer science; English and Spanish.")
+    base = (
+        "Senior backend engineer with eight years of Python, Go and PostgreSQL. Built event pipelines on "
+        "Kafka and gRPC services for payments, led a team of five, ran on-call rotations, reviewed code and "
+        "mentored juniors. Migrated a monolith to Kubernetes on AWS, cut p99 latency by 40 percent, wrote "
+        "the incident runbooks and the capacity plan. Degree in computer science; English and Spanish."
+    )
     return [f"{base} Candidate {i}." for i in range(4)]

@@ -21,8 +21,7 @@ from hiremesh.v1 import guardrail_pb2 as gpb
 
 SESSION_TTL = 8 * 3600
 
-REPORTS = ("funnel", "ai_performance", "top_candidates", "safety_trends", "job_title_success", "summary",
-           "schedules")
+REPORTS = ("funnel", "ai_performance", "top_candidates", "safety_trends", "job_title_success", "summary", "schedules")
 
 
 # --- guardrail ------------------------------------------------------------------------------------
@@ -40,8 +39,7 @@ async def redact(request: web.Request) -> web.Response:
 
 async def validate(request: web.Request) -> web.Response:
     req = parse(await read_json(request), gpb.ValidateOutputRequest())
-    return json_response(await call(request, "guardrail", gateway_of(request).backends.guardrail.ValidateOutput,
-                                    req))
+    return json_response(await call(request, "guardrail", gateway_of(request).backends.guardrail.ValidateOutput, req))
 
 
 # --- analytics ------------------------------------------------------------------------------------
@@ -77,16 +75,18 @@ async def predict_time_to_hire(request: web.Request) -> web.Response:
     req = parse(await read_json(request), apb.PredictTimeToHireRequest())
     if req.WhichOneof("subject") is None:
         raise bad_request("application_id", "give an application_id or features")
-    return json_response(await call(request, "analytics",
-                                    gateway_of(request).backends.analytics.PredictTimeToHire, req))
+    return json_response(
+        await call(request, "analytics", gateway_of(request).backends.analytics.PredictTimeToHire, req)
+    )
 
 
 async def sync(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     req = parse(await read_json(request), apb.SyncRequest())
     timeout = gw.config.operation_timeout
-    op = gw.operations.start("sync", principal_of(request).user,
-                             lambda: gw.backends.analytics.Sync(req, timeout=timeout), "analytics")
+    op = gw.operations.start(
+        "sync", principal_of(request).user, lambda: gw.backends.analytics.Sync(req, timeout=timeout), "analytics"
+    )
     return json_response(op.resource(), 202, {"Location": f"{API}/operations/{op.id}"})
 
 
@@ -94,8 +94,12 @@ async def train(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     req = parse(await read_json(request), apb.TrainModelsRequest())
     timeout = gw.config.operation_timeout
-    op = gw.operations.start("train", principal_of(request).user,
-                             lambda: gw.backends.analytics.TrainModels(req, timeout=timeout), "analytics")
+    op = gw.operations.start(
+        "train",
+        principal_of(request).user,
+        lambda: gw.backends.analytics.TrainModels(req, timeout=timeout),
+        "analytics",
+    )
     return json_response(op.resource(), 202, {"Location": f"{API}/operations/{op.id}"})
 
 
@@ -103,8 +107,12 @@ async def export(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     req = parse(await read_json(request), apb.ExportParquetRequest())
     timeout = gw.config.operation_timeout
-    op = gw.operations.start("export", principal_of(request).user,
-                             lambda: gw.backends.analytics.ExportParquet(req, timeout=timeout), "analytics")
+    op = gw.operations.start(
+        "export",
+        principal_of(request).user,
+        lambda: gw.backends.analytics.ExportParquet(req, timeout=timeout),
+        "analytics",
+    )
     return json_response(op.resource(), 202, {"Location": f"{API}/operations/{op.id}"})
 
 
@@ -135,8 +143,9 @@ async def list_operations(request: web.Request) -> web.Response:
 
 async def me(request: web.Request) -> web.Response:
     who = principal_of(request)
-    return json_response({"user": who.user, "role": who.role.label, "token_kind": who.kind,
-                          "expires_at": who.expires_at})
+    return json_response(
+        {"user": who.user, "role": who.role.label, "token_kind": who.kind, "expires_at": who.expires_at}
+    )
 
 
 async def session_token(request: web.Request) -> web.Response:
@@ -155,35 +164,124 @@ async def session_token(request: web.Request) -> web.Response:
     if ttl <= 0:
         raise ApiError(401, "token expired")
     token = issue_jwt(gw.auth.jwt_secret, who.user, who.role, ttl)
-    return json_response({"token": token, "token_type": "Bearer", "expires_in": int(ttl),
-                          "role": who.role.label}, 201)
+    return json_response({"token": token, "token_type": "Bearer", "expires_in": int(ttl), "role": who.role.label}, 201)
 
 
 ROUTES = [
-    Route("POST", "/guardrail/scan", scan, "Scan a text or JSON document for PII, bias and toxicity", "guardrail",
-          role=Role.VIEWER, body=gpb.ScanRequest, response=gpb.ScanResponse),
-    Route("POST", "/guardrail/redact", redact, "Redact PII from a text", "guardrail", role=Role.VIEWER,
-          body=gpb.RedactRequest, response=gpb.RedactResponse),
-    Route("POST", "/guardrail/validate", validate, "Validate (and optionally repair) a screening result",
-          "guardrail", role=Role.VIEWER, body=gpb.ValidateOutputRequest, response=gpb.ValidateOutputResponse),
-    Route("GET", "/analytics/reports/{name}", get_report, f"A warehouse report ({', '.join(REPORTS)}); "
-          "other query parameters are report parameters", "analytics", extra_query={
-              "days": "report window in days", "weeks": "report window in weeks", "limit": "row limit",
-              "title": "job title filter"}, response="Report"),
-    Route("POST", "/analytics/predictions/hire", predict_hire, "Probability of a hire", "analytics",
-          role=Role.VIEWER, body=apb.PredictHireRequest, response=apb.PredictHireResponse),
-    Route("POST", "/analytics/predictions/time-to-hire", predict_time_to_hire, "Days until a hire", "analytics",
-          role=Role.VIEWER, body=apb.PredictTimeToHireRequest, response=apb.PredictTimeToHireResponse),
-    Route("POST", "/analytics/sync", sync, "Sync the warehouse from PostgreSQL (runs as an operation)",
-          "analytics", body=apb.SyncRequest, response="Operation", status=202),
-    Route("POST", "/analytics/train", train, "Train the hire models (runs as an operation)", "analytics",
-          role=Role.ADMIN, body=apb.TrainModelsRequest, response="Operation", status=202),
-    Route("POST", "/analytics/export", export, "Export the warehouse as Parquet (runs as an operation)",
-          "analytics", role=Role.ADMIN, body=apb.ExportParquetRequest, response="Operation", status=202),
+    Route(
+        "POST",
+        "/guardrail/scan",
+        scan,
+        "Scan a text or JSON document for PII, bias and toxicity",
+        "guardrail",
+        role=Role.VIEWER,
+        body=gpb.ScanRequest,
+        response=gpb.ScanResponse,
+    ),
+    Route(
+        "POST",
+        "/guardrail/redact",
+        redact,
+        "Redact PII from a text",
+        "guardrail",
+        role=Role.VIEWER,
+        body=gpb.RedactRequest,
+        response=gpb.RedactResponse,
+    ),
+    Route(
+        "POST",
+        "/guardrail/validate",
+        validate,
+        "Validate (and optionally repair) a screening result",
+        "guardrail",
+        role=Role.VIEWER,
+        body=gpb.ValidateOutputRequest,
+        response=gpb.ValidateOutputResponse,
+    ),
+    Route(
+        "GET",
+        "/analytics/reports/{name}",
+        get_report,
+        f"A warehouse report ({', '.join(REPORTS)}); other query parameters are report parameters",
+        "analytics",
+        extra_query={
+            "days": "report window in days",
+            "weeks": "report window in weeks",
+            "limit": "row limit",
+            "title": "job title filter",
+        },
+        response="Report",
+    ),
+    Route(
+        "POST",
+        "/analytics/predictions/hire",
+        predict_hire,
+        "Probability of a hire",
+        "analytics",
+        role=Role.VIEWER,
+        body=apb.PredictHireRequest,
+        response=apb.PredictHireResponse,
+    ),
+    Route(
+        "POST",
+        "/analytics/predictions/time-to-hire",
+        predict_time_to_hire,
+        "Days until a hire",
+        "analytics",
+        role=Role.VIEWER,
+        body=apb.PredictTimeToHireRequest,
+        response=apb.PredictTimeToHireResponse,
+    ),
+    Route(
+        "POST",
+        "/analytics/sync",
+        sync,
+        "Sync the warehouse from PostgreSQL (runs as an operation)",
+        "analytics",
+        body=apb.SyncRequest,
+        response="Operation",
+        status=202,
+    ),
+    Route(
+        "POST",
+        "/analytics/train",
+        train,
+        "Train the hire models (runs as an operation)",
+        "analytics",
+        role=Role.ADMIN,
+        body=apb.TrainModelsRequest,
+        response="Operation",
+        status=202,
+    ),
+    Route(
+        "POST",
+        "/analytics/export",
+        export,
+        "Export the warehouse as Parquet (runs as an operation)",
+        "analytics",
+        role=Role.ADMIN,
+        body=apb.ExportParquetRequest,
+        response="Operation",
+        status=202,
+    ),
     Route("GET", "/operations", list_operations, "Recent operations", "operations", response="OperationList"),
-    Route("GET", "/operations/{id}", get_operation, "An operation's state and, once done, its result",
-          "operations", response="Operation"),
+    Route(
+        "GET",
+        "/operations/{id}",
+        get_operation,
+        "An operation's state and, once done, its result",
+        "operations",
+        response="Operation",
+    ),
     Route("GET", "/me", me, "Who the token belongs to", "auth", response="Me"),
-    Route("POST", "/auth/token", session_token, "Exchange the caller's token for a short-lived JWT (the UI's "
-          "session)", "auth", role=Role.VIEWER, response="SessionToken", status=201),
+    Route(
+        "POST",
+        "/auth/token",
+        session_token,
+        "Exchange the caller's token for a short-lived JWT (the UI's session)",
+        "auth",
+        role=Role.VIEWER,
+        response="SessionToken",
+        status=201,
+    ),
 ]

@@ -32,41 +32,84 @@ async def submit_job_screenings(request: web.Request) -> web.Response:
 
 async def get_screening(request: web.Request) -> web.Response:
     req = pb.GetScreeningTaskRequest(id=request.match_info["id"])
-    return json_response(await call(request, "screening", gateway_of(request).backends.screening.GetScreeningTask,
-                                    req))
+    return json_response(await call(request, "screening", gateway_of(request).backends.screening.GetScreeningTask, req))
 
 
 async def cancel_screening(request: web.Request) -> web.Response:
     req = pb.CancelScreeningTaskRequest(id=request.match_info["id"])
-    return json_response(await call(request, "screening",
-                                    gateway_of(request).backends.screening.CancelScreeningTask, req))
+    return json_response(
+        await call(request, "screening", gateway_of(request).backends.screening.CancelScreeningTask, req)
+    )
 
 
 async def list_results(request: web.Request) -> web.Response:
     req = pb.ListScreeningResultsRequest()
     apply_query(request.query, req, RESULT_FILTERS)
-    return json_response(await call(request, "screening",
-                                    gateway_of(request).backends.screening.ListScreeningResults, req))
+    return json_response(
+        await call(request, "screening", gateway_of(request).backends.screening.ListScreeningResults, req)
+    )
 
 
 async def get_result(request: web.Request) -> web.Response:
     req = pb.GetScreeningResultRequest(id=request.match_info["id"])
-    return json_response(await call(request, "screening",
-                                    gateway_of(request).backends.screening.GetScreeningResult, req))
+    return json_response(
+        await call(request, "screening", gateway_of(request).backends.screening.GetScreeningResult, req)
+    )
 
 
 ROUTES = [
-    Route("POST", "/screenings", submit_screening, "Queue a screening task; watch it on /ws/tasks/{id}", "screening",
-          body=pb.SubmitScreeningRequest, response=pb.SubmitScreeningResponse, status=202),
-    Route("POST", "/jobs/{id}/screenings", submit_job_screenings, "Queue one screening task per application",
-          "screening", body=pb.SubmitBatchScreeningRequest, response=pb.SubmitBatchScreeningResponse, status=202),
-    Route("GET", "/screenings/{id}", get_screening, "A screening task and, once done, its result", "screening",
-          response=pb.GetScreeningTaskResponse),
-    Route("POST", "/screenings/{id}/cancel", cancel_screening, "Cancel a queued or running task", "screening",
-          response=pb.CancelScreeningTaskResponse),
-    Route("GET", "/screening-results", list_results, "List screening results", "screening",
-          query=RESULT_FILTERS, query_message=pb.ListScreeningResultsRequest,
-          response=pb.ListScreeningResultsResponse),
-    Route("GET", "/screening-results/{id}", get_result, "Get a screening result", "screening",
-          response=pb.GetScreeningResultResponse),
+    Route(
+        "POST",
+        "/screenings",
+        submit_screening,
+        "Queue a screening task; watch it on /ws/tasks/{id}",
+        "screening",
+        body=pb.SubmitScreeningRequest,
+        response=pb.SubmitScreeningResponse,
+        status=202,
+    ),
+    Route(
+        "POST",
+        "/jobs/{id}/screenings",
+        submit_job_screenings,
+        "Queue one screening task per application",
+        "screening",
+        body=pb.SubmitBatchScreeningRequest,
+        response=pb.SubmitBatchScreeningResponse,
+        status=202,
+    ),
+    Route(
+        "GET",
+        "/screenings/{id}",
+        get_screening,
+        "A screening task and, once done, its result",
+        "screening",
+        response=pb.GetScreeningTaskResponse,
+    ),
+    Route(
+        "POST",
+        "/screenings/{id}/cancel",
+        cancel_screening,
+        "Cancel a queued or running task",
+        "screening",
+        response=pb.CancelScreeningTaskResponse,
+    ),
+    Route(
+        "GET",
+        "/screening-results",
+        list_results,
+        "List screening results",
+        "screening",
+        query=RESULT_FILTERS,
+        query_message=pb.ListScreeningResultsRequest,
+        response=pb.ListScreeningResultsResponse,
+    ),
+    Route(
+        "GET",
+        "/screening-results/{id}",
+        get_result,
+        "Get a screening result",
+        "screening",
+        response=pb.GetScreeningResultResponse,
+    ),
 ]

@@ -33,7 +33,10 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 
 API_ROUTES: list[Route] = [
-    *api_catalog.ROUTES, *api_screening.ROUTES, *api_insights.ROUTES, *api_mail.ROUTES,
+    *api_catalog.ROUTES,
+    *api_screening.ROUTES,
+    *api_insights.ROUTES,
+    *api_mail.ROUTES,
     Route("GET", "/openapi.json", openapi_json, "This document", "meta"),
 ]
 
@@ -45,8 +48,9 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     statuses = await gateway_of(request).backends.readiness()
     ready = all(s == "SERVING" for s in statuses.values())
-    return web.json_response({"status": "ready" if ready else "not ready", "backends": statuses},
-                             status=200 if ready else 503)
+    return web.json_response(
+        {"status": "ready" if ready else "not ready", "backends": statuses}, status=200 if ready else 503
+    )
 
 
 async def prometheus(request: web.Request) -> web.Response:
@@ -60,8 +64,7 @@ async def index(request: web.Request) -> web.FileResponse:
 
 
 def build_app(gw: Gateway) -> web.Application:
-    app = web.Application(middlewares=[cors, edge, guard],
-                          client_max_size=gw.config.max_upload_bytes + 1024 * 1024)
+    app = web.Application(middlewares=[cors, edge, guard], client_max_size=gw.config.max_upload_bytes + 1024 * 1024)
     app[GATEWAY] = gw
     for route in API_ROUTES:
         added = app.router.add_route(route.method, API + route.path, route.handler)
@@ -105,8 +108,13 @@ async def create_gateway(config: GatewayConfig, users: UserStore | None = None) 
     return Gateway(
         config=config,
         backends=Backends(config.backends),
-        auth=Authenticator(users, secret, config.auth_cache_seconds, max_jwt_ttl=config.max_jwt_ttl,
-                           failures=RateLimiter(config.auth_failure_rate, config.auth_failure_burst)),
+        auth=Authenticator(
+            users,
+            secret,
+            config.auth_cache_seconds,
+            max_jwt_ttl=config.max_jwt_ttl,
+            failures=RateLimiter(config.auth_failure_rate, config.auth_failure_burst),
+        ),
         limiter=RateLimiter(config.rate_limit, config.rate_burst),
         operations=operations,
         users=users,

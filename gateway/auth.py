@@ -53,7 +53,7 @@ def bearer_token(request: web.Request) -> str | None:
         for proto in request.headers.get("Sec-WebSocket-Protocol", "").split(","):
             proto = proto.strip()
             if proto.startswith(_BEARER_PROTOCOL):
-                return proto[len(_BEARER_PROTOCOL):]
+                return proto[len(_BEARER_PROTOCOL) :]
         query_token = request.query.get("access_token")
         if query_token:
             return query_token
@@ -61,8 +61,11 @@ def bearer_token(request: web.Request) -> str | None:
 
 
 def unauthorized(message: str) -> ApiError:
-    return ApiError(401, message, headers={"WWW-Authenticate": f'Bearer realm="hiremesh", error="invalid_token", '
-                                                               f'error_description="{message}"'})
+    return ApiError(
+        401,
+        message,
+        headers={"WWW-Authenticate": f'Bearer realm="hiremesh", error="invalid_token", error_description="{message}"'},
+    )
 
 
 class TtlCache(Generic[V]):
@@ -95,9 +98,16 @@ class TtlCache(Generic[V]):
 class Authenticator:
     """Turns a token into a `Principal`, checking API keys and JWT users against the store (cached)."""
 
-    def __init__(self, store: UserStore | None, jwt_secret: str, cache_seconds: float = 10.0, *,
-                 max_jwt_ttl: float | None = None, failures: RateLimiter | None = None,
-                 cache_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        store: UserStore | None,
+        jwt_secret: str,
+        cache_seconds: float = 10.0,
+        *,
+        max_jwt_ttl: float | None = None,
+        failures: RateLimiter | None = None,
+        cache_size: int = 10_000,
+    ) -> None:
         self._store = store
         self._jwt_secret = jwt_secret
         self._cache_seconds = cache_seconds
@@ -155,15 +165,21 @@ class Authenticator:
             wait = self._failures.acquire(address)
             if wait > 0:
                 metrics.RATE_LIMITED.inc()
-                raise ApiError(429, "too many failed authentications from this address; retry later",
-                               headers={"Retry-After": retry_after_header(wait)})
+                raise ApiError(
+                    429,
+                    "too many failed authentications from this address; retry later",
+                    headers={"Retry-After": retry_after_header(wait)},
+                )
             try:
                 principal = await self._store.lookup(token)
             except psycopg.Error:
                 self._failures.refund(address)
                 log.warning("user store unavailable: API key not checked")
-                raise ApiError(503, "the user store (PostgreSQL) is unavailable; API keys cannot be checked",
-                               headers={"Retry-After": "1"}) from None
+                raise ApiError(
+                    503,
+                    "the user store (PostgreSQL) is unavailable; API keys cannot be checked",
+                    headers={"Retry-After": "1"},
+                ) from None
             if principal is None:
                 self._unknown.put(token, True, min(self._cache_seconds, _NEGATIVE_TTL))
                 return None
@@ -182,8 +198,11 @@ class Authenticator:
             state = await self._store.user_state(name)
         except psycopg.Error:
             known, last = self._users.get(name, stale=True)
-            log.warning("user store unavailable: judging a JWT of %r by its %s", name,
-                        "last known state" if known else "signature alone")
+            log.warning(
+                "user store unavailable: judging a JWT of %r by its %s",
+                name,
+                "last known state" if known else "signature alone",
+            )
             return last if known else _UNCHECKED
         self._users.put(name, state, self._cache_seconds)
         return state
@@ -198,8 +217,14 @@ class Authenticator:
         state = await self._user(principal.user)
         assert state is not None
         if state is not _UNCHECKED and state.role < principal.role:
-            return Principal(principal.user, state.role, principal.token_id, principal.kind, principal.expires_at,
-                             principal.issued_at)
+            return Principal(
+                principal.user,
+                state.role,
+                principal.token_id,
+                principal.kind,
+                principal.expires_at,
+                principal.issued_at,
+            )
         return principal
 
     async def revoked(self, principal: Principal) -> str | None:
@@ -221,7 +246,10 @@ class Authenticator:
         state = await self._user(principal.user)
         if state is None:
             return f"user {principal.user!r} is disabled or no longer exists"
-        if state.tokens_valid_after is not None and principal.issued_at is not None \
-                and principal.issued_at < math.ceil(state.tokens_valid_after):
+        if (
+            state.tokens_valid_after is not None
+            and principal.issued_at is not None
+            and principal.issued_at < math.ceil(state.tokens_valid_after)
+        ):
             return "token revoked"
         return None

@@ -67,8 +67,7 @@ class GatewayConfig:
     @classmethod
     def from_env(cls) -> GatewayConfig:
         origins = tuple(o.strip() for o in hc.env_str("HIREMESH_GATEWAY_CORS_ORIGINS", "").split(",") if o.strip())
-        proxies = tuple(p.strip() for p in hc.env_str("HIREMESH_GATEWAY_TRUSTED_PROXIES", "").split(",")
-                        if p.strip())
+        proxies = tuple(p.strip() for p in hc.env_str("HIREMESH_GATEWAY_TRUSTED_PROXIES", "").split(",") if p.strip())
         return cls(
             host=hc.env_str("HIREMESH_GATEWAY_HOST", "127.0.0.1"),
             port=hc.service_port("gateway"),

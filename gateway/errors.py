@@ -39,19 +39,33 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
 
 # Codes a gateway-side check produces for HTTP-only conditions that have no gRPC twin.
 _CODE_FOR_HTTP: dict[int, grpc.StatusCode] = {
-    400: grpc.StatusCode.INVALID_ARGUMENT, 401: grpc.StatusCode.UNAUTHENTICATED,
-    403: grpc.StatusCode.PERMISSION_DENIED, 404: grpc.StatusCode.NOT_FOUND, 405: grpc.StatusCode.UNIMPLEMENTED,
-    409: grpc.StatusCode.ALREADY_EXISTS, 412: grpc.StatusCode.FAILED_PRECONDITION,
-    413: grpc.StatusCode.RESOURCE_EXHAUSTED, 415: grpc.StatusCode.INVALID_ARGUMENT,
-    429: grpc.StatusCode.RESOURCE_EXHAUSTED, 503: grpc.StatusCode.UNAVAILABLE, 504: grpc.StatusCode.DEADLINE_EXCEEDED,
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    405: grpc.StatusCode.UNIMPLEMENTED,
+    409: grpc.StatusCode.ALREADY_EXISTS,
+    412: grpc.StatusCode.FAILED_PRECONDITION,
+    413: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    415: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    503: grpc.StatusCode.UNAVAILABLE,
+    504: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
 
 class ApiError(Exception):
     """An error to send as the JSON error body with `http_status`."""
 
-    def __init__(self, http_status: int, message: str, *, code: grpc.StatusCode | None = None,
-                 details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        http_status: int,
+        message: str,
+        *,
+        code: grpc.StatusCode | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.code = code or _CODE_FOR_HTTP.get(http_status, grpc.StatusCode.UNKNOWN)
@@ -60,28 +74,40 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        return {"code": self.code.value[0], "status": self.code.name, "message": self.message,
-                "details": self.details}
+        return {"code": self.code.value[0], "status": self.code.name, "message": self.message, "details": self.details}
 
 
 def bad_request(field: str, message: str) -> ApiError:
     """400 naming the offending field (a JSON path or a query parameter)."""
-    return ApiError(400, f"{field}: {message}" if field else message, code=grpc.StatusCode.INVALID_ARGUMENT,
-                    details=[field_violation(field, message)] if field else [])
+    return ApiError(
+        400,
+        f"{field}: {message}" if field else message,
+        code=grpc.StatusCode.INVALID_ARGUMENT,
+        details=[field_violation(field, message)] if field else [],
+    )
 
 
 def field_violation(field: str, description: str) -> dict[str, Any]:
-    return {"@type": "type.googleapis.com/google.rpc.BadRequest",
-            "field_violations": [{"field": field, "description": description}]}
+    return {
+        "@type": "type.googleapis.com/google.rpc.BadRequest",
+        "field_violations": [{"field": field, "description": description}],
+    }
 
 
 def api_error(err: HiremeshError) -> ApiError:
     """A domain error as the JSON error body: its code, its message, its google.rpc details."""
-    details = [json_format.MessageToDict(detail, preserving_proto_field_name=True)
-               for detail in rpc_errors.to_status(err).details]
+    details = [
+        json_format.MessageToDict(detail, preserving_proto_field_name=True)
+        for detail in rpc_errors.to_status(err).details
+    ]
     retry = err.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED)
-    return ApiError(HTTP_STATUS.get(err.code, 500), err.message, code=err.code, details=details,
-                    headers={"Retry-After": "1"} if retry else {})
+    return ApiError(
+        HTTP_STATUS.get(err.code, 500),
+        err.message,
+        code=err.code,
+        details=details,
+        headers={"Retry-After": "1"} if retry else {},
+    )
 
 
 def backend_error(exc: grpc.aio.AioRpcError, backend: str) -> ApiError:
@@ -92,5 +118,11 @@ def backend_error(exc: grpc.aio.AioRpcError, backend: str) -> ApiError:
 def socket_error(exc: grpc.aio.AioRpcError, backend: str, **fields: Any) -> dict[str, Any]:
     """A failed call to `backend` as a WebSocket `error` message: the HTTP error body's fields, plus `fields`."""
     err = backend_error(exc, backend)
-    return {"type": "error", **fields, "code": err.http_status, "status": err.code.name, "message": err.message,
-            "details": err.details}
+    return {
+        "type": "error",
+        **fields,
+        "code": err.http_status,
+        "status": err.code.name,
+        "message": err.message,
+        "details": err.details,
+    }

@@ -101,25 +101,45 @@ class ImportFeed:
                 p = reply.progress
                 out = pb.ImportCandidatesResponse(errors=reply.errors)
                 at = done + p.done
-                out.progress.CopyFrom(common_pb2.Progress(
-                    stage=p.stage if not reply.HasField("summary") else "importing", done=at, total=received,
-                    failed=failed + p.failed, percent=round(100.0 * at / received, 2) if received else 0.0,
-                    message=f"imported {at}/{received} file(s) received so far"))
+                out.progress.CopyFrom(
+                    common_pb2.Progress(
+                        stage=p.stage if not reply.HasField("summary") else "importing",
+                        done=at,
+                        total=received,
+                        failed=failed + p.failed,
+                        percent=round(100.0 * at / received, 2) if received else 0.0,
+                        message=f"imported {at}/{received} file(s) received so far",
+                    )
+                )
                 if reply.HasField("summary"):
                     s = reply.summary
                     batch_total, batch_failed = s.total, s.failed
                     created, duplicates = created + s.created, duplicates + s.duplicates
                     ids += list(s.candidate_ids)
-                    errors += list(s.errors)[:max(0, SUMMARY_ERRORS - len(errors))]
+                    errors += list(s.errors)[: max(0, SUMMARY_ERRORS - len(errors))]
                 yield out
             done += batch_total
             failed += batch_failed
-        final = pb.ImportCandidatesResponse(summary=pb.ImportSummary(
-            total=done, created=created, duplicates=duplicates, failed=failed,
-            candidate_ids=list(dict.fromkeys(ids)), errors=errors))
-        final.progress.CopyFrom(common_pb2.Progress(
-            stage="done", done=done, total=done, failed=failed, percent=100.0,
-            message=f"done: {created} created, {duplicates} duplicates, {failed} failed"))
+        final = pb.ImportCandidatesResponse(
+            summary=pb.ImportSummary(
+                total=done,
+                created=created,
+                duplicates=duplicates,
+                failed=failed,
+                candidate_ids=list(dict.fromkeys(ids)),
+                errors=errors,
+            )
+        )
+        final.progress.CopyFrom(
+            common_pb2.Progress(
+                stage="done",
+                done=done,
+                total=done,
+                failed=failed,
+                percent=100.0,
+                message=f"done: {created} created, {duplicates} duplicates, {failed} failed",
+            )
+        )
         yield final
 
 
@@ -157,7 +177,12 @@ async def import_candidates(request: web.Request) -> web.Response:
             raise
         feed.fail(exc if isinstance(exc, ApiError) else ApiError(400, "the upload ended before the form did"))
         if isinstance(exc, ApiError):
-            raise ApiError(exc.http_status, f"{exc.message} (files before it are imported by operation {op.id})",
-                           code=exc.code, details=exc.details, headers=exc.headers) from None
+            raise ApiError(
+                exc.http_status,
+                f"{exc.message} (files before it are imported by operation {op.id})",
+                code=exc.code,
+                details=exc.details,
+                headers=exc.headers,
+            ) from None
         raise
     return json_response(op.resource(), 202, {"Location": f"/api/v1/operations/{op.id}"})

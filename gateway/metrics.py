@@ -20,7 +20,9 @@ RATE_LIMITED = Counter("hiremesh_gateway_rate_limited_total", "Requests refused 
 AUTH_FAILURES = Counter("hiremesh_gateway_auth_failures_total", "Requests refused with 401 or 403.", ["status"])
 WS_CONNECTIONS = Gauge("hiremesh_gateway_ws_connections", "Open WebSocket connections.")
 WS_MESSAGES = Counter("hiremesh_gateway_ws_messages_total", "WebSocket messages sent to clients, by type.", ["type"])
-WS_DROPPED = Counter("hiremesh_gateway_ws_dropped_total",
-                     "Progress messages dropped because a client's send queue was full.")
-OPERATIONS = Counter("hiremesh_gateway_operations_total", "Long-running operations started, by kind and outcome.",
-                     ["kind", "state"])
+WS_DROPPED = Counter(
+    "hiremesh_gateway_ws_dropped_total", "Progress messages dropped because a client's send queue was full."
+)
+OPERATIONS = Counter(
+    "hiremesh_gateway_operations_total", "Long-running operations started, by kind and outcome.", ["kind", "state"]
+)

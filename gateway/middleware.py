@@ -22,9 +22,11 @@ from gateway.tokens import Role
 
 log = logging.getLogger("hiremesh.gateway")
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-       "form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -56,12 +58,17 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         if not allowed:
             return web.Response(status=403, text="CORS origin not allowed")
-        return web.Response(status=204, headers={
-            "Access-Control-Allow-Origin": origin or "",
-            "Access-Control-Allow-Methods": "GET, POST, PATCH, PUT, DELETE, OPTIONS",
-            "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Request-Timeout, X-Request-ID, "
-                                            "grpc-timeout",
-            "Access-Control-Max-Age": "600", "Vary": "Origin"})
+        return web.Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Origin": origin or "",
+                "Access-Control-Allow-Methods": "GET, POST, PATCH, PUT, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Request-Timeout, X-Request-ID, "
+                "grpc-timeout",
+                "Access-Control-Max-Age": "600",
+                "Vary": "Origin",
+            },
+        )
     response = await handler(request)
     if allowed and not response.prepared:
         response.headers["Access-Control-Allow-Origin"] = origin or ""
@@ -96,8 +103,9 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise
         except Exception:
             log.exception("unhandled error on %s %s (request id %s)", request.method, request.path, request_id)
-            response = error_response(ApiError(500, f"internal error (request id {request_id})",
-                                               code=grpc.StatusCode.INTERNAL))
+            response = error_response(
+                ApiError(500, f"internal error (request id {request_id})", code=grpc.StatusCode.INTERNAL)
+            )
     finally:
         metrics.HTTP_IN_FLIGHT.dec()
     route = route_label(request)
@@ -120,8 +128,11 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     wait = gw.address_limiter.acquire(address)
     if wait > 0:
         metrics.RATE_LIMITED.inc()
-        raise ApiError(429, f"too many requests from this address; retry in {wait:.2f}s",
-                       headers={"Retry-After": retry_after_header(wait)})
+        raise ApiError(
+            429,
+            f"too many requests from this address; retry in {wait:.2f}s",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
     try:
         principal = await gw.auth.authenticate(request, address)
     except ApiError as exc:
@@ -132,13 +143,17 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         needed = Role.VIEWER if request.method in ("GET", "HEAD") else Role.RECRUITER
     if principal.role < needed:
         metrics.AUTH_FAILURES.labels("403").inc()
-        raise ApiError(403, f"role {principal.role.label} may not {request.method} {request.path} "
-                            f"(needs {needed.label})")
+        raise ApiError(
+            403, f"role {principal.role.label} may not {request.method} {request.path} (needs {needed.label})"
+        )
     wait = gw.limiter.acquire(principal.token_id)
     if wait > 0:
         metrics.RATE_LIMITED.inc()
-        raise ApiError(429, f"rate limit of {gw.limiter.rate:g} requests/s exceeded; retry in {wait:.2f}s",
-                       headers={"Retry-After": retry_after_header(wait)})
+        raise ApiError(
+            429,
+            f"rate limit of {gw.limiter.rate:g} requests/s exceeded; retry in {wait:.2f}s",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
     request[PRINCIPAL_KEY] = principal
     timeout = parse_timeout(request, gw.config.default_timeout, gw.config.max_timeout)
     request[DEADLINE_KEY] = asyncio.get_running_loop().time() + timeout

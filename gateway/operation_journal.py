@@ -27,6 +27,8 @@ log = logging.getLogger("hiremesh.gateway.operations")
 
 CHANNEL = "hiremesh_gateway_operations"
 KEEP = 1000  # finished operations kept in the table
+
+
 class JournalUnavailable(Exception):
     """PostgreSQL, where operations of other replicas live, cannot be reached."""
 
@@ -37,8 +39,12 @@ def _unavailable(exc: Exception) -> JournalUnavailable:
     return JournalUnavailable("the operations store (PostgreSQL) is unavailable")
 
 
-LOST = {"message": "the gateway replica running this operation stopped before it finished",
-        "status": "UNAVAILABLE", "code": 14, "http_status": 503}
+LOST = {
+    "message": "the gateway replica running this operation stopped before it finished",
+    "status": "UNAVAILABLE",
+    "code": 14,
+    "http_status": 503,
+}
 
 
 def storable(value: Any) -> Any:
@@ -65,16 +71,33 @@ def _iso(value: datetime) -> str:
 
 
 def _operation(row: dict[str, Any]) -> Operation:
-    return Operation(id=row["id"], kind=row["kind"], owner=row["owner"], status=row["status"],
-                     progress=row["progress"], stage=row["stage"], message=row["message"], result=row["result"],
-                     error=row["error"], created_at=_iso(row["created_at"]), updated_at=_iso(row["updated_at"]))
+    return Operation(
+        id=row["id"],
+        kind=row["kind"],
+        owner=row["owner"],
+        status=row["status"],
+        progress=row["progress"],
+        stage=row["stage"],
+        message=row["message"],
+        result=row["result"],
+        error=row["error"],
+        created_at=_iso(row["created_at"]),
+        updated_at=_iso(row["updated_at"]),
+    )
 
 
 class OperationJournal:
     """Writes local operations' states, reads and follows any replica's operations."""
 
-    def __init__(self, pool: AsyncConnectionPool, conninfo: str, *, running: Callable[[], Iterable[str]],
-                 heartbeat_s: float = 10.0, lost_after_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        conninfo: str,
+        *,
+        running: Callable[[], Iterable[str]],
+        heartbeat_s: float = 10.0,
+        lost_after_s: float = 60.0,
+    ) -> None:
         self._pool = pool
         self._conninfo = conninfo  # LISTEN needs a connection of its own, outside the pool
         self._running = running  # ids of the operations this replica is running now
@@ -92,15 +115,28 @@ class OperationJournal:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._write_loop(), name="operations journal writer"),
-                       asyncio.create_task(self._listen_loop(), name="operations journal listener"),
-                       asyncio.create_task(self._heartbeat_loop(), name="operations journal heartbeat")]
+        self._tasks = [
+            asyncio.create_task(self._write_loop(), name="operations journal writer"),
+            asyncio.create_task(self._listen_loop(), name="operations journal listener"),
+            asyncio.create_task(self._heartbeat_loop(), name="operations journal heartbeat"),
+        ]
 
     # --- the running replica's side ------------------------------------------------------------------
     def record(self, op: Operation) -> None:
         """Queue `op`'s current state for writing (a newer state replaces one not yet written)."""
-        self._pending[op.id] = Operation(op.id, op.kind, op.owner, op.status, op.progress, op.stage, op.message,
-                                         op.result, op.error, op.created_at, op.updated_at)
+        self._pending[op.id] = Operation(
+            op.id,
+            op.kind,
+            op.owner,
+            op.status,
+            op.progress,
+            op.stage,
+            op.message,
+            op.result,
+            op.error,
+            op.created_at,
+            op.updated_at,
+        )
         self._written.clear()
         self._wrote.set()
 
@@ -135,8 +171,12 @@ class OperationJournal:
                 except psycopg.DataError as exc:
                     # PostgreSQL refuses this value and always will: retrying it would block every later
                     # state in the batch forever. The replica running it still answers for it from memory.
-                    log.error("operation %s: state %s not recorded, PostgreSQL refuses it: %s", op.id, op.status,
-                              str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+                    log.error(
+                        "operation %s: state %s not recorded, PostgreSQL refuses it: %s",
+                        op.id,
+                        op.status,
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    )
 
     @staticmethod
     async def _write_one(conn: psycopg.AsyncConnection[Any], op: Operation) -> None:
@@ -146,15 +186,27 @@ class OperationJournal:
             "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, progress = EXCLUDED.progress, "
             "stage = EXCLUDED.stage, message = EXCLUDED.message, result = EXCLUDED.result, "
             "error = EXCLUDED.error, updated_at = EXCLUDED.updated_at, heartbeat_at = now()",
-            (op.id, storable(op.kind), storable(op.owner), op.status, op.progress, storable(op.stage),
-             storable(op.message), Jsonb(storable(op.result)) if op.result is not None else None,
-             Jsonb(storable(op.error)) if op.error is not None else None,
-             datetime.fromisoformat(op.created_at), datetime.fromisoformat(op.updated_at)))
+            (
+                op.id,
+                storable(op.kind),
+                storable(op.owner),
+                op.status,
+                op.progress,
+                storable(op.stage),
+                storable(op.message),
+                Jsonb(storable(op.result)) if op.result is not None else None,
+                Jsonb(storable(op.error)) if op.error is not None else None,
+                datetime.fromisoformat(op.created_at),
+                datetime.fromisoformat(op.updated_at),
+            ),
+        )
         await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, op.id))
         if op.status == "started":
             await conn.execute(
                 "DELETE FROM gateway.operations WHERE id IN (SELECT id FROM gateway.operations "
-                "WHERE status IN ('completed', 'failed') ORDER BY created_at DESC OFFSET %s)", (KEEP,))
+                "WHERE status IN ('completed', 'failed') ORDER BY created_at DESC OFFSET %s)",
+                (KEEP,),
+            )
 
     # --- any replica's side ---------------------------------------------------------------------------
     async def load(self, op_id: str) -> Operation | None:
@@ -170,11 +222,15 @@ class OperationJournal:
                 "UPDATE gateway.operations SET status = 'failed', error = %s, updated_at = now() WHERE id = %s "
                 "AND status IN ('started', 'progress') AND heartbeat_at < now() - make_interval(secs => %s) "
                 "RETURNING id, kind, owner, status, progress, stage, message, result, error, created_at, updated_at",
-                (Jsonb(LOST), op_id, self._lost_after_s))
+                (Jsonb(LOST), op_id, self._lost_after_s),
+            )
             row = await cur.fetchone()
             if row is None:
-                await cur.execute("SELECT id, kind, owner, status, progress, stage, message, result, error, "
-                                  "created_at, updated_at FROM gateway.operations WHERE id = %s", (op_id,))
+                await cur.execute(
+                    "SELECT id, kind, owner, status, progress, stage, message, result, error, "
+                    "created_at, updated_at FROM gateway.operations WHERE id = %s",
+                    (op_id,),
+                )
                 row = await cur.fetchone()
             else:
                 await cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, op_id))
@@ -183,9 +239,11 @@ class OperationJournal:
     async def recent(self, limit: int) -> list[Operation]:
         try:
             async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-                await cur.execute("SELECT id, kind, owner, status, progress, stage, message, result, error, "
-                                  "created_at, updated_at FROM gateway.operations ORDER BY created_at DESC LIMIT %s",
-                                  (limit,))
+                await cur.execute(
+                    "SELECT id, kind, owner, status, progress, stage, message, result, error, "
+                    "created_at, updated_at FROM gateway.operations ORDER BY created_at DESC LIMIT %s",
+                    (limit,),
+                )
                 return [_operation(row) for row in await cur.fetchall()]
         except psycopg.Error as exc:
             raise _unavailable(exc) from exc
@@ -242,8 +300,9 @@ class OperationJournal:
                 running = list(self._running())
                 if running:
                     async with self._pool.connection() as conn:
-                        await conn.execute("UPDATE gateway.operations SET heartbeat_at = now() WHERE id = ANY(%s)",
-                                           (running,))
+                        await conn.execute(
+                            "UPDATE gateway.operations SET heartbeat_at = now() WHERE id = ANY(%s)", (running,)
+                        )
                 for op_id in list(self._followers):  # a dead replica sends no NOTIFY: look for lost ones
                     await self._deliver(op_id)
             except (psycopg.Error, OSError, JournalUnavailable) as exc:

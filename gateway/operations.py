@@ -59,9 +59,18 @@ class Operation:
         return self.status in TERMINAL_STATUSES
 
     def update_message(self) -> dict[str, Any]:
-        return {"type": "task_update", "task_id": self.id, "kind": self.kind, "status": self.status,
-                "progress": self.progress, "stage": self.stage, "message": self.message, "result": self.result,
-                "error": self.error["message"] if self.error else None, "timestamp": self.updated_at}
+        return {
+            "type": "task_update",
+            "task_id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "progress": self.progress,
+            "stage": self.stage,
+            "message": self.message,
+            "result": self.result,
+            "error": self.error["message"] if self.error else None,
+            "timestamp": self.updated_at,
+        }
 
     def resource(self) -> dict[str, Any]:
         body = self.update_message()
@@ -163,8 +172,10 @@ class Operations:
             raise
         except Exception as exc:  # a bug must still end the operation, not leave watchers hanging
             log.exception("operation %s failed", op.id)
-            op.status, op.error = "failed", {"message": f"internal error: {type(exc).__name__}",
-                                             "status": "INTERNAL", "code": 13}
+            op.status, op.error = (
+                "failed",
+                {"message": f"internal error: {type(exc).__name__}", "status": "INTERNAL", "code": 13},
+            )
         metrics.OPERATIONS.labels(op.kind, op.status).inc()
         self._emit(op)
         op.listeners.clear()

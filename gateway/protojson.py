@@ -24,23 +24,34 @@ M = TypeVar("M", bound=Message)
 MAX_JSON_DEPTH = 32  # our deepest message is a handful of levels; Struct values get the rest
 DEFAULT_JSON_LIMIT = 4 * 1024 * 1024
 
-_INT_TYPES = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
-              FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64,
-              FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED32,
-              FieldDescriptor.TYPE_SFIXED64}
+_INT_TYPES = {
+    FieldDescriptor.TYPE_INT32,
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT32,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT32,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED32,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED32,
+    FieldDescriptor.TYPE_SFIXED64,
+}
 _FLOAT_TYPES = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
 
 
 def to_dict(message: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
 
 
-def json_response(message: Message | Mapping[str, Any], status: int = 200,
-                  headers: Mapping[str, str] | None = None) -> web.Response:
+def json_response(
+    message: Message | Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
     body = to_dict(message) if isinstance(message, Message) else message
-    return web.Response(text=json.dumps(body, separators=(",", ":")), status=status,
-                        content_type="application/json", headers=headers)
+    return web.Response(
+        text=json.dumps(body, separators=(",", ":")), status=status, content_type="application/json", headers=headers
+    )
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -65,13 +76,19 @@ async def read_json(request: web.Request) -> dict[str, Any]:
 
     gw = request.app.get(GATEWAY)
     # Never more than the app's own body limit (max upload + 1 MB), which bounded JSON bodies before.
-    limit = (min(gw.config.max_json_bytes, gw.config.max_upload_bytes + 1024 * 1024) if gw is not None
-             else DEFAULT_JSON_LIMIT)
+    limit = (
+        min(gw.config.max_json_bytes, gw.config.max_upload_bytes + 1024 * 1024)
+        if gw is not None
+        else DEFAULT_JSON_LIMIT
+    )
     raw = await read_body(request, limit)
     if not raw.strip():
         return {}
-    if request.content_type not in ("application/json", "application/octet-stream", "text/plain") and \
-            not request.content_type.endswith("+json"):
+    if request.content_type not in (
+        "application/json",
+        "application/octet-stream",
+        "text/plain",
+    ) and not request.content_type.endswith("+json"):
         raise ApiError(415, f"expected a JSON body (Content-Type: application/json), got {request.content_type}")
     try:
         text = raw.decode("utf-8")
@@ -90,8 +107,9 @@ def loads_json(text: str, field: str, what: str) -> Any:
     except RecursionError:
         raise bad_request(field, f"{what} is nested too deeply (at most {MAX_JSON_DEPTH} levels)") from None
     except json.JSONDecodeError as exc:
-        raise bad_request(field, f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} "
-                                 f"column {exc.colno}") from None
+        raise bad_request(
+            field, f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     if json_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise bad_request(field, f"{what} is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
     return data
@@ -139,7 +157,7 @@ def enum_prefix(enum: Any) -> str:
 
 def short_enum_names(enum: Any) -> list[str]:
     prefix = enum_prefix(enum)
-    return [v.name[len(prefix):].lower() for v in enum.values if not v.name.endswith("UNSPECIFIED")]
+    return [v.name[len(prefix) :].lower() for v in enum.values if not v.name.endswith("UNSPECIFIED")]
 
 
 def _field(descriptor: Any, key: str) -> FieldDescriptor | None:
@@ -160,8 +178,9 @@ def _known_enum(field: Any, raw: object, path: str) -> object:
     """The full enum name for `raw`; a 400 naming `path` for a name the enum does not have."""
     value = enum_value(field.enum_type, raw)
     if isinstance(value, str) and value not in field.enum_type.values_by_name:
-        raise bad_request(path, f"unknown value {value[:60]!r}; expected one of "
-                                f"{', '.join(short_enum_names(field.enum_type))}")
+        raise bad_request(
+            path, f"unknown value {value[:60]!r}; expected one of {', '.join(short_enum_names(field.enum_type))}"
+        )
     return value
 
 
@@ -177,18 +196,23 @@ def normalize_enums(data: dict[str, Any], descriptor: Any, where: str = "") -> d
                 data[key] = [_known_enum(field, v, path) for v in value]
             else:
                 data[key] = _known_enum(field, value, path)
-        elif field.type == FieldDescriptor.TYPE_MESSAGE and not _is_map(field) and \
-                not field.message_type.full_name.startswith("google.protobuf."):
+        elif (
+            field.type == FieldDescriptor.TYPE_MESSAGE
+            and not _is_map(field)
+            and not field.message_type.full_name.startswith("google.protobuf.")
+        ):
             if isinstance(value, list):
-                data[key] = [normalize_enums(dict(v), field.message_type, path) if isinstance(v, dict) else v
-                             for v in value]
+                data[key] = [
+                    normalize_enums(dict(v), field.message_type, path) if isinstance(v, dict) else v for v in value
+                ]
             elif isinstance(value, dict):
                 data[key] = normalize_enums(dict(value), field.message_type, path)
     return data
 
 
-def apply_query(query: Mapping[str, str], message: Message, params: Mapping[str, str],
-                multi: Mapping[str, list[str]] | None = None) -> None:
+def apply_query(
+    query: Mapping[str, str], message: Message, params: Mapping[str, str], multi: Mapping[str, list[str]] | None = None
+) -> None:
     """Set fields of `message` from query parameters; `params` maps a parameter to a dotted field path.
 
     Repeated fields take a comma-separated value or the parameter repeated. Unknown parameters are

@@ -78,16 +78,23 @@ def well_formed_api_key(token: str) -> bool:
 
 def issue_jwt(secret: str, user: str, role: Role, ttl_seconds: float) -> str:
     now = int(time.time())
-    claims = {"sub": user, "role": role.label, "iat": now, "exp": now + int(ttl_seconds), "iss": ISSUER,
-              "jti": secrets.token_hex(8)}
+    claims = {
+        "sub": user,
+        "role": role.label,
+        "iat": now,
+        "exp": now + int(ttl_seconds),
+        "iss": ISSUER,
+        "jti": secrets.token_hex(8),
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def verify_jwt(secret: str, token: str, max_ttl: float | None = None) -> Principal:
     """The principal of a valid token; with `max_ttl`, tokens minted to live longer are refused too."""
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER,
-                            options={"require": ["sub", "exp", "role", "iat"]})
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], issuer=ISSUER, options={"require": ["sub", "exp", "role", "iat"]}
+        )
     except jwt.ExpiredSignatureError:
         raise TokenError("token expired") from None
     except jwt.InvalidTokenError as exc:
@@ -98,5 +105,11 @@ def verify_jwt(secret: str, token: str, max_ttl: float | None = None) -> Princip
         raise TokenError(f"invalid token: {exc}") from None
     if max_ttl is not None and float(claims["exp"]) - float(claims["iat"]) > max_ttl + 1:
         raise TokenError(f"token lifetime exceeds the {max_ttl:g} s this gateway accepts")
-    return Principal(user=str(claims["sub"]), role=role, token_id=f"jwt:{claims.get('jti') or claims['sub']}",
-                     kind="jwt", expires_at=float(claims["exp"]), issued_at=float(claims["iat"]))
+    return Principal(
+        user=str(claims["sub"]),
+        role=role,
+        token_id=f"jwt:{claims.get('jti') or claims['sub']}",
+        kind="jwt",
+        expires_at=float(claims["exp"]),
+        issued_at=float(claims["iat"]),
+    )

@@ -18,15 +18,17 @@ PATH = "/static/task_vocabulary.js"
 def module_source() -> str:
     """The JavaScript module: the statuses, the terminal ones, and a task state's status."""
     statuses = {status.upper(): status for status in tv.UPDATE_STATUSES}
-    return "\n".join([
-        "// Rendered by gateway/ui_vocabulary.py from hiremesh/task_vocabulary.py (served, not a file on disk).",
-        f"export const TASK_STATES = Object.freeze({json.dumps(list(tv.TASK_STATES))});",
-        f"export const STATUS = Object.freeze({json.dumps(statuses, sort_keys=True)});",
-        f"export const TERMINAL_STATUSES = new Set({json.dumps(sorted(tv.TERMINAL_STATUSES))});",
-        f"const STATUS_OF_STATE = Object.freeze({json.dumps(dict(tv.STATUS_OF_STATE), sort_keys=True)});",
-        f"export const statusOfState = (state) => STATUS_OF_STATE[state] ?? {json.dumps(tv.PROGRESS)};",
-        "",
-    ])
+    return "\n".join(
+        [
+            "// Rendered by gateway/ui_vocabulary.py from hiremesh/task_vocabulary.py (served, not a file on disk).",
+            f"export const TASK_STATES = Object.freeze({json.dumps(list(tv.TASK_STATES))});",
+            f"export const STATUS = Object.freeze({json.dumps(statuses, sort_keys=True)});",
+            f"export const TERMINAL_STATUSES = new Set({json.dumps(sorted(tv.TERMINAL_STATUSES))});",
+            f"const STATUS_OF_STATE = Object.freeze({json.dumps(dict(tv.STATUS_OF_STATE), sort_keys=True)});",
+            f"export const statusOfState = (state) => STATUS_OF_STATE[state] ?? {json.dumps(tv.PROGRESS)};",
+            "",
+        ]
+    )
 
 
 _SOURCE = module_source()

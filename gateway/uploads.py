@@ -67,19 +67,25 @@ class _Budget:
             raise request_too_large(self.limit)
 
 
-async def read_form(request: web.Request, per_file_limit: int, max_files: int = 1, *,
-                    total_limit: int | None = None, max_fields: int = DEFAULT_MAX_FIELDS) -> Form:
+async def read_form(
+    request: web.Request,
+    per_file_limit: int,
+    max_files: int = 1,
+    *,
+    total_limit: int | None = None,
+    max_fields: int = DEFAULT_MAX_FIELDS,
+) -> Form:
     """The whole form in memory: for single uploads (a resume and a few fields)."""
-    limits = FormLimits(per_file_limit, total_limit or per_file_limit * max_files + _FORM_OVERHEAD, max_files,
-                        max_fields)
+    limits = FormLimits(
+        per_file_limit, total_limit or per_file_limit * max_files + _FORM_OVERHEAD, max_files, max_fields
+    )
     form = Form()
     async for upload in iter_form(request, limits, form.fields):
         form.files.append(upload)
     return form
 
 
-async def iter_form(request: web.Request, limits: FormLimits,
-                    fields: dict[str, str]) -> AsyncIterator[UploadedFile]:
+async def iter_form(request: web.Request, limits: FormLimits, fields: dict[str, str]) -> AsyncIterator[UploadedFile]:
     """Yield each file part as it is read; text fields land in `fields` as they arrive."""
     if not request.content_type.startswith("multipart/"):
         raise ApiError(415, f"expected multipart/form-data, got {request.content_type}")
@@ -112,8 +118,9 @@ async def iter_form(request: web.Request, limits: FormLimits,
         else:
             if len(fields) >= limits.max_fields:
                 raise bad_request(part.name or "body", f"at most {limits.max_fields} form fields per request")
-            value = await _read_limited(part, MAX_FIELD_BYTES, budget,
-                                        bad_request(part.name or "body", "form field longer than 64 KB"))
+            value = await _read_limited(
+                part, MAX_FIELD_BYTES, budget, bad_request(part.name or "body", "form field longer than 64 KB")
+            )
             if not part.name:
                 continue  # an unnamed part is nobody's field: counted against the budget, then dropped
             try:

@@ -67,7 +67,8 @@ class UserStore:
                 "INSERT INTO auth.api_keys (id, user_id, token_sha256, label, expires_at) "
                 "SELECT %s, id, %s, %s, CASE WHEN %s::float8 IS NULL THEN NULL "
                 "ELSE now() + make_interval(secs => %s::float8) END FROM auth.users WHERE name = %s",
-                (key_id, token_digest, label, ttl_seconds, ttl_seconds, name))
+                (key_id, token_digest, label, ttl_seconds, ttl_seconds, name),
+            )
             if cur.rowcount == 0:
                 raise NotFound(f"no user {name!r}")
         return token
@@ -79,13 +80,19 @@ class UserStore:
                 "SELECT k.id, u.name, u.role, extract(epoch FROM k.expires_at) FROM auth.api_keys k "
                 "JOIN auth.users u ON u.id = k.user_id WHERE k.token_sha256 = %s AND k.revoked_at IS NULL "
                 "AND NOT u.disabled AND (k.expires_at IS NULL OR k.expires_at > now())",
-                (digest(token),))
+                (digest(token),),
+            )
             row = await cur.fetchone()
         if row is None:
             return None
         key_id, user, role, expires = row
-        return Principal(user=user, role=Role.parse(role), token_id=f"key:{key_id}", kind="api_key",
-                         expires_at=float(expires) if expires is not None else None)
+        return Principal(
+            user=user,
+            role=Role.parse(role),
+            token_id=f"key:{key_id}",
+            kind="api_key",
+            expires_at=float(expires) if expires is not None else None,
+        )
 
     async def role_of(self, name: str) -> Role | None:
         async with self.pool.connection() as conn:
@@ -98,7 +105,8 @@ class UserStore:
             await cur.execute(
                 "SELECT u.name, u.role, u.disabled, u.created_at, count(k.id) FILTER (WHERE k.revoked_at IS NULL) "
                 "AS keys FROM auth.users u LEFT JOIN auth.api_keys k ON k.user_id = u.id "
-                "GROUP BY u.id ORDER BY u.created_at, u.name")
+                "GROUP BY u.id ORDER BY u.created_at, u.name"
+            )
             rows = await cur.fetchall()
         return [UserInfo(r["name"], Role.parse(r["role"]), r["disabled"], r["created_at"], r["keys"]) for r in rows]
 
@@ -110,7 +118,9 @@ class UserStore:
                 raise NotFound(f"no user {name!r}")
             cur = await conn.execute(
                 "UPDATE auth.api_keys SET revoked_at = now() WHERE revoked_at IS NULL AND user_id = "
-                "(SELECT id FROM auth.users WHERE name = %s)", (name,))
+                "(SELECT id FROM auth.users WHERE name = %s)",
+                (name,),
+            )
             return cur.rowcount
 
     async def set_disabled(self, name: str, disabled: bool) -> None:
@@ -118,23 +128,28 @@ class UserStore:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
                 "UPDATE auth.users SET disabled = %s, tokens_valid_after = CASE WHEN %s THEN now() "
-                "ELSE tokens_valid_after END WHERE name = %s", (disabled, disabled, name))
+                "ELSE tokens_valid_after END WHERE name = %s",
+                (disabled, disabled, name),
+            )
             if cur.rowcount == 0:
                 raise NotFound(f"no user {name!r}")
 
     async def set_role(self, name: str, role: Role) -> None:
         """Change a user's role; their API keys carry the new role at once, their JWTs are revoked."""
         async with self.pool.connection() as conn:
-            cur = await conn.execute("UPDATE auth.users SET role = %s, tokens_valid_after = now() WHERE name = %s",
-                                     (role.label, name))
+            cur = await conn.execute(
+                "UPDATE auth.users SET role = %s, tokens_valid_after = now() WHERE name = %s", (role.label, name)
+            )
             if cur.rowcount == 0:
                 raise NotFound(f"no user {name!r}")
 
     async def user_state(self, name: str) -> UserState | None:
         """The active user `name` (None when unknown or disabled)."""
         async with self.pool.connection() as conn:
-            cur = await conn.execute("SELECT role, extract(epoch FROM tokens_valid_after) FROM auth.users "
-                                     "WHERE name = %s AND NOT disabled", (name,))
+            cur = await conn.execute(
+                "SELECT role, extract(epoch FROM tokens_valid_after) FROM auth.users WHERE name = %s AND NOT disabled",
+                (name,),
+            )
             row = await cur.fetchone()
         if row is None:
             return None
@@ -146,15 +161,18 @@ class UserStore:
             cur = await conn.execute(
                 "SELECT u.role FROM auth.api_keys k JOIN auth.users u ON u.id = k.user_id WHERE k.id = %s "
                 "AND k.revoked_at IS NULL AND NOT u.disabled AND (k.expires_at IS NULL OR k.expires_at > now())",
-                (key_id,))
+                (key_id,),
+            )
             row = await cur.fetchone()
         return Role.parse(row[0]) if row else None
 
     async def jwt_secret(self) -> str:
         """The JWT signing secret every replica shares; created on first use."""
         async with self.pool.connection() as conn:
-            await conn.execute("INSERT INTO auth.settings (name, value) VALUES ('jwt_secret', %s) "
-                               "ON CONFLICT (name) DO NOTHING", (secrets.token_urlsafe(48),))
+            await conn.execute(
+                "INSERT INTO auth.settings (name, value) VALUES ('jwt_secret', %s) ON CONFLICT (name) DO NOTHING",
+                (secrets.token_urlsafe(48),),
+            )
             cur = await conn.execute("SELECT value FROM auth.settings WHERE name = 'jwt_secret'")
             row = await cur.fetchone()
         assert row is not None
@@ -175,5 +193,6 @@ class UserStore:
                 await conn.execute(
                     "INSERT INTO auth.api_keys (id, user_id, token_sha256, label) "
                     "SELECT %s, id, %s, 'bootstrap' FROM auth.users WHERE name = %s",
-                    (key_id, token_digest, BOOTSTRAP_USER))
+                    (key_id, token_digest, BOOTSTRAP_USER),
+                )
         return token

@@ -50,9 +50,14 @@ def screening_update(event: spb.ScreeningEvent) -> dict[str, Any]:
     status = update_status(state)
     stage = spb.ScreeningStage.Name(event.stage).removeprefix("SCREENING_STAGE_").lower()
     return {
-        "type": "task_update", "task_id": event.task_id, "kind": "screening", "status": status, "state": state,
+        "type": "task_update",
+        "task_id": event.task_id,
+        "kind": "screening",
+        "status": status,
+        "state": state,
         "progress": 100.0 if status == COMPLETED else round(event.percent, 2),
-        "stage": "" if stage == "unspecified" else stage, "message": event.message,
+        "stage": "" if stage == "unspecified" else stage,
+        "message": event.message,
         "result": to_dict(event.result) if event.HasField("result") else None,
         "error": event.error or None,
         "timestamp": event.time.ToJsonString() if event.HasField("time") else now_iso(),
@@ -66,8 +71,7 @@ def _is_progress(message: dict[str, Any]) -> bool:
 class Client:
     """One socket: its outgoing queue, writer, and the watchers feeding it."""
 
-    def __init__(self, gw: Gateway, ws: web.WebSocketResponse, user: str, principal: Principal | None = None
-                 ) -> None:
+    def __init__(self, gw: Gateway, ws: web.WebSocketResponse, user: str, principal: Principal | None = None) -> None:
         self.gw = gw
         self.ws = ws
         self.user = user
@@ -116,13 +120,20 @@ class Client:
         if task_id in self.watchers and not self.watchers[task_id].done():
             return
         if len([t for t in self.watchers.values() if not t.done()]) >= MAX_WATCHES:
-            self.send({"type": "error", "task_id": task_id, "code": 429,
-                       "message": f"at most {MAX_WATCHES} tasks per connection"})
+            self.send(
+                {
+                    "type": "error",
+                    "task_id": task_id,
+                    "code": 429,
+                    "message": f"at most {MAX_WATCHES} tasks per connection",
+                }
+            )
             return
         limit = self.gw.config.ws_watches_per_user
         if not self.gw.quota.take(self.gw.quota.watches, self.user, limit):
-            self.send({"type": "error", "task_id": task_id, "code": 429,
-                       "message": f"at most {limit} watched tasks per user"})
+            self.send(
+                {"type": "error", "task_id": task_id, "code": 429, "message": f"at most {limit} watched tasks per user"}
+            )
             return
         if task_id.startswith(OP_PREFIX):
             task = asyncio.create_task(self._follow_operation(task_id))
@@ -187,7 +198,8 @@ class Client:
         for _attempt in range(6):
             try:
                 stream = self.gw.backends.screening.WatchScreeningTask(
-                    spb.WatchScreeningTaskRequest(id=task_id), timeout=self.gw.config.operation_timeout)
+                    spb.WatchScreeningTaskRequest(id=task_id), timeout=self.gw.config.operation_timeout
+                )
                 async for reply in stream:
                     update = screening_update(reply.event)
                     update["task_id"] = update["task_id"] or task_id
@@ -203,8 +215,15 @@ class Client:
                 # The screening service restarted: re-watch; its first message is the current state again.
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 8.0)
-        self.send({"type": "error", "task_id": task_id, "code": 503, "status": "UNAVAILABLE",
-                   "message": "screening service unavailable; poll GET /api/v1/screenings/{id}"})
+        self.send(
+            {
+                "type": "error",
+                "task_id": task_id,
+                "code": 503,
+                "status": "UNAVAILABLE",
+                "message": "screening service unavailable; poll GET /api/v1/screenings/{id}",
+            }
+        )
 
     async def handle(self, raw: str) -> None:
         try:
@@ -225,8 +244,9 @@ class Client:
             else:
                 self.unwatch(task_id)
         else:
-            self.send({"type": "error", "code": 400,
-                       "message": "expected {action: watch|unwatch, task_id} or {action: ping}"})
+            self.send(
+                {"type": "error", "code": 400, "message": "expected {action: watch|unwatch, task_id} or {action: ping}"}
+            )
 
     async def close(self) -> None:
         self._closing = True
@@ -254,16 +274,23 @@ async def tasks_socket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _serve_socket(request: web.Request, gw: Gateway, principal: Principal) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(heartbeat=gw.config.ws_heartbeat, protocols=(WS_PROTOCOL,),
-                               max_msg_size=64 * 1024)
+    ws = web.WebSocketResponse(heartbeat=gw.config.ws_heartbeat, protocols=(WS_PROTOCOL,), max_msg_size=64 * 1024)
     await ws.prepare(request)
     client = Client(gw, ws, principal.user, principal)
     metrics.WS_CONNECTIONS.inc()
     writer = asyncio.create_task(client.writer())
     token_guard = asyncio.create_task(client.guard_token())
     first = request.match_info.get("task_id")
-    client.send({"type": "connection", "status": "connected", "client_id": client.id, "user": client.user,
-                 "task_id": first, "timestamp": now_iso()})
+    client.send(
+        {
+            "type": "connection",
+            "status": "connected",
+            "client_id": client.id,
+            "user": client.user,
+            "task_id": first,
+            "timestamp": now_iso(),
+        }
+    )
     if first:
         client.watch(first)
     try:

@@ -53,8 +53,15 @@ async def _follow(gw: Gateway, ws: web.WebSocketResponse, request: spb.WatchTask
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, 8.0)
     if not ws.closed:
-        await _send(ws, {"type": "error", "code": 503, "status": "UNAVAILABLE",
-                         "message": "screening service unavailable; poll GET /api/v1/task-queue"})
+        await _send(
+            ws,
+            {
+                "type": "error",
+                "code": 503,
+                "status": "UNAVAILABLE",
+                "message": "screening service unavailable; poll GET /api/v1/task-queue",
+            },
+        )
 
 
 async def queue_socket(request: web.Request) -> web.WebSocketResponse:

@@ -30,8 +30,11 @@ def build_guardrail(config: GuardrailConfig) -> Guardrail:
         backend = load_backend(config.detoxify_checkpoint, config.detoxify_model_type, config.detoxify_config_dir)
     except ToxicityBackendError as exc:
         raise ConfigError("HIREMESH_DETOXIFY_CHECKPOINT", str(exc)) from None
-    pii = PiiDetector(score_threshold=config.pii_score_threshold, hash_salt=config.redaction_salt,
-                      cache_entries=config.pii_cache_entries)
+    pii = PiiDetector(
+        score_threshold=config.pii_score_threshold,
+        hash_salt=config.redaction_salt,
+        cache_entries=config.pii_cache_entries,
+    )
     toxicity = ToxicityScorer(backend, config.toxicity_threshold)
     guardrail = Guardrail(pii, toxicity, Limits(config.max_text_bytes, config.max_batch_texts))
     guardrail.scan_text("Warm-up resume for Jane Doe, jane@example.com. A young salesman.")
@@ -47,8 +50,11 @@ async def main() -> None:
     server.on_shutdown(offload.close)
     await server.start()  # health says NOT_SERVING until the models are loaded and warm
     guardrail = await asyncio.to_thread(build_guardrail, config)
-    llm = (LlmBiasChecker(config.llm_base_url, config.llm_model, config.llm_api_key, config.llm_timeout_s)
-           if config.llm_bias else None)
+    llm = (
+        LlmBiasChecker(config.llm_base_url, config.llm_model, config.llm_api_key, config.llm_timeout_s)
+        if config.llm_bias
+        else None
+    )
     servicer.attach(guardrail, llm)
     if llm is not None:
         server.on_shutdown(llm.close)

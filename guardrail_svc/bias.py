@@ -53,7 +53,7 @@ def _phrase_matches(tokens: list[tuple[str, int, int]]) -> Iterator[tuple[Term, 
         matched = 0
         for term in _BY_FIRST.get(tokens[i][0], ()):
             n = len(term.phrase)
-            if tuple(t[0] for t in tokens[i:i + n]) != term.phrase:
+            if tuple(t[0] for t in tokens[i : i + n]) != term.phrase:
                 continue
             nxt = tokens[i + n][0] if i + n < len(tokens) else ""
             prev = tokens[i - 1][0] if i > 0 else ""
@@ -75,13 +75,25 @@ def find_bias(text: str) -> list[BiasFinding]:
     found: list[BiasFinding] = []
     for term, start, end in _phrase_matches(_tokens(text)):
         if allowed(start, end):
-            found.append(BiasFinding(text[start:end], term.category, term.severity, start, end,
-                                     term.alternative, term.explanation))
+            found.append(
+                BiasFinding(
+                    text[start:end], term.category, term.severity, start, end, term.alternative, term.explanation
+                )
+            )
     for pattern in PATTERNS:
         for match in pattern.regex.finditer(text):
             start, end = match.span()
             if allowed(start, end) and all(end <= f.start or start >= f.end for f in found):
-                found.append(BiasFinding(match.group(0), pattern.category, pattern.severity, start, end,
-                                         pattern.alternative, pattern.explanation))
+                found.append(
+                    BiasFinding(
+                        match.group(0),
+                        pattern.category,
+                        pattern.severity,
+                        start,
+                        end,
+                        pattern.alternative,
+                        pattern.explanation,
+                    )
+                )
     found.sort(key=lambda f: f.start)
     return found

@@ -34,10 +34,24 @@ class PatternTerm:
     explanation: str
 
 
-def _t(phrase: str, category: str, severity: Severity, alternative: str, explanation: str,
-       not_next: str = "", not_prev: str = "") -> Term:
-    return Term(tuple(phrase.split()), category, severity, alternative, explanation,
-                frozenset(not_next.split()), frozenset(not_prev.split()))
+def _t(
+    phrase: str,
+    category: str,
+    severity: Severity,
+    alternative: str,
+    explanation: str,
+    not_next: str = "",
+    not_prev: str = "",
+) -> Term:
+    return Term(
+        tuple(phrase.split()),
+        category,
+        severity,
+        alternative,
+        explanation,
+        frozenset(not_next.split()),
+        frozenset(not_prev.split()),
+    )
 
 
 _AGE = "age"
@@ -94,8 +108,14 @@ TERMS: tuple[Term, ...] = (
     _t("no woman", _GENDER, CRITICAL, "omit", "Excludes by gender."),
     _t("strong man", _GENDER, HIGH, "strong candidate", "States a preferred gender."),
     _t("aggressive", _GENDER, LOW, "proactive", "Masculine-coded wording deters some applicants."),
-    _t("dominant", _GENDER, LOW, "leading", "Masculine-coded wording deters some applicants.",
-       not_next="market position"),
+    _t(
+        "dominant",
+        _GENDER,
+        LOW,
+        "leading",
+        "Masculine-coded wording deters some applicants.",
+        not_next="market position",
+    ),
     # race / ethnicity / national origin
     _t("native english speaker", _RACE, HIGH, "fluent in English", "Proxies for national origin."),
     _t("native speaker", _RACE, HIGH, "fluent speaker", "Proxies for national origin."),
@@ -106,9 +126,11 @@ TERMS: tuple[Term, ...] = (
     _t("ethnicity", _RACE, MEDIUM, "omit", "Refers to ethnicity."),
     _t("nationality", _RACE, MEDIUM, "work authorisation", "Refers to national origin; ask about work authorisation."),
     _t("culture fit", _RACE, LOW, "values alignment", "Vague criterion that often excludes by background."),
-    *(_t(f"{group} {noun}", _RACE, CRITICAL, "omit", "States a preferred race or ethnicity.")
-      for group in ("white", "black", "asian", "hispanic", "latino", "arab", "african")
-      for noun in _PEOPLE.split()),
+    *(
+        _t(f"{group} {noun}", _RACE, CRITICAL, "omit", "States a preferred race or ethnicity.")
+        for group in ("white", "black", "asian", "hispanic", "latino", "arab", "african")
+        for noun in _PEOPLE.split()
+    ),
     # disability
     _t("able-bodied", _DISABILITY, HIGH, "able to perform the essential functions", "Excludes disabled candidates."),
     _t("able bodied", _DISABILITY, HIGH, "able to perform the essential functions", "Excludes disabled candidates."),
@@ -125,16 +147,40 @@ TERMS: tuple[Term, ...] = (
     _t("psycho", _DISABILITY, MEDIUM, "omit", "Ableist wording."),
     _t("perfect health", _DISABILITY, HIGH, "omit", "Screens out health conditions."),
     # religion
-    *(_t(word, _RELIGION, MEDIUM, "omit", "Refers to religion.")
-      for word in ("christian", "muslim", "jewish", "jew", "hindu", "buddhist", "sikh", "catholic", "protestant",
-                   "atheist", "religion", "religious", "church", "mosque", "synagogue", "temple-going")),
+    *(
+        _t(word, _RELIGION, MEDIUM, "omit", "Refers to religion.")
+        for word in (
+            "christian",
+            "muslim",
+            "jewish",
+            "jew",
+            "hindu",
+            "buddhist",
+            "sikh",
+            "catholic",
+            "protestant",
+            "atheist",
+            "religion",
+            "religious",
+            "church",
+            "mosque",
+            "synagogue",
+            "temple-going",
+        )
+    ),
     _t("god-fearing", _RELIGION, HIGH, "omit", "Refers to religion."),
     # appearance
     _t("attractive", _APPEARANCE, HIGH, "omit", "Judges looks.", not_prev="highly", not_next="salary package"),
     _t("good-looking", _APPEARANCE, HIGH, "omit", "Judges looks."),
     _t("good looking", _APPEARANCE, HIGH, "omit", "Judges looks."),
-    _t("pretty", _APPEARANCE, LOW, "omit", "Judges looks.",
-       not_next="much good well sure quick fast simple straightforward big large small"),
+    _t(
+        "pretty",
+        _APPEARANCE,
+        LOW,
+        "omit",
+        "Judges looks.",
+        not_next="much good well sure quick fast simple straightforward big large small",
+    ),
     _t("handsome", _APPEARANCE, MEDIUM, "omit", "Judges looks.", not_next="salary"),
     _t("slim", _APPEARANCE, MEDIUM, "omit", "Judges body shape."),
     _t("overweight", _APPEARANCE, HIGH, "omit", "Judges body shape."),
@@ -161,20 +207,40 @@ TERMS: tuple[Term, ...] = (
 )
 
 PATTERNS: tuple[PatternTerm, ...] = (
-    PatternTerm(re.compile(r"(?i)\b(?:under|below|over|above|younger than|older than)\s+(?:the\s+age\s+of\s+)?\d{2}\b"
-                           r"(?!\s*(?:%|percent|ms|k\b|million|users|employees|countries|languages|years of))"),
-                _AGE, CRITICAL, "omit", "States an age limit."),
-    PatternTerm(re.compile(r"(?i)\b(?:aged?|between)\s+\d{2}\s*(?:-|–|to|and)\s*\d{2}(?:\s+years)?(?:\s+old)?\b"),
-                _AGE, CRITICAL, "omit", "States an age range."),
-    PatternTerm(re.compile(r"(?i)\b\d{2}\s*(?:years?|yrs?)\s*(?:old|of\s+age)\b"), _AGE, HIGH, "omit",
-                "States an age."),
-    PatternTerm(re.compile(r"(?i)\bborn\s+(?:after|before|in)\s+(?:19|20)\d{2}\b"), _AGE, CRITICAL, "omit",
-                "States a birth year limit."),
-    PatternTerm(re.compile(r"(?i)\b(?:max(?:imum)?|min(?:imum)?)\.?\s+age\b"), _AGE, CRITICAL, "omit",
-                "States an age limit."),
+    PatternTerm(
+        re.compile(
+            r"(?i)\b(?:under|below|over|above|younger than|older than)\s+(?:the\s+age\s+of\s+)?\d{2}\b"
+            r"(?!\s*(?:%|percent|ms|k\b|million|users|employees|countries|languages|years of))"
+        ),
+        _AGE,
+        CRITICAL,
+        "omit",
+        "States an age limit.",
+    ),
+    PatternTerm(
+        re.compile(r"(?i)\b(?:aged?|between)\s+\d{2}\s*(?:-|–|to|and)\s*\d{2}(?:\s+years)?(?:\s+old)?\b"),
+        _AGE,
+        CRITICAL,
+        "omit",
+        "States an age range.",
+    ),
+    PatternTerm(
+        re.compile(r"(?i)\b\d{2}\s*(?:years?|yrs?)\s*(?:old|of\s+age)\b"), _AGE, HIGH, "omit", "States an age."
+    ),
+    PatternTerm(
+        re.compile(r"(?i)\bborn\s+(?:after|before|in)\s+(?:19|20)\d{2}\b"),
+        _AGE,
+        CRITICAL,
+        "omit",
+        "States a birth year limit.",
+    ),
+    PatternTerm(
+        re.compile(r"(?i)\b(?:max(?:imum)?|min(?:imum)?)\.?\s+age\b"), _AGE, CRITICAL, "omit", "States an age limit."
+    ),
 )
 
 # A sentence with one of these is a legal equal-opportunity statement that names protected attributes on purpose.
 EEO_MARKERS = re.compile(
     r"(?i)equal\s+(?:employment\s+)?opportunit|without\s+regard\s+to|regardless\s+of|do(?:es)?\s+not\s+discriminate"
-    r"|\bEEO\b|affirmative\s+action|protected\s+(?:veteran|characteristic|class|status)|reasonable\s+accommodation")
+    r"|\bEEO\b|affirmative\s+action|protected\s+(?:veteran|characteristic|class|status)|reasonable\s+accommodation"
+)

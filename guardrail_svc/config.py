@@ -52,8 +52,9 @@ class GuardrailConfig:
             pii_score_threshold=env_float("HIREMESH_PII_SCORE_THRESHOLD", 0.4, min=0.0, max=1.0),
             redaction_salt=env_str("HIREMESH_REDACTION_SALT", "hiremesh").encode(),
             detoxify_checkpoint=checkpoint,
-            detoxify_model_type=env_choice("HIREMESH_DETOXIFY_MODEL", "original",
-                                           ("original", "unbiased", "multilingual")),
+            detoxify_model_type=env_choice(
+                "HIREMESH_DETOXIFY_MODEL", "original", ("original", "unbiased", "multilingual")
+            ),
             detoxify_config_dir=_optional_path("HIREMESH_DETOXIFY_CONFIG_DIR"),
             llm_bias=llm_bias,
             llm_base_url=base_url,

@@ -45,35 +45,64 @@ def scan_options(options: guardrail_pb2.ScanOptions, field: str = "options") -> 
 
 
 def pii_finding(f: PiiFinding) -> common_pb2.PiiFinding:
-    return common_pb2.PiiFinding(entity_type=f.entity_type, start=f.start, end=f.end, score=f.score,
-                                 recognizer=f.recognizer, json_path=f.json_path)
+    return common_pb2.PiiFinding(
+        entity_type=f.entity_type,
+        start=f.start,
+        end=f.end,
+        score=f.score,
+        recognizer=f.recognizer,
+        json_path=f.json_path,
+    )
 
 
 def bias_finding(f: BiasFinding) -> common_pb2.BiasFinding:
-    return common_pb2.BiasFinding(term=f.term, category=f.category, severity=int(f.severity),  # type: ignore[arg-type]
-                                  start=f.start, end=f.end, alternative=f.alternative, json_path=f.json_path,
-                                  explanation=f.explanation)
+    return common_pb2.BiasFinding(
+        term=f.term,
+        category=f.category,
+        severity=int(f.severity),  # type: ignore[arg-type]
+        start=f.start,
+        end=f.end,
+        alternative=f.alternative,
+        json_path=f.json_path,
+        explanation=f.explanation,
+    )
 
 
 def toxicity(result: ToxicityResult) -> common_pb2.ToxicityResult:
     return common_pb2.ToxicityResult(
-        score=result.score, toxic=result.toxic, backend=result.backend, dimensions=result.dimensions,
+        score=result.score,
+        toxic=result.toxic,
+        backend=result.backend,
+        dimensions=result.dimensions,
         threshold=result.threshold,
-        findings=[common_pb2.ToxicityFinding(category=f.category, score=f.score, start=f.start, end=f.end,
-                                             json_path=f.json_path, source=f.source) for f in result.findings],
+        findings=[
+            common_pb2.ToxicityFinding(
+                category=f.category, score=f.score, start=f.start, end=f.end, json_path=f.json_path, source=f.source
+            )
+            for f in result.findings
+        ],
     )
 
 
 def issue(i: ValidationIssue) -> common_pb2.ValidationIssue:
-    return common_pb2.ValidationIssue(field=i.field, code=i.code, message=i.message,
-                                      severity=int(i.severity), fixed=i.fixed)  # type: ignore[arg-type]
+    return common_pb2.ValidationIssue(
+        field=i.field,
+        code=i.code,
+        message=i.message,
+        severity=int(i.severity),  # type: ignore[arg-type]
+        fixed=i.fixed,
+    )
 
 
 def safety_report(report: SafetyReport) -> common_pb2.SafetyReport:
     msg = common_pb2.SafetyReport(
-        pii=[pii_finding(f) for f in report.pii], bias=[bias_finding(f) for f in report.bias],
-        validation=[issue(i) for i in report.validation], summary=report.summary, has_issues=report.has_issues,
-        has_critical_issues=report.has_critical_issues, timings_ms=report.timings_ms,
+        pii=[pii_finding(f) for f in report.pii],
+        bias=[bias_finding(f) for f in report.bias],
+        validation=[issue(i) for i in report.validation],
+        summary=report.summary,
+        has_issues=report.has_issues,
+        has_critical_issues=report.has_critical_issues,
+        timings_ms=report.timings_ms,
     )
     if report.toxicity is not None:
         msg.toxicity.CopyFrom(toxicity(report.toxicity))
@@ -93,18 +122,24 @@ def analysis(data: dict[str, Any]) -> common_pb2.ScreeningAnalysis:
         weaknesses=[str(s) for s in data.get("weaknesses", [])],
         missing_skills=[str(s) for s in data.get("missing_skills", [])],
         matched_skills=[str(s) for s in data.get("matched_skills", [])],
-        interview_questions=[common_pb2.InterviewQuestion(question=q["question"], rationale=q.get("rationale", ""),
-                                                          skill=q.get("skill", ""))
-                             for q in data.get("interview_questions", [])],
-        skills_score=_float(data.get("skills_score")), experience_score=_float(data.get("experience_score")),
-        semantic_score=_float(data.get("semantic_score")), confidence=_float(data.get("confidence")),
+        interview_questions=[
+            common_pb2.InterviewQuestion(
+                question=q["question"], rationale=q.get("rationale", ""), skill=q.get("skill", "")
+            )
+            for q in data.get("interview_questions", [])
+        ],
+        skills_score=_float(data.get("skills_score")),
+        experience_score=_float(data.get("experience_score")),
+        semantic_score=_float(data.get("semantic_score")),
+        confidence=_float(data.get("confidence")),
         recommendation=str(data.get("recommendation") or ""),
     )
 
 
 def validate_response(outcome: ValidationOutcome) -> guardrail_pb2.ValidateOutputResponse:
-    response = guardrail_pb2.ValidateOutputResponse(valid=outcome.valid, issues=[issue(i) for i in outcome.issues],
-                                                    changes=outcome.changes)
+    response = guardrail_pb2.ValidateOutputResponse(
+        valid=outcome.valid, issues=[issue(i) for i in outcome.issues], changes=outcome.changes
+    )
     if outcome.fixed is not None:
         response.fixed.CopyFrom(analysis(outcome.fixed))
     return response

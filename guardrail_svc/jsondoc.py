@@ -16,8 +16,9 @@ def parse_document(text: str, field: str = "json_document") -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidArgument(field, f"invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): "
-                                     f"{exc.msg}") from None
+        raise InvalidArgument(
+            field, f"invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
+        ) from None
 
 
 def string_leaves(value: Any, path: str = "$") -> Iterator[tuple[str, str]]:

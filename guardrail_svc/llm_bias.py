@@ -45,8 +45,17 @@ def parse_llm_findings(text: str, answer: str) -> list[BiasFinding]:
         severity = Severity.__members__.get(str(item.get("severity", "medium")).upper(), Severity.MEDIUM)
         if severity == Severity.UNSPECIFIED:
             severity = Severity.MEDIUM
-        out.append(BiasFinding(text[pos:pos + len(term)], category, severity, pos, pos + len(term),
-                               str(item.get("alternative", "")), "LLM review: " + str(item.get("explanation", ""))))
+        out.append(
+            BiasFinding(
+                text[pos : pos + len(term)],
+                category,
+                severity,
+                pos,
+                pos + len(term),
+                str(item.get("alternative", "")),
+                "LLM review: " + str(item.get("explanation", "")),
+            )
+        )
     return out
 
 
@@ -60,7 +69,9 @@ class LlmBiasChecker:
     async def check(self, text: str) -> list[BiasFinding]:
         try:
             response = await self._client.chat.completions.create(
-                model=self._model, temperature=0, max_tokens=512,
+                model=self._model,
+                temperature=0,
+                max_tokens=512,
                 messages=[{"role": "system", "content": PROMPT}, {"role": "user", "content": text[:8000]}],
             )
         except Exception as exc:  # the LLM is an optional extra: log and keep the lexicon's findings

@@ -23,14 +23,20 @@ from hiremesh.places import PlaceMention, find_places, fuzzy_lookup, in_address,
 # LOCATION on a known place is then dropped: this recogniser weighed that place's context).
 SCORE = 0.86
 CONFIRMED_SCORE = 0.9
-_CUE_BEFORE = re.compile(r"(?i:\b(?:in|at|from|near|based|located|location|address|city|lives?|living|residing|"
-                         r"resident|relocate(?:[ \t]to)?|moved[ \t]to|hometown|town|place|born)\b)[ \t:,\-–]{0,4}\Z")
+_CUE_BEFORE = re.compile(
+    r"(?i:\b(?:in|at|from|near|based|located|location|address|city|lives?|living|residing|"
+    r"resident|relocate(?:[ \t]to)?|moved[ \t]to|hometown|town|place|born)\b)[ \t:,\-–]{0,4}\Z"
+)
 # "March 2013", "May 2017": a month before a year is a date, whatever towns share its name.
-_MONTH_THEN_YEAR = re.compile(r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?[ \t,]{1,3}"
-                              r"(?:19|20)\d\d")
+_MONTH_THEN_YEAR = re.compile(
+    r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?[ \t,]{1,3}"
+    r"(?:19|20)\d\d"
+)
 # A line that says what it holds: "Address: 255 Maple Drive, Boston".
-_LABELLED_LINE = re.compile(r"[ \t]{0,8}(?i:(?:current[ \t]|present[ \t]|permanent[ \t]|home[ \t])?(?:address|location|"
-                            r"city|residence|based[ \t]in|lives[ \t]in|hometown))[ \t]{0,3}[:\-–]")
+_LABELLED_LINE = re.compile(
+    r"[ \t]{0,8}(?i:(?:current[ \t]|present[ \t]|permanent[ \t]|home[ \t])?(?:address|location|"
+    r"city|residence|based[ \t]in|lives[ \t]in|hometown))[ \t]{0,3}[:\-–]"
+)
 # "Banglore, Karnataka" at the start of a line: a city (with one slip) and a capitalised region after it.
 _CITY_REGION_LINE = re.compile(r"(?m)^[ \t]{0,8}(?P<city>[A-Za-z][a-z]{4,24}),[ \t]{0,3}[A-Z][A-Za-z]{2,24}")
 
@@ -45,8 +51,9 @@ class GazetteerLocationRecognizer(LocalRecognizer):
     def load(self) -> None:
         pass
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-                ) -> list[RecognizerResult]:
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
         gpe = _ner_places(nlp_artifacts)
         out: list[RecognizerResult] = []
         taken: list[tuple[int, int]] = []
@@ -80,17 +87,25 @@ class GazetteerLocationRecognizer(LocalRecognizer):
 
     def _result(self, start: int, end: int, score: float, pattern: str) -> RecognizerResult:
         return RecognizerResult(
-            "LOCATION", start, end, score,
+            "LOCATION",
+            start,
+            end,
+            score,
             analysis_explanation=AnalysisExplanation(self._label, score, pattern_name=pattern),
-            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self._label,
-                                  RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self._label,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )
 
 
 def confirmed_by_context(text: str, start: int, end: int) -> bool:
     """A region after the span, a location word before it, or a "Location:"/"Address:" line."""
-    return next(iter_region_tail(text, end), None) is not None \
-        or _CUE_BEFORE.search(text, max(0, start - 24), start) is not None \
+    return (
+        next(iter_region_tail(text, end), None) is not None
+        or _CUE_BEFORE.search(text, max(0, start - 24), start) is not None
         or _LABELLED_LINE.match(text, text.rfind("\n", 0, start) + 1) is not None
+    )
 
 
 def _tail_end(text: str, end: int) -> int:

@@ -41,8 +41,21 @@ NLP_CONFIGURATION: dict[str, Any] = {
         # Everything the small model tags that is not a person or a place: organisations, dates, numbers...
         # (mapped labels would otherwise come back as ORGANIZATION / DATE_TIME hits).
         "labels_to_ignore": [
-            "ORG", "ORGANIZATION", "DATE", "TIME", "NORP", "CARDINAL", "EVENT", "LANGUAGE", "LAW", "MONEY",
-            "ORDINAL", "PERCENT", "PRODUCT", "QUANTITY", "WORK_OF_ART",
+            "ORG",
+            "ORGANIZATION",
+            "DATE",
+            "TIME",
+            "NORP",
+            "CARDINAL",
+            "EVENT",
+            "LANGUAGE",
+            "LAW",
+            "MONEY",
+            "ORDINAL",
+            "PERCENT",
+            "PRODUCT",
+            "QUANTITY",
+            "WORK_OF_ART",
         ],
         "low_score_entity_names": [],
         "default_score": 0.85,
@@ -80,8 +93,9 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):
         for doc in self.nlp[language].pipe(texts, disable=["ner"], batch_size=PIPE_BATCH):
             yield self._doc_to_nlp_artifact(doc, language)
 
-    def process_full(self, texts: Iterable[str], language: str = "en", batch_size: int = PIPE_BATCH
-                     ) -> Iterator[NlpArtifacts]:
+    def process_full(
+        self, texts: Iterable[str], language: str = "en", batch_size: int = PIPE_BATCH
+    ) -> Iterator[NlpArtifacts]:
         """Tokens, lemmas and NER entities, batched through spaCy's `pipe`."""
         assert self.nlp is not None
         for doc in self.nlp[language].pipe(texts, batch_size=batch_size):

@@ -40,8 +40,16 @@ RedactionStyle = Literal["tag", "hash"]
 
 NER_ENTITIES = ("PERSON", "LOCATION")
 REGEX_ENTITIES = (
-    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IP_ADDRESS", "URL", "SOCIAL_PROFILE", "DATE_OF_BIRTH",
-    "NATIONAL_ID", "STREET_ADDRESS", "POSTAL_CODE",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IP_ADDRESS",
+    "URL",
+    "SOCIAL_PROFILE",
+    "DATE_OF_BIRTH",
+    "NATIONAL_ID",
+    "STREET_ADDRESS",
+    "POSTAL_CODE",
 )
 SUPPORTED_ENTITIES = (*NER_ENTITIES, *REGEX_ENTITIES)
 
@@ -50,25 +58,39 @@ PHONE_REGIONS = ("US", "GB", "CA", "AU", "IE", "DE", "FR", "NL", "ES", "IT", "IN
 
 # When two findings overlap, the more specific type wins regardless of score (an e-mail is not a URL).
 _PRIORITY = {
-    "EMAIL_ADDRESS": 9, "SOCIAL_PROFILE": 8, "CREDIT_CARD": 8, "NATIONAL_ID": 7, "IP_ADDRESS": 7,
-    "DATE_OF_BIRTH": 7, "STREET_ADDRESS": 6, "PHONE_NUMBER": 5, "POSTAL_CODE": 4, "URL": 3, "PERSON": 2,
+    "EMAIL_ADDRESS": 9,
+    "SOCIAL_PROFILE": 8,
+    "CREDIT_CARD": 8,
+    "NATIONAL_ID": 7,
+    "IP_ADDRESS": 7,
+    "DATE_OF_BIRTH": 7,
+    "STREET_ADDRESS": 6,
+    "PHONE_NUMBER": 5,
+    "POSTAL_CODE": 4,
+    "URL": 3,
+    "PERSON": 2,
     "LOCATION": 1,
 }
 _ORG_SUFFIX = re.compile(
     r"\b(?:ltd|limited|inc|corp|corporation|llc|llp|plc|gmbh|ag|sa|co|company|group|labs?|technologies|"
-    r"systems|solutions|university|college|institute|school|bank|foundation)\.?$", re.IGNORECASE)
+    r"systems|solutions|university|college|institute|school|bank|foundation)\.?$",
+    re.IGNORECASE,
+)
 # Names the model often tags as people or places that are products, platforms or document words.
-_NOT_PII_WORDS = frozenset("""
+_NOT_PII_WORDS = frozenset(
+    """
 twitter linkedin github gitlab stackoverflow google microsoft amazon apple meta facebook netflix uber
 airbnb slack jira confluence notion zoom youtube instagram whatsapp telegram medium kaggle coursera udemy
 summary experience education skills references projects certifications interests languages profile
-""".split())
+""".split()
+)
 
 
 def pin_tldextract_to_snapshot() -> None:
     """Make tldextract (Presidio's e-mail validation) use its bundled suffix list: no network, no disk cache."""
     tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(
-        suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+        suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True
+    )
 
 
 def _salted_hash(value: str, salt: bytes) -> str:
@@ -78,8 +100,13 @@ def _salted_hash(value: str, salt: bytes) -> str:
 class PiiDetector:
     """Finds PII spans in texts (full: NER + rules; fast: rules only) and redacts them."""
 
-    def __init__(self, *, score_threshold: float = 0.4, hash_salt: bytes = b"hiremesh",
-                 cache_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
+    def __init__(
+        self,
+        *,
+        score_threshold: float = 0.4,
+        hash_salt: bytes = b"hiremesh",
+        cache_entries: int = DEFAULT_CACHE_ENTRIES,
+    ) -> None:
         pin_tldextract_to_snapshot()
         places.warm()
         self.score_threshold = score_threshold
@@ -110,8 +137,9 @@ class PiiDetector:
     def analyze(self, text: str, mode: PiiMode = "full", entities: Sequence[str] = ()) -> list[PiiFinding]:
         return self.analyze_many([text], mode, entities)[0]
 
-    def analyze_many(self, texts: Sequence[str], mode: PiiMode = "full", entities: Sequence[str] = ()
-                     ) -> list[list[PiiFinding]]:
+    def analyze_many(
+        self, texts: Sequence[str], mode: PiiMode = "full", entities: Sequence[str] = ()
+    ) -> list[list[PiiFinding]]:
         """Findings per text, in text order; spaCy runs once over the batch with `pipe`."""
         wanted = self._entities(mode, entities)
         if not wanted:
@@ -132,8 +160,9 @@ class PiiDetector:
         without = iter(self.nlp.process_fast([texts[i] for i in todo if i not in needs_ner]))
         for i in todo:
             art: NlpArtifacts = next(with_ner) if i in needs_ner else next(without)
-            results = self.analyzer.analyze(texts[i], language="en", entities=wanted, nlp_artifacts=art,
-                                            score_threshold=self.score_threshold)
+            results = self.analyzer.analyze(
+                texts[i], language="en", entities=wanted, nlp_artifacts=art, score_threshold=self.score_threshold
+            )
             found = self._clean(texts[i], results)
             self.cache.put(keys[i], found)
             out[i] = found
@@ -157,12 +186,13 @@ class PiiDetector:
             if all(r.end <= c.start or r.start >= c.end for c in chosen):
                 chosen.append(r)
         chosen.sort(key=lambda r: r.start)
-        return [PiiFinding(r.entity_type, r.start, r.end, round(float(r.score), 4), _recognizer_name(r))
-                for r in chosen]
+        return [
+            PiiFinding(r.entity_type, r.start, r.end, round(float(r.score), 4), _recognizer_name(r)) for r in chosen
+        ]
 
     @staticmethod
     def _false_positive(text: str, result: RecognizerResult, doc: _Doc) -> bool:
-        value = text[result.start:result.end].strip()
+        value = text[result.start : result.end].strip()
         if result.entity_type in NER_ENTITIES:
             return _not_a_person_or_place(text, result, value, doc)
         if result.entity_type == "URL":
@@ -178,9 +208,9 @@ class PiiDetector:
         for f in sorted(findings, key=lambda f: f.start):
             if f.start < cursor:
                 continue
-            pieces.append(text[cursor:f.start])
+            pieces.append(text[cursor : f.start])
             if style == "hash":
-                pieces.append(f"<{f.entity_type}:{_salted_hash(text[f.start:f.end], self._salt)}>")
+                pieces.append(f"<{f.entity_type}:{_salted_hash(text[f.start : f.end], self._salt)}>")
             else:
                 pieces.append(f"<{f.entity_type}>")
             cursor = f.end
@@ -217,7 +247,8 @@ def _not_a_person_or_place(text: str, result: RecognizerResult, value: str, doc:
     if recognizer == GazetteerLocationRecognizer.__name__ or recognizer == "HeaderNameRecognizer":
         return False  # they weighed their own context
     if resume_context.in_skill_list(text, result.start, result.end) or resume_context.in_skills_section(
-            text, result.start):
+        text, result.start
+    ):
         return True  # "Tools: Jenkins, Maven, Teradata"
     if resume_context.followed_by_company_word(text, result.end) or resume_context.named_as_company(text, value):
         return True  # "Accenture" where the resume also says "Accenture Services Pvt Ltd"
@@ -242,9 +273,15 @@ def _drop_regions_taken_for_people(results: list[RecognizerResult]) -> list[Reco
     gazetteer = [(r.start, r.end) for r in results if _recognizer_name(r) == GazetteerLocationRecognizer.__name__]
     if not gazetteer:
         return results
-    return [r for r in results if not (
-        r.entity_type == "PERSON" and _recognizer_name(r) == "SpacyRecognizer"
-        and any(r.start < end and start < r.end and r.start != start for start, end in gazetteer))]
+    return [
+        r
+        for r in results
+        if not (
+            r.entity_type == "PERSON"
+            and _recognizer_name(r) == "SpacyRecognizer"
+            and any(r.start < end and start < r.end and r.start != start for start, end in gazetteer)
+        )
+    ]
 
 
 def _split_at_line_breaks(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
@@ -252,17 +289,24 @@ def _split_at_line_breaks(text: str, results: list[RecognizerResult]) -> list[Re
     name); each line's part is then judged on its own."""
     out: list[RecognizerResult] = []
     for r in results:
-        if r.entity_type not in NER_ENTITIES or "\n" not in text[r.start:r.end]:
+        if r.entity_type not in NER_ENTITIES or "\n" not in text[r.start : r.end]:
             out.append(r)
             continue
         pos = r.start
-        for piece in text[r.start:r.end].split("\n"):
+        for piece in text[r.start : r.end].split("\n"):
             stripped = piece.strip()
             if stripped:
                 start = pos + piece.index(stripped)
-                out.append(RecognizerResult(r.entity_type, start, start + len(stripped), r.score,
-                                            analysis_explanation=r.analysis_explanation,
-                                            recognition_metadata=r.recognition_metadata))
+                out.append(
+                    RecognizerResult(
+                        r.entity_type,
+                        start,
+                        start + len(stripped),
+                        r.score,
+                        analysis_explanation=r.analysis_explanation,
+                        recognition_metadata=r.recognition_metadata,
+                    )
+                )
             pos += len(piece) + 1
     return out
 
@@ -277,7 +321,7 @@ def _token_around(text: str, start: int, end: int) -> str:
     """The whitespace-delimited token containing text[start:end]."""
     left = max(text.rfind(c, 0, start) for c in " \n\t") + 1
     rights = [i for i in (text.find(c, end) for c in " \n\t") if i != -1]
-    return text[left:min(rights) if rights else len(text)]
+    return text[left : min(rights) if rights else len(text)]
 
 
 def _recognizer_name(result: RecognizerResult) -> str:

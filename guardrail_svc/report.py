@@ -9,8 +9,17 @@ from typing import TypeVar
 # The severity scale and validation issues are the analysis contract's (hiremesh.analysis), shared with screening.
 from hiremesh.analysis import Severity, ValidationIssue
 
-__all__ = ["CRITICAL_PII", "BiasFinding", "PiiFinding", "SafetyReport", "Severity", "ToxicityFinding",
-           "ToxicityResult", "ValidationIssue", "with_path"]
+__all__ = [
+    "CRITICAL_PII",
+    "BiasFinding",
+    "PiiFinding",
+    "SafetyReport",
+    "Severity",
+    "ToxicityFinding",
+    "ToxicityResult",
+    "ValidationIssue",
+    "with_path",
+]
 
 
 @dataclass(frozen=True)

@@ -17,21 +17,37 @@ from hiremesh.skills import canonical_skill, is_skill_term
 from hiremesh.wordlist import is_common_word
 
 # Organisation words that end a company's name (not a school's: "Pune University" still names a city).
-COMPANY_WORDS = frozenset("""
+COMPANY_WORDS = frozenset(
+    """
 ltd limited inc incorporated corp corporation llc llp plc pvt private gmbh ag bv co company group labs
 technologies technology tech systems solutions services consultancy consulting communications software softwares
 infotech infosystems enterprises industries networks retail
-""".split())
+""".split()
+)
 _ITEM_SPLIT = re.compile(r"[,;|•●▪➢✓►*/]|\s-\s|\(|\)")
-_LIST_LABEL = re.compile(r"(?i)^[\W_]{0,3}(?:technical\s+|key\s+|core\s+|it\s+|soft\s+)?(?:skills?|tools?|technologies|"
-                         r"environment|languages?|frameworks?|databases?|platforms?|software|expertise|"
-                         r"operating\s+systems?|utilities|domain|packages|web\s+technologies)\b[^:\n]{0,30}[:\-–]")
+_LIST_LABEL = re.compile(
+    r"(?i)^[\W_]{0,3}(?:technical\s+|key\s+|core\s+|it\s+|soft\s+)?(?:skills?|tools?|technologies|"
+    r"environment|languages?|frameworks?|databases?|platforms?|software|expertise|"
+    r"operating\s+systems?|utilities|domain|packages|web\s+technologies)\b[^:\n]{0,30}[:\-–]"
+)
 _NEXT_WORD = re.compile(r"[ \t]{0,3}[,&]?[ \t]{0,3}([A-Za-z]+)\.?")
 MIN_SKILL_NEIGHBOURS = 2
 _DURATION = re.compile(r"\((?:less than )?\d{0,2}\+?[ \t]{0,3}(?:years?|yrs?|months?)\)", re.IGNORECASE)
 _SECTION_LOOKBACK_LINES = 40
-_SKILL_HEADING_WORDS = frozenset({"skill", "skills", "skillset", "competencies", "competency", "expertise",
-                                  "proficiency", "technologies", "tools", "technical"})
+_SKILL_HEADING_WORDS = frozenset(
+    {
+        "skill",
+        "skills",
+        "skillset",
+        "competencies",
+        "competency",
+        "expertise",
+        "proficiency",
+        "technologies",
+        "tools",
+        "technical",
+    }
+)
 
 
 def line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -70,7 +86,7 @@ def in_skills_section(text: str, start: int) -> bool:
         if pos < 0:
             return False
         prev = text.rfind("\n", 0, pos)
-        line = text[prev + 1:pos].strip()
+        line = text[prev + 1 : pos].strip()
         if line and is_heading(line):
             return bool(set(words_of(line)) & _SKILL_HEADING_WORDS)
         pos = prev
@@ -119,7 +135,8 @@ def ordinary_words(value: str, lower_words: frozenset[str] = frozenset()) -> boo
     document ("Team-Player", "Frameworks", "Scripting" next to "shell scripting": names are not written so)."""
     long_words = [w for w in re.split(r"[\s\-–/]+", value.strip(" •*·-")) if len(w.strip(".,")) > 2]
     return bool(long_words) and all(
-        is_common_word(w) or is_skill_term(w) or w.strip(".,").lower() in lower_words for w in long_words)
+        is_common_word(w) or is_skill_term(w) or w.strip(".,").lower() in lower_words for w in long_words
+    )
 
 
 _LOWER_WORD = re.compile(r"(?<![\w.@/-])[a-z][a-z]{2,}(?![\w@/-])")
@@ -131,6 +148,6 @@ def lower_case_words(text: str) -> frozenset[str]:
 
 
 def acronyms_only(value: str) -> bool:
-    """"JCL", "SAP ABAP": capitals of at most four letters are acronyms of products and departments."""
+    """ "JCL", "SAP ABAP": capitals of at most four letters are acronyms of products and departments."""
     words = value.split()
     return bool(words) and all(w.isupper() and len(w.strip(".")) <= 4 for w in words)

@@ -140,13 +140,15 @@ class Guardrail:
         return reports
 
     # --- redaction ------------------------------------------------------------------------------------
-    def redact(self, text: str, style: RedactionStyle = "tag", entity_types: Sequence[str] = (),
-               mode: PiiMode = "full") -> tuple[str, list[PiiFinding]]:
+    def redact(
+        self, text: str, style: RedactionStyle = "tag", entity_types: Sequence[str] = (), mode: PiiMode = "full"
+    ) -> tuple[str, list[PiiFinding]]:
         self.check_text(text, "text")
         for i, entity in enumerate(entity_types):
             if entity not in SUPPORTED_ENTITIES:
-                raise InvalidArgument(f"entity_types[{i}]", f"unknown entity type {entity!r}; supported: "
-                                                            f"{', '.join(SUPPORTED_ENTITIES)}")
+                raise InvalidArgument(
+                    f"entity_types[{i}]", f"unknown entity type {entity!r}; supported: {', '.join(SUPPORTED_ENTITIES)}"
+                )
         findings = self.pii.analyze(text, mode, entity_types)
         return self.pii.redact(text, findings, style), findings
 
@@ -158,8 +160,9 @@ def _merge_toxicity(acc: ToxicityResult | None, new: ToxicityResult, path: str) 
     dims = dict(acc.dimensions)
     for dim, value in new.dimensions.items():
         dims[dim] = max(dims.get(dim, 0.0), value)
-    return ToxicityResult(max(acc.score, new.score), acc.toxic or new.toxic, acc.backend, dims, acc.threshold,
-                          acc.findings + findings)
+    return ToxicityResult(
+        max(acc.score, new.score), acc.toxic or new.toxic, acc.backend, dims, acc.threshold, acc.findings + findings
+    )
 
 
 __all__ = ["ALL_CHECKS", "BiasFinding", "Guardrail", "Limits", "ScanOptions"]

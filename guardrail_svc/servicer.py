@@ -33,8 +33,9 @@ class GuardrailServicer(guardrail_pb2_grpc.GuardrailServiceServicer):
     def _guardrail(self) -> Guardrail:
         return self._ready.get()
 
-    async def Scan(self, request: guardrail_pb2.ScanRequest, context: grpc.aio.ServicerContext[Any, Any]
-                   ) -> guardrail_pb2.ScanResponse:
+    async def Scan(
+        self, request: guardrail_pb2.ScanRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> guardrail_pb2.ScanResponse:
         options = convert.scan_options(request.options)
         content = request.WhichOneof("content")
         if content == "json_document":
@@ -46,28 +47,36 @@ class GuardrailServicer(guardrail_pb2_grpc.GuardrailServiceServicer):
             raise InvalidArgument("content", "set text or json_document")
         return guardrail_pb2.ScanResponse(report=convert.safety_report(report))
 
-    async def ScanBatch(self, request: guardrail_pb2.ScanBatchRequest, context: grpc.aio.ServicerContext[Any, Any]
-                        ) -> guardrail_pb2.ScanBatchResponse:
+    async def ScanBatch(
+        self, request: guardrail_pb2.ScanBatchRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> guardrail_pb2.ScanBatchResponse:
         options = convert.scan_options(request.options)
         reports = await self._offload.run(self._guardrail.scan_batch, list(request.texts), options)
         return guardrail_pb2.ScanBatchResponse(reports=[convert.safety_report(r) for r in reports])
 
-    async def Redact(self, request: guardrail_pb2.RedactRequest, context: grpc.aio.ServicerContext[Any, Any]
-                     ) -> guardrail_pb2.RedactResponse:
+    async def Redact(
+        self, request: guardrail_pb2.RedactRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> guardrail_pb2.RedactResponse:
         style = convert.redaction_style(request.style)
         mode = convert.pii_mode(request.pii_mode, "pii_mode")
-        text, findings = await self._offload.run(self._guardrail.redact, request.text, style,
-                                                 list(request.entity_types), mode)
+        text, findings = await self._offload.run(
+            self._guardrail.redact, request.text, style, list(request.entity_types), mode
+        )
         return guardrail_pb2.RedactResponse(text=text, findings=[convert.pii_finding(f) for f in findings])
 
-    async def ValidateOutput(self, request: guardrail_pb2.ValidateOutputRequest,
-                             context: grpc.aio.ServicerContext[Any, Any]) -> guardrail_pb2.ValidateOutputResponse:
+    async def ValidateOutput(
+        self, request: guardrail_pb2.ValidateOutputRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> guardrail_pb2.ValidateOutputResponse:
         if request.expected_questions < 0:
             raise InvalidArgument("expected_questions", "must not be negative")
         if len(request.result_json.encode()) > self._guardrail.limits.max_text_bytes:
             raise InvalidArgument("result_json", f"larger than {self._guardrail.limits.max_text_bytes} bytes")
-        outcome = await self._offload.run(validate_analysis, request.result_json,
-                                          expected_questions=request.expected_questions, auto_fix=request.auto_fix)
+        outcome = await self._offload.run(
+            validate_analysis,
+            request.result_json,
+            expected_questions=request.expected_questions,
+            auto_fix=request.auto_fix,
+        )
         return convert.validate_response(outcome)
 
     async def _llm_bias(self, report: SafetyReport, text: str, options: ScanOptions) -> None:

@@ -98,7 +98,8 @@ class DetoxifyBackend:
         except ImportError:
             raise ToxicityBackendError(
                 "HIREMESH_DETOXIFY_CHECKPOINT is set but the detoxify package is not installed "
-                "(pip install detoxify torch==2.13.0, or unset the variable to use profanity-check)") from None
+                "(pip install detoxify torch==2.13.0, or unset the variable to use profanity-check)"
+            ) from None
         kwargs: dict[str, Any] = {"model_type": model_type, "checkpoint": str(checkpoint), "device": "cpu"}
         if config_dir is not None:
             kwargs["huggingface_config_path"] = str(config_dir)
@@ -142,13 +143,14 @@ class ToxicityScorer:
         results: list[ToxicityResult] = []
         cursor = 0
         for text, segs in zip(texts, spans, strict=True):
-            per_segment = scores[cursor:cursor + len(segs)]
+            per_segment = scores[cursor : cursor + len(segs)]
             cursor += len(segs)
             results.append(self._result(text, segs, per_segment, limit))
         return results
 
-    def _result(self, text: str, segs: list[tuple[int, int]], scores: list[dict[str, float]], limit: float
-                ) -> ToxicityResult:
+    def _result(
+        self, text: str, segs: list[tuple[int, int]], scores: list[dict[str, float]], limit: float
+    ) -> ToxicityResult:
         dims = {d: 0.0 for d in self.backend.dimensions}
         for d in RULE_DIMENSIONS:
             dims.setdefault(d, 0.0)
@@ -164,5 +166,11 @@ class ToxicityScorer:
             findings.append(ToxicityFinding(category, value, start, end, "rules"))
         findings.sort(key=lambda f: f.start)
         score = max(dims.values(), default=0.0)
-        return ToxicityResult(round(score, 4), score >= limit, self.backend.name,
-                              {k: round(v, 4) for k, v in dims.items()}, limit, findings)
+        return ToxicityResult(
+            round(score, 4),
+            score >= limit,
+            self.backend.name,
+            {k: round(v, 4) for k, v in dims.items()},
+            limit,
+            findings,
+        )

@@ -26,7 +26,27 @@ Shared domain code (each used by more than one service):
 """
 
 __all__ = [
-    "analysis", "analysis_model", "analysis_text", "clients", "config", "credentials", "db", "errors", "esco",
-    "idempotency", "mailaddr", "metrics", "page_tokens", "pending", "places", "resume_terms", "rpc_errors",
-    "server", "service_auth", "skills", "task_vocabulary", "v1", "wordlist"
+    "analysis",
+    "analysis_model",
+    "analysis_text",
+    "clients",
+    "config",
+    "credentials",
+    "db",
+    "errors",
+    "esco",
+    "idempotency",
+    "mailaddr",
+    "metrics",
+    "page_tokens",
+    "pending",
+    "places",
+    "resume_terms",
+    "rpc_errors",
+    "server",
+    "service_auth",
+    "skills",
+    "task_vocabulary",
+    "v1",
+    "wordlist",
 ]

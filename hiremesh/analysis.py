@@ -21,8 +21,14 @@ from hiremesh import analysis_text as vt
 from hiremesh.analysis_model import DEFAULT_QUESTIONS, KNOWN_FIELDS, LIST_FIELDS, SUB_SCORES
 from hiremesh.errors import InvalidArgument
 
-__all__ = ["NoJSONObject", "Severity", "ValidationIssue", "ValidationOutcome", "extract_json_object",
-           "validate_analysis"]
+__all__ = [
+    "NoJSONObject",
+    "Severity",
+    "ValidationIssue",
+    "ValidationOutcome",
+    "extract_json_object",
+    "validate_analysis",
+]
 
 
 class Severity(IntEnum):
@@ -108,7 +114,7 @@ def _wrapped_candidates(text: str) -> Iterator[str]:
     yield from _balanced_objects(text)
     start, end = text.find("{"), text.rfind("}")
     if 0 <= start < end:
-        yield text[start:end + 1]
+        yield text[start : end + 1]
 
 
 def _balanced_objects(text: str) -> Iterator[str]:
@@ -136,7 +142,7 @@ def _balanced_objects(text: str) -> Iterator[str]:
             elif ch == "}":
                 depth -= 1
                 if depth == 0:
-                    yield text[start:i + 1]
+                    yield text[start : i + 1]
                     break
         start = text.find("{", start + 1)
 
@@ -165,8 +171,9 @@ class _Run:
         return fixing
 
 
-def validate_analysis(result: str | Mapping[str, Any], *, expected_questions: int = DEFAULT_QUESTIONS,
-                      auto_fix: bool = False) -> ValidationOutcome:
+def validate_analysis(
+    result: str | Mapping[str, Any], *, expected_questions: int = DEFAULT_QUESTIONS, auto_fix: bool = False
+) -> ValidationOutcome:
     """Check a screening result's schema and content; with `auto_fix`, repair what can be repaired."""
     if expected_questions <= 0:
         expected_questions = DEFAULT_QUESTIONS
@@ -210,8 +217,16 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _score(run: _Run, data: Mapping[str, Any], name: str, low: float, high: float, *, required: bool = False,
-           integer: bool = False) -> Any:
+def _score(
+    run: _Run,
+    data: Mapping[str, Any],
+    name: str,
+    low: float,
+    high: float,
+    *,
+    required: bool = False,
+    integer: bool = False,
+) -> Any:
     if name not in data or data[name] is None:
         if required:
             run.flag(name, "missing", f"{name} is required", H)
@@ -222,16 +237,27 @@ def _score(run: _Run, data: Mapping[str, Any], name: str, low: float, high: floa
         run.flag(name, "type", f"{name} must be a number, got {type(raw).__name__}", H)
         return raw
     value: float = number
-    if isinstance(raw, str) and run.flag(name, "type", f"{name} is a string, expected a number", L,
-                                         f"converted {raw!r} to a number"):
+    if isinstance(raw, str) and run.flag(
+        name, "type", f"{name} is a string, expected a number", L, f"converted {raw!r} to a number"
+    ):
         raw = number
     if not low <= value <= high:
         clamped = min(max(value, low), high)
-        if run.flag(name, "out_of_range", f"{name} {value:g} is outside {low:g}..{high:g}", M,
-                    f"clamped {value:g} to {clamped:g}"):
+        if run.flag(
+            name,
+            "out_of_range",
+            f"{name} {value:g} is outside {low:g}..{high:g}",
+            M,
+            f"clamped {value:g} to {clamped:g}",
+        ):
             raw = value = clamped
-    if integer and value != round(value) and run.flag(name, "not_integer", f"{name} {value:g} is not a whole number",
-                                                      L, f"rounded {value:g} to {round(value)}"):
+    if (
+        integer
+        and value != round(value)
+        and run.flag(
+            name, "not_integer", f"{name} {value:g} is not a whole number", L, f"rounded {value:g} to {round(value)}"
+        )
+    ):
         raw = value = round(value)
     if run.auto_fix:
         return int(value) if integer else float(value)
@@ -244,14 +270,24 @@ def _confidence(run: _Run, raw: Any) -> Any:
         run.flag("confidence", "type", "confidence must be a number", M)
         return raw
     if 1 < number <= 100:
-        if run.flag("confidence", "out_of_range", f"confidence {number:g} looks like a percentage; expected 0..1", M,
-                    f"divided {number:g} by 100"):
+        if run.flag(
+            "confidence",
+            "out_of_range",
+            f"confidence {number:g} looks like a percentage; expected 0..1",
+            M,
+            f"divided {number:g} by 100",
+        ):
             return number / 100
         return raw
     if not 0 <= number <= 1:
         clamped = min(max(number, 0.0), 1.0)
-        if run.flag("confidence", "out_of_range", f"confidence {number:g} is outside 0..1", M,
-                    f"clamped {number:g} to {clamped:g}"):
+        if run.flag(
+            "confidence",
+            "out_of_range",
+            f"confidence {number:g} is outside 0..1",
+            M,
+            f"clamped {number:g} to {clamped:g}",
+        ):
             return clamped
         return raw
     return number if run.auto_fix else raw
@@ -264,8 +300,9 @@ def _clean_text(run: _Run, path: str, value: str) -> str | None:
         cleaned = vt.strip_debris(text)
         if run.flag(path, "json_debris", "contains JSON syntax or escapes", M, f"stripped debris: {cleaned!r}"):
             text = cleaned
-    if vt.has_placeholder(text) and run.flag(path, "placeholder", "contains a placeholder (TODO/TBD/insert...)", M,
-                                             "dropped the placeholder item"):
+    if vt.has_placeholder(text) and run.flag(
+        path, "placeholder", "contains a placeholder (TODO/TBD/insert...)", M, "dropped the placeholder item"
+    ):
         return None
     if vt.is_repetitive(text):
         collapsed = vt.collapse_repetition(text)
@@ -301,8 +338,12 @@ def _summary(run: _Run, raw: Any) -> Any:
     if len(text.strip()) < SUMMARY_MIN:
         run.flag("summary", "too_short", f"summary has {len(text.strip())} characters; at least {SUMMARY_MIN}", H)
     elif len(text) > SUMMARY_MAX and run.flag(
-            "summary", "too_long", f"summary has {len(text)} characters; at most {SUMMARY_MAX}", M,
-            f"trimmed to {SUMMARY_MAX} characters"):
+        "summary",
+        "too_long",
+        f"summary has {len(text)} characters; at most {SUMMARY_MAX}",
+        M,
+        f"trimmed to {SUMMARY_MAX} characters",
+    ):
         text = vt.trim_to(text, SUMMARY_MAX)
     return text.strip() if run.auto_fix else text
 
@@ -337,10 +378,16 @@ def _string_list(run: _Run, name: str, raw: Any) -> list[Any]:
         path = f"{name}[{i}]"
         value = item
         if not isinstance(value, str):
-            as_text = (vt.strip_debris(json.dumps(value)) if isinstance(value, dict | list)
-                       else "" if value is None else str(value))
-            if not run.flag(path, "type", f"must be a string, got {type(value).__name__}", M,
-                            f"converted to {as_text!r}"):
+            as_text = (
+                vt.strip_debris(json.dumps(value))
+                if isinstance(value, dict | list)
+                else ""
+                if value is None
+                else str(value)
+            )
+            if not run.flag(
+                path, "type", f"must be a string, got {type(value).__name__}", M, f"converted to {as_text!r}"
+            ):
                 out.append(value)
                 continue
             value = as_text
@@ -361,8 +408,11 @@ def _question_item(run: _Run, path: str, item: Any) -> dict[str, Any] | None:
     if isinstance(item, dict):
         text = item.get("question", item.get("text"))
         if isinstance(text, str):
-            return {"question": text, "rationale": str(item.get("rationale") or ""),
-                    "skill": str(item.get("skill") or "")}
+            return {
+                "question": text,
+                "rationale": str(item.get("rationale") or ""),
+                "skill": str(item.get("skill") or ""),
+            }
     run.flag(path, "type", "must be a string or an object with a 'question' string", H, "dropped the item")
     return None
 
@@ -382,8 +432,9 @@ def _questions(run: _Run, raw: Any, expected: int) -> list[dict[str, Any]]:
         text = _clean_text(run, qpath, q["question"])
         if text is None:
             continue
-        if vt.is_generic_question(text) and run.flag(qpath, "generic_question",
-                                                    f"generic question: {text!r}", M, "dropped the generic question"):
+        if vt.is_generic_question(text) and run.flag(
+            qpath, "generic_question", f"generic question: {text!r}", M, "dropped the generic question"
+        ):
             continue
         if not text.rstrip().endswith("?"):
             fixed = text.rstrip().rstrip(".!:;,") + "?"
@@ -396,8 +447,13 @@ def _questions(run: _Run, raw: Any, expected: int) -> list[dict[str, Any]]:
         q["question"] = text
         kept.append(q)
     if len(kept) > expected:
-        if run.flag("interview_questions", "count", f"{len(kept)} questions; exactly {expected} required", M,
-                    f"kept the first {expected} of {len(kept)} questions"):
+        if run.flag(
+            "interview_questions",
+            "count",
+            f"{len(kept)} questions; exactly {expected} required",
+            M,
+            f"kept the first {expected} of {len(kept)} questions",
+        ):
             kept = kept[:expected]
     elif len(kept) < expected:
         run.flag("interview_questions", "count", f"{len(kept)} usable questions; exactly {expected} required", H)

@@ -14,8 +14,18 @@ import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.fields import FieldInfo
 
-__all__ = ["DEFAULT_QUESTIONS", "KNOWN_FIELDS", "LIST_FIELDS", "SUB_SCORES", "Analysis", "LLMAnalysis", "Question",
-           "analysis_schema", "object_schema", "questions_schema"]
+__all__ = [
+    "DEFAULT_QUESTIONS",
+    "KNOWN_FIELDS",
+    "LIST_FIELDS",
+    "SUB_SCORES",
+    "Analysis",
+    "LLMAnalysis",
+    "Question",
+    "analysis_schema",
+    "object_schema",
+    "questions_schema",
+]
 
 DEFAULT_QUESTIONS = 5
 
@@ -108,8 +118,9 @@ def _bounds(info: FieldInfo) -> tuple[float | None, float | None]:
 
 KNOWN_FIELDS = frozenset(Analysis.model_fields)
 LIST_FIELDS = tuple(name for name, info in Analysis.model_fields.items() if info.annotation == list[str])
-SUB_SCORES = tuple(name for name, info in Analysis.model_fields.items()
-                   if info.annotation is float and _bounds(info) == (0.0, 100.0))
+SUB_SCORES = tuple(
+    name for name, info in Analysis.model_fields.items() if info.annotation is float and _bounds(info) == (0.0, 100.0)
+)
 
 _JSON_TYPES: dict[Any, str] = {int: "integer", float: "number", str: "string", bool: "boolean"}
 

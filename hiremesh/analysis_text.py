@@ -6,13 +6,22 @@ from __future__ import annotations
 import json
 import re
 
-__all__ = ["collapse_repetition", "has_debris", "has_placeholder", "is_generic_question", "is_repetitive",
-           "remove_placeholder_sentences", "strip_debris", "trim_to"]
+__all__ = [
+    "collapse_repetition",
+    "has_debris",
+    "has_placeholder",
+    "is_generic_question",
+    "is_repetitive",
+    "remove_placeholder_sentences",
+    "strip_debris",
+    "trim_to",
+]
 
 PLACEHOLDER = re.compile(
     r"(?i)\b(?:TODO|TBD|TBA|FIXME|XXX+|lorem\s+ipsum|placeholder)\b|\[(?:insert|add|your|candidate|name)[^\]]*\]"
     r"|<(?:insert|add|your|candidate)[^>]*>|\{\{?\s*\w+\s*\}?\}|\binsert\s+(?:\w+\s+){0,3}here\b"
-    r"|^\s*(?:insert|n/?a|none|null|\.\.\.|-)\s*$|\binsert\s+(?:the\s+)?(?:candidate|skill|name|summary|question)")
+    r"|^\s*(?:insert|n/?a|none|null|\.\.\.|-)\s*$|\binsert\s+(?:the\s+)?(?:candidate|skill|name|summary|question)"
+)
 # After a closing bracket, each optional part owns its spaces: two adjacent "\\s*" around optional marks backtrack
 # quadratically on a long run of spaces.
 DEBRIS = re.compile(r'^\s*[\[{,"]|[\]},]\s*(?:"\s*)?(?:,\s*)?$|"\s*\w+\s*"\s*:|\\[n"t]|^\s*```|```\s*$')
@@ -26,7 +35,8 @@ GENERIC_QUESTIONS = re.compile(
     r"(?:strengths|weaknesses)|where\s+do\s+you\s+see\s+yourself|why\s+should\s+we\s+hire\s+you"
     r"|why\s+do\s+you\s+want\s+(?:to\s+work\s+(?:here|for\s+us)|this\s+job)|what\s+is\s+your\s+greatest\s+weakness"
     r"|do\s+you\s+have\s+any\s+questions(?:\s+for\s+(?:me|us))?|describe\s+yourself\s+in\s+(?:three|3)\s+words"
-    r"|what\s+motivates\s+you\s*\?$|how\s+would\s+your\s+(?:friends|colleagues)\s+describe\s+you")
+    r"|what\s+motivates\s+you\s*\?$|how\s+would\s+your\s+(?:friends|colleagues)\s+describe\s+you"
+)
 
 
 def has_placeholder(value: str) -> bool:
@@ -89,7 +99,7 @@ def trim_to(value: str, limit: int) -> str:
     cut = value[:limit]
     end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
     if end >= limit // 2:
-        return cut[:end + 1].strip()
+        return cut[: end + 1].strip()
     space = cut.rfind(" ")
     return (cut[:space] if space > 0 else cut).rstrip(" ,;:") + "…"
 

@@ -35,14 +35,27 @@ from hiremesh.v1 import (
     search_pb2_grpc,
 )
 
-__all__ = ["analytics_stub", "blocking_channel", "channel", "embedding_stub", "guardrail_stub", "interceptors",
-           "screening_stub", "search_stub"]
+__all__ = [
+    "analytics_stub",
+    "blocking_channel",
+    "channel",
+    "embedding_stub",
+    "guardrail_stub",
+    "interceptors",
+    "screening_stub",
+    "search_stub",
+]
 
 # Methods that only read (or compute without side effects): a retry cannot change anything.
 READ_PREFIXES = ("Get", "List", "Search", "Watch", "Embed", "Scan", "Redact", "Validate", "Predict")
 REQUEST_ID = "request_id"
-_FILES: tuple[FileDescriptor, ...] = (search_pb2.DESCRIPTOR, screening_pb2.DESCRIPTOR, embedding_pb2.DESCRIPTOR,
-                                      guardrail_pb2.DESCRIPTOR, analytics_pb2.DESCRIPTOR)
+_FILES: tuple[FileDescriptor, ...] = (
+    search_pb2.DESCRIPTOR,
+    screening_pb2.DESCRIPTOR,
+    embedding_pb2.DESCRIPTOR,
+    guardrail_pb2.DESCRIPTOR,
+    analytics_pb2.DESCRIPTOR,
+)
 
 
 def retryable_methods() -> list[tuple[str, str]]:
@@ -133,14 +146,12 @@ class _UnaryStream(_Outgoing, grpc.aio.UnaryStreamClientInterceptor):  # type: i
 
 
 class _StreamUnary(_Outgoing, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[type-arg]
-    async def intercept_stream_unary(self, continuation: Any, client_call_details: Any,
-                                     request_iterator: Any) -> Any:
+    async def intercept_stream_unary(self, continuation: Any, client_call_details: Any, request_iterator: Any) -> Any:
         return await continuation(self.details(client_call_details), request_iterator)
 
 
 class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[type-arg]
-    async def intercept_stream_stream(self, continuation: Any, client_call_details: Any,
-                                      request_iterator: Any) -> Any:
+    async def intercept_stream_stream(self, continuation: Any, client_call_details: Any, request_iterator: Any) -> Any:
         return await continuation(self.details(client_call_details), request_iterator)
 
 
@@ -172,8 +183,11 @@ def blocking_channel(target: str) -> grpc.Channel:
     """A blocking channel with the service credential (scripts, benchmarks, sync tests)."""
     tls = TlsConfig.from_env()
     creds = tls.channel_credentials()
-    raw = (grpc.insecure_channel(target, options=CHANNEL_OPTIONS) if creds is None
-           else grpc.secure_channel(target, creds, options=CHANNEL_OPTIONS))
+    raw = (
+        grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+        if creds is None
+        else grpc.secure_channel(target, creds, options=CHANNEL_OPTIONS)
+    )
     token = load_token()
     return grpc.intercept_channel(raw, SyncTokenInterceptor(token)) if token else raw
 

@@ -9,8 +9,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["HEALTH_NAMES", "ConfigError", "database_url", "env_bool", "env_choice", "env_float", "env_int", "env_path",
-           "env_str", "home", "log_level", "service_addr", "service_port"]
+__all__ = [
+    "HEALTH_NAMES",
+    "ConfigError",
+    "database_url",
+    "env_bool",
+    "env_choice",
+    "env_float",
+    "env_int",
+    "env_path",
+    "env_str",
+    "home",
+    "log_level",
+    "service_addr",
+    "service_port",
+]
 
 PORTS: dict[str, int] = {
     "embedding": 50051,
@@ -148,8 +161,10 @@ def _refuse_placeholder_password(url: str) -> None:
     except Exception:  # psycopg reports a malformed URL itself, naming it, when it connects
         return
     if password and is_placeholder(str(password)):
-        raise ConfigError("HIREMESH_DATABASE_URL", "its password is a placeholder value; set a generated one "
-                                                   "(`hiremesh secrets generate` makes pg-password)")
+        raise ConfigError(
+            "HIREMESH_DATABASE_URL",
+            "its password is a placeholder value; set a generated one (`hiremesh secrets generate` makes pg-password)",
+        )
 
 
 def log_level() -> str:

@@ -16,8 +16,16 @@ from pathlib import Path
 
 from hiremesh.config import ConfigError, home
 
-__all__ = ["JWT_SECRET", "SERVICE_TOKEN", "check_secret", "ensure_secret_file", "is_placeholder", "new_secret",
-           "read_secret", "secrets_dir"]
+__all__ = [
+    "JWT_SECRET",
+    "SERVICE_TOKEN",
+    "check_secret",
+    "ensure_secret_file",
+    "is_placeholder",
+    "new_secret",
+    "read_secret",
+    "secrets_dir",
+]
 
 MIN_SECRET_BYTES = 32
 
@@ -46,8 +54,11 @@ def check_secret(name: str, value: str) -> str:
     if is_placeholder(value):
         raise ConfigError(name, "is a placeholder value; generate one with `hiremesh secrets generate`")
     if len(value.encode()) < MIN_SECRET_BYTES:
-        raise ConfigError(name, f"is {len(value.encode())} bytes; at least {MIN_SECRET_BYTES} random bytes are "
-                                "required (`hiremesh secrets generate` makes one)")
+        raise ConfigError(
+            name,
+            f"is {len(value.encode())} bytes; at least {MIN_SECRET_BYTES} random bytes are "
+            "required (`hiremesh secrets generate` makes one)",
+        )
     if len(set(value)) < 12:
         raise ConfigError(name, "has too few distinct characters to be random; generate a new one")
     return value

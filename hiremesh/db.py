@@ -132,9 +132,15 @@ async def check_idle_connection(conn: psycopg.AsyncConnection[Any]) -> None:
         await AsyncConnectionPool.check_connection(conn)
 
 
-async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0,
-                    name: str | None = None, checkout_timeout: float = 5.0
-                    ) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
+async def open_pool(
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    timeout: float = 10.0,
+    name: str | None = None,
+    checkout_timeout: float = 5.0,
+) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
     """An open pool of autocommit connections with pgvector types registered.
 
     Waits up to `timeout` seconds for the database; raises Unavailable when it does not answer in time.
@@ -161,14 +167,16 @@ async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, timeout:
         await pool.open(wait=True, timeout=timeout)
     except PoolTimeout as exc:
         await pool.close()
-        raise Unavailable(f"database {describe(url)}: could not open {min_size} connection(s) in {timeout:g}s "
-                          f"({exc})") from exc
+        raise Unavailable(
+            f"database {describe(url)}: could not open {min_size} connection(s) in {timeout:g}s ({exc})"
+        ) from exc
     _POOLS[pool.name] = pool
     return pool
 
 
-async def watch_database(pool: AsyncConnectionPool[Any], on_change: Callable[[bool], None],
-                         interval: float = 2.0) -> None:
+async def watch_database(
+    pool: AsyncConnectionPool[Any], on_change: Callable[[bool], None], interval: float = 2.0
+) -> None:
     """Call `on_change(False)` when the database stops answering and `on_change(True)` when it is back.
 
     Services run this next to their gRPC server so health turns NOT_SERVING during an outage and load
@@ -200,10 +208,10 @@ class _PoolCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         size = GaugeMetricFamily("hiremesh_db_pool_size", "Connections in the pool.", labels=["pool"])
-        available = GaugeMetricFamily("hiremesh_db_pool_available", "Idle connections ready for use.",
-                                      labels=["pool"])
-        waiting = GaugeMetricFamily("hiremesh_db_pool_requests_waiting", "Callers waiting for a connection.",
-                                    labels=["pool"])
+        available = GaugeMetricFamily("hiremesh_db_pool_available", "Idle connections ready for use.", labels=["pool"])
+        waiting = GaugeMetricFamily(
+            "hiremesh_db_pool_requests_waiting", "Callers waiting for a connection.", labels=["pool"]
+        )
         for name, pool in list(_POOLS.items()):
             stats = pool.get_stats()
             size.add_metric([name], stats.get("pool_size", 0))
@@ -227,8 +235,9 @@ def load_migrations(migrations_dir: Path) -> list[Migration]:
             continue
         number = match.group(1)
         if number in found:
-            raise MigrationError(f"two migrations numbered {number} in {migrations_dir}: "
-                                 f"{found[number].name} and {path.name}")
+            raise MigrationError(
+                f"two migrations numbered {number} in {migrations_dir}: {found[number].name} and {path.name}"
+            )
         found[number] = path
     migrations = []
     for number in sorted(found):
@@ -257,8 +266,9 @@ async def migrate(url: str, schema: str, migrations_dir: Path) -> list[str]:
         # connection drops, so a crashed replica cannot wedge the others).
         await conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_LOCK_NAMESPACE, schema))
         try:
-            cur = await conn.execute("SELECT name, checksum FROM public.hiremesh_migrations WHERE schema = %s",
-                                     (schema,))
+            cur = await conn.execute(
+                "SELECT name, checksum FROM public.hiremesh_migrations WHERE schema = %s", (schema,)
+            )
             recorded: dict[str, str] = {name: checksum for name, checksum in await cur.fetchall()}
             _check_unchanged(schema, migrations, recorded, migrations_dir)
             for migration in migrations:
@@ -305,5 +315,6 @@ async def _apply(conn: psycopg.AsyncConnection[Any], schema: str, migration: Mig
     except psycopg.OperationalError:
         raise
     except psycopg.Error as exc:
-        raise MigrationError(f"migration {schema}/{migration.name} failed and was rolled back: "
-                             f"{str(exc).strip()}") from exc
+        raise MigrationError(
+            f"migration {schema}/{migration.name} failed and was rolled back: {str(exc).strip()}"
+        ) from exc

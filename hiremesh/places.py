@@ -20,8 +20,17 @@ from typing import Literal
 from hiremesh.skills import is_skill_term
 from hiremesh.wordlist import is_common_word
 
-__all__ = ["PlaceMention", "find_places", "fuzzy_lookup", "in_address", "is_ambiguous", "is_place", "iter_region_tail",
-           "lookup", "warm"]
+__all__ = [
+    "PlaceMention",
+    "find_places",
+    "fuzzy_lookup",
+    "in_address",
+    "is_ambiguous",
+    "is_place",
+    "iter_region_tail",
+    "lookup",
+    "warm",
+]
 
 PlaceKind = Literal["city", "region", "country"]
 
@@ -82,8 +91,11 @@ def _index() -> dict[str, Place]:
         if not key.isascii():
             return  # other scripts: a resume in English spells its places in Latin letters
         current = index.get(key)
-        if current is None or (current.kind == "city" and place.kind != "city") or (
-                current.kind == place.kind and current.population < place.population):
+        if (
+            current is None
+            or (current.kind == "city" and place.kind != "city")
+            or (current.kind == place.kind and current.population < place.population)
+        ):
             index[key] = place
 
     cities = json.loads((data / "cities15000.json").read_text(encoding="utf-8"))
@@ -121,8 +133,11 @@ def _big_places() -> dict[str, list[tuple[str, Place]]]:
     """First letter -> (key, place) of single-word names of large cities and of countries, for `fuzzy_lookup`."""
     out: dict[str, list[tuple[str, Place]]] = {}
     for key, place in _index().items():
-        if " " not in key and len(key) >= FUZZY_MIN_LETTERS - 1 and (
-                place.kind != "city" or place.population >= FUZZY_MIN_POPULATION):
+        if (
+            " " not in key
+            and len(key) >= FUZZY_MIN_LETTERS - 1
+            and (place.kind != "city" or place.population >= FUZZY_MIN_POPULATION)
+        ):
             out.setdefault(key[0], []).append((key, place))
     return out
 
@@ -137,10 +152,11 @@ def _one_edit(a: str, b: str) -> bool:
     while i < min(len(a), len(b)) and a[i] == b[i]:
         i += 1
     if len(a) == len(b):
-        return a[i + 1:] == b[i + 1:] or (a[i + 1:i + 2] == b[i:i + 1] and a[i:i + 1] == b[i + 1:i + 2]
-                                          and a[i + 2:] == b[i + 2:])
+        return a[i + 1 :] == b[i + 1 :] or (
+            a[i + 1 : i + 2] == b[i : i + 1] and a[i : i + 1] == b[i + 1 : i + 2] and a[i + 2 :] == b[i + 2 :]
+        )
     longer, shorter = (a, b) if len(a) > len(b) else (b, a)
-    return longer[i + 1:] == shorter[i:]
+    return longer[i + 1 :] == shorter[i:]
 
 
 def fuzzy_lookup(name: str) -> Place | None:
@@ -164,8 +180,7 @@ def is_place(name: str) -> bool:
 def is_ambiguous(name: str) -> bool:
     """Whether a place name is also a common word or a skill (needs context to be read as a place)."""
     words = name.split()
-    return is_skill_term(name) or (len(words) == 1 and is_common_word(name)) or all(
-        is_common_word(w) for w in words)
+    return is_skill_term(name) or (len(words) == 1 and is_common_word(name)) or all(is_common_word(w) for w in words)
 
 
 # A city this large is first of all a place, even when a dictionary also lists its name as a word ("Boston",
@@ -191,12 +206,12 @@ def find_places(text: str, *, capitalised_only: bool = True) -> list[PlaceMentio
     i = 0
     while i < len(words):
         start = words[i][0]
-        longest = firsts.get(_key(text[start:words[i][1]])) if not capitalised_only or text[start].isupper() else None
+        longest = firsts.get(_key(text[start : words[i][1]])) if not capitalised_only or text[start].isupper() else None
         found = None
         for j in range(min(len(words), i + (longest or 0)) - 1, i - 1, -1):
             if j > i and not all(_JOIN.fullmatch(text, words[k][1], words[k + 1][0]) for k in range(i, j)):
                 continue
-            surface = text[start:words[j][1]].rstrip(".")
+            surface = text[start : words[j][1]].rstrip(".")
             if len(surface) <= 4 and surface.isupper():
                 continue  # an acronym ("HCM", "SAP"), not a place written in capitals
             place = index.get(_key(surface))
@@ -213,10 +228,13 @@ def find_places(text: str, *, capitalised_only: bool = True) -> list[PlaceMentio
 
 def in_address(text: str, start: int, end: int) -> bool:
     """Whether text[start:end] sits inside an e-mail address, a URL or a file path ("indeed.com/r/Pune-X")."""
-    before = text[max(0, start - 1):start]
-    after = text[end:end + 1]
-    return before in {"/", "@", ".", "\\", "-", "_"} or after in {"@", "/", "_"} or (
-        after == "." and text[end + 1:end + 2].isalpha())
+    before = text[max(0, start - 1) : start]
+    after = text[end : end + 1]
+    return (
+        before in {"/", "@", ".", "\\", "-", "_"}
+        or after in {"@", "/", "_"}
+        or (after == "." and text[end + 1 : end + 2].isalpha())
+    )
 
 
 def iter_region_tail(text: str, end: int) -> Iterator[tuple[int, int]]:

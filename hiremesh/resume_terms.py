@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DEGREE", "DEGREE_LOOSE", "FIELD_WORDS", "HEADING_WORDS", "INSTITUTION_WORDS", "TITLE_WORDS", "has_org_word",
-           "is_heading", "title_word_count", "words_of"]
+__all__ = [
+    "DEGREE",
+    "DEGREE_LOOSE",
+    "FIELD_WORDS",
+    "HEADING_WORDS",
+    "INSTITUTION_WORDS",
+    "TITLE_WORDS",
+    "has_org_word",
+    "is_heading",
+    "title_word_count",
+    "words_of",
+]
 
 # Words a section heading is made of (with connecting words, any case). "Skill Details" and "Career Objective"
 # are headings because every word is one of these.
-HEADING_WORDS = frozenset("""
+HEADING_WORDS = frozenset(
+    """
 resume curriculum vitae cv biodata bio data profile profiles summary overview objective objectives career goal
 goals about me myself personal details detail information info contact contacts address
 experience experiences employment work working history professional career internship internships
@@ -29,10 +40,12 @@ hobbies hobby activities activity extracurricular extra curricular co volunteer 
 declaration additional others other miscellaneous highlights snapshot synopsis portfolio links social
 strengths family passport visa status date place signature
 and of the & in a an my to for with
-""".split())
+""".split()
+)
 
 # Head words of job titles: a line made mostly of these is a title, never a name ("Automation Tester").
-TITLE_WORDS = frozenset("""
+TITLE_WORDS = frozenset(
+    """
 engineer engineers developer developers programmer architect analyst analysts consultant consultants manager
 managers director head lead leader officer executive administrator admin specialist scientist designer tester
 testers qa intern trainee apprentice associate assistant coordinator co-ordinator supervisor
@@ -41,12 +54,14 @@ lawyer attorney paralegal teacher lecturer professor tutor trainer instructor co
 therapist pharmacist dietitian nutritionist clerk secretary receptionist recruiter writer editor
 member staff expert owner founder partner president vp ceo cto cfo coo chairman principal senior junior sr jr
 chief trainee fresher freelancer contractor support devops sre dba administrator webmaster
-""".split())
+""".split()
+)
 
 # Fields of work and study, as resume headings and job categories name them ("Automation Testing", "Web
 # Designing", "Business Analyst"): words a person's name does not hold. The word list (hiremesh.wordlist) is from
 # 1934 and misses the modern ones ("automation", "analytics", "devops").
-FIELD_WORDS = frozenset("""
+FIELD_WORDS = frozenset(
+    """
 automation testing development developing designing design engineering management marketing sales operations
 analytics analysis science sciences finance financial accounting accounts administration networking security
 software hardware programming database databases cloud devops web mobile frontend backend fullstack data
@@ -54,15 +69,18 @@ business commerce economics mechanical electrical electronics civil chemical com
 technology technologies it hr human resources legal law health fitness nutrition teaching education banking
 insurance retail logistics procurement manufacturing quality assurance production maintenance research
 consulting services support infrastructure integration implementation deployment etl bi mba
-""".split())
+""".split()
+)
 
 # Words that end an organisation's name ("Infosys Limited", "Tata Communications", "Oracle Inc").
-ORG_WORDS = frozenset("""
+ORG_WORDS = frozenset(
+    """
 ltd limited inc incorporated corp corporation llc llp plc pvt private gmbh ag sa bv co company companies group
 labs lab technologies technology tech systems solutions services consultancy consulting communications software
 softwares infotech infosystems enterprises industries international global networks bank university college
 institute school academy foundation hospital
-""".split())
+""".split()
+)
 
 # A degree or school-leaving certificate, as resumes abbreviate them. Each alternative ends at a non-letter so
 # "BE" does not fire inside "BEST"; the dotted forms allow spaces ("B. Tech", "M. Sc").
@@ -74,7 +92,8 @@ DEGREE = re.compile(
     r"HSC|SSC|H\.S\.C|S\.S\.C|SSLC|CBSE|ICSE|Intermediate|Matriculation|10th|12th|XII|"
     r"(?i:bachelor(?:'?s)?|master(?:'?s)?|diploma|doctorate|post\s?graduat(?:e|ion)|graduat(?:e|ion)|"
     r"associate\s+degree|higher\s+secondary|senior\s+secondary|secondary\s+school)"
-    r")(?![A-Za-z])")
+    r")(?![A-Za-z])"
+)
 
 # The same inside an education section, where case and hyphens vary ("B.TECH.", "B-Tech", "b.com", "mba").
 DEGREE_LOOSE = re.compile(
@@ -85,12 +104,14 @@ DEGREE_LOOSE = re.compile(
     r"TY\w{1,4}|FY\w{1,4}|SY\w{1,4}|H\.?S\.?C|S\.?S\.?C|SSLC|CBSE|ICSE|Intermediate|Matriculation|10th|12th|XII|X|"
     r"Class\s(?:X|XII|10|12)|bachelor(?:'?s)?|master(?:'?s)?|diploma|doctorate|post\s?graduat(?:e|ion)|"
     r"graduat(?:e|ion)|associate\s+degree|higher\s+secondary|senior\s+secondary|secondary\s+school"
-    r")(?![A-Za-z])")
+    r")(?![A-Za-z])"
+)
 
 # An institution's name holds one of these ("B.v.b college of engineering", "Kendriya Vidyalaya", "IIT Bombay").
 INSTITUTION_WORDS = re.compile(
     r"(?i:\b(?:university|universit[iy]|college|institute|institution|school|vidyalaya|vidyapeeth|academy|"
-    r"polytechnic|iit|nit|iiit|iim|bits)\b)")
+    r"polytechnic|iit|nit|iiit|iim|bits)\b)"
+)
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’.-][^\W\d_]+)*")
 
@@ -105,8 +126,9 @@ def is_heading(line: str) -> bool:
     words = words_of(stripped)
     if not words or len(words) > 6 or any(ch.isdigit() for ch in stripped):
         return False
-    return all(w in HEADING_WORDS for w in words) and any(w not in {"and", "of", "the", "&", "in", "a", "an", "my",
-                                                                     "to", "for", "with"} for w in words)
+    return all(w in HEADING_WORDS for w in words) and any(
+        w not in {"and", "of", "the", "&", "in", "a", "an", "my", "to", "for", "with"} for w in words
+    )
 
 
 def title_word_count(text: str) -> int:

@@ -39,12 +39,30 @@ from hiremesh.errors import (
 
 DETAILS_KEY = "grpc-status-details-bin"  # the trailer grpc_status.rpc_status reads and writes
 # Codes after which the same call may succeed later: the dependency is down, slow, full or raced.
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
-                       grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED})
+RETRYABLE = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+    }
+)
 MAX_DETAIL_BYTES = 512  # a message's copy in the details (see _clipped)
 
-__all__ = ["DETAILS_KEY", "DOMAIN", "MAX_DETAIL_BYTES", "RETRYABLE", "Ending", "code_of", "ending", "ending_for",
-           "from_rpc_error", "is_retryable", "rich_status", "to_status"]
+__all__ = [
+    "DETAILS_KEY",
+    "DOMAIN",
+    "MAX_DETAIL_BYTES",
+    "RETRYABLE",
+    "Ending",
+    "code_of",
+    "ending",
+    "ending_for",
+    "from_rpc_error",
+    "is_retryable",
+    "rich_status",
+    "to_status",
+]
 
 
 def to_status(err: HiremeshError, *, service: str = "") -> status_pb2.Status:
@@ -129,16 +147,23 @@ def from_rpc_error(exc: grpc.aio.AioRpcError, *, backend: str, during: str = "")
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
         # Our clients never cancel a call through gRPC (task cancellation raises CancelledError instead):
         # CANCELLED here is the backend going away mid-call, an outage like UNAVAILABLE.
-        return _outage(Unavailable, f"{backend} service unavailable{during}: {message}", "BACKEND_UNAVAILABLE",
-                       status, backend)
+        return _outage(
+            Unavailable, f"{backend} service unavailable{during}: {message}", "BACKEND_UNAVAILABLE", status, backend
+        )
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return _outage(DeadlineExceeded, f"{backend} service did not answer in time{during}: {message}",
-                       "BACKEND_DEADLINE_EXCEEDED", status, backend)
+        return _outage(
+            DeadlineExceeded,
+            f"{backend} service did not answer in time{during}: {message}",
+            "BACKEND_DEADLINE_EXCEEDED",
+            status,
+            backend,
+        )
     return _rebuilt(code, message, status)
 
 
-def _outage(cls: type[HiremeshError], message: str, reason: str, status: status_pb2.Status | None,
-            backend: str) -> HiremeshError:
+def _outage(
+    cls: type[HiremeshError], message: str, reason: str, status: status_pb2.Status | None, backend: str
+) -> HiremeshError:
     # The backend's own reason stays when it answered (e.g. its database is down); without details nothing
     # answered at all and the reason says so.
     err = _rebuilt(cls.code, message, status, cls=cls)
@@ -148,8 +173,9 @@ def _outage(cls: type[HiremeshError], message: str, reason: str, status: status_
     return err
 
 
-def _rebuilt(code: grpc.StatusCode, message: str, status: status_pb2.Status | None,
-             cls: type[HiremeshError] | None = None) -> HiremeshError:
+def _rebuilt(
+    code: grpc.StatusCode, message: str, status: status_pb2.Status | None, cls: type[HiremeshError] | None = None
+) -> HiremeshError:
     cls = cls or ERROR_FOR_CODE.get(code, Unknown)
     info = _error_info(status) if status is not None else None
     reason = info.reason if info is not None and valid_reason(info.reason) else None
@@ -157,8 +183,12 @@ def _rebuilt(code: grpc.StatusCode, message: str, status: status_pb2.Status | No
     err: HiremeshError
     if cls is InvalidArgument:
         violation = _first_violation(status) if status is not None else None
-        err = InvalidArgument(violation.field if violation else "", violation.description if violation else message,
-                              reason=reason, metadata=metadata)
+        err = InvalidArgument(
+            violation.field if violation else "",
+            violation.description if violation else message,
+            reason=reason,
+            metadata=metadata,
+        )
     else:
         err = cls(message, reason=reason, metadata=metadata)
     if info is not None and info.domain:
@@ -198,4 +228,3 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, TimeoutError | ConnectionError):
         return True
     return code_of(exc) in RETRYABLE
-

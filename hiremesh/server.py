@@ -101,8 +101,7 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             response_serializer=handler.response_serializer,
         )
 
-    def _wrap_unary(self, inner: Callable[..., Any], method: str, parse: Callable[[Any], Any]
-                    ) -> Callable[..., Any]:
+    def _wrap_unary(self, inner: Callable[..., Any], method: str, parse: Callable[[Any], Any]) -> Callable[..., Any]:
         async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             start = self._begin(method)
             code = grpc.StatusCode.OK
@@ -116,8 +115,7 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
         return wrapper
 
-    def _wrap_stream(self, inner: Callable[..., Any], method: str, parse: Callable[[Any], Any]
-                     ) -> Callable[..., Any]:
+    def _wrap_stream(self, inner: Callable[..., Any], method: str, parse: Callable[[Any], Any]) -> Callable[..., Any]:
         async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             start = self._begin(method)
             code = grpc.StatusCode.OK
@@ -140,8 +138,9 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         metrics.GRPC_IN_FLIGHT.labels(self._service, method).inc()
         return time.perf_counter()
 
-    def _end(self, method: str, start: float, code: grpc.StatusCode,
-             context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    def _end(
+        self, method: str, start: float, code: grpc.StatusCode, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
         if code == grpc.StatusCode.OK:
             # A handler may have set a status itself (context.set_code / abort).
             set_code = context.code() if hasattr(context, "code") else None
@@ -153,8 +152,9 @@ class _MeshInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         if code != grpc.StatusCode.OK:
             metrics.GRPC_ERRORS.labels(self._service, method, code.name).inc()
 
-    async def _handle(self, exc: BaseException, context: grpc.aio.ServicerContext[Any, Any],
-                      method: str) -> grpc.StatusCode:
+    async def _handle(
+        self, exc: BaseException, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> grpc.StatusCode:
         if isinstance(exc, asyncio.CancelledError):
             return grpc.StatusCode.CANCELLED
         if isinstance(exc, grpc.aio.AbortError):
@@ -183,8 +183,11 @@ def _parser(deserializer: Callable[[bytes], Any] | None, method: str) -> Callabl
         try:
             return deserializer(bytes(raw))
         except (DecodeError, RecursionError, ValueError):
-            raise InvalidArgument("", f"the {message} request is not a valid protobuf message "
-                                      "(malformed, or nested too deeply)", reason="REQUEST_MALFORMED") from None
+            raise InvalidArgument(
+                "",
+                f"the {message} request is not a valid protobuf message (malformed, or nested too deeply)",
+                reason="REQUEST_MALFORMED",
+            ) from None
 
     return parse
 
@@ -194,7 +197,9 @@ def _stream_parser(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
         async def parsed() -> AsyncIterator[Any]:
             async for raw in requests:
                 yield parse(raw)
+
         return parsed()
+
     return wrap
 
 
@@ -224,8 +229,9 @@ class MeshServer:
         self.reflection = env_bool("HIREMESH_GRPC_REFLECTION", False) if reflection is None else reflection
         token_check = self.auth.interceptor()
         chain: list[grpc.aio.ServerInterceptor[Any, Any]] = [token_check] if token_check is not None else []
-        self.grpc = grpc.aio.server(interceptors=[*chain, *interceptors, _MeshInterceptor(name)],
-                                    options=SERVER_OPTIONS)
+        self.grpc = grpc.aio.server(
+            interceptors=[*chain, *interceptors, _MeshInterceptor(name)], options=SERVER_OPTIONS
+        )
         self.health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         self._stop = asyncio.Event()
@@ -235,8 +241,11 @@ class MeshServer:
 
     async def start(self) -> int:
         if self.reflection:  # it hands the whole contract to anyone holding the credential: opt-in
-            names = [*self.services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                     reflection.SERVICE_NAME]
+            names = [
+                *self.services,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ]
             reflection.enable_server_reflection(names, self.grpc)
         creds = self.tls.server_credentials()
         target = f"{self.host}:{self.port}"
@@ -265,8 +274,7 @@ class MeshServer:
         return self._serving
 
     async def _publish(self, serving: bool) -> None:
-        status = (health_pb2.HealthCheckResponse.SERVING if serving
-                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         for service in ["", *self.services]:
             await self.health.set(service, status)
 

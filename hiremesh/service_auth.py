@@ -28,8 +28,10 @@ __all__ = ["HEADER", "ServerAuth", "SyncTokenInterceptor", "default_token_file",
 HEADER = "x-hiremesh-service-token"
 # Probes (kubelet's native gRPC probe, `hiremesh probe`, load balancers) carry no credential.
 EXEMPT_PREFIXES = ("/grpc.health.v1.Health/",)
-MISSING = (f"missing service credential: this RPC needs the deployment's service token in the {HEADER!r} "
-           f"metadata (hiremesh clients send {SERVICE_TOKEN} / {SERVICE_TOKEN}_FILE automatically)")
+MISSING = (
+    f"missing service credential: this RPC needs the deployment's service token in the {HEADER!r} "
+    f"metadata (hiremesh clients send {SERVICE_TOKEN} / {SERVICE_TOKEN}_FILE automatically)"
+)
 WRONG = "invalid service credential: the token does not match this deployment's"
 
 
@@ -53,9 +55,12 @@ class ServerAuth:
     def from_env(cls, *, mtls: bool) -> ServerAuth:
         token = load_token()
         if token is None and not mtls:
-            raise ConfigError(SERVICE_TOKEN, "not set: every service needs the deployment's service credential "
-                                             f"(or mTLS with HIREMESH_TLS_CLIENT_AUTH=true). `hiremesh up` creates "
-                                             f"{default_token_file()}; `hiremesh secrets generate` makes one")
+            raise ConfigError(
+                SERVICE_TOKEN,
+                "not set: every service needs the deployment's service credential "
+                f"(or mTLS with HIREMESH_TLS_CLIENT_AUTH=true). `hiremesh up` creates "
+                f"{default_token_file()}; `hiremesh secrets generate` makes one",
+            )
         return cls(token, mtls)
 
     def interceptor(self) -> grpc.aio.ServerInterceptor[Any, Any] | None:
@@ -124,6 +129,7 @@ def _refusing(handler: grpc.RpcMethodHandler[Any, Any], reason: str) -> grpc.Rpc
 
 # --- the client side ------------------------------------------------------------------------------------
 
+
 def call_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     return ((HEADER, token),) if token else ()
 
@@ -131,13 +137,21 @@ def call_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
 def with_token(details: grpc.aio.ClientCallDetails, token: str) -> grpc.aio.ClientCallDetails:
     metadata = [(k, v) for k, v in (details.metadata or ()) if k != HEADER]
     metadata.append((HEADER, token))
-    return grpc.aio.ClientCallDetails(details.method, details.timeout, grpc.aio.Metadata(*metadata),
-                                      details.credentials, details.wait_for_ready)
+    return grpc.aio.ClientCallDetails(
+        details.method, details.timeout, grpc.aio.Metadata(*metadata), details.credentials, details.wait_for_ready
+    )
 
 
 class _SyncDetails(grpc.ClientCallDetails):
-    def __init__(self, method: str, timeout: float | None, metadata: Any, credentials: Any,
-                 wait_for_ready: bool | None, compression: Any) -> None:
+    def __init__(
+        self,
+        method: str,
+        timeout: float | None,
+        metadata: Any,
+        credentials: Any,
+        wait_for_ready: bool | None,
+        compression: Any,
+    ) -> None:
         self.method = method
         self.timeout = timeout
         self.metadata = metadata
@@ -146,8 +160,12 @@ class _SyncDetails(grpc.ClientCallDetails):
         self.compression = compression
 
 
-class SyncTokenInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,  # type: ignore[type-arg]
-                           grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):  # type: ignore[type-arg]
+class SyncTokenInterceptor(
+    grpc.UnaryUnaryClientInterceptor,  # type: ignore[type-arg]
+    grpc.UnaryStreamClientInterceptor,  # type: ignore[type-arg]
+    grpc.StreamUnaryClientInterceptor,  # type: ignore[type-arg]
+    grpc.StreamStreamClientInterceptor,  # type: ignore[type-arg]
+):
     """The token on every call of a blocking channel (scripts and tests that use `grpc.insecure_channel`)."""
 
     def __init__(self, token: str) -> None:
@@ -155,8 +173,14 @@ class SyncTokenInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamCli
 
     def _details(self, details: Any) -> grpc.ClientCallDetails:
         metadata = [(k, v) for k, v in (details.metadata or ()) if k != HEADER] + [(HEADER, self._token)]
-        return _SyncDetails(details.method, details.timeout, metadata, details.credentials,
-                            getattr(details, "wait_for_ready", None), getattr(details, "compression", None))
+        return _SyncDetails(
+            details.method,
+            details.timeout,
+            metadata,
+            details.credentials,
+            getattr(details, "wait_for_ready", None),
+            getattr(details, "compression", None),
+        )
 
     def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
         return continuation(self._details(client_call_details), request)

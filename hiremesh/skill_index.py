@@ -26,14 +26,29 @@ SQUASH_MAX = 3
 # How an alias may match: ANY case; CASE: exactly as written or in capitals (lower case only inside a skills
 # list); CONTEXT: as CASE, and only inside a skills list or before "programming"/"language".
 ANY, CASE, CONTEXT = 0, 1, 2
-_CONTEXT_WORDS = frozenset({"programming", "language", "languages", "lang", "scripting", "developer",
-                            "development", "framework", "skills", "technologies", "tools", "frameworks"})
+_CONTEXT_WORDS = frozenset(
+    {
+        "programming",
+        "language",
+        "languages",
+        "lang",
+        "scripting",
+        "developer",
+        "development",
+        "framework",
+        "skills",
+        "technologies",
+        "tools",
+        "frameworks",
+    }
+)
 CONTEXT_WINDOW = 6
 # Everyday short words never taken as a piece of a name spelled apart.
 _SHORT_WORDS = frozenset("a an the in on at of to by for and or as is it be we my our up".split())
 # Words that make the name before them a company's ("Oracle Corporation", "SAP Labs", "Infosys Ltd").
-_COMPANY_WORDS = frozenset({"corporation", "corp", "inc", "ltd", "limited", "pvt", "private", "llc", "gmbh",
-                            "plc", "labs", "india"})
+_COMPANY_WORDS = frozenset(
+    {"corporation", "corp", "inc", "ltd", "limited", "pvt", "private", "llc", "gmbh", "plc", "labs", "india"}
+)
 
 
 @dataclass(frozen=True)
@@ -146,7 +161,7 @@ class PhraseIndex:
             while True:
                 alias = phrases.get(key)
                 if alias is not None:
-                    verdict = _case_verdict(alias, text[starts[i]:ends[j]])
+                    verdict = _case_verdict(alias, text[starts[i] : ends[j]])
                     if verdict is not None:
                         best, needs_context = Match(alias, i, j, starts[i], ends[j]), verdict
                 j += 1
@@ -169,8 +184,9 @@ class PhraseIndex:
         if pending:
             confirmed = found  # in token order: the scan runs left to right
             firsts = [m.first for m in confirmed]
-            found = sorted([*confirmed, *(m for m in pending if _in_context(m, tokens, confirmed, firsts))],
-                           key=lambda m: m.start)
+            found = sorted(
+                [*confirmed, *(m for m in pending if _in_context(m, tokens, confirmed, firsts))], key=lambda m: m.start
+            )
         return found
 
     def _squashed(self, tokens: Tokens, i: int, text: str) -> Match | None:
@@ -179,7 +195,7 @@ class PhraseIndex:
         joined = keys[i]
         hit: Match | None = None
         for j in range(i + 1, min(len(keys), i + SQUASH_MAX)):
-            if segments[j] != segments[i] or text[ends[j - 1]:starts[j]] not in {" ", "-", " - "}:
+            if segments[j] != segments[i] or text[ends[j - 1] : starts[j]] not in {" ", "-", " - "}:
                 break
             if keys[j - 1] in _SHORT_WORDS or keys[j] in _SHORT_WORDS:
                 break  # "training in Design" is not "InDesign"
@@ -219,7 +235,8 @@ def _in_context(match: Match, tokens: Tokens, confirmed: list[Match], firsts: li
         # A single letter: not part of "R&D" nor an initial ("R. Kumar" has a break, "C.V." is one token).
         before = match.first - 1 if match.first > 0 else None
         if (after is not None and keys[after] == "&" and starts[after] == ends[match.last]) or (
-                before is not None and keys[before] == "&" and ends[before] == starts[match.first]):
+            before is not None and keys[before] == "&" and ends[before] == starts[match.first]
+        ):
             return False
     if after is not None and keys[after] in _CONTEXT_WORDS and tokens.line(after) == line:
         return True

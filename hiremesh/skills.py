@@ -24,9 +24,21 @@ from hiremesh import esco
 from hiremesh.skill_aliases import BROAD_SKILLS, CATALOG, SOFT_SKILLS
 from hiremesh.skill_index import ANY, CASE, CONTEXT, Alias, PhraseIndex, phrase_key, tokenize
 
-__all__ = ["ALL_SKILLS", "canonical_skill", "clear_caches", "extract_skills", "find_skills", "is_skill_term",
-           "normalise_skills", "phrase_count", "skill_category", "skill_info", "skill_weight", "skills_in_category",
-           "warm"]
+__all__ = [
+    "ALL_SKILLS",
+    "canonical_skill",
+    "clear_caches",
+    "extract_skills",
+    "find_skills",
+    "is_skill_term",
+    "normalise_skills",
+    "phrase_count",
+    "skill_category",
+    "skill_info",
+    "skill_weight",
+    "skills_in_category",
+    "warm",
+]
 
 log = logging.getLogger("hiremesh.skills")
 
@@ -38,11 +50,13 @@ WEIGHT_SPECIFIC, WEIGHT_ESCO, WEIGHT_BROAD, WEIGHT_SOFT = 1.0, 0.7, 0.6, 0.3
 
 _FUNCTION = frozenset("of the and to in for with on a an at by from into or as per its their".split())
 # ESCO labels that are everyday words or whole fields more than skills one can hold.
-_ESCO_TOO_BROAD = frozenset("""
+_ESCO_TOO_BROAD = frozenset(
+    """
 management administration communication communications design development engineering operations planning
 quality research safety security service services software support systems technology training analysis
 business marketing sales production maintenance leadership teamwork languages english mathematics
-""".split())
+""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -127,8 +141,11 @@ def _label_verbs() -> frozenset[str]:
             first[words[0]] = first.get(words[0], 0) + 1
             for word in words:
                 total[word] = total.get(word, 0) + 1
-    return frozenset(w for w, n in opens_label.items()
-                     if n >= 3 and opens_definition.get(w, 0) >= 3 and first.get(w, 0) >= 0.3 * total.get(w, 1))
+    return frozenset(
+        w
+        for w, n in opens_label.items()
+        if n >= 3 and opens_definition.get(w, 0) >= 3 and first.get(w, 0) >= 0.3 * total.get(w, 1)
+    )
 
 
 def _competence(concept: esco.Concept, verbs: frozenset[str]) -> bool:
@@ -264,7 +281,7 @@ def is_skill_term(token: str) -> bool:
 def find_skills(text: str) -> list[SkillMention]:
     """Every skill mention in `text`, in order, with its offsets (leftmost-longest, non-overlapping)."""
     matches = _vocabulary().index.scan(tokenize(text), text)
-    return [SkillMention(m.alias.name, m.start, m.end, text[m.start:m.end]) for m in matches]
+    return [SkillMention(m.alias.name, m.start, m.end, text[m.start : m.end]) for m in matches]
 
 
 def extract_skills(text: str) -> list[str]:

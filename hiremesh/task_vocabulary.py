@@ -42,8 +42,17 @@ STARTED, PROGRESS, COMPLETED = "started", "progress", "completed"
 UPDATE_STATUSES = (STARTED, PROGRESS, COMPLETED, FAILED)
 TERMINAL_STATUSES = frozenset({COMPLETED, FAILED})
 # "" and "unspecified": a state the sender did not set (TASK_STATE_UNSPECIFIED).
-STATUS_OF_STATE = MappingProxyType({"": STARTED, "unspecified": STARTED, QUEUED: STARTED, RUNNING: PROGRESS,
-                                    SUCCEEDED: COMPLETED, FAILED: FAILED, CANCELLED: FAILED})
+STATUS_OF_STATE = MappingProxyType(
+    {
+        "": STARTED,
+        "unspecified": STARTED,
+        QUEUED: STARTED,
+        RUNNING: PROGRESS,
+        SUCCEEDED: COMPLETED,
+        FAILED: FAILED,
+        CANCELLED: FAILED,
+    }
+)
 
 
 def update_status(state: str) -> str:

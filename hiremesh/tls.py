@@ -38,8 +38,10 @@ class TlsConfig:
 
         cert, key, ca = read("HIREMESH_TLS_CERT"), read("HIREMESH_TLS_KEY"), read("HIREMESH_TLS_CA")
         if (cert is None) != (key is None):
-            raise ConfigError("HIREMESH_TLS_KEY" if key is None else "HIREMESH_TLS_CERT",
-                              "HIREMESH_TLS_CERT and HIREMESH_TLS_KEY must be set together")
+            raise ConfigError(
+                "HIREMESH_TLS_KEY" if key is None else "HIREMESH_TLS_CERT",
+                "HIREMESH_TLS_CERT and HIREMESH_TLS_KEY must be set together",
+            )
         client_auth = env_bool("HIREMESH_TLS_CLIENT_AUTH", False)
         if client_auth and ca is None:
             raise ConfigError("HIREMESH_TLS_CA", "required when HIREMESH_TLS_CLIENT_AUTH is true")
@@ -49,7 +51,8 @@ class TlsConfig:
         if self.cert is None or self.key is None:
             return None
         return grpc.ssl_server_credentials(
-            [(self.key, self.cert)], root_certificates=self.ca if self.client_auth else None,
+            [(self.key, self.cert)],
+            root_certificates=self.ca if self.client_auth else None,
             require_client_auth=self.client_auth,
         )
 
@@ -57,5 +60,6 @@ class TlsConfig:
         if self.ca is None:
             return None
         # The same cert/key pair identifies this process as a client when mTLS is on.
-        return grpc.ssl_channel_credentials(root_certificates=self.ca, private_key=self.key,
-                                            certificate_chain=self.cert)
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.ca, private_key=self.key, certificate_chain=self.cert
+        )

@@ -29,5 +29,8 @@ def is_common_word(token: str) -> bool:
     if word in words:
         return True
     # The list has few inflected forms: fold plurals ("skills", "activities", "classes").
-    return word.endswith("s") and (word[:-1] in words or (word.endswith("ies") and word[:-3] + "y" in words) or (
-        word.endswith("es") and word[:-2] in words))
+    return word.endswith("s") and (
+        word[:-1] in words
+        or (word.endswith("ies") and word[:-3] + "y" in words)
+        or (word.endswith("es") and word[:-2] in words)
+    )

@@ -26,8 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="sync the warehouse from PostgreSQL (incremental unless --full)")
     sync.add_argument("--full", action="store_true", help="rebuild every table and swap it in atomically")
     train = sub.add_parser("train", help="train the hire and time-to-hire models")
-    train.add_argument("--model", choices=["hire", "time_to_hire"], action="append",
-                       help="only this model (repeatable); default both")
+    train.add_argument(
+        "--model", choices=["hire", "time_to_hire"], action="append", help="only this model (repeatable); default both"
+    )
     export = sub.add_parser("export", help="export the warehouse tables to Parquet")
     export.add_argument("--folder", default="", help="folder under $HIREMESH_HOME/exports (default: a timestamp)")
     info = sub.add_parser("info", help="summary, schedules and the last sync")
@@ -37,8 +38,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _bars() -> Progress:
-    return Progress(TextColumn("[bold]{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console)
+    return Progress(
+        TextColumn("[bold]{task.description:<16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 async def _stream(call: Any) -> Any:
@@ -62,8 +69,10 @@ async def _sync(stub: Any, full: bool) -> int:
     for t in last.summary.tables:
         table.add_row(t.table, f"{t.rows:,}", f"{t.duration_ms:,.0f}")
     console.print(table)
-    console.print(f"watermark {last.summary.watermark.ToDatetime():%Y-%m-%d %H:%M:%S} UTC, "
-                  f"{last.summary.duration_ms / 1000:.2f} s")
+    console.print(
+        f"watermark {last.summary.watermark.ToDatetime():%Y-%m-%d %H:%M:%S} UTC, "
+        f"{last.summary.duration_ms / 1000:.2f} s"
+    )
     return 0
 
 
@@ -73,10 +82,17 @@ async def _train(stub: Any, models: list[str] | None) -> int:
     table = Table("model", "version", "samples", "accuracy", "baseline", "f1", "cv", "MAE (days)", "baseline MAE")
     for m in last.metrics:
         hire = m.kind == pb.MODEL_KIND_HIRE
-        table.add_row(pb.ModelKind.Name(m.kind), m.version, str(m.samples),
-                      f"{m.accuracy:.3f}" if hire else "", f"{m.baseline_accuracy:.3f}" if hire else "",
-                      f"{m.f1:.3f}" if hire else "", f"{m.cv_mean:.3f}±{m.cv_std:.3f}",
-                      "" if hire else f"{m.mae:.2f}", "" if hire else f"{m.baseline_mae:.2f}")
+        table.add_row(
+            pb.ModelKind.Name(m.kind),
+            m.version,
+            str(m.samples),
+            f"{m.accuracy:.3f}" if hire else "",
+            f"{m.baseline_accuracy:.3f}" if hire else "",
+            f"{m.f1:.3f}" if hire else "",
+            f"{m.cv_mean:.3f}±{m.cv_std:.3f}",
+            "" if hire else f"{m.mae:.2f}",
+            "" if hire else f"{m.baseline_mae:.2f}",
+        )
     console.print(table)
     return 0
 

@@ -114,8 +114,9 @@ def quantize_int8(fp32_file: Path, out: Path) -> None:
     import onnx
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-    quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32_file)), bits=8, block_size=INT8_BLOCK, is_symmetric=True,
-                                     accuracy_level=4)
+    quantizer = MatMulNBitsQuantizer(
+        onnx.load(str(fp32_file)), bits=8, block_size=INT8_BLOCK, is_symmetric=True, accuracy_level=4
+    )
     quantizer.process()
     quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
 

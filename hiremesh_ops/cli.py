@@ -41,10 +41,12 @@ def _parser() -> argparse.ArgumentParser:
 
     ops_args.add_parsers(sub)
 
-    for name, text in (("users", "manage gateway users and tokens"),
-                       ("analytics", "warehouse sync, model training, export, info"),
-                       ("tasks", "the task queue live (depth, workers, jobs); cancel or retry a job"),
-                       ("secrets", "generate the deployment's secrets (service token, JWT secret, passwords)")):
+    for name, text in (
+        ("users", "manage gateway users and tokens"),
+        ("analytics", "warehouse sync, model training, export, info"),
+        ("tasks", "the task queue live (depth, workers, jobs); cancel or retry a job"),
+        ("secrets", "generate the deployment's secrets (service token, JWT secret, passwords)"),
+    ):
         extra = sub.add_parser(name, help=text, add_help=False)
         extra.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -84,10 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
-_DELEGATED = {"users": ("hiremesh_ops.users_cli", "users_command"),
-              "analytics": ("hiremesh_ops.analytics_cli", "analytics_command"),
-              "tasks": ("hiremesh_ops.tasks_cli", "tasks_command"),
-              "secrets": ("hiremesh_ops.secrets_cli", "secrets_command")}
+_DELEGATED = {
+    "users": ("hiremesh_ops.users_cli", "users_command"),
+    "analytics": ("hiremesh_ops.analytics_cli", "analytics_command"),
+    "tasks": ("hiremesh_ops.tasks_cli", "tasks_command"),
+    "secrets": ("hiremesh_ops.secrets_cli", "secrets_command"),
+}
 
 
 def _delegate(module: str, function: str, argv: list[str]) -> int:
@@ -119,8 +123,10 @@ async def _status() -> int:
         health = await child_health(child)
         alive = _pid_alive(info["pid"])
         worst = worst if health == "SERVING" and alive else 1
-        print(f"  {name:<10} pid {info['pid']!s:<8} {'running' if alive else 'DEAD':<8} {health:<12} "
-              f"{info['addr']:<18} restarts {info['restarts']}  log {info['log']}")
+        print(
+            f"  {name:<10} pid {info['pid']!s:<8} {'running' if alive else 'DEAD':<8} {health:<12} "
+            f"{info['addr']:<18} restarts {info['restarts']}  log {info['log']}"
+        )
     return worst
 
 
@@ -148,8 +154,10 @@ def _start_mail_sink(home: Path) -> MailSink | None:
     try:
         sink.start()
     except OSError as exc:
-        raise ConfigError("HIREMESH_SMTP_PORT", f"cannot run the local SMTP server on 127.0.0.1:{port}: {exc}; "
-                                                "pick a free port or set HIREMESH_SMTP_HOST") from None
+        raise ConfigError(
+            "HIREMESH_SMTP_PORT",
+            f"cannot run the local SMTP server on 127.0.0.1:{port}: {exc}; pick a free port or set HIREMESH_SMTP_HOST",
+        ) from None
     print(f"mail: local SMTP server on 127.0.0.1:{port}, messages in {home / 'mail'} (Maildir)")
     return sink
 
@@ -192,8 +200,10 @@ async def _up(local_llm: bool, timeout: float) -> int:
             await asyncio.to_thread(cluster.start)
             await asyncio.to_thread(cluster.ensure_database, "hiremesh")
             env["HIREMESH_DATABASE_URL"] = cluster.url("hiremesh")
-            print(f"database: embedded PostgreSQL at {cluster.url('hiremesh', with_password=False)} "
-                  f"(password in {cluster.password_file})")
+            print(
+                f"database: embedded PostgreSQL at {cluster.url('hiremesh', with_password=False)} "
+                f"(password in {cluster.password_file})"
+            )
         sink = _start_mail_sink(home)
         if local_llm:
             from hiremesh_ops.llm_server import LocalLLM
@@ -205,8 +215,7 @@ async def _up(local_llm: bool, timeout: float) -> int:
             # ~13 tokens/s on 2 cores: a shorter answer keeps two agent calls inside the screening deadline.
             env.setdefault("HIREMESH_LLM_MAX_TOKENS", "384")
             print(f"llm: local llama.cpp at {llm.base_url}")
-        print("starting services (first start builds caches; logs in "
-              f"{home / 'logs'})", flush=True)
+        print(f"starting services (first start builds caches; logs in {home / 'logs'})", flush=True)
         starting = asyncio.create_task(supervisor.start())
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -15,8 +15,9 @@ def _external_check(url: str) -> tuple[str, str | None]:
 
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
         version = conn.execute("SHOW server_version").fetchone()
-        row = conn.execute("SELECT coalesce(installed_version, default_version) FROM pg_available_extensions "
-                           "WHERE name = 'vector'").fetchone()
+        row = conn.execute(
+            "SELECT coalesce(installed_version, default_version) FROM pg_available_extensions WHERE name = 'vector'"
+        ).fetchone()
     return (str(version[0]) if version else "unknown"), (str(row[0]) if row else None)
 
 
@@ -47,8 +48,10 @@ def _external_command(action: str, url: str) -> int:
         print(f"external database ({_redact(url)}) is not reachable: {str(exc).strip()}")
         return 1
     if vector is None:
-        print(f"external PostgreSQL {version} at {_redact(url)} has no pgvector extension available; "
-              "install pgvector (>= 0.7) on that server")
+        print(
+            f"external PostgreSQL {version} at {_redact(url)} has no pgvector extension available; "
+            "install pgvector (>= 0.7) on that server"
+        )
         return 1
     if version_tuple(vector) < MIN_PGVECTOR:
         print(f"external PostgreSQL {version} has pgvector {vector}; hiremesh needs >= 0.7")
@@ -75,10 +78,14 @@ def db_command(action: str) -> int:
             cluster.ensure_database("hiremesh")
             state = cluster.status()
             what = "initialised and started" if fresh else "running"
-            print(f"embedded PostgreSQL {state['version']} {what} (pid {state['pid']}, port {state['port']}, "
-                  f"{time.monotonic() - began:.1f}s)")
-            print(f"  url:  {cluster.url('hiremesh', with_password=False)} (password in {cluster.password_file}; "
-                  "`hiremesh db url` prints the full URL)")
+            print(
+                f"embedded PostgreSQL {state['version']} {what} (pid {state['pid']}, port {state['port']}, "
+                f"{time.monotonic() - began:.1f}s)"
+            )
+            print(
+                f"  url:  {cluster.url('hiremesh', with_password=False)} (password in {cluster.password_file}; "
+                "`hiremesh db url` prints the full URL)"
+            )
             print(f"  data: {cluster.data_dir}\n  log:  {cluster.log_file}")
             return 0
         if action == "stop":

@@ -40,16 +40,60 @@ ROLES: dict[str, dict[str, list[str]]] = {
         "core": ["Figma", "UX Design", "UI Design", "Communication"],
         "extra": ["A/B Testing", "HTML", "CSS", "Product Management", "Data Analysis"],
         "verbs": ["designed", "researched", "prototyped", "tested", "led"],
-        "things": ["a mobile app", "the onboarding journey", "an admin console", "a design language",
-                   "user studies"],
+        "things": ["a mobile app", "the onboarding journey", "an admin console", "a design language", "user studies"],
     },
 }
 
-FIRST = ["Alice", "Bilal", "Chen", "Daniela", "Emeka", "Fatima", "Giulia", "Hiro", "Ingrid", "Jamal", "Kavya",
-         "Lucas", "Maya", "Nikolai", "Olivia", "Pedro", "Qing", "Rosa", "Sven", "Tariq", "Uma", "Victor",
-         "Wen", "Ximena", "Yusuf", "Zoe"]
-LAST = ["Anders", "Bianchi", "Chowdhury", "Dubois", "Eriksen", "Fernandes", "Garcia", "Haddad", "Ito", "Jensen",
-        "Kowalski", "Lindqvist", "Martins", "Novak", "Okafor", "Petrov", "Quinn", "Rossi", "Schmidt", "Tanaka"]
+FIRST = [
+    "Alice",
+    "Bilal",
+    "Chen",
+    "Daniela",
+    "Emeka",
+    "Fatima",
+    "Giulia",
+    "Hiro",
+    "Ingrid",
+    "Jamal",
+    "Kavya",
+    "Lucas",
+    "Maya",
+    "Nikolai",
+    "Olivia",
+    "Pedro",
+    "Qing",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+]
+LAST = [
+    "Anders",
+    "Bianchi",
+    "Chowdhury",
+    "Dubois",
+    "Eriksen",
+    "Fernandes",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Martins",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+]
 CITIES = ["Berlin", "London", "Lisbon", "Amsterdam", "Toronto", "Austin", "Remote", "Paris", "Warsaw", "Dublin"]
 COMPANIES = ["Acme Pay", "Northwind", "Globex", "Initech", "Umbrella Health", "Hooli", "Stark Logistics"]
 
@@ -122,8 +166,10 @@ def make_candidates(count: int, seed: int = 11) -> list[DemoCandidate]:
             lines.append(f"{title} at {company}")
             for _bullet in range(3):
                 used = rng.sample(skills, 2)
-                lines.append(f"- {rng.choice(role['verbs']).capitalize()} {rng.choice(role['things'])} using "
-                             f"{used[0]} and {used[1]}.")
+                lines.append(
+                    f"- {rng.choice(role['verbs']).capitalize()} {rng.choice(role['things'])} using "
+                    f"{used[0]} and {used[1]}."
+                )
         lines += ["", "Skills", ", ".join(skills)]
         people.append(DemoCandidate(f"{first} {last}", email, phone, city, years, skills, "\n".join(lines), title))
     return people

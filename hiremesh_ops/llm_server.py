@@ -45,9 +45,17 @@ def _free_port() -> int:
 class LocalLLM:
     """One `llama_cpp.server` subprocess on 127.0.0.1, started and stopped by PID."""
 
-    def __init__(self, model_path: Path, *, port: int = 0, n_ctx: int = 4096, threads: int = 0,
-                 model_name: str = DEFAULT_ALIAS, log_path: Path | None = None,
-                 python: str = sys.executable) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        port: int = 0,
+        n_ctx: int = 4096,
+        threads: int = 0,
+        model_name: str = DEFAULT_ALIAS,
+        log_path: Path | None = None,
+        python: str = sys.executable,
+    ) -> None:
         self.model_path = model_path
         self.port = port or _free_port()
         self.n_ctx = n_ctx
@@ -77,20 +85,33 @@ class LocalLLM:
 
     def command(self) -> list[str]:
         return [
-            self.python, "-m", "llama_cpp.server",
-            "--model", str(self.model_path), "--model_alias", self.model_name,
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
+            self.python,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.model_path),
+            "--model_alias",
+            self.model_name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.n_ctx),
+            "--n_threads",
+            str(self.threads),
             # Without this a new request aborts the one in flight; screenings run concurrently.
-            "--interrupt_requests", "False",
+            "--interrupt_requests",
+            "False",
         ]
 
     async def start(self, timeout: float = 120.0) -> None:
         """Spawn the server and wait until /v1/models answers; RuntimeError with the log tail if it dies."""
         if not self.model_path.is_file():
             raise RuntimeError(f"LLM model not found at {self.model_path}: {BUILD_HINT}")
-        check = await asyncio.create_subprocess_exec(self.python, "-c", "import llama_cpp.server.app",
-                                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        check = await asyncio.create_subprocess_exec(
+            self.python, "-c", "import llama_cpp.server.app", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         if await check.wait() != 0:
             raise RuntimeError(f"llama-cpp-python[server] is not installed in {self.python}: {BUILD_HINT}")
         self._proc = self._spawn()
@@ -105,8 +126,9 @@ class LocalLLM:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
             # Own session: a Ctrl-C meant for the parent does not kill the server before stop() does.
-            return subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+            return subprocess.Popen(
+                self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
 
     async def _wait_ready(self, timeout: float) -> None:
         assert self._proc is not None

@@ -49,8 +49,14 @@ class MailSink:
 
     def start(self) -> None:
         """Bind and serve; OSError when the port is taken."""
-        controller = Controller(self.handler, hostname=self.host, port=self.port, ready_timeout=10,
-                                server_hostname="hiremesh-mailsink", enable_SMTPUTF8=True)
+        controller = Controller(
+            self.handler,
+            hostname=self.host,
+            port=self.port,
+            ready_timeout=10,
+            server_hostname="hiremesh-mailsink",
+            enable_SMTPUTF8=True,
+        )
         controller.start()
         self._controller = controller
 

@@ -14,8 +14,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     seed.add_argument("--jobs", type=int, default=12)
     seed.add_argument("--candidates", type=int, default=200)
     seed.add_argument("--seed", type=int, default=7)
-    imp = sub.add_parser("import", help="import resume files or folders (PDF, DOCX, DOC, ODT, RTF, HTML, text, "
-                                        "PNG/JPEG scans, JSONL)")
+    imp = sub.add_parser(
+        "import", help="import resume files or folders (PDF, DOCX, DOC, ODT, RTF, HTML, text, PNG/JPEG scans, JSONL)"
+    )
     imp.add_argument("paths", nargs="+")
     srch = sub.add_parser("search", help="search candidates (or --jobs) by free text")
     srch.add_argument("text")

@@ -24,8 +24,14 @@ TIMEOUT = 600.0
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 def _search_stub() -> search_pb2_grpc.SearchServiceAsyncStub:
@@ -52,15 +58,36 @@ async def seed_demo(jobs: int, candidates: int, seed: int) -> int:
     with _progress() as bar:
         task = bar.add_task("jobs", total=jobs, note="")
         for job in demo.make_jobs(jobs, seed):
-            reply = await stub.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
-                title=job.title, description=job.description, location=job.location, company=job.company,
-                min_experience=job.min_experience, required_skills=job.required_skills,
-                status=common_pb2.JOB_STATUS_OPEN)), timeout=60)
+            reply = await stub.CreateJob(
+                search_pb2.CreateJobRequest(
+                    job=search_pb2.Job(
+                        title=job.title,
+                        description=job.description,
+                        location=job.location,
+                        company=job.company,
+                        min_experience=job.min_experience,
+                        required_skills=job.required_skills,
+                        status=common_pb2.JOB_STATUS_OPEN,
+                    )
+                ),
+                timeout=60,
+            )
             made_jobs.append(reply.job.id)
             bar.advance(task)
-    records = [json.dumps({"name": c.name, "email": c.email, "phone": c.phone, "location": c.location,
-                           "years_experience": c.years_experience, "skills": c.skills,
-                           "resume_text": c.resume_text}) for c in demo.make_candidates(candidates, seed)]
+    records = [
+        json.dumps(
+            {
+                "name": c.name,
+                "email": c.email,
+                "phone": c.phone,
+                "location": c.location,
+                "years_experience": c.years_experience,
+                "skills": c.skills,
+                "resume_text": c.resume_text,
+            }
+        )
+        for c in demo.make_candidates(candidates, seed)
+    ]
     summary = await _import_stream(search_pb2.ImportCandidatesRequest(jsonl_records=records), "candidates")
     applied = 0
     with _progress() as bar:
@@ -68,15 +95,21 @@ async def seed_demo(jobs: int, candidates: int, seed: int) -> int:
         for i, candidate_id in enumerate(summary.candidate_ids):
             job_id = made_jobs[i % len(made_jobs)]
             try:
-                await stub.CreateApplication(search_pb2.CreateApplicationRequest(application=search_pb2.Application(
-                    candidate_id=candidate_id, job_id=job_id)), timeout=60)
+                await stub.CreateApplication(
+                    search_pb2.CreateApplicationRequest(
+                        application=search_pb2.Application(candidate_id=candidate_id, job_id=job_id)
+                    ),
+                    timeout=60,
+                )
                 applied += 1
             except grpc.aio.AioRpcError as exc:
                 if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
                     raise
             bar.advance(task)
-    console.print(f"seeded {len(made_jobs)} jobs, {summary.created} new candidates "
-                  f"({summary.duplicates} already there), {applied} applications")
+    console.print(
+        f"seeded {len(made_jobs)} jobs, {summary.created} new candidates "
+        f"({summary.duplicates} already there), {applied} applications"
+    )
     return 0
 
 
@@ -89,8 +122,9 @@ def _import_request(paths: list[str]) -> search_pb2.ImportCandidatesRequest:
             request.folder = str(path.absolute())
         else:
             media = mimetypes.guess_type(path.name)[0] or ""
-            request.files.append(search_pb2.ResumeFile(file_name=path.name, media_type=media,
-                                                       content=path.read_bytes()))
+            request.files.append(
+                search_pb2.ResumeFile(file_name=path.name, media_type=media, content=path.read_bytes())
+            )
     return request
 
 
@@ -102,29 +136,43 @@ async def import_files(paths: list[str]) -> int:
 
 
 async def search(text: str, jobs: bool, mode: str, top_k: int) -> int:
-    options = search_pb2.SearchOptions(mode=search_pb2.SearchMode.Value(f"SEARCH_MODE_{mode.upper()}"),
-                                       top_k=top_k)
+    options = search_pb2.SearchOptions(mode=search_pb2.SearchMode.Value(f"SEARCH_MODE_{mode.upper()}"), top_k=top_k)
     stub = _search_stub()
     table = Table("score", "cosine", "matched skills", "job" if jobs else "candidate", "id")
     if jobs:
         reply_j = await stub.SearchJobs(search_pb2.SearchJobsRequest(text=text, options=options), timeout=60)
         for hit in reply_j.hits:
-            table.add_row(f"{hit.match.score:.4f}", f"{hit.match.cosine_similarity:.3f}",
-                          ", ".join(hit.match.matched_skills), hit.job.title, hit.job.id)
+            table.add_row(
+                f"{hit.match.score:.4f}",
+                f"{hit.match.cosine_similarity:.3f}",
+                ", ".join(hit.match.matched_skills),
+                hit.job.title,
+                hit.job.id,
+            )
     else:
-        reply_c = await stub.SearchCandidates(search_pb2.SearchCandidatesRequest(text=text, options=options),
-                                              timeout=60)
+        reply_c = await stub.SearchCandidates(
+            search_pb2.SearchCandidatesRequest(text=text, options=options), timeout=60
+        )
         for c_hit in reply_c.hits:
-            table.add_row(f"{c_hit.match.score:.4f}", f"{c_hit.match.cosine_similarity:.3f}",
-                          ", ".join(c_hit.match.matched_skills), c_hit.candidate.name, c_hit.candidate.id)
+            table.add_row(
+                f"{c_hit.match.score:.4f}",
+                f"{c_hit.match.cosine_similarity:.3f}",
+                ", ".join(c_hit.match.matched_skills),
+                c_hit.candidate.name,
+                c_hit.candidate.id,
+            )
     console.print(table)
     return 0
 
 
 async def screen(application_id: str, candidate_id: str, job_id: str, engine: str) -> int:
     stub = screening_stub()
-    request = screening_pb2.ScreenRequest(application_id=application_id, candidate_id=candidate_id, job_id=job_id,
-                                          engine=screening_pb2.Engine.Value(f"ENGINE_{engine.upper()}"))
+    request = screening_pb2.ScreenRequest(
+        application_id=application_id,
+        candidate_id=candidate_id,
+        job_id=job_id,
+        engine=screening_pb2.Engine.Value(f"ENGINE_{engine.upper()}"),
+    )
     result = None
     with _progress() as bar:
         task = bar.add_task("screening", total=100, note="")

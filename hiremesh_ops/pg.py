@@ -104,9 +104,17 @@ class Cluster:
     are idempotent and serialised across processes by a file lock next to the data folder.
     """
 
-    def __init__(self, data_dir: Path, port: int = DEFAULT_PORT, *, log_file: Path | None = None,
-                 settings: Mapping[str, str] | None = None, user: str = PG_USER,
-                 start_timeout: float = 60.0, password_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = DEFAULT_PORT,
+        *,
+        log_file: Path | None = None,
+        settings: Mapping[str, str] | None = None,
+        user: str = PG_USER,
+        start_timeout: float = 60.0,
+        password_file: Path | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir).expanduser().absolute()
         self.root = self.data_dir.parent
         self.run_dir = self.root / "run"
@@ -172,8 +180,7 @@ class Cluster:
             if self._running():
                 info = self._postmaster_info() or {}
                 if info.get("port") and info["port"] != self.port:
-                    log.warning("cluster in %s already runs on port %s, not %s", self.data_dir, info["port"],
-                                self.port)
+                    log.warning("cluster in %s already runs on port %s, not %s", self.data_dir, info["port"], self.port)
                 self._require_password()
                 return
             self._write_settings()
@@ -181,8 +188,10 @@ class Cluster:
             args = ["start", "-w", "-t", str(int(self.start_timeout)), "-l", str(self.log_file)]
             result = self._pg_ctl(args, timeout=self.start_timeout + 15)
             if result.returncode != 0:
-                raise ClusterError(f"pg_ctl start failed (exit {result.returncode}): {result.stdout.strip()}\n"
-                                   f"--- last lines of {self.log_file} ---\n{self._log_tail()}")
+                raise ClusterError(
+                    f"pg_ctl start failed (exit {result.returncode}): {result.stdout.strip()}\n"
+                    f"--- last lines of {self.log_file} ---\n{self._log_tail()}"
+                )
             self._require_password()
 
     def stop(self, mode: str = "fast") -> None:
@@ -260,13 +269,24 @@ class Cluster:
         self._give_to_user(pwfile)
         try:
             with tempfile.TemporaryFile("w+") as out:
-                cmd = [str(install / "bin" / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
-                       "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
-                       "--encoding=UTF8", "--locale-provider=builtin", "--builtin-locale=C.UTF-8",
-                       # one syncfs instead of an fsync per file: same durability, a fraction of the time
-                       "--sync-method=syncfs"]
-                code = subprocess.run(self._as_user(cmd), stdout=out, stderr=subprocess.STDOUT, cwd=self.root,
-                                      timeout=300, check=False).returncode
+                cmd = [
+                    str(install / "bin" / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "--encoding=UTF8",
+                    "--locale-provider=builtin",
+                    "--builtin-locale=C.UTF-8",
+                    # one syncfs instead of an fsync per file: same durability, a fraction of the time
+                    "--sync-method=syncfs",
+                ]
+                code = subprocess.run(
+                    self._as_user(cmd), stdout=out, stderr=subprocess.STDOUT, cwd=self.root, timeout=300, check=False
+                ).returncode
                 out.seek(0)
                 output = out.read()
         finally:
@@ -294,8 +314,11 @@ class Cluster:
         }
         lines = [f"{key} = '{str(value).replace(chr(39), chr(39) * 2)}'" for key, value in values.items()]
         path = self.data_dir / "hiremesh.conf"
-        path.write_text("# Written by hiremesh_ops.pg at start-up; edit DEFAULT_SETTINGS or pass settings=.\n"
-                        + "\n".join(lines) + "\n")
+        path.write_text(
+            "# Written by hiremesh_ops.pg at start-up; edit DEFAULT_SETTINGS or pass settings=.\n"
+            + "\n".join(lines)
+            + "\n"
+        )
         self._give_to_user(path)
 
     def _require_password(self) -> None:
@@ -310,8 +333,9 @@ class Cluster:
 
         # Still `trust` for TCP right now, so the connection needs no password to set one.
         with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=10) as conn:
-            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(SUPERUSER),
-                                                                   sql.Literal(self.password())))
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(SUPERUSER), sql.Literal(self.password()))
+            )
         for i in trusting:
             lines[i] = re.sub(r"\btrust\b", "scram-sha-256", lines[i])
         hba.write_text("\n".join(lines) + "\n")
@@ -319,8 +343,11 @@ class Cluster:
         result = self._pg_ctl(["reload"], timeout=60)
         if result.returncode != 0:
             raise ClusterError(f"pg_ctl reload failed (exit {result.returncode}): {result.stdout.strip()}")
-        log.warning("cluster in %s trusted TCP connections (made by an older hiremesh); it now requires the "
-                    "password in %s", self.data_dir, self.password_file)
+        log.warning(
+            "cluster in %s trusted TCP connections (made by an older hiremesh); it now requires the password in %s",
+            self.data_dir,
+            self.password_file,
+        )
 
     def _prepare_log(self) -> None:
         # pg_ctl opens the log as the server user, so the file must exist and belong to it.
@@ -338,12 +365,18 @@ class Cluster:
 
     def _user_can_use(self, install: Path) -> bool:
         check = subprocess.run(
-            self._as_user([str(install / "bin" / "postgres"), "-V"]), capture_output=True, text=True, check=False,
-            cwd="/", timeout=30,
+            self._as_user([str(install / "bin" / "postgres"), "-V"]),
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd="/",
+            timeout=30,
         )
         readable = subprocess.run(
             self._as_user(["test", "-r", str(install / "share" / "extension" / "vector.control")]),
-            check=False, cwd="/", timeout=30,
+            check=False,
+            cwd="/",
+            timeout=30,
         )
         return check.returncode == 0 and readable.returncode == 0
 
@@ -381,9 +414,22 @@ class Cluster:
             return pwd.getpwnam(self._user)
         except KeyError:
             pass
-        made = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
-                               "/nonexistent", "--shell", "/usr/sbin/nologin", self._user],
-                              capture_output=True, text=True, check=False)
+        made = subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                self._user,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         try:  # another process may have created it in the meantime; only a still-missing user is an error
             return pwd.getpwnam(self._user)
         except KeyError:
@@ -421,9 +467,16 @@ class Cluster:
         install = self._install_dir()
         # Output goes to a file, not a pipe: the postmaster pg_ctl forks could otherwise keep a pipe open.
         with tempfile.TemporaryFile("w+") as out:
-            proc = subprocess.run(self._as_user([str(install / "bin" / "pg_ctl"), "-D", str(self.data_dir), *args]),
-                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.root,
-                                  timeout=timeout, check=False, text=True)
+            proc = subprocess.run(
+                self._as_user([str(install / "bin" / "pg_ctl"), "-D", str(self.data_dir), *args]),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.root,
+                timeout=timeout,
+                check=False,
+                text=True,
+            )
             out.seek(0)
             return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), "")
 

@@ -24,8 +24,7 @@ async def check(addr: str, service: str = "", timeout: float = 2.0) -> str:
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
-async def wait_serving(addr: str, service: str = "", timeout: float = 120.0,
-                       alive: object = None) -> None:
+async def wait_serving(addr: str, service: str = "", timeout: float = 120.0, alive: object = None) -> None:
     """Poll until `service` at `addr` is SERVING; TimeoutError with the last status otherwise.
 
     `alive`, when given, is a callable returning False once the process behind `addr` died, so a crash

@@ -28,20 +28,33 @@ def _parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="create missing secret files (kept when they exist)")
     gen.add_argument("--dir", type=Path, default=None, help="target folder (default $HIREMESH_HOME/secrets)")
     gen.add_argument("--owner", type=int, default=None, help="numeric uid to own the files (run as root)")
-    gen.add_argument("--pgpass", default="", metavar="HOST:PORT:DB:USER",
-                     help="also write a libpq password file `pgpass` for this server, with pg-password")
-    gen.add_argument("--readable", action="append", default=[], choices=NAMES,
-                     help="make this file readable by every user (e.g. pg-password for the postgres image)")
+    gen.add_argument(
+        "--pgpass",
+        default="",
+        metavar="HOST:PORT:DB:USER",
+        help="also write a libpq password file `pgpass` for this server, with pg-password",
+    )
+    gen.add_argument(
+        "--readable",
+        action="append",
+        default=[],
+        choices=NAMES,
+        help="make this file readable by every user (e.g. pg-password for the postgres image)",
+    )
     k8s = sub.add_parser("k8s", help="write the env file for kustomize's secretGenerator")
-    k8s.add_argument("--database-url", default=os.environ.get("HIREMESH_DATABASE_URL", ""),
-                     help="postgresql:// URL of the managed database (default $HIREMESH_DATABASE_URL)")
+    k8s.add_argument(
+        "--database-url",
+        default=os.environ.get("HIREMESH_DATABASE_URL", ""),
+        help="postgresql:// URL of the managed database (default $HIREMESH_DATABASE_URL)",
+    )
     k8s.add_argument("--llm-api-key", default="", help="API key of the LLM endpoint, if it needs one")
     k8s.add_argument("--out", type=Path, default=K8S_ENV)
     return parser
 
 
-def generate(folder: Path, owner: int | None = None, pgpass: str = "",
-             readable: tuple[str, ...] | list[str] = ()) -> list[Path]:
+def generate(
+    folder: Path, owner: int | None = None, pgpass: str = "", readable: tuple[str, ...] | list[str] = ()
+) -> list[Path]:
     """Create the missing secret files in `folder`; returns every file path (values are never returned)."""
     paths = [folder / name for name in NAMES]
     for path in paths:
@@ -101,8 +114,10 @@ def secrets_command(argv: list[str]) -> int:
             for path in generate(args.dir or secrets_dir(), args.owner, args.pgpass, args.readable):
                 print(path)
         else:
-            print(f"wrote {k8s_env(args.database_url, args.llm_api_key, args.out)}; "
-                  "apply with `kubectl apply -k deploy/k8s`")
+            print(
+                f"wrote {k8s_env(args.database_url, args.llm_api_key, args.out)}; "
+                "apply with `kubectl apply -k deploy/k8s`"
+            )
     except ConfigError as exc:
         print(f"hiremesh secrets: {exc}", file=sys.stderr)
         return 2

@@ -70,18 +70,22 @@ def default_specs() -> list[ChildSpec]:
         ChildSpec("guardrail", "guardrail_svc", port("guardrail"), config.HEALTH_NAMES["guardrail"]),
         ChildSpec("search", "search_svc", port("search"), config.HEALTH_NAMES["search"], ("embedding",)),
         ChildSpec("analytics", "analytics_svc", port("analytics"), config.HEALTH_NAMES["analytics"]),
-        ChildSpec("screening", "screening_svc", port("screening"), config.HEALTH_NAMES["screening"],
-                  ("search", "guardrail")),
-        ChildSpec("gateway", "gateway", port("gateway"), None,
-                  ("embedding", "guardrail", "search", "analytics", "screening")),
+        ChildSpec(
+            "screening", "screening_svc", port("screening"), config.HEALTH_NAMES["screening"], ("search", "guardrail")
+        ),
+        ChildSpec(
+            "gateway", "gateway", port("gateway"), None, ("embedding", "guardrail", "search", "analytics", "screening")
+        ),
     ]
 
 
 async def child_health(child: Child, timeout: float = 2.0) -> str:
     if child.spec.health_service is None:
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http, \
-                    http.get(f"http://{child.addr}/healthz") as resp:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http,
+                http.get(f"http://{child.addr}/healthz") as resp,
+            ):
                 return "SERVING" if resp.status == 200 else f"HTTP {resp.status}"
         except (aiohttp.ClientError, TimeoutError):
             return "UNREACHABLE"
@@ -106,9 +110,15 @@ class Supervisor:
         out = await asyncio.to_thread(open, child.log_path, "ab")
         try:
             child.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", child.spec.module, *child.spec.args,
-                env=child.env, stdout=out, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                sys.executable,
+                "-m",
+                child.spec.module,
+                *child.spec.args,
+                env=child.env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         finally:
             out.close()
@@ -120,14 +130,17 @@ class Supervisor:
         status = "UNREACHABLE"
         while time.monotonic() < deadline:
             if not child.alive():
-                raise RuntimeError(f"{child.spec.name} exited with {child.proc.returncode if child.proc else '?'} "
-                                   f"while starting; see {child.log_path}")
+                raise RuntimeError(
+                    f"{child.spec.name} exited with {child.proc.returncode if child.proc else '?'} "
+                    f"while starting; see {child.log_path}"
+                )
             status = await child_health(child)
             if status == "SERVING":
                 return
             await asyncio.sleep(0.25)
-        raise TimeoutError(f"{child.spec.name} not SERVING after {self.start_timeout:.0f}s "
-                           f"(last {status}); see {child.log_path}")
+        raise TimeoutError(
+            f"{child.spec.name} not SERVING after {self.start_timeout:.0f}s (last {status}); see {child.log_path}"
+        )
 
     async def start(self) -> None:
         """Start every child, each after its dependencies are SERVING; independent ones in parallel."""
@@ -164,8 +177,9 @@ class Supervisor:
                 return
             if time.monotonic() - child.started_at > 60:
                 backoff = 1.0  # it ran fine for a while: this is a fresh failure
-            log.warning("%s exited with %s; restarting in %.0fs (see %s)", child.spec.name, code, backoff,
-                        child.log_path)
+            log.warning(
+                "%s exited with %s; restarting in %.0fs (see %s)", child.spec.name, code, backoff, child.log_path
+            )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
             if self._stopping:
@@ -196,8 +210,12 @@ class Supervisor:
         state: dict[str, Any] = {"pid": os.getpid(), "children": {}}
         for name, child in self.children.items():
             state["children"][name] = {
-                "pid": child.proc.pid if child.proc else None, "addr": child.addr, "module": child.spec.module,
-                "health_service": child.spec.health_service, "log": str(child.log_path), "restarts": child.restarts,
+                "pid": child.proc.pid if child.proc else None,
+                "addr": child.addr,
+                "module": child.spec.module,
+                "health_service": child.spec.health_service,
+                "log": str(child.log_path),
+                "restarts": child.restarts,
             }
         run_dir = self.home / "run"
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,14 @@ from hiremesh.config import service_addr
 from hiremesh.v1 import screening_pb2 as pb
 
 STATES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
-_STATE_STYLE = {"todo": "cyan", "doing": "yellow", "succeeded": "green", "failed": "red", "cancelled": "magenta",
-                "aborted": "magenta"}
+_STATE_STYLE = {
+    "todo": "cyan",
+    "doing": "yellow",
+    "succeeded": "green",
+    "failed": "red",
+    "cancelled": "magenta",
+    "aborted": "magenta",
+}
 _BARS = " ▁▂▃▄▅▆▇█"
 
 
@@ -102,26 +108,49 @@ def render(snap: pb.TaskQueueSnapshot) -> Group:
             counts = per_queue.setdefault(t.queue, [[0] * minutes, [0] * minutes])
             counts[0][slot] += t.succeeded
             counts[1][slot] += t.failed
-    rate = Table("queue", f"per minute, last {minutes} min", "succeeded", "failed", title="Throughput",
-                 title_justify="left")
+    rate = Table(
+        "queue", f"per minute, last {minutes} min", "succeeded", "failed", title="Throughput", title_justify="left"
+    )
     for queue, (ok, bad) in sorted(per_queue.items()):
         rate.add_row(queue, _sparkline([a + b for a, b in zip(ok, bad, strict=True)]), str(sum(ok)), str(sum(bad)))
     if not per_queue:
         rate.add_row("—", "·" * minutes, "0", "0")
 
-    jobs = Table("id", "queue", "task", "state", "attempts", "started", "duration", "error", title="Recent jobs",
-                 title_justify="left")
+    jobs = Table(
+        "id",
+        "queue",
+        "task",
+        "state",
+        "attempts",
+        "started",
+        "duration",
+        "error",
+        title="Recent jobs",
+        title_justify="left",
+    )
     for j in snap.jobs:
-        jobs.add_row(str(j.id), j.queue, j.task_name, _state(j.state), str(j.attempts), _when(j.started_at, now),
-                     f"{j.duration_ms / 1000:.2f}s" if j.duration_ms else "—",
-                     Text(j.error[:80], style="red") if j.error else "")
+        jobs.add_row(
+            str(j.id),
+            j.queue,
+            j.task_name,
+            _state(j.state),
+            str(j.attempts),
+            _when(j.started_at, now),
+            f"{j.duration_ms / 1000:.2f}s" if j.duration_ms else "—",
+            Text(j.error[:80], style="red") if j.error else "",
+        )
     return Group(depth, workers, rate, jobs)
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
     state = getattr(pb, f"QUEUE_JOB_STATE_{args.state.upper()}") if args.state else 0
-    return {"queue": args.queue, "state": state, "task_name": args.task, "limit": args.limit,
-            "throughput_minutes": args.minutes}
+    return {
+        "queue": args.queue,
+        "state": state,
+        "task_name": args.task,
+        "limit": args.limit,
+        "throughput_minutes": args.minutes,
+    }
 
 
 async def _watch(stub: Any, args: argparse.Namespace, console: Console) -> int:
@@ -139,8 +168,10 @@ async def _watch(stub: Any, args: argparse.Namespace, console: Console) -> int:
 async def _act(stub: Any, action: str, job_id: int, console: Console) -> int:
     if action == "cancel":
         job = (await stub.CancelQueueJob(pb.CancelQueueJobRequest(id=job_id), timeout=30)).job
-        console.print(f"job {job.id} ({job.task_name}) is {state_name(job.state)}"
-                      + (" (stop requested)" if job.abort_requested else ""))
+        console.print(
+            f"job {job.id} ({job.task_name}) is {state_name(job.state)}"
+            + (" (stop requested)" if job.abort_requested else "")
+        )
     else:
         reply = await stub.RetryQueueJob(pb.RetryQueueJobRequest(id=job_id), timeout=30)
         console.print(reply.message)

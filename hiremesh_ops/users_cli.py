@@ -25,15 +25,21 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--label", default="", help="a note stored with the key")
     token = sub.add_parser("token", help="print a new token for an existing user (JWT by default)")
     token.add_argument("name")
-    token.add_argument("--ttl", type=float, default=None,
-                       help="seconds the token is valid (JWT default 3600, at most HIREMESH_GATEWAY_MAX_JWT_TTL_S "
-                            "= 86400 by default; API keys never expire by default)")
+    token.add_argument(
+        "--ttl",
+        type=float,
+        default=None,
+        help="seconds the token is valid (JWT default 3600, at most HIREMESH_GATEWAY_MAX_JWT_TTL_S "
+        "= 86400 by default; API keys never expire by default)",
+    )
     token.add_argument("--api-key", action="store_true", help="issue an API key instead (no expiry unless --ttl)")
     sub.add_parser("list", help="list users, roles and how many active keys each has")
     revoke = sub.add_parser("revoke", help="revoke every API key and JWT of a user")
     revoke.add_argument("name")
-    for action, text in (("disable", "disable a user: every token stops working"),
-                         ("enable", "enable a disabled user again (revoked tokens stay revoked)")):
+    for action, text in (
+        ("disable", "disable a user: every token stops working"),
+        ("enable", "enable a disabled user again (revoked tokens stay revoked)"),
+    ):
         sub.add_parser(action, help=text).add_argument("name")
     role = sub.add_parser("role", help="change a user's role (their JWTs are revoked)")
     role.add_argument("name")
@@ -69,8 +75,11 @@ async def _run(args: argparse.Namespace) -> int:
                 return 2
             max_ttl = config.env_float("HIREMESH_GATEWAY_MAX_JWT_TTL_S", 86400.0, min=60, max=30 * 86400)
             if not args.api_key and args.ttl is not None and args.ttl > max_ttl:
-                print(f"--ttl is at most {max_ttl:g} s for a JWT (the gateways refuse longer ones); "
-                      "use --api-key for a long-lived credential", file=sys.stderr)
+                print(
+                    f"--ttl is at most {max_ttl:g} s for a JWT (the gateways refuse longer ones); "
+                    "use --api-key for a long-lived credential",
+                    file=sys.stderr,
+                )
                 return 2
             if args.api_key:
                 print(await store.create_api_key(args.name, label="cli", ttl_seconds=args.ttl))
@@ -84,8 +93,10 @@ async def _run(args: argparse.Namespace) -> int:
         elif args.action == "list":
             for user in await store.list_users():
                 state = "disabled" if user.disabled else "active"
-                print(f"{user.name:<24} {user.role.label:<10} {state:<9} keys {user.keys:<3} "
-                      f"created {user.created_at:%Y-%m-%d %H:%M}")
+                print(
+                    f"{user.name:<24} {user.role.label:<10} {state:<9} keys {user.keys:<3} "
+                    f"created {user.created_at:%Y-%m-%d %H:%M}"
+                )
         elif args.action == "revoke":
             print(f"revoked {await store.revoke_keys(args.name)} key(s) and every JWT of {args.name!r}")
         elif args.action in ("disable", "enable"):

@@ -54,19 +54,36 @@ def _pipeline(cfg: ScreeningConfig, search: SearchServiceAsyncStub) -> tuple[Pip
     embed = grpc_embedder(embedding_stub(cfg.embedding_addr), cfg.call_timeout_s)
     engines = build_engines(cfg.llm, embed, cooldown_s=cfg.llm_cooldown_s)
     tools = analytics_tools(cfg.analytics_addr, cfg.tool_timeout_s) if cfg.analytics_tools else None
-    pipeline = Pipeline(SearchCatalog(search, cfg.call_timeout_s), engines, questions=cfg.questions,
-                        peers_k=cfg.peers_k, tools=tools, score_gap=cfg.score_gap)
+    pipeline = Pipeline(
+        SearchCatalog(search, cfg.call_timeout_s),
+        engines,
+        questions=cfg.questions,
+        peers_k=cfg.peers_k,
+        tools=tools,
+        score_gap=cfg.score_gap,
+    )
     return pipeline, GuardrailGuard(guardrail_stub(cfg.guardrail_addr), scan_timeout=cfg.call_timeout_s)
 
 
 def mail_worker_options(cfg: ScreeningConfig) -> WorkerOptions:
-    return WorkerOptions(queues=(MAIL_QUEUE,), role="mail", concurrency=max(1, cfg.mail.workers),
-                         heartbeat_s=cfg.heartbeat_s, stalled_after_s=cfg.stalled_after_s, poll_s=cfg.poll_s,
-                         shutdown_grace_s=cfg.shutdown_grace_s)
+    return WorkerOptions(
+        queues=(MAIL_QUEUE,),
+        role="mail",
+        concurrency=max(1, cfg.mail.workers),
+        heartbeat_s=cfg.heartbeat_s,
+        stalled_after_s=cfg.stalled_after_s,
+        poll_s=cfg.poll_s,
+        shutdown_grace_s=cfg.shutdown_grace_s,
+    )
 
 
-async def _bring_up(cfg: ScreeningConfig, server: MeshServer, servicer: ScreeningServicer, worker_only: bool,
-                    closers: list[Callable[[], Awaitable[None]]]) -> None:
+async def _bring_up(
+    cfg: ScreeningConfig,
+    server: MeshServer,
+    servicer: ScreeningServicer,
+    worker_only: bool,
+    closers: list[Callable[[], Awaitable[None]]],
+) -> None:
     """Retry until the database is usable, then wire everything and turn SERVING."""
     delay = 0.5
     while True:
@@ -107,8 +124,13 @@ async def _bring_up(cfg: ScreeningConfig, server: MeshServer, servicer: Screenin
             await watcher
 
     closers.append(stop_watching)
-    log.info("screening ready (workers=%d, mail workers=%d, worker_only=%s; %r)", cfg.workers, cfg.mail.workers,
-             worker_only, cfg.mail)
+    log.info(
+        "screening ready (workers=%d, mail workers=%d, worker_only=%s; %r)",
+        cfg.workers,
+        cfg.mail.workers,
+        worker_only,
+        cfg.mail,
+    )
 
 
 async def main(worker_only: bool) -> None:

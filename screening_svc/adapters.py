@@ -34,6 +34,7 @@ GUARD_TIMEOUT_S = 30.0  # Scan + ValidateOutput of a whole result
 
 # --- search_svc: the catalog the retriever reads ---------------------------------------------------------
 
+
 def _rpc_error(exc: grpc.aio.AioRpcError, what: str) -> HiremeshError:
     return from_rpc_error(exc, backend="search", during=f"fetching the {what}")
 
@@ -47,13 +48,19 @@ class SearchCatalog:
 
     async def get_candidate(self, candidate_id: str) -> CandidateInfo:
         try:
-            resp = await self._stub.GetCandidate(search_pb2.GetCandidateRequest(id=candidate_id),
-                                                 timeout=self._timeout)
+            resp = await self._stub.GetCandidate(search_pb2.GetCandidateRequest(id=candidate_id), timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
             raise _rpc_error(exc, f"candidate {candidate_id}") from None
         c = resp.candidate
-        return CandidateInfo(id=c.id, name=c.name, headline=c.headline, resume_text=c.resume_text,
-                             skills=tuple(c.skills), years_experience=c.years_experience, location=c.location)
+        return CandidateInfo(
+            id=c.id,
+            name=c.name,
+            headline=c.headline,
+            resume_text=c.resume_text,
+            skills=tuple(c.skills),
+            years_experience=c.years_experience,
+            location=c.location,
+        )
 
     async def get_job(self, job_id: str) -> JobInfo:
         try:
@@ -61,9 +68,16 @@ class SearchCatalog:
         except grpc.aio.AioRpcError as exc:
             raise _rpc_error(exc, f"job {job_id}") from None
         j = resp.job
-        return JobInfo(id=j.id, title=j.title, description=j.description, required_skills=tuple(j.required_skills),
-                       min_experience=j.min_experience, max_experience=j.max_experience, location=j.location,
-                       company=j.company)
+        return JobInfo(
+            id=j.id,
+            title=j.title,
+            description=j.description,
+            required_skills=tuple(j.required_skills),
+            min_experience=j.min_experience,
+            max_experience=j.max_experience,
+            location=j.location,
+            company=j.company,
+        )
 
     async def similar_candidates(self, job_id: str, k: int) -> list[SimilarCandidate]:
         request = search_pb2.SearchCandidatesRequest(job_id=job_id, options=search_pb2.SearchOptions(top_k=k))
@@ -71,8 +85,10 @@ class SearchCatalog:
             resp = await self._stub.SearchCandidates(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
             raise _rpc_error(exc, f"candidates similar to job {job_id}") from None
-        return [SimilarCandidate(h.candidate.id, h.candidate.name, h.match.score, tuple(h.match.matched_skills))
-                for h in resp.hits]
+        return [
+            SimilarCandidate(h.candidate.id, h.candidate.name, h.match.score, tuple(h.match.matched_skills))
+            for h in resp.hits
+        ]
 
     async def text_match(self, job_id: str, candidate_id: str) -> TextMatch:
         request = search_pb2.ScoreCandidatesRequest(job_id=job_id, candidate_ids=[candidate_id])
@@ -81,11 +97,13 @@ class SearchCatalog:
         except grpc.aio.AioRpcError as exc:
             raise _rpc_error(exc, f"score of candidate {candidate_id} for job {job_id}") from None
         m = resp.scores[0].match
-        return TextMatch(m.lexical_similarity, m.cosine_similarity, m.lexical_z, m.semantic_z, m.score,
-                         m.lexical_weight)
+        return TextMatch(
+            m.lexical_similarity, m.cosine_similarity, m.lexical_z, m.semantic_z, m.score, m.lexical_weight
+        )
 
 
 # --- embedding_svc: the evidence engine's embeddings -----------------------------------------------------
+
 
 def grpc_embedder(stub: EmbeddingServiceAsyncStub, timeout: float) -> Embed:
     """An `embed(texts)` callable over embedding_svc's Embed RPC."""
@@ -94,7 +112,7 @@ def grpc_embedder(stub: EmbeddingServiceAsyncStub, timeout: float) -> Embed:
         vectors: list[list[float]] = []
         for i in range(0, len(texts), EMBED_BATCH):
             try:
-                resp = await stub.Embed(embedding_pb2.EmbedRequest(texts=texts[i:i + EMBED_BATCH]), timeout=timeout)
+                resp = await stub.Embed(embedding_pb2.EmbedRequest(texts=texts[i : i + EMBED_BATCH]), timeout=timeout)
             except grpc.aio.AioRpcError as exc:
                 raise from_rpc_error(exc, backend="embedding") from None
             vectors += [list(e.values) for e in resp.embeddings]
@@ -105,11 +123,13 @@ def grpc_embedder(stub: EmbeddingServiceAsyncStub, timeout: float) -> Embed:
 
 # --- guardrail_svc: the checks after the pipeline --------------------------------------------------------
 
+
 class GuardrailGuard:
     """The runner's Guard over guardrail_svc's Scan and ValidateOutput RPCs."""
 
-    def __init__(self, stub: GuardrailServiceAsyncStub, *, scan_timeout: float,
-                 check_timeout: float = GUARD_TIMEOUT_S) -> None:
+    def __init__(
+        self, stub: GuardrailServiceAsyncStub, *, scan_timeout: float, check_timeout: float = GUARD_TIMEOUT_S
+    ) -> None:
         self._stub = stub
         self._scan_timeout = scan_timeout
         self._check_timeout = check_timeout
@@ -124,7 +144,8 @@ class GuardrailGuard:
         timeout = self._check_timeout
         scan = self._stub.Scan(guardrail_pb2.ScanRequest(json_document=document), timeout=timeout)
         validate = self._stub.ValidateOutput(
-            guardrail_pb2.ValidateOutputRequest(result_json=document, expected_questions=expected), timeout=timeout)
+            guardrail_pb2.ValidateOutputRequest(result_json=document, expected_questions=expected), timeout=timeout
+        )
         scanned, validated = await asyncio.gather(scan, validate, return_exceptions=True)
         if isinstance(scanned, grpc.aio.AioRpcError):
             raise Unavailable(scanned.details() or type(scanned).__name__) from scanned

@@ -26,6 +26,7 @@ Tool = Callable[[CandidateInfo, JobInfo], Awaitable[Any]]
 
 # --- the catalog the retriever reads ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SimilarCandidate:
     candidate_id: str
@@ -47,6 +48,7 @@ class Catalog(Protocol):
 
 
 # --- traces and shared state -----------------------------------------------------------------------------
+
 
 @dataclass
 class AgentTrace:
@@ -97,6 +99,7 @@ async def traced(name: str, step: Callable[[AgentTrace], Awaitable[None]]) -> tu
 
 # --- agents ----------------------------------------------------------------------------------------------
 
+
 class RetrieverAgent:
     name = "retriever"
 
@@ -110,9 +113,11 @@ class RetrieverAgent:
         # The peer search needs only the job id: it starts alongside the two lookups.
         peers = asyncio.ensure_future(self._peers(state.job_id, trace)) if self.peers_k > 0 else None
         try:
-            candidate, job, match = await asyncio.gather(self.catalog.get_candidate(state.candidate_id),
-                                                         self.catalog.get_job(state.job_id),
-                                                         self._text_match(state, trace))
+            candidate, job, match = await asyncio.gather(
+                self.catalog.get_candidate(state.candidate_id),
+                self.catalog.get_job(state.job_id),
+                self._text_match(state, trace),
+            )
         except BaseException:
             if peers is not None:
                 peers.cancel()
@@ -122,8 +127,14 @@ class RetrieverAgent:
         # the end (Pipeline.run) and it lands in the outcome.
         state.background = asyncio.ensure_future(self._context(state, candidate, job, peers, trace))
 
-    async def _context(self, state: SharedState, candidate: CandidateInfo, job: JobInfo,
-                       peers: asyncio.Future[list[SimilarCandidate] | None] | None, trace: AgentTrace) -> None:
+    async def _context(
+        self,
+        state: SharedState,
+        candidate: CandidateInfo,
+        job: JobInfo,
+        peers: asyncio.Future[list[SimilarCandidate] | None] | None,
+        trace: AgentTrace,
+    ) -> None:
         names = list(self.tools)
         trace.tool_calls += names
         outcomes = await asyncio.gather(*(self.tools[n](candidate, job) for n in names), return_exceptions=True)
@@ -138,8 +149,7 @@ class RetrieverAgent:
         found = await peers if peers is not None else None
         if found is not None:
             ids = [p.candidate_id for p in found]
-            state.context["similar_candidates"] = [{"candidate_id": p.candidate_id, "score": p.score}
-                                                   for p in found]
+            state.context["similar_candidates"] = [{"candidate_id": p.candidate_id, "score": p.score} for p in found]
             state.context["search_rank"] = ids.index(candidate.id) + 1 if candidate.id in ids else 0
 
     async def _text_match(self, state: SharedState, trace: AgentTrace) -> TextMatch | None:

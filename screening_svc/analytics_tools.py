@@ -44,14 +44,14 @@ async def _report(name: str, params: dict[str, str], addr: str | None, timeout: 
     return [dict(zip(names, (_value(v) for v in row.values), strict=True)) for row in reply.rows]
 
 
-async def success_rate_for_title(title: str, *, addr: str | None = None,
-                                 timeout: float = TIMEOUT_S) -> list[dict[str, Any]]:
+async def success_rate_for_title(
+    title: str, *, addr: str | None = None, timeout: float = TIMEOUT_S
+) -> list[dict[str, Any]]:
     """Hiring outcomes of jobs whose title contains `title`: applications, hires, hire_rate, avg scores."""
     return await _report("job_title_success", {"title": title}, addr, timeout)
 
 
-async def hiring_trends(days: int = 30, *, addr: str | None = None,
-                        timeout: float = TIMEOUT_S) -> dict[str, Any]:
+async def hiring_trends(days: int = 30, *, addr: str | None = None, timeout: float = TIMEOUT_S) -> dict[str, Any]:
     """Per-day applications/screenings/hires over the last `days`, with the funnel and AI performance."""
     return {
         "daily": await _report("hiring_trends", {"days": str(days)}, addr, timeout),
@@ -60,8 +60,9 @@ async def hiring_trends(days: int = 30, *, addr: str | None = None,
     }
 
 
-async def predict_hire(features: dict[str, float], *, addr: str | None = None,
-                       timeout: float = TIMEOUT_S) -> dict[str, Any]:
+async def predict_hire(
+    features: dict[str, float], *, addr: str | None = None, timeout: float = TIMEOUT_S
+) -> dict[str, Any]:
     """Hire probability for an application described by HireFeatures fields (unknown keys are rejected)."""
     known = set(pb.HireFeatures.DESCRIPTOR.fields_by_name)
     unknown = sorted(set(features) - known)
@@ -69,5 +70,10 @@ async def predict_hire(features: dict[str, float], *, addr: str | None = None,
         raise ValueError(f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     msg = pb.HireFeatures(**features)  # type: ignore[arg-type]
     reply = await _stub(addr).PredictHire(pb.PredictHireRequest(features=msg), timeout=timeout)
-    return {"probability": reply.probability, "likely_hire": reply.likely_hire, "confidence": reply.confidence,
-            "model_version": reply.model_version, "feature_importances": dict(reply.feature_importances)}
+    return {
+        "probability": reply.probability,
+        "likely_hire": reply.likely_hire,
+        "confidence": reply.confidence,
+        "model_version": reply.model_version,
+        "feature_importances": dict(reply.feature_importances),
+    }

@@ -80,8 +80,10 @@ class ScreeningConfig:
         heartbeat = env_float("HIREMESH_SCREENING_HEARTBEAT_S", 5.0, min=0.1, max=300)
         stalled = env_float("HIREMESH_SCREENING_STALLED_AFTER_S", 30.0, min=0.5, max=3600)
         if stalled <= heartbeat:
-            raise ConfigError("HIREMESH_SCREENING_STALLED_AFTER_S",
-                              f"must be greater than HIREMESH_SCREENING_HEARTBEAT_S ({heartbeat})")
+            raise ConfigError(
+                "HIREMESH_SCREENING_STALLED_AFTER_S",
+                f"must be greater than HIREMESH_SCREENING_HEARTBEAT_S ({heartbeat})",
+            )
         return cls(
             port=service_port("screening"),
             database_url=database_url(),

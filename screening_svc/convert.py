@@ -19,8 +19,11 @@ from screening_svc import monitor
 from screening_svc.events import TaskEvent
 from screening_svc.tasks import ResultRecord, TaskRecord
 
-ENGINE_NAMES = {screening_pb2.ENGINE_AUTO: "auto", screening_pb2.ENGINE_LLM: "llm",
-                screening_pb2.ENGINE_EVIDENCE: "evidence"}
+ENGINE_NAMES = {
+    screening_pb2.ENGINE_AUTO: "auto",
+    screening_pb2.ENGINE_LLM: "llm",
+    screening_pb2.ENGINE_EVIDENCE: "evidence",
+}
 ENGINE_VALUES = {name: value for value, name in ENGINE_NAMES.items()}
 # The enum value of each name of hiremesh.task_vocabulary (a name the proto lacks fails at import).
 STATES = {name: screening_pb2.TaskState.Value(f"TASK_STATE_{name.upper()}") for name in TASK_STATES}
@@ -33,6 +36,7 @@ DEFAULT_PAGE_SIZE = 50
 
 
 # --- validation ------------------------------------------------------------------------------------------
+
 
 def uuid_field(name: str, value: str, *, required: bool = True) -> str:
     """The canonical form of a UUID field; InvalidArgument naming `name` when missing or malformed."""
@@ -71,8 +75,11 @@ def target_ids(application_id: str, candidate_id: str, job_id: str) -> tuple[str
     """Either an application id, or a candidate id and a job id (field named when one is missing)."""
     app = uuid_field("application_id", application_id, required=False)
     if app:
-        return (app, uuid_field("candidate_id", candidate_id, required=False),
-                uuid_field("job_id", job_id, required=False))
+        return (
+            app,
+            uuid_field("candidate_id", candidate_id, required=False),
+            uuid_field("job_id", job_id, required=False),
+        )
     if not candidate_id.strip() and not job_id.strip():
         raise InvalidArgument("application_id", "is required (or candidate_id and job_id)")
     return "", uuid_field("candidate_id", candidate_id), uuid_field("job_id", job_id)
@@ -87,8 +94,9 @@ def page_size(value: int) -> int:
 def queue_filters(queue: str, state: int, task_name: str, limit: int, minutes: int) -> monitor.Filters:
     if state != screening_pb2.QUEUE_JOB_STATE_UNSPECIFIED and state not in JOB_STATE_NAMES:
         raise InvalidArgument("state", f"unknown queue job state {state}")
-    return monitor.Filters.checked(queue, JOB_STATE_NAMES.get(screening_pb2.QueueJobState.ValueType(state), ""),
-                                   task_name, limit, minutes)
+    return monitor.Filters.checked(
+        queue, JOB_STATE_NAMES.get(screening_pb2.QueueJobState.ValueType(state), ""), task_name, limit, minutes
+    )
 
 
 def job_id(value: int) -> int:
@@ -99,6 +107,7 @@ def job_id(value: int) -> int:
 
 # --- domain -> proto -------------------------------------------------------------------------------------
 
+
 def timestamp(value: datetime) -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(value)
@@ -107,22 +116,37 @@ def timestamp(value: datetime) -> Timestamp:
 
 def task(record: TaskRecord) -> screening_pb2.ScreeningTask:
     return screening_pb2.ScreeningTask(
-        id=record.id, application_id=record.application_id, candidate_id=record.candidate_id,
-        job_id=record.job_id, state=STATES.get(record.state, screening_pb2.TASK_STATE_UNSPECIFIED),
-        stage=STAGES.get(record.stage, screening_pb2.SCREENING_STAGE_UNSPECIFIED), percent=record.percent,
-        priority=record.priority, attempts=record.attempts,
-        engine=ENGINE_VALUES.get(record.engine, screening_pb2.ENGINE_UNSPECIFIED), error=record.error,
-        result_id=record.result_id, created_at=timestamp(record.created_at),
-        updated_at=timestamp(record.updated_at), message=record.message,
+        id=record.id,
+        application_id=record.application_id,
+        candidate_id=record.candidate_id,
+        job_id=record.job_id,
+        state=STATES.get(record.state, screening_pb2.TASK_STATE_UNSPECIFIED),
+        stage=STAGES.get(record.stage, screening_pb2.SCREENING_STAGE_UNSPECIFIED),
+        percent=record.percent,
+        priority=record.priority,
+        attempts=record.attempts,
+        engine=ENGINE_VALUES.get(record.engine, screening_pb2.ENGINE_UNSPECIFIED),
+        error=record.error,
+        result_id=record.result_id,
+        created_at=timestamp(record.created_at),
+        updated_at=timestamp(record.updated_at),
+        message=record.message,
     )
 
 
 def result(record: ResultRecord) -> screening_pb2.ScreeningResult:
     out = screening_pb2.ScreeningResult(
-        id=record.id, task_id=record.task_id, application_id=record.application_id,
-        candidate_id=record.candidate_id, job_id=record.job_id, engine=record.engine,
-        engine_version=record.engine_version, model=record.model, degraded=record.degraded,
-        degraded_reason=record.degraded_reason, created_at=timestamp(record.created_at),
+        id=record.id,
+        task_id=record.task_id,
+        application_id=record.application_id,
+        candidate_id=record.candidate_id,
+        job_id=record.job_id,
+        engine=record.engine,
+        engine_version=record.engine_version,
+        model=record.model,
+        degraded=record.degraded,
+        degraded_reason=record.degraded_reason,
+        created_at=timestamp(record.created_at),
         duration_ms=record.duration_ms,
     )
     json_format.ParseDict(record.analysis, out.analysis, ignore_unknown_fields=True)
@@ -139,9 +163,13 @@ def result(record: ResultRecord) -> screening_pb2.ScreeningResult:
 
 def event(item: TaskEvent, outcome: ResultRecord | None = None) -> screening_pb2.ScreeningEvent:
     out = screening_pb2.ScreeningEvent(
-        task_id=item.task_id, state=STATES.get(item.state, screening_pb2.TASK_STATE_UNSPECIFIED),
-        stage=STAGES.get(item.stage, screening_pb2.SCREENING_STAGE_UNSPECIFIED), percent=item.percent,
-        message=item.message, time=timestamp(item.time), error=item.error,
+        task_id=item.task_id,
+        state=STATES.get(item.state, screening_pb2.TASK_STATE_UNSPECIFIED),
+        stage=STAGES.get(item.stage, screening_pb2.SCREENING_STAGE_UNSPECIFIED),
+        percent=item.percent,
+        message=item.message,
+        time=timestamp(item.time),
+        error=item.error,
     )
     if outcome is not None:
         out.result.CopyFrom(result(outcome))
@@ -154,37 +182,66 @@ def _ts_or_none(value: datetime | None) -> Timestamp | None:
 
 def queue_job(job: monitor.QueueJob) -> screening_pb2.QueueJob:
     return screening_pb2.QueueJob(
-        id=job.id, queue=job.queue, task_name=job.task_name, priority=job.priority,
-        state=JOB_STATES.get(job.state, screening_pb2.QUEUE_JOB_STATE_UNSPECIFIED), attempts=job.attempts,
-        args=job.args, worker_id=job.worker_id or 0, worker_name=job.worker_name,
-        deferred_at=_ts_or_none(job.deferred_at), started_at=_ts_or_none(job.started_at),
-        finished_at=_ts_or_none(job.finished_at), scheduled_at=_ts_or_none(job.scheduled_at),
-        duration_ms=job.duration_ms, error=job.error, kind=job.kind, reference_id=job.reference_id,
-        abort_requested=job.abort_requested)
+        id=job.id,
+        queue=job.queue,
+        task_name=job.task_name,
+        priority=job.priority,
+        state=JOB_STATES.get(job.state, screening_pb2.QUEUE_JOB_STATE_UNSPECIFIED),
+        attempts=job.attempts,
+        args=job.args,
+        worker_id=job.worker_id or 0,
+        worker_name=job.worker_name,
+        deferred_at=_ts_or_none(job.deferred_at),
+        started_at=_ts_or_none(job.started_at),
+        finished_at=_ts_or_none(job.finished_at),
+        scheduled_at=_ts_or_none(job.scheduled_at),
+        duration_ms=job.duration_ms,
+        error=job.error,
+        kind=job.kind,
+        reference_id=job.reference_id,
+        abort_requested=job.abort_requested,
+    )
 
 
 def queue_snapshot(snap: monitor.Snapshot) -> screening_pb2.TaskQueueSnapshot:
     return screening_pb2.TaskQueueSnapshot(
         time=timestamp(snap.time),
-        depth=[screening_pb2.QueueDepth(queue=d.queue, priority=d.priority, ready=d.ready, scheduled=d.scheduled)
-               for d in snap.depth],
-        workers=[screening_pb2.QueueWorker(id=w.id, name=w.name, queues=w.queues, concurrency=w.concurrency,
-                                           last_heartbeat=timestamp(w.last_heartbeat), stalled=w.stalled,
-                                           current_jobs=[queue_job(j) for j in w.current_jobs])
-                 for w in snap.workers],
+        depth=[
+            screening_pb2.QueueDepth(queue=d.queue, priority=d.priority, ready=d.ready, scheduled=d.scheduled)
+            for d in snap.depth
+        ],
+        workers=[
+            screening_pb2.QueueWorker(
+                id=w.id,
+                name=w.name,
+                queues=w.queues,
+                concurrency=w.concurrency,
+                last_heartbeat=timestamp(w.last_heartbeat),
+                stalled=w.stalled,
+                current_jobs=[queue_job(j) for j in w.current_jobs],
+            )
+            for w in snap.workers
+        ],
         jobs=[queue_job(j) for j in snap.jobs],
-        throughput=[screening_pb2.ThroughputBucket(minute=timestamp(t.minute), queue=t.queue, succeeded=t.succeeded,
-                                                   failed=t.failed) for t in snap.throughput],
-        throughput_minutes=snap.minutes)
+        throughput=[
+            screening_pb2.ThroughputBucket(
+                minute=timestamp(t.minute), queue=t.queue, succeeded=t.succeeded, failed=t.failed
+            )
+            for t in snap.throughput
+        ],
+        throughput_minutes=snap.minutes,
+    )
 
 
 # --- anything -> JSON object (analysis, safety report, traces from the pipeline) -------------------------
 
+
 def as_json(value: Any) -> Any:
     """A JSON-able form of a protobuf message, dataclass, pydantic model, mapping or list."""
     if isinstance(value, Message):
-        return json_format.MessageToDict(value, preserving_proto_field_name=True,
-                                          always_print_fields_with_no_presence=True)
+        return json_format.MessageToDict(
+            value, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: as_json(v) for k, v in dataclasses.asdict(value).items()}
     dump = getattr(value, "model_dump", None)

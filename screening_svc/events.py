@@ -45,8 +45,17 @@ class TaskEvent:
 
     @classmethod
     def from_task(cls, task: TaskRecord) -> TaskEvent:
-        return cls(task.id, task.version, task.state, task.stage, task.percent, task.message, task.error,
-                   task.result_id, task.updated_at)
+        return cls(
+            task.id,
+            task.version,
+            task.state,
+            task.stage,
+            task.percent,
+            task.message,
+            task.error,
+            task.result_id,
+            task.updated_at,
+        )
 
     @classmethod
     def from_payload(cls, task_id: str, payload: str) -> TaskEvent:
@@ -55,8 +64,17 @@ class TaskEvent:
             when = datetime.fromisoformat(data["time"])
         except (TypeError, ValueError):
             when = datetime.now(UTC)
-        return cls(task_id, int(data["version"]), data["state"], data["stage"], float(data["percent"]),
-                   data.get("message", ""), data.get("error", ""), data.get("result_id", ""), when)
+        return cls(
+            task_id,
+            int(data["version"]),
+            data["state"],
+            data["stage"],
+            float(data["percent"]),
+            data.get("message", ""),
+            data.get("error", ""),
+            data.get("result_id", ""),
+            when,
+        )
 
 
 @dataclass
@@ -167,8 +185,9 @@ class EventHub:
                 sub.queue.put_nowait(None)
 
 
-async def watch_task(store: TaskStore, hub: EventHub, task_id: str, *,
-                     reread_s: float = 5.0) -> AsyncIterator[TaskEvent]:
+async def watch_task(
+    store: TaskStore, hub: EventHub, task_id: str, *, reread_s: float = 5.0
+) -> AsyncIterator[TaskEvent]:
     """The task's current state, then each later change, ending after the final one."""
     async with hub.subscribe(task_id) as sub:
         last = TaskEvent.from_task(await store.get(task_id))

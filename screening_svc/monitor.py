@@ -170,11 +170,22 @@ def _job(row: dict[str, Any]) -> QueueJob:
     # Done attempts are counted when they end; the one running now counts too.
     attempts = int(row["attempts"]) + (1 if row["status"] == "doing" else 0)
     args = {str(k): v if isinstance(v, str) else str(v) for k, v in (row["args"] or {}).items()}
-    return QueueJob(id=int(row["id"]), queue=row["queue_name"], task_name=row["task_name"],
-                    priority=int(row["priority"]), state=row["status"], attempts=attempts, args=args,
-                    worker_id=row["worker_id"], worker_name=row["worker_name"] or "", deferred_at=row["deferred_at"],
-                    started_at=row["started_at"], finished_at=row["finished_at"], scheduled_at=row["scheduled_at"],
-                    abort_requested=bool(row["abort_requested"]))
+    return QueueJob(
+        id=int(row["id"]),
+        queue=row["queue_name"],
+        task_name=row["task_name"],
+        priority=int(row["priority"]),
+        state=row["status"],
+        attempts=attempts,
+        args=args,
+        worker_id=row["worker_id"],
+        worker_name=row["worker_name"] or "",
+        deferred_at=row["deferred_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        scheduled_at=row["scheduled_at"],
+        abort_requested=bool(row["abort_requested"]),
+    )
 
 
 class TaskMonitor:
@@ -200,13 +211,21 @@ class TaskMonitor:
 
     async def snapshot(self, filters: Filters) -> Snapshot:
         recent, running, depth, workers, throughput, now = await asyncio.gather(
-            self._rows(_RECENT, {"queue": filters.queue or None, "status": filters.state or None,
-                                 "task": filters.task_name or None, "limit": filters.limit}),
+            self._rows(
+                _RECENT,
+                {
+                    "queue": filters.queue or None,
+                    "status": filters.state or None,
+                    "task": filters.task_name or None,
+                    "limit": filters.limit,
+                },
+            ),
             self._rows(_RUNNING, {}),
             self._rows(_DEPTH, {}),
             self._rows(_WORKERS, {"stall": self._stalled_after_s}),
             self._rows(_THROUGHPUT, {"minutes": filters.minutes}),
-            self._rows("SELECT now() AS now", {}))
+            self._rows("SELECT now() AS now", {}),
+        )
         jobs = await self.with_errors([_job(r) for r in recent])
         doing: dict[int, list[QueueJob]] = {}
         for row in running:
@@ -216,12 +235,24 @@ class TaskMonitor:
         return Snapshot(
             time=now[0]["now"],
             depth=[Depth(r["queue_name"], int(r["priority"]), int(r["ready"]), int(r["scheduled"])) for r in depth],
-            workers=[Worker(int(r["id"]), r["name"] or "", list(r["queues"] or []), int(r["concurrency"] or 0),
-                            r["last_heartbeat"], bool(r["stalled"]), doing.get(int(r["id"]), [])) for r in workers],
+            workers=[
+                Worker(
+                    int(r["id"]),
+                    r["name"] or "",
+                    list(r["queues"] or []),
+                    int(r["concurrency"] or 0),
+                    r["last_heartbeat"],
+                    bool(r["stalled"]),
+                    doing.get(int(r["id"]), []),
+                )
+                for r in workers
+            ],
             jobs=jobs,
-            throughput=[Throughput(r["minute"], r["queue_name"], int(r["succeeded"]), int(r["failed"]))
-                        for r in throughput],
-            minutes=filters.minutes)
+            throughput=[
+                Throughput(r["minute"], r["queue_name"], int(r["succeeded"]), int(r["failed"])) for r in throughput
+            ],
+            minutes=filters.minutes,
+        )
 
     async def with_errors(self, jobs: list[QueueJob]) -> list[QueueJob]:
         """The jobs with the last error of the screening task or e-mail each works on."""
@@ -230,8 +261,9 @@ class TaskMonitor:
         errors: dict[str, str] = {}
         if tasks:
             async with self._pool.connection() as conn:
-                cur = await conn.execute("SELECT id::text, error FROM screening.tasks WHERE id = ANY(%s::uuid[])",
-                                         (tasks,))
+                cur = await conn.execute(
+                    "SELECT id::text, error FROM screening.tasks WHERE id = ANY(%s::uuid[])", (tasks,)
+                )
                 errors.update({str(i): str(e) for i, e in await cur.fetchall()})
         errors.update(await self._outbox.errors(mails))
         return [_replace_error(j, errors.get(j.reference_id, "")) for j in jobs]

@@ -58,9 +58,16 @@ class PipelineOutcome:
 class Pipeline:
     """retriever → (analyzer ‖ interviewer), reporting stages through `on_stage`."""
 
-    def __init__(self, catalog: Catalog, engines: Mapping[str, Engine], *, questions: int = DEFAULT_QUESTIONS,
-                 peers_k: int = 5, tools: Mapping[str, Tool] | None = None,
-                 score_gap: int = score_check.DEFAULT_GAP) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        engines: Mapping[str, Engine],
+        *,
+        questions: int = DEFAULT_QUESTIONS,
+        peers_k: int = 5,
+        tools: Mapping[str, Tool] | None = None,
+        score_gap: int = score_check.DEFAULT_GAP,
+    ) -> None:
         self.engines = dict(engines)
         self.score_gap = score_gap
         self.questions = questions
@@ -68,8 +75,9 @@ class Pipeline:
         self.analyzer = AnalyzerAgent(self.engines)
         self.interviewer = InterviewerAgent(self.engines)
 
-    async def run(self, candidate_id: str, job_id: str, engine: str, on_stage: OnStage,
-                  on_questions: OnQuestions | None = None) -> PipelineOutcome:
+    async def run(
+        self, candidate_id: str, job_id: str, engine: str, on_stage: OnStage, on_questions: OnQuestions | None = None
+    ) -> PipelineOutcome:
         """Screen one candidate for one job. Raises the retriever's or analyzer's error when it fails (and
         whatever `on_stage` raises, e.g. when the task was cancelled). `on_questions` hears the interviewer's
         questions when they are ready while the analyzer still runs (the merge may still set them aside)."""
@@ -119,10 +127,12 @@ class Pipeline:
             outcome.traces.append(cross_trace)
         if evidence_score is not None:
             outcome.evidence_score = evidence_score
-            outcome.score_issue = score_check.gap_issue(int(outcome.analysis["match_score"]), evidence_score,
-                                                        self.score_gap)
-        await on_stage("interviewing", 80.0,
-                       f"{len(outcome.analysis['interview_questions'])} interview questions ready")
+            outcome.score_issue = score_check.gap_issue(
+                int(outcome.analysis["match_score"]), evidence_score, self.score_gap
+            )
+        await on_stage(
+            "interviewing", 80.0, f"{len(outcome.analysis['interview_questions'])} interview questions ready"
+        )
         return outcome
 
     def _start_cross_check(self, state: SharedState) -> asyncio.Task[EngineResult] | None:
@@ -136,8 +146,9 @@ class Pipeline:
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failure is reported, not leaked
         return task
 
-    async def _cross_score(self, cross: asyncio.Task[EngineResult] | None,
-                           result: EngineResult) -> tuple[int | None, AgentTrace | None]:
+    async def _cross_score(
+        self, cross: asyncio.Task[EngineResult] | None, result: EngineResult
+    ) -> tuple[int | None, AgentTrace | None]:
         """The evidence score to compare with an LLM's analysis (None when evidence wrote it, or it failed),
         and the trace of that check (its own agent entry, `score_check`)."""
         if cross is None:
@@ -164,12 +175,20 @@ class Pipeline:
         interview = state.interview
         # The interviewer's dedicated questions win, unless they are an evidence stand-in for an LLM analysis
         # that came with its own questions (its failure is in the interviewer's trace either way).
-        if (interview is not None and len(interview.questions) == self.questions
-                and (not interview.degraded or result.degraded)):
+        if (
+            interview is not None
+            and len(interview.questions) == self.questions
+            and (not interview.degraded or result.degraded)
+        ):
             analysis.interview_questions = list(interview.questions)
         metrics.ENGINE_RUNS.labels(result.engine, str(result.degraded).lower()).inc()
         return PipelineOutcome(
-            analysis=analysis.model_dump(mode="json"), engine=result.engine, engine_version=result.engine_version,
-            model=result.model, degraded=result.degraded, reason=result.reason, traces=traces,
+            analysis=analysis.model_dump(mode="json"),
+            engine=result.engine,
+            engine_version=result.engine_version,
+            model=result.model,
+            degraded=result.degraded,
+            reason=result.reason,
+            traces=traces,
             context=state.context,
         )

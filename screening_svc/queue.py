@@ -73,7 +73,7 @@ class _Retry(BaseRetryStrategy):
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, RetryTask):
-            return RetryDecision(retry_in={"seconds": self._base * (2 ** job.attempts)})
+            return RetryDecision(retry_in={"seconds": self._base * (2**job.attempts)})
         if isinstance(exception, asyncio.CancelledError | pq_exceptions.JobAborted):
             # Shutdown (a user abort is turned into `failed` by procrastinate itself).
             return RetryDecision()
@@ -99,23 +99,26 @@ async def ensure_schema(url: str) -> bool:
 
 
 def make_app(url: str, pool_size: int) -> App:
-    connector = PsycopgConnector(conninfo=url, kwargs={"options": f"-c search_path={SCHEMA}"},
-                                 min_size=1, max_size=pool_size)
+    connector = PsycopgConnector(
+        conninfo=url, kwargs={"options": f"-c search_path={SCHEMA}"}, min_size=1, max_size=pool_size
+    )
     return App(connector=connector)
 
 
 class ScreeningQueue:
     """Defers, cancels and runs screening tasks through procrastinate."""
 
-    def __init__(self, cfg: ScreeningConfig, store: TaskStore, pool: AsyncConnectionPool[Any],
-                 attempt: Attempt) -> None:
+    def __init__(
+        self, cfg: ScreeningConfig, store: TaskStore, pool: AsyncConnectionPool[Any], attempt: Attempt
+    ) -> None:
         self._cfg = cfg
         self._store = store
         self._pool = pool
         self._attempt = attempt
         self.app = make_app(cfg.database_url, pool_size=max(2, cfg.workers + 2))
-        self._task = self.app.task(name=TASK_NAME, queue=QUEUE, pass_context=True,
-                                   retry=_Retry(cfg.retry_wait_s))(self._run_job)
+        self._task = self.app.task(name=TASK_NAME, queue=QUEUE, pass_context=True, retry=_Retry(cfg.retry_wait_s))(
+            self._run_job
+        )
         self._background: list[asyncio.Task[None]] = []
         self.worker_name = worker_name("screening")
 
@@ -151,7 +154,8 @@ class ScreeningQueue:
     async def requeue(self, task: TaskRecord) -> int:
         """Give a reopened task a new queue job (unlike `defer`, a failure leaves the task for orphan adoption)."""
         [job_id] = await self._task.configure(priority=task.priority, queue=QUEUE).batch_defer_async(
-            {"task_id": task.id})
+            {"task_id": task.id}
+        )
         await self._store.attach_queue_jobs([task.id], [job_id])
         return job_id
 
@@ -166,7 +170,8 @@ class ScreeningQueue:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT count(*) FROM procrastinate.procrastinate_jobs WHERE queue_name = %s AND status = 'todo'",
-                (QUEUE,))
+                (QUEUE,),
+            )
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
@@ -181,9 +186,15 @@ class ScreeningQueue:
 
     async def _run_worker(self) -> None:
         cfg = self._cfg
-        options = WorkerOptions(queues=(QUEUE,), role="screening", concurrency=cfg.workers,
-                                heartbeat_s=cfg.heartbeat_s, stalled_after_s=cfg.stalled_after_s, poll_s=cfg.poll_s,
-                                shutdown_grace_s=cfg.shutdown_grace_s)
+        options = WorkerOptions(
+            queues=(QUEUE,),
+            role="screening",
+            concurrency=cfg.workers,
+            heartbeat_s=cfg.heartbeat_s,
+            stalled_after_s=cfg.stalled_after_s,
+            poll_s=cfg.poll_s,
+            shutdown_grace_s=cfg.shutdown_grace_s,
+        )
         await WorkerRunner(self.app, self._pool, options).run()
 
     async def _run_job(self, context: JobContext, task_id: str) -> None:
@@ -204,7 +215,7 @@ class ScreeningQueue:
         except Exception as exc:
             reason = describe(exc)
             if is_transient(exc) and attempts + 1 < self._cfg.max_attempts:
-                wait = self._cfg.retry_wait_s * (2 ** attempts)
+                wait = self._cfg.retry_wait_s * (2**attempts)
                 await self._store.requeue(task_id, f"attempt {attempts + 1} failed; retrying in {wait:g}s", reason)
                 metrics.TASK_RETRIES.labels("error").inc()
                 raise RetryTask(reason) from exc
@@ -239,8 +250,9 @@ class ScreeningQueue:
 
     async def _prune_finished(self) -> None:
         """Forget finished jobs (every queue) after the retention the monitor shows them for."""
-        await self.app.job_manager.delete_old_jobs(self._cfg.job_retention_h, include_failed=True,
-                                                   include_cancelled=True, include_aborted=True)
+        await self.app.job_manager.delete_old_jobs(
+            self._cfg.job_retention_h, include_failed=True, include_cancelled=True, include_aborted=True
+        )
         await forget_departed(self._pool)
 
     async def _adopt_orphans(self) -> int:
@@ -259,15 +271,20 @@ class ScreeningQueue:
             await self._store.attach_queue_jobs([t.id for t in tasks], job_ids)
             metrics.TASK_RETRIES.labels("orphaned").inc(len(tasks))
         if linked or orphans:
-            log.warning("adopted %d orphaned task(s): %d linked to their queued job, %d queued anew",
-                        linked + len(orphans), linked, len(orphans))
+            log.warning(
+                "adopted %d orphaned task(s): %d linked to their queued job, %d queued anew",
+                linked + len(orphans),
+                linked,
+                len(orphans),
+            )
         return linked + len(orphans)
 
     async def _requeue_stalled(self) -> int:
         manager = self.app.job_manager
         await manager.prune_stalled_workers(self._cfg.stalled_after_s)
-        stalled = await manager.get_stalled_jobs(queue=QUEUE, task_name=TASK_NAME,
-                                                 seconds_since_heartbeat=self._cfg.stalled_after_s)
+        stalled = await manager.get_stalled_jobs(
+            queue=QUEUE, task_name=TASK_NAME, seconds_since_heartbeat=self._cfg.stalled_after_s
+        )
         count = 0
         for job in stalled:
             try:
@@ -285,8 +302,10 @@ class ScreeningQueue:
             # retry_job only UPDATEs the row; wake idle workers now instead of at their next poll.
             payload = json.dumps({"type": "job_inserted", "job_id": None})
             async with self._pool.connection() as conn:
-                await conn.execute("SELECT pg_notify(%s, %s), pg_notify(%s, %s)",
-                                   (f"procrastinate_queue_v1#{QUEUE}", payload, "procrastinate_any_queue_v1", payload))
+                await conn.execute(
+                    "SELECT pg_notify(%s, %s), pg_notify(%s, %s)",
+                    (f"procrastinate_queue_v1#{QUEUE}", payload, "procrastinate_any_queue_v1", payload),
+                )
         return count
 
     async def _refresh_gauges_forever(self) -> None:

@@ -30,8 +30,9 @@ class Retried:
 
 
 class QueueControl:
-    def __init__(self, app: App, monitor: TaskMonitor, store: TaskStore, queue: ScreeningQueue,
-                 relay: MailRelay) -> None:
+    def __init__(
+        self, app: App, monitor: TaskMonitor, store: TaskStore, queue: ScreeningQueue, relay: MailRelay
+    ) -> None:
         self._app = app
         self._monitor = monitor
         self._store = store
@@ -61,8 +62,9 @@ class QueueControl:
     async def retry(self, job_id: int) -> Retried:
         job = await self._get(job_id)
         if job.state not in _RERUNNABLE:
-            raise FailedPrecondition(f"queue job {job_id} is {job.state}; only failed, cancelled or aborted jobs "
-                                     "are retried")
+            raise FailedPrecondition(
+                f"queue job {job_id} is {job.state}; only failed, cancelled or aborted jobs are retried"
+            )
         if job.kind == "screening" and job.reference_id:
             task = await self._store.reopen(job.reference_id)
             new_id = await self._queue.requeue(task)

@@ -32,8 +32,14 @@ if TYPE_CHECKING:  # the pipeline loads the engines (openai and more): __main__ 
 log = logging.getLogger("screening_svc.runner")
 
 # Where each stage starts, in percent; the pipeline may pass its own figure.
-STAGE_PERCENT = {"queued": 0.0, "retrieving": 5.0, "analyzing": 30.0, "interviewing": 55.0, "guarding": 85.0,
-                 "done": 100.0}
+STAGE_PERCENT = {
+    "queued": 0.0,
+    "retrieving": 5.0,
+    "analyzing": 30.0,
+    "interviewing": 55.0,
+    "guarding": 85.0,
+    "done": 100.0,
+}
 UNCHECKED_SUMMARY = "Safety check could not run: guardrail_svc was unavailable ({reason}). Review manually."
 
 # Records a stage; returns False when the work should stop (its task was cancelled).
@@ -45,8 +51,9 @@ LiveEvent = tuple[TaskEvent, ResultRecord | None]
 class PipelineRunner(Protocol):
     """What screening_svc.pipeline.Pipeline offers (see that module)."""
 
-    async def run(self, candidate_id: str, job_id: str, engine: str, on_stage: OnStage,
-                  on_questions: OnQuestions | None = None) -> PipelineOutcome: ...
+    async def run(
+        self, candidate_id: str, job_id: str, engine: str, on_stage: OnStage, on_questions: OnQuestions | None = None
+    ) -> PipelineOutcome: ...
 
 
 class Guard(Protocol):
@@ -74,9 +81,14 @@ def unchecked_report(reason: str) -> common_pb2.SafetyReport:
     return common_pb2.SafetyReport(
         summary=UNCHECKED_SUMMARY.format(reason=reason[:300]),
         has_issues=True,
-        validation=[common_pb2.ValidationIssue(
-            field="safety", code="GUARDRAIL_UNAVAILABLE", severity=common_pb2.SEVERITY_MEDIUM,
-            message="PII, bias and toxicity checks did not run; the result is stored unchecked")],
+        validation=[
+            common_pb2.ValidationIssue(
+                field="safety",
+                code="GUARDRAIL_UNAVAILABLE",
+                severity=common_pb2.SEVERITY_MEDIUM,
+                message="PII, bias and toxicity checks did not run; the result is stored unchecked",
+            )
+        ],
     )
 
 
@@ -84,8 +96,11 @@ def flag_score_gap(report: common_pb2.SafetyReport, gap: ScoreGap | None) -> Non
     """Add the SCORE_GAP issue of `gap` to `report` (and mark the report as having issues)."""
     if gap is None:
         return
-    report.validation.append(common_pb2.ValidationIssue(
-        field=SCORE_GAP_FIELD, code=SCORE_GAP_CODE, severity=common_pb2.SEVERITY_HIGH, message=gap.message))
+    report.validation.append(
+        common_pb2.ValidationIssue(
+            field=SCORE_GAP_FIELD, code=SCORE_GAP_CODE, severity=common_pb2.SEVERITY_HIGH, message=gap.message
+        )
+    )
     report.has_issues = True
     note = "Score cross-check: " + gap.message + "."
     report.summary = f"{report.summary} {note}".strip() if report.summary else note
@@ -119,8 +134,9 @@ class Screener:
                 early.append(asyncio.create_task(self._scan_early(questions)))
 
         try:
-            outcome = await self._pipeline.run(target.candidate_id, target.job_id, engine, on_stage,
-                                               on_questions=scan_early)
+            outcome = await self._pipeline.run(
+                target.candidate_id, target.job_id, engine, on_stage, on_questions=scan_early
+            )
             await on_stage("guarding", None, "checking the analysis for PII, bias and toxicity")
         except BaseException:
             for task in early:
@@ -140,19 +156,39 @@ class Screener:
             traces[0]["context"] = context
         calls = ["GuardrailService.Scan", "GuardrailService.ValidateOutput"]
         if early:
-            calls.insert(0, "GuardrailService.Scan (the interviewer's questions, while the analyzer ran)"
-                         + ("" if early_ok else " (failed; scanned with the rest)"))
-        traces.append({"agent": "guardrail", "duration_ms": guard_ms, "started_at": guard_at.isoformat(),
-                       "tool_calls": calls,
-                       "error": "" if checked else report.summary})
+            calls.insert(
+                0,
+                "GuardrailService.Scan (the interviewer's questions, while the analyzer ran)"
+                + ("" if early_ok else " (failed; scanned with the rest)"),
+            )
+        traces.append(
+            {
+                "agent": "guardrail",
+                "duration_ms": guard_ms,
+                "started_at": guard_at.isoformat(),
+                "tool_calls": calls,
+                "error": "" if checked else report.summary,
+            }
+        )
         analysis = as_json(outcome.analysis)
         toxicity = report.toxicity.score if report.HasField("toxicity") else 0.0
         return NewResult(
-            candidate_id=target.candidate_id, job_id=target.job_id, application_id=target.application_id,
-            engine=outcome.engine, engine_version=outcome.engine_version, model=outcome.model,
-            analysis=analysis, degraded=outcome.degraded, degraded_reason=outcome.reason,
-            safety=as_json(report), safety_checked=checked, pii_count=len(report.pii), bias_count=len(report.bias),
-            toxicity_score=float(toxicity), has_safety_issues=bool(report.has_issues), traces=traces,
+            candidate_id=target.candidate_id,
+            job_id=target.job_id,
+            application_id=target.application_id,
+            engine=outcome.engine,
+            engine_version=outcome.engine_version,
+            model=outcome.model,
+            analysis=analysis,
+            degraded=outcome.degraded,
+            degraded_reason=outcome.reason,
+            safety=as_json(report),
+            safety_checked=checked,
+            pii_count=len(report.pii),
+            bias_count=len(report.bias),
+            toxicity_score=float(toxicity),
+            has_safety_issues=bool(report.has_issues),
+            traces=traces,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
 

@@ -29,8 +29,10 @@ class ScoreGap:
     def message(self) -> str:
         gap = abs(self.llm_score - self.evidence_score)
         direction = "above" if self.llm_score > self.evidence_score else "below"
-        return (f"the LLM's match_score {self.llm_score} is {gap} points {direction} the evidence engine's "
-                f"{self.evidence_score} (limit {self.limit}): the resume may be steering the model; review it")
+        return (
+            f"the LLM's match_score {self.llm_score} is {gap} points {direction} the evidence engine's "
+            f"{self.evidence_score} (limit {self.limit}): the resume may be steering the model; review it"
+        )
 
 
 def gap_issue(llm_score: int, evidence_score: int, limit: int) -> ScoreGap | None:

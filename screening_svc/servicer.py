@@ -64,8 +64,7 @@ class ScreeningServicer(screening_pb2_grpc.ScreeningServiceServicer):
             async for item, stored in stream:  # an error is mapped to a status by the interceptor
                 yield pb.ScreenResponse(event=convert.event(item, stored))
 
-    async def SubmitScreening(self, request: pb.SubmitScreeningRequest,
-                              context: Context) -> pb.SubmitScreeningResponse:
+    async def SubmitScreening(self, request: pb.SubmitScreeningRequest, context: Context) -> pb.SubmitScreeningResponse:
         app, cand, job = convert.target_ids(request.application_id, request.candidate_id, request.job_id)
         priority = convert.priority(request.priority)
         engine = convert.engine(request.engine, self._engine)
@@ -81,20 +80,23 @@ class ScreeningServicer(screening_pb2_grpc.ScreeningServiceServicer):
             await deps.queue.defer([task], priority)
         return pb.SubmitScreeningResponse(task=convert.task(task))
 
-    async def SubmitBatchScreening(self, request: pb.SubmitBatchScreeningRequest,
-                                   context: Context) -> pb.SubmitBatchScreeningResponse:
+    async def SubmitBatchScreening(
+        self, request: pb.SubmitBatchScreeningRequest, context: Context
+    ) -> pb.SubmitBatchScreeningResponse:
         job = convert.uuid_field("job_id", request.job_id)
         priority = convert.priority(request.priority)
         engine = convert.engine(request.engine, self._engine)
         deps = self.d
         targets = await deps.targets.applications(job)
         tasks = await deps.store.create(
-            [TaskSpec(t.candidate_id, t.job_id, t.application_id, engine, priority) for t in targets])
+            [TaskSpec(t.candidate_id, t.job_id, t.application_id, engine, priority) for t in targets]
+        )
         await deps.queue.defer(tasks, priority)
         return pb.SubmitBatchScreeningResponse(tasks=[convert.task(t) for t in tasks])
 
-    async def GetScreeningTask(self, request: pb.GetScreeningTaskRequest,
-                               context: Context) -> pb.GetScreeningTaskResponse:
+    async def GetScreeningTask(
+        self, request: pb.GetScreeningTaskRequest, context: Context
+    ) -> pb.GetScreeningTaskResponse:
         task_id = convert.uuid_field("id", request.id)
         task = await self.d.store.get(task_id)
         reply = pb.GetScreeningTaskResponse(task=convert.task(task))
@@ -102,8 +104,9 @@ class ScreeningServicer(screening_pb2_grpc.ScreeningServiceServicer):
             reply.result.CopyFrom(convert.result(await self.d.store.result(task.result_id)))
         return reply
 
-    async def WatchScreeningTask(self, request: pb.WatchScreeningTaskRequest,
-                                 context: Context) -> AsyncIterator[pb.WatchScreeningTaskResponse]:
+    async def WatchScreeningTask(
+        self, request: pb.WatchScreeningTaskRequest, context: Context
+    ) -> AsyncIterator[pb.WatchScreeningTaskResponse]:
         task_id = convert.uuid_field("id", request.id)
         deps = self.d
         async for item in watch_task(deps.store, deps.hub, task_id):
@@ -112,40 +115,48 @@ class ScreeningServicer(screening_pb2_grpc.ScreeningServiceServicer):
                 stored = await deps.store.result(item.result_id)
             yield pb.WatchScreeningTaskResponse(event=convert.event(item, stored))
 
-    async def CancelScreeningTask(self, request: pb.CancelScreeningTaskRequest,
-                                  context: Context) -> pb.CancelScreeningTaskResponse:
+    async def CancelScreeningTask(
+        self, request: pb.CancelScreeningTaskRequest, context: Context
+    ) -> pb.CancelScreeningTaskResponse:
         task_id = convert.uuid_field("id", request.id)
         deps = self.d
         task = await deps.store.cancel(task_id)
         await deps.queue.cancel(task)
         return pb.CancelScreeningTaskResponse(task=convert.task(task))
 
-    async def ListScreeningResults(self, request: pb.ListScreeningResultsRequest,
-                                   context: Context) -> pb.ListScreeningResultsResponse:
+    async def ListScreeningResults(
+        self, request: pb.ListScreeningResultsRequest, context: Context
+    ) -> pb.ListScreeningResultsResponse:
         size = convert.page_size(request.page_size)
         page, token = await self.d.store.results(
             job_id=convert.uuid_field("job_id", request.job_id, required=False),
             candidate_id=convert.uuid_field("candidate_id", request.candidate_id, required=False),
             application_id=convert.uuid_field("application_id", request.application_id, required=False),
-            page_size=size, page_token=request.page_token)
+            page_size=size,
+            page_token=request.page_token,
+        )
         return pb.ListScreeningResultsResponse(results=[convert.result(r) for r in page], next_page_token=token)
 
-    async def GetScreeningResult(self, request: pb.GetScreeningResultRequest,
-                                 context: Context) -> pb.GetScreeningResultResponse:
+    async def GetScreeningResult(
+        self, request: pb.GetScreeningResultRequest, context: Context
+    ) -> pb.GetScreeningResultResponse:
         result_id = convert.uuid_field("id", request.id)
         return pb.GetScreeningResultResponse(result=convert.result(await self.d.store.result(result_id)))
 
     # --- the task queue ------------------------------------------------------------------------------
 
     async def GetTaskQueue(self, request: pb.GetTaskQueueRequest, context: Context) -> pb.GetTaskQueueResponse:
-        filters = convert.queue_filters(request.queue, request.state, request.task_name, request.limit,
-                                        request.throughput_minutes)
+        filters = convert.queue_filters(
+            request.queue, request.state, request.task_name, request.limit, request.throughput_minutes
+        )
         return pb.GetTaskQueueResponse(snapshot=convert.queue_snapshot(await self.d.monitor.snapshot(filters)))
 
-    async def WatchTaskQueue(self, request: pb.WatchTaskQueueRequest,
-                             context: Context) -> AsyncIterator[pb.WatchTaskQueueResponse]:
-        filters = convert.queue_filters(request.queue, request.state, request.task_name, request.limit,
-                                        request.throughput_minutes)
+    async def WatchTaskQueue(
+        self, request: pb.WatchTaskQueueRequest, context: Context
+    ) -> AsyncIterator[pb.WatchTaskQueueResponse]:
+        filters = convert.queue_filters(
+            request.queue, request.state, request.task_name, request.limit, request.throughput_minutes
+        )
         low, high = WATCH_INTERVAL
         interval = request.interval_s or 2.0
         if not low <= interval <= high:

@@ -38,7 +38,8 @@ class Targets:
         if application_id:
             try:
                 reply = await self._search.GetApplication(
-                    search_pb2.GetApplicationRequest(id=application_id), timeout=self._timeout)
+                    search_pb2.GetApplicationRequest(id=application_id), timeout=self._timeout
+                )
             except grpc.aio.AioRpcError as exc:
                 raise _mapped(exc, f"application {application_id}") from None
             app = reply.application
@@ -57,7 +58,9 @@ class Targets:
         as skipped. Unknown ids come back NOT_FOUND naming the candidate or the job."""
         request = search_pb2.CreateApplicationRequest(
             application=search_pb2.Application(candidate_id=candidate_id, job_id=job_id),
-            reuse_existing=True, skip_created_email=True)
+            reuse_existing=True,
+            skip_created_email=True,
+        )
         try:
             reply = await self._search.CreateApplication(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
@@ -90,7 +93,8 @@ class Targets:
             try:
                 reply = await self._search.ListApplications(
                     search_pb2.ListApplicationsRequest(job_id=job_id, page_size=500, page_token=token),
-                    timeout=self._timeout)
+                    timeout=self._timeout,
+                )
             except grpc.aio.AioRpcError as exc:
                 raise _mapped(exc, f"applications of job {job_id}") from None
             out.extend(Target(a.candidate_id, a.job_id, a.id) for a in reply.applications)

@@ -149,21 +149,43 @@ def _str(value: Any) -> str:
 
 def _task(row: dict[str, Any]) -> TaskRecord:
     return TaskRecord(
-        id=str(row["id"]), application_id=_str(row["application_id"]), candidate_id=str(row["candidate_id"]),
-        job_id=str(row["job_id"]), engine=row["engine"], priority=row["priority"], state=row["state"],
-        stage=row["stage"], percent=float(row["percent"]), message=row["message"], attempts=row["attempts"],
-        error=row["error"], result_id=_str(row["result_id"]), queue_job_id=row["queue_job_id"],
-        version=row["version"], created_at=row["created_at"], updated_at=row["updated_at"],
+        id=str(row["id"]),
+        application_id=_str(row["application_id"]),
+        candidate_id=str(row["candidate_id"]),
+        job_id=str(row["job_id"]),
+        engine=row["engine"],
+        priority=row["priority"],
+        state=row["state"],
+        stage=row["stage"],
+        percent=float(row["percent"]),
+        message=row["message"],
+        attempts=row["attempts"],
+        error=row["error"],
+        result_id=_str(row["result_id"]),
+        queue_job_id=row["queue_job_id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
 def _result(row: dict[str, Any]) -> ResultRecord:
     return ResultRecord(
-        id=str(row["id"]), task_id=_str(row["task_id"]), application_id=_str(row["application_id"]),
-        candidate_id=str(row["candidate_id"]), job_id=str(row["job_id"]), engine=row["engine"],
-        engine_version=row["engine_version"], model=row["model"], analysis=row["analysis"],
-        degraded=row["degraded"], degraded_reason=row["degraded_reason"], safety=row["safety_report"],
-        safety_checked=row["safety_checked"], traces=row["traces"], duration_ms=float(row["duration_ms"]),
+        id=str(row["id"]),
+        task_id=_str(row["task_id"]),
+        application_id=_str(row["application_id"]),
+        candidate_id=str(row["candidate_id"]),
+        job_id=str(row["job_id"]),
+        engine=row["engine"],
+        engine_version=row["engine_version"],
+        model=row["model"],
+        analysis=row["analysis"],
+        degraded=row["degraded"],
+        degraded_reason=row["degraded_reason"],
+        safety=row["safety_report"],
+        safety_checked=row["safety_checked"],
+        traces=row["traces"],
+        duration_ms=float(row["duration_ms"]),
         created_at=row["created_at"],
     )
 
@@ -175,18 +197,30 @@ def _result_params(result: NewResult, task_id: str | None) -> dict[str, Any]:
         return float(analysis.get(name) or 0.0)
 
     return {
-        "task_id": task_id, "application_id": result.application_id or None,
-        "candidate_id": result.candidate_id, "job_id": result.job_id, "engine": result.engine,
-        "engine_version": result.engine_version, "model": result.model,
+        "task_id": task_id,
+        "application_id": result.application_id or None,
+        "candidate_id": result.candidate_id,
+        "job_id": result.job_id,
+        "engine": result.engine,
+        "engine_version": result.engine_version,
+        "model": result.model,
         "match_score": max(0, min(100, int(analysis.get("match_score") or 0))),
-        "skills_score": score("skills_score"), "experience_score": score("experience_score"),
-        "semantic_score": score("semantic_score"), "confidence": score("confidence"),
-        "recommendation": str(analysis.get("recommendation") or ""), "analysis": Jsonb(analysis),
-        "degraded": result.degraded, "degraded_reason": result.degraded_reason,
-        "pii_count": result.pii_count, "bias_count": result.bias_count,
-        "toxicity_score": result.toxicity_score, "has_safety_issues": result.has_safety_issues,
-        "safety_checked": result.safety_checked, "safety_report": Jsonb(result.safety),
-        "traces": Jsonb(result.traces), "duration_ms": result.duration_ms,
+        "skills_score": score("skills_score"),
+        "experience_score": score("experience_score"),
+        "semantic_score": score("semantic_score"),
+        "confidence": score("confidence"),
+        "recommendation": str(analysis.get("recommendation") or ""),
+        "analysis": Jsonb(analysis),
+        "degraded": result.degraded,
+        "degraded_reason": result.degraded_reason,
+        "pii_count": result.pii_count,
+        "bias_count": result.bias_count,
+        "toxicity_score": result.toxicity_score,
+        "has_safety_issues": result.has_safety_issues,
+        "safety_checked": result.safety_checked,
+        "safety_report": Jsonb(result.safety),
+        "traces": Jsonb(result.traces),
+        "duration_ms": result.duration_ms,
     }
 
 
@@ -196,8 +230,9 @@ class TaskStore:
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self._pool = pool
 
-    async def _one(self, query: LiteralString, params: dict[str, Any],
-                   conn: AsyncConnection[Any] | None = None) -> dict[str, Any] | None:
+    async def _one(
+        self, query: LiteralString, params: dict[str, Any], conn: AsyncConnection[Any] | None = None
+    ) -> dict[str, Any] | None:
         if conn is not None:
             async with conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(query, params)
@@ -207,8 +242,9 @@ class TaskStore:
             row: dict[str, Any] | None = await cur.fetchone()
             return row
 
-    async def _change(self, update: LiteralString, params: dict[str, Any],
-                      conn: AsyncConnection[Any] | None = None) -> TaskRecord | None:
+    async def _change(
+        self, update: LiteralString, params: dict[str, Any], conn: AsyncConnection[Any] | None = None
+    ) -> TaskRecord | None:
         """Run `update` (an UPDATE ... RETURNING *) as CTE `t`, notify watchers, return the new row."""
         row = await self._one("WITH t AS (" + update + ")" + _NOTIFY, params, conn)
         return None if row is None else _task(row)
@@ -228,9 +264,14 @@ class TaskStore:
                    AS s(i, c, j, a, e, p)
             RETURNING *
         """
-        params = {"i": ids, "c": [s.candidate_id for s in specs], "j": [s.job_id for s in specs],
-                  "a": [s.application_id for s in specs], "e": [s.engine for s in specs],
-                  "p": [s.priority for s in specs]}
+        params = {
+            "i": ids,
+            "c": [s.candidate_id for s in specs],
+            "j": [s.job_id for s in specs],
+            "a": [s.application_id for s in specs],
+            "e": [s.engine for s in specs],
+            "p": [s.priority for s in specs],
+        }
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, params)
             rows = {str(r["id"]): _task(r) for r in await cur.fetchall()}
@@ -241,23 +282,36 @@ class TaskStore:
         (and False: it is not new, so it is not deferred again)."""
         async with self._pool.connection() as conn, conn.transaction():
             # Two attempts with one id (a retry racing the first) queue one task: the second waits here.
-            await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                               (LOCK_NAMESPACE, f"screening:{request_id}"))
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_NAMESPACE, f"screening:{request_id}")
+            )
             async with conn.cursor(row_factory=dict_row) as cur:
-                await cur.execute("SELECT t.* FROM screening.request_ids r JOIN screening.tasks t ON t.id = r.task_id "
-                                  "WHERE r.request_id = %s", (request_id,))
+                await cur.execute(
+                    "SELECT t.* FROM screening.request_ids r JOIN screening.tasks t ON t.id = r.task_id "
+                    "WHERE r.request_id = %s",
+                    (request_id,),
+                )
                 row = await cur.fetchone()
                 if row is not None:
                     return _task(row), False
                 await cur.execute(
                     "INSERT INTO screening.tasks (id, candidate_id, job_id, application_id, engine, priority, "
                     "message) VALUES (%s, %s, %s, nullif(%s, '')::uuid, %s, %s, 'queued') RETURNING *",
-                    (str(uuid.uuid4()), spec.candidate_id, spec.job_id, spec.application_id, spec.engine,
-                     spec.priority))
+                    (
+                        str(uuid.uuid4()),
+                        spec.candidate_id,
+                        spec.job_id,
+                        spec.application_id,
+                        spec.engine,
+                        spec.priority,
+                    ),
+                )
                 created = await cur.fetchone()
                 assert created is not None
-                await cur.execute("INSERT INTO screening.request_ids (request_id, task_id) VALUES (%s, %s)",
-                                  (request_id, created["id"]))
+                await cur.execute(
+                    "INSERT INTO screening.request_ids (request_id, task_id) VALUES (%s, %s)",
+                    (request_id, created["id"]),
+                )
             return _task(created), True
 
     async def adopt_queue_jobs(self, older_than_s: float, queue_schema: str, queue: str, task_name: str) -> int:
@@ -276,8 +330,9 @@ class TaskStore:
             cur = await conn.execute(query, {"age": older_than_s, "queue": queue, "task": task_name})
             return int(cur.rowcount)
 
-    async def orphans(self, older_than_s: float, queue_schema: str, queue: str, task_name: str,
-                      limit: int = 500) -> list[TaskRecord]:
+    async def orphans(
+        self, older_than_s: float, queue_schema: str, queue: str, task_name: str, limit: int = 500
+    ) -> list[TaskRecord]:
         """Queued tasks that never got a queue job (the submitter died between insert and defer)."""
         query = sql.SQL("""
             SELECT * FROM screening.tasks t
@@ -315,67 +370,88 @@ class TaskStore:
         """Claim a task for an attempt; None when it was cancelled or already finished meanwhile.
 
         `queue_job_id` fills in the job id when the submitter died before recording it (cancel needs it)."""
-        return await self._change("""
+        return await self._change(
+            """
             UPDATE screening.tasks SET state = 'running', stage = 'queued', percent = 0, error = '',
                    attempts = attempts + 1, message = 'attempt ' || (attempts + 1) || ' on ' || %(worker)s,
                    queue_job_id = coalesce(queue_job_id, %(job)s),
                    version = version + 1, updated_at = clock_timestamp()
              WHERE id = %(id)s AND state IN ('queued', 'running')
-            RETURNING *""", {"id": task_id, "worker": worker, "job": queue_job_id})
+            RETURNING *""",
+            {"id": task_id, "worker": worker, "job": queue_job_id},
+        )
 
     async def progress(self, task_id: str, stage: str, percent: float, message: str) -> bool:
         """Record a stage; False when the task is no longer running (cancelled), so the worker stops."""
-        changed = await self._change("""
+        changed = await self._change(
+            """
             UPDATE screening.tasks SET stage = %(stage)s, percent = %(percent)s, message = %(message)s,
                    version = version + 1, updated_at = clock_timestamp()
              WHERE id = %(id)s AND state = 'running'
-            RETURNING *""", {"id": task_id, "stage": stage, "percent": percent, "message": message})
+            RETURNING *""",
+            {"id": task_id, "stage": stage, "percent": percent, "message": message},
+        )
         return changed is not None
 
     async def requeue(self, task_id: str, message: str, error: str = "") -> TaskRecord | None:
         """Put a running task back to queued (it will be retried); no-op if it was cancelled."""
-        return await self._change("""
+        return await self._change(
+            """
             UPDATE screening.tasks SET state = 'queued', stage = 'queued', percent = 0, message = %(message)s,
                    error = %(error)s, version = version + 1, updated_at = clock_timestamp()
              WHERE id = %(id)s AND state = 'running'
-            RETURNING *""", {"id": task_id, "message": message, "error": error})
+            RETURNING *""",
+            {"id": task_id, "message": message, "error": error},
+        )
 
     async def fail(self, task_id: str, error: str) -> TaskRecord | None:
-        return await self._change("""
+        return await self._change(
+            """
             UPDATE screening.tasks SET state = 'failed', error = %(error)s, message = 'failed',
                    version = version + 1, updated_at = clock_timestamp(), finished_at = clock_timestamp()
              WHERE id = %(id)s AND state IN ('queued', 'running')
-            RETURNING *""", {"id": task_id, "error": error or "failed"})
+            RETURNING *""",
+            {"id": task_id, "error": error or "failed"},
+        )
 
     async def cancel(self, task_id: str) -> TaskRecord:
         """Mark a queued or running task cancelled; FAILED_PRECONDITION once it has finished."""
         async with self._pool.connection() as conn, conn.transaction():
-            row = await self._one("SELECT state FROM screening.tasks WHERE id = %(id)s FOR UPDATE",
-                                  {"id": task_id}, conn)
+            row = await self._one(
+                "SELECT state FROM screening.tasks WHERE id = %(id)s FOR UPDATE", {"id": task_id}, conn
+            )
             if row is None:
                 raise NotFound(f"screening task {task_id} not found")
             if row["state"] in TERMINAL:
                 raise FailedPrecondition(f"screening task {task_id} already {row['state']}; nothing to cancel")
-            changed = await self._change("""
+            changed = await self._change(
+                """
                 UPDATE screening.tasks SET state = 'cancelled', message = 'cancelled by request',
                        version = version + 1, updated_at = clock_timestamp(), finished_at = clock_timestamp()
                  WHERE id = %(id)s
-                RETURNING *""", {"id": task_id}, conn)
+                RETURNING *""",
+                {"id": task_id},
+                conn,
+            )
         assert changed is not None
         return changed
 
     async def reopen(self, task_id: str) -> TaskRecord:
         """Queue a failed or cancelled task again (an operator's retry); FAILED_PRECONDITION otherwise."""
-        changed = await self._change("""
+        changed = await self._change(
+            """
             UPDATE screening.tasks SET state = 'queued', stage = 'queued', percent = 0, queue_job_id = NULL,
                    message = 'retry requested', error = '', finished_at = NULL, version = version + 1,
                    updated_at = clock_timestamp()
              WHERE id = %(id)s AND state IN ('failed', 'cancelled')
-            RETURNING *""", {"id": task_id})
+            RETURNING *""",
+            {"id": task_id},
+        )
         if changed is None:
             task = await self.get(task_id)
-            raise FailedPrecondition(f"screening task {task_id} is {task.state}; only failed or cancelled tasks "
-                                     "are retried")
+            raise FailedPrecondition(
+                f"screening task {task_id} is {task.state}; only failed or cancelled tasks are retried"
+            )
         return changed
 
     async def complete(self, task_id: str, result: NewResult) -> tuple[TaskRecord, ResultRecord] | None:
@@ -385,18 +461,23 @@ class TaskStore:
         second success; the UNIQUE upsert keeps one result row either way.
         """
         async with self._pool.connection() as conn, conn.transaction():
-            row = await self._one("SELECT state FROM screening.tasks WHERE id = %(id)s FOR UPDATE",
-                                  {"id": task_id}, conn)
+            row = await self._one(
+                "SELECT state FROM screening.tasks WHERE id = %(id)s FOR UPDATE", {"id": task_id}, conn
+            )
             if row is None or row["state"] != "running":
                 return None
             stored = await self._one(_UPSERT_RESULT, _result_params(result, task_id), conn)
             assert stored is not None
-            task = await self._change("""
+            task = await self._change(
+                """
                 UPDATE screening.tasks SET state = 'succeeded', stage = 'done', percent = 100, error = '',
                        message = 'done', result_id = %(result_id)s, version = version + 1,
                        updated_at = clock_timestamp(), finished_at = clock_timestamp()
                  WHERE id = %(id)s
-                RETURNING *""", {"id": task_id, "result_id": stored["id"]}, conn)
+                RETURNING *""",
+                {"id": task_id, "result_id": stored["id"]},
+                conn,
+            )
         assert task is not None
         return task, _result(stored)
 
@@ -414,8 +495,15 @@ class TaskStore:
             raise NotFound(f"screening result {result_id} not found")
         return _result(row)
 
-    async def results(self, *, job_id: str = "", candidate_id: str = "", application_id: str = "",
-                      page_size: int = 50, page_token: str = "") -> tuple[list[ResultRecord], str]:
+    async def results(
+        self,
+        *,
+        job_id: str = "",
+        candidate_id: str = "",
+        application_id: str = "",
+        page_size: int = 50,
+        page_token: str = "",
+    ) -> tuple[list[ResultRecord], str]:
         """Newest first, keyset-paginated; the token is opaque to callers."""
         after = page_tokens.decode(page_token)
         query: LiteralString = """
@@ -427,9 +515,14 @@ class TaskStore:
              ORDER BY created_at DESC, id DESC
              LIMIT %(limit)s
         """
-        params = {"job": job_id or None, "cand": candidate_id or None, "app": application_id or None,
-                  "after_c": after[0] if after else None, "after_i": after[1] if after else None,
-                  "limit": page_size + 1}
+        params = {
+            "job": job_id or None,
+            "cand": candidate_id or None,
+            "app": application_id or None,
+            "after_c": after[0] if after else None,
+            "after_i": after[1] if after else None,
+            "limit": page_size + 1,
+        }
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, params)
             rows = await cur.fetchall()

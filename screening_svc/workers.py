@@ -49,11 +49,19 @@ class WorkerRunner:
     def _worker(self) -> Worker:
         o = self._options
         # Finished jobs stay (the monitor shows them); `prune_finished` removes old ones.
-        return Worker(app=self._app, queues=list(o.queues), name=self.name, concurrency=o.concurrency,
-                      install_signal_handlers=False, update_heartbeat_interval=o.heartbeat_s,
-                      stalled_worker_timeout=o.stalled_after_s, fetch_job_polling_interval=o.poll_s,
-                      abort_job_polling_interval=o.poll_s, shutdown_graceful_timeout=o.shutdown_grace_s,
-                      delete_jobs="never")
+        return Worker(
+            app=self._app,
+            queues=list(o.queues),
+            name=self.name,
+            concurrency=o.concurrency,
+            install_signal_handlers=False,
+            update_heartbeat_interval=o.heartbeat_s,
+            stalled_worker_timeout=o.stalled_after_s,
+            fetch_job_polling_interval=o.poll_s,
+            abort_job_polling_interval=o.poll_s,
+            shutdown_graceful_timeout=o.shutdown_grace_s,
+            delete_jobs="never",
+        )
 
     async def run(self) -> None:
         while True:
@@ -83,7 +91,8 @@ class WorkerRunner:
                     "INSERT INTO screening.queue_workers (worker_id, name, queues, concurrency) "
                     "VALUES (%s, %s, %s, %s) ON CONFLICT (worker_id) DO UPDATE SET name = EXCLUDED.name, "
                     "queues = EXCLUDED.queues, concurrency = EXCLUDED.concurrency",
-                    (worker.worker_id, self.name, list(o.queues), o.concurrency))
+                    (worker.worker_id, self.name, list(o.queues), o.concurrency),
+                )
         except Exception as exc:  # the monitor then shows the worker by id only
             log.warning("cannot record the name of worker %s: %s", worker.worker_id, exc)
 
@@ -93,5 +102,6 @@ async def forget_departed(pool: AsyncConnectionPool[Any]) -> int:
     async with pool.connection() as conn:
         cur = await conn.execute(
             "DELETE FROM screening.queue_workers w WHERE NOT EXISTS "
-            "(SELECT 1 FROM procrastinate.procrastinate_workers p WHERE p.id = w.worker_id)")
+            "(SELECT 1 FROM procrastinate.procrastinate_workers p WHERE p.id = w.worker_id)"
+        )
         return int(cur.rowcount)

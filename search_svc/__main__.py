@@ -40,8 +40,7 @@ async def main() -> None:
     parsers_ready = asyncio.create_task(parsers.start(), name="search-parsers")
     try:
         applied = await migrate(config.database_url, "catalog", MIGRATIONS)
-        pool = await open_pool(config.database_url, min_size=1, max_size=config.pool_max, timeout=60,
-                               name="search")
+        pool = await open_pool(config.database_url, min_size=1, max_size=config.pool_max, timeout=60, name="search")
     except HiremeshError as exc:
         log.error("cannot start: %s", exc.message)
         await server.stop(0)
@@ -59,22 +58,30 @@ async def main() -> None:
         raise SystemExit(1) from None
     log.info("catalog schema ready (%s)", ", ".join(applied) if applied else "up to date")
     log.info("candidate e-mail templates from %s", config.mail_templates.source)
-    embedder = Embedder(embedding_stub(config.embedding_addr), timeout=config.embed_timeout,
-                        batch=config.embed_batch)
+    embedder = Embedder(embedding_stub(config.embedding_addr), timeout=config.embed_timeout, batch=config.embed_batch)
     with contextlib.suppress(OSError):  # the folder operators drop files in for ImportCandidates.folder
         config.import_root.mkdir(parents=True, exist_ok=True)
     candidates = Candidates(pool, embedder, parsers)
     jobs = Jobs(pool, embedder)
     reembedder = Reembedder(candidates, jobs)
     outbox = Outbox(pool, config.mail_templates)
-    servicer.attach(Backend(candidates, jobs, Applications(pool, outbox), outbox,
-                            Ranker(pool, embedder, config.fusion, config.lexical_budget), reembedder,
-                            config.import_root))
+    servicer.attach(
+        Backend(
+            candidates,
+            jobs,
+            Applications(pool, outbox),
+            outbox,
+            Ranker(pool, embedder, config.fusion, config.lexical_budget),
+            reembedder,
+            config.import_root,
+        )
+    )
 
     catchup: asyncio.Task[None] | None = None
     if config.catchup_interval > 0:
-        catchup = asyncio.create_task(reembedder.run(config.catchup_interval, config.catchup_batch),
-                                      name="search-catchup")
+        catchup = asyncio.create_task(
+            reembedder.run(config.catchup_interval, config.catchup_batch), name="search-catchup"
+        )
 
     watcher = asyncio.create_task(watch_database(pool, server.set_serving), name="search-db-watch")
     folder = asyncio.create_task(term_stats.run(pool, config.term_stats_interval), name="search-term-stats")

@@ -17,7 +17,8 @@ from search_svc.records import APPLICATION_FIELDS, APPLICATION_STATUSES, DECIDED
 
 _COLUMNS = ("id", "candidate_id", "job_id", "status", "notes", "applied_at", "updated_at", "decided_at")
 _SELECT = sql.SQL("SELECT {cols} FROM catalog.applications").format(
-    cols=sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS))
+    cols=sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
+)
 _DECIDED = sorted(DECIDED_STATUSES)
 
 
@@ -33,9 +34,17 @@ class Applications:
         self.pool = pool
         self.outbox = outbox
 
-    async def create(self, candidate_id: str, job_id: str, status: str = "", notes: str = "", *,
-                     reuse_existing: bool = False, opened_for_candidate: bool = False,
-                     request_id: str = "") -> tuple[Application, bool]:
+    async def create(
+        self,
+        candidate_id: str,
+        job_id: str,
+        status: str = "",
+        notes: str = "",
+        *,
+        reuse_existing: bool = False,
+        opened_for_candidate: bool = False,
+        request_id: str = "",
+    ) -> tuple[Application, bool]:
         """The new application and True, or (with `reuse_existing`) the pair's existing one and False; with a
         `request_id` seen before, the one that request created (and True, as it answered then).
 
@@ -45,9 +54,11 @@ class Applications:
         job_id = paging.parse_id(job_id, "application.job_id")
         status = status or "pending"
         _check_status(status)
-        query = ("INSERT INTO catalog.applications (candidate_id, job_id, status, notes, decided_at) "
-                 "VALUES (%s, %s, %s, %s, CASE WHEN %s::text = ANY(%s::text[]) THEN now() END) "
-                 "ON CONFLICT (candidate_id, job_id) DO NOTHING RETURNING id")
+        query = (
+            "INSERT INTO catalog.applications (candidate_id, job_id, status, notes, decided_at) "
+            "VALUES (%s, %s, %s, %s, CASE WHEN %s::text = ANY(%s::text[]) THEN now() END) "
+            "ON CONFLICT (candidate_id, job_id) DO NOTHING RETURNING id"
+        )
         try:
             async with self.pool.connection() as conn, conn.transaction():
                 if request_id and (done := await request_ids.claim(conn, "application", request_id)):
@@ -74,8 +85,10 @@ class Applications:
 
     async def _of_pair(self, candidate_id: str, job_id: str) -> Application | None:
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(sql.SQL("{select} WHERE candidate_id = %s AND job_id = %s").format(select=_SELECT),
-                              (candidate_id, job_id))
+            await cur.execute(
+                sql.SQL("{select} WHERE candidate_id = %s AND job_id = %s").format(select=_SELECT),
+                (candidate_id, job_id),
+            )
             row = await cur.fetchone()
         return Application.from_row(row) if row else None
 
@@ -103,16 +116,20 @@ class Applications:
             status = changes["status"]
             _check_status(status)
             # A repeated decision keeps its original time; a new decision is stamped now.
-            sets.append(sql.SQL(
-                "decided_at = CASE WHEN %s::text = ANY(%s::text[]) THEN "
-                "CASE WHEN status = %s::text AND decided_at IS NOT NULL THEN decided_at ELSE now() END END, "
-                "status = %s::text"))
+            sets.append(
+                sql.SQL(
+                    "decided_at = CASE WHEN %s::text = ANY(%s::text[]) THEN "
+                    "CASE WHEN status = %s::text AND decided_at IS NOT NULL THEN decided_at ELSE now() END END, "
+                    "status = %s::text"
+                )
+            )
             params += [status, _DECIDED, status, status]
         query = sql.SQL("UPDATE catalog.applications SET {sets} WHERE id = %s").format(sets=sql.SQL(", ").join(sets))
         async with self.pool.connection() as conn, conn.transaction():
             # The row lock orders concurrent updates, so each sees the status the previous one left.
-            cur = await conn.execute("SELECT status FROM catalog.applications WHERE id = %s FOR UPDATE",
-                                     (application_id,))
+            cur = await conn.execute(
+                "SELECT status FROM catalog.applications WHERE id = %s FOR UPDATE", (application_id,)
+            )
             before = await cur.fetchone()
             if before is None:
                 raise NotFound(f"application {application_id} not found")
@@ -128,8 +145,9 @@ class Applications:
             if cur.rowcount == 0:
                 raise NotFound(f"application {application_id} not found")
 
-    async def list(self, size: int, token: str, job_id: str = "", candidate_id: str = "",
-                   status: str = "") -> Page[Application]:
+    async def list(
+        self, size: int, token: str, job_id: str = "", candidate_id: str = "", status: str = ""
+    ) -> Page[Application]:
         size = paging.page_size(size)
         where: list[sql.Composable] = []
         params: list[Any] = []
@@ -153,11 +171,14 @@ class Applications:
         clause = (sql.SQL(" WHERE ") + sql.SQL(" AND ").join(page_where)) if page_where else sql.SQL("")
         count_clause = (sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where)) if where else sql.SQL("")
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(sql.SQL("{select}{where} ORDER BY applied_at, id LIMIT %s").format(
-                select=_SELECT, where=clause), [*page_params, size + 1])
+            await cur.execute(
+                sql.SQL("{select}{where} ORDER BY applied_at, id LIMIT %s").format(select=_SELECT, where=clause),
+                [*page_params, size + 1],
+            )
             rows = await cur.fetchall()
-            await cur.execute(sql.SQL("SELECT count(*) AS n FROM catalog.applications{w}").format(w=count_clause),
-                              params)
+            await cur.execute(
+                sql.SQL("SELECT count(*) AS n FROM catalog.applications{w}").format(w=count_clause), params
+            )
             total = await cur.fetchone()
         next_token = ""
         if len(rows) > size:

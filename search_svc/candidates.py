@@ -39,8 +39,11 @@ from search_svc.records import (
 from search_svc.rows import RowStore, Table, ilike_pattern
 
 _KIND = "candidate"  # in catalog.request_ids
-TABLE = Table("candidates", "candidate", ("id", *CANDIDATE_FIELDS, *CANDIDATE_DERIVED_FIELDS, "resume_sha256",
-                                          "embedded_at", "created_at", "updated_at"))
+TABLE = Table(
+    "candidates",
+    "candidate",
+    ("id", *CANDIDATE_FIELDS, *CANDIDATE_DERIVED_FIELDS, "resume_sha256", "embedded_at", "created_at", "updated_at"),
+)
 _INSERT_FIELDS = (*CANDIDATE_FIELDS, *CANDIDATE_DERIVED_FIELDS)
 MAX_EDUCATION = 20
 MAX_YEARS = 80.0
@@ -59,8 +62,12 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def prepare(given: Candidate, resume: ResumeUpload | None, field: str = "resume",
-            extracted: ingest.ExtractedResume | None = None) -> Candidate:
+def prepare(
+    given: Candidate,
+    resume: ResumeUpload | None,
+    field: str = "resume",
+    extracted: ingest.ExtractedResume | None = None,
+) -> Candidate:
     """A candidate ready to insert: resume text extracted, empty fields filled from it, values checked.
 
     Explicit fields win over extracted ones; the dedupe key is the file's sha256, or the text's when the
@@ -132,8 +139,10 @@ _INSERT = sql.SQL(
     "INSERT INTO catalog.candidates ({cols}, resume_sha256, embedding, embedded_at) "
     "VALUES ({vals}, %s, %s, CASE WHEN %s THEN now() END) "
     "ON CONFLICT (resume_sha256) WHERE resume_sha256 IS NOT NULL DO NOTHING RETURNING id"
-).format(cols=sql.SQL(", ").join(sql.Identifier(c) for c in _INSERT_FIELDS),
-         vals=sql.SQL(", ").join(sql.Placeholder() for _ in _INSERT_FIELDS))
+).format(
+    cols=sql.SQL(", ").join(sql.Identifier(c) for c in _INSERT_FIELDS),
+    vals=sql.SQL(", ").join(sql.Placeholder() for _ in _INSERT_FIELDS),
+)
 
 
 class Candidates(RowStore):
@@ -147,8 +156,9 @@ class Candidates(RowStore):
         """The resume's text, read by a parser worker under the configured limits."""
         return await self.parser.extract(ParseJob(resume.content, resume.media_type, resume.file_name, field))
 
-    async def create(self, given: Candidate, resume: ResumeUpload | None,
-                     request_id: str = "") -> tuple[Candidate, bool]:
+    async def create(
+        self, given: Candidate, resume: ResumeUpload | None, request_id: str = ""
+    ) -> tuple[Candidate, bool]:
         """The new candidate, or the existing one with the same resume and True (deduplicated).
 
         With a `request_id` seen before, the answer the request with that id got (search_svc.request_ids)."""
@@ -183,11 +193,13 @@ class Candidates(RowStore):
             return {}
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT resume_sha256, id FROM catalog.candidates WHERE resume_sha256 = ANY(%s)", (shas,))
+                "SELECT resume_sha256, id FROM catalog.candidates WHERE resume_sha256 = ANY(%s)", (shas,)
+            )
             return {sha: str(cid) for sha, cid in await cur.fetchall()}
 
-    async def insert_many(self, prepared: list[Candidate], vectors: list[np.ndarray] | None, *,
-                          request_id: str = "") -> list[tuple[Candidate, bool]]:
+    async def insert_many(
+        self, prepared: list[Candidate], vectors: list[np.ndarray] | None, *, request_id: str = ""
+    ) -> list[tuple[Candidate, bool]]:
         """Insert prepared candidates in one transaction; a sha256 already present returns that row.
 
         `request_id` (one candidate only) is stored with the outcome in the same transaction."""
@@ -205,8 +217,9 @@ class Candidates(RowStore):
                     out.append((Candidate.from_row(await self.fetch(conn, str(inserted[0]))), False))
                     continue
                 async with conn.cursor(row_factory=dict_row) as dup:
-                    await dup.execute(sql.SQL("{select} WHERE resume_sha256 = %s").format(select=TABLE.select),
-                                      (c.resume_sha256,))
+                    await dup.execute(
+                        sql.SQL("{select} WHERE resume_sha256 = %s").format(select=TABLE.select), (c.resume_sha256,)
+                    )
                     row = await dup.fetchone()
                 assert row is not None  # the conflict was on this key, inside this transaction's snapshot
                 out.append((Candidate.from_row(row), True))
@@ -233,8 +246,9 @@ class Candidates(RowStore):
             current = await self.get(candidate_id)
             merged = replace(current, **changes)
             validate(merged, "candidate")
-            text_changed = any(f in CANDIDATE_TEXT_FIELDS for f in changes) and \
-                candidate_text(merged) != candidate_text(current)
+            text_changed = any(f in CANDIDATE_TEXT_FIELDS for f in changes) and candidate_text(
+                merged
+            ) != candidate_text(current)
             if "resume_text" in changes and merged.resume_text != current.resume_text:
                 changes["resume_sha256"] = text_sha256(merged.resume_text) if merged.resume_text else None
             vector: np.ndarray | None = None
@@ -246,8 +260,14 @@ class Candidates(RowStore):
                 return row
         raise FailedPrecondition(f"candidate {candidate_id} was updated concurrently {_UPDATE_RETRIES} times; retry")
 
-    async def _write(self, candidate_id: str, current: Candidate, changes: dict[str, Any], text_changed: bool,
-                     vector: np.ndarray | None) -> Candidate | None:
+    async def _write(
+        self,
+        candidate_id: str,
+        current: Candidate,
+        changes: dict[str, Any],
+        text_changed: bool,
+        vector: np.ndarray | None,
+    ) -> Candidate | None:
         params = {name: db_value(name, value) for name, value in changes.items()}
         try:
             row = await self.write_if_unchanged(candidate_id, current.updated_at, params, text_changed, vector)
@@ -255,8 +275,9 @@ class Candidates(RowStore):
             raise AlreadyExists("candidate.resume_text: another candidate has the same resume text") from None
         return Candidate.from_row(row) if row is not None else None
 
-    async def list(self, size: int, token: str, location: str = "", skill: str = "",
-                   min_years: float = 0.0) -> Page[Candidate]:
+    async def list(
+        self, size: int, token: str, location: str = "", skill: str = "", min_years: float = 0.0
+    ) -> Page[Candidate]:
         size = paging.page_size(size)
         where: list[sql.Composable] = []
         params: list[Any] = []

@@ -66,8 +66,10 @@ def _lexical_budget() -> lexical.Budget:
     floor = env_int("HIREMESH_SEARCH_LEXICAL_BUDGET", d.floor, min=100, max=10_000_000)
     ceiling = env_int("HIREMESH_SEARCH_LEXICAL_BUDGET_MAX", max(d.ceiling, floor), min=100, max=10_000_000)
     if ceiling < floor:
-        raise ConfigError("HIREMESH_SEARCH_LEXICAL_BUDGET_MAX", f"must be at least HIREMESH_SEARCH_LEXICAL_BUDGET "
-                                                               f"({floor}), got {ceiling}")
+        raise ConfigError(
+            "HIREMESH_SEARCH_LEXICAL_BUDGET_MAX",
+            f"must be at least HIREMESH_SEARCH_LEXICAL_BUDGET ({floor}), got {ceiling}",
+        )
     share = env_float("HIREMESH_SEARCH_LEXICAL_BUDGET_SHARE", d.share, min=0.0, max=1.0)
     return lexical.Budget(floor, share, ceiling)
 
@@ -96,11 +98,11 @@ def parse_limits_from_env() -> ParseLimits:
         max_pages=env_int("HIREMESH_SEARCH_PARSE_MAX_PAGES", d.max_pages, min=1, max=10_000),
         max_ocr_pages=env_int("HIREMESH_SEARCH_PARSE_MAX_OCR_PAGES", d.max_ocr_pages, min=0, max=1000),
         max_chars=env_int("HIREMESH_SEARCH_PARSE_MAX_CHARS", d.max_chars, min=1000, max=2_000_000),
-        max_inflated_bytes=env_int("HIREMESH_SEARCH_PARSE_MAX_INFLATED_MB", d.max_inflated_bytes // MB, min=1,
-                                   max=4096) * MB,
+        max_inflated_bytes=env_int("HIREMESH_SEARCH_PARSE_MAX_INFLATED_MB", d.max_inflated_bytes // MB, min=1, max=4096)
+        * MB,
         max_ratio=env_float("HIREMESH_SEARCH_PARSE_MAX_RATIO", d.max_ratio, min=2.0, max=100_000.0),
-        max_pixels=env_int("HIREMESH_SEARCH_PARSE_MAX_MEGAPIXELS", d.max_pixels // 1_000_000, min=1,
-                           max=1000) * 1_000_000,
+        max_pixels=env_int("HIREMESH_SEARCH_PARSE_MAX_MEGAPIXELS", d.max_pixels // 1_000_000, min=1, max=1000)
+        * 1_000_000,
         timeout_s=env_float("HIREMESH_SEARCH_PARSE_TIMEOUT_S", d.timeout_s, min=0.5, max=3600.0),
         memory_bytes=_memory_limit(d.memory_bytes),
         ocr=env_bool("HIREMESH_SEARCH_PARSE_OCR", d.ocr),

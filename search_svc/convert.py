@@ -33,8 +33,10 @@ _APP_STATUS: dict[int, str] = {
 }
 _APP_STATUS_PB = {v: k for k, v in _APP_STATUS.items()}
 _NOTIFICATION_STATE: dict[int, str] = {
-    search_pb2.NOTIFICATION_STATE_QUEUED: "queued", search_pb2.NOTIFICATION_STATE_SENT: "sent",
-    search_pb2.NOTIFICATION_STATE_FAILED: "failed", search_pb2.NOTIFICATION_STATE_SKIPPED: "skipped",
+    search_pb2.NOTIFICATION_STATE_QUEUED: "queued",
+    search_pb2.NOTIFICATION_STATE_SENT: "sent",
+    search_pb2.NOTIFICATION_STATE_FAILED: "failed",
+    search_pb2.NOTIFICATION_STATE_SKIPPED: "skipped",
 }
 _NOTIFICATION_STATE_PB = {v: k for k, v in _NOTIFICATION_STATE.items()}
 _MODES: dict[int, ranking_policy.Mode] = {
@@ -43,8 +45,11 @@ _MODES: dict[int, ranking_policy.Mode] = {
     search_pb2.SEARCH_MODE_VECTOR: "vector",
     search_pb2.SEARCH_MODE_KEYWORD: "keyword",
 }
-_MODES_PB = {"hybrid": search_pb2.SEARCH_MODE_HYBRID, "vector": search_pb2.SEARCH_MODE_VECTOR,
-             "keyword": search_pb2.SEARCH_MODE_KEYWORD}
+_MODES_PB = {
+    "hybrid": search_pb2.SEARCH_MODE_HYBRID,
+    "vector": search_pb2.SEARCH_MODE_VECTOR,
+    "keyword": search_pb2.SEARCH_MODE_KEYWORD,
+}
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -97,23 +102,36 @@ def notification_state(value: int, field: str) -> str:
 # --- candidates -------------------------------------------------------------------------------------------
 
 _NAME_SOURCE_PB = {
-    "given": search_pb2.NAME_SOURCE_GIVEN, "resume": search_pb2.NAME_SOURCE_RESUME,
-    "file_name": search_pb2.NAME_SOURCE_FILE_NAME, "unnamed": search_pb2.NAME_SOURCE_UNNAMED,
+    "given": search_pb2.NAME_SOURCE_GIVEN,
+    "resume": search_pb2.NAME_SOURCE_RESUME,
+    "file_name": search_pb2.NAME_SOURCE_FILE_NAME,
+    "unnamed": search_pb2.NAME_SOURCE_UNNAMED,
 }
 
 
 def education_in(entries: Any) -> list[Education]:
-    return [Education(e.degree.strip(), e.institution.strip(), int(e.year)) for e in entries
-            if e.degree.strip() or e.institution.strip() or e.year]
+    return [
+        Education(e.degree.strip(), e.institution.strip(), int(e.year))
+        for e in entries
+        if e.degree.strip() or e.institution.strip() or e.year
+    ]
 
 
 def candidate_in(msg: search_pb2.Candidate) -> Candidate:
-    return Candidate(name=msg.name.strip(), email=msg.email.strip(), phone=msg.phone.strip(),
-                     location=msg.location.strip(), headline=msg.headline.strip(),
-                     years_experience=msg.years_experience, skills=list(msg.skills),
-                     resume_file_name=msg.resume_file_name, resume_media_type=msg.resume_media_type,
-                     resume_text=msg.resume_text, email_opt_out=msg.email_opt_out,
-                     education=education_in(msg.education))
+    return Candidate(
+        name=msg.name.strip(),
+        email=msg.email.strip(),
+        phone=msg.phone.strip(),
+        location=msg.location.strip(),
+        headline=msg.headline.strip(),
+        years_experience=msg.years_experience,
+        skills=list(msg.skills),
+        resume_file_name=msg.resume_file_name,
+        resume_media_type=msg.resume_media_type,
+        resume_text=msg.resume_text,
+        email_opt_out=msg.email_opt_out,
+        education=education_in(msg.education),
+    )
 
 
 def resume_in(msg: search_pb2.ResumeFile) -> ResumeUpload:
@@ -134,24 +152,25 @@ def _fill_candidate(msg: search_pb2.Candidate, c: Candidate) -> None:
     msg.resume_file_name, msg.resume_media_type = c.resume_file_name, c.resume_media_type
     msg.resume_sha256, msg.resume_text, msg.headline = c.resume_sha256 or "", c.resume_text, c.headline
     msg.embedding_stale, msg.email_opt_out = c.embedding_stale, c.email_opt_out
-    msg.education.extend(search_pb2.Education(degree=e.degree, institution=e.institution, year=e.year)
-                         for e in c.education)
+    msg.education.extend(
+        search_pb2.Education(degree=e.degree, institution=e.institution, year=e.year) for e in c.education
+    )
     msg.name_source = _NAME_SOURCE_PB.get(c.name_source, search_pb2.NAME_SOURCE_UNSPECIFIED)
     _set_ts(msg.embedded_at, c.embedded_at)
     _set_ts(msg.created_at, c.created_at)
     _set_ts(msg.updated_at, c.updated_at)
 
 
-def mask_changes(mask: field_mask_pb2.FieldMask, msg: Any, writable: tuple[str, ...],
-                 prefix: str) -> dict[str, Any]:
+def mask_changes(mask: field_mask_pb2.FieldMask, msg: Any, writable: tuple[str, ...], prefix: str) -> dict[str, Any]:
     """field -> new value from `msg` for each path (all writable fields when the mask is empty)."""
     paths = list(mask.paths) or list(writable)
     changes: dict[str, Any] = {}
     for path in paths:
         name = path.removeprefix(prefix + ".")
         if name not in writable:
-            raise InvalidArgument("update_mask", f"{path!r} is not an updatable field "
-                                  f"(updatable: {', '.join(writable)})")
+            raise InvalidArgument(
+                "update_mask", f"{path!r} is not an updatable field (updatable: {', '.join(writable)})"
+            )
         value = getattr(msg, name)
         if name == "education":
             value = education_in(value)
@@ -169,11 +188,19 @@ def candidate_changes(req: search_pb2.UpdateCandidateRequest) -> dict[str, Any]:
 
 # --- jobs -------------------------------------------------------------------------------------------------
 
+
 def job_in(msg: search_pb2.Job) -> Job:
-    return Job(title=msg.title, description=msg.description, company=msg.company.strip(),
-               department=msg.department.strip(), location=msg.location.strip(),
-               min_experience=msg.min_experience, max_experience=msg.max_experience,
-               required_skills=list(msg.required_skills), status=job_status(msg.status, "job.status"))
+    return Job(
+        title=msg.title,
+        description=msg.description,
+        company=msg.company.strip(),
+        department=msg.department.strip(),
+        location=msg.location.strip(),
+        min_experience=msg.min_experience,
+        max_experience=msg.max_experience,
+        required_skills=list(msg.required_skills),
+        status=job_status(msg.status, "job.status"),
+    )
 
 
 def job_out(j: Job) -> search_pb2.Job:
@@ -202,11 +229,15 @@ def job_changes(req: search_pb2.UpdateJobRequest) -> dict[str, Any]:
 
 # --- applications -----------------------------------------------------------------------------------------
 
+
 def application_out(a: Application) -> search_pb2.Application:
     msg = search_pb2.Application(
-        id=a.id, candidate_id=a.candidate_id, job_id=a.job_id,
+        id=a.id,
+        candidate_id=a.candidate_id,
+        job_id=a.job_id,
         status=common_pb2.ApplicationStatus.ValueType(_APP_STATUS_PB.get(a.status, 0)),
-        notes=a.notes)
+        notes=a.notes,
+    )
     _set_ts(msg.applied_at, a.applied_at)
     _set_ts(msg.updated_at, a.updated_at)
     _set_ts(msg.decided_at, a.decided_at)
@@ -225,37 +256,67 @@ def application_changes(req: search_pb2.UpdateApplicationRequest) -> dict[str, A
 
 # --- candidate e-mails -------------------------------------------------------------------------------------
 
+
 def notification_out(n: Notification) -> search_pb2.Notification:
     return search_pb2.Notification(
-        id=n.id, application_id=n.application_id, candidate_id=n.candidate_id, job_id=n.job_id,
+        id=n.id,
+        application_id=n.application_id,
+        candidate_id=n.candidate_id,
+        job_id=n.job_id,
         application_status=common_pb2.ApplicationStatus.ValueType(_APP_STATUS_PB.get(n.application_status, 0)),
-        recipient=n.recipient, subject=n.subject, body=n.body,
-        state=search_pb2.NotificationState.ValueType(_NOTIFICATION_STATE_PB.get(n.state, 0)), attempts=n.attempts,
-        error=n.error, created_at=_ts(n.created_at), updated_at=_ts(n.updated_at), sent_at=_ts(n.sent_at),
-        last_attempt_at=_ts(n.last_attempt_at), queue_job_id=n.queue_job_id or 0)
+        recipient=n.recipient,
+        subject=n.subject,
+        body=n.body,
+        state=search_pb2.NotificationState.ValueType(_NOTIFICATION_STATE_PB.get(n.state, 0)),
+        attempts=n.attempts,
+        error=n.error,
+        created_at=_ts(n.created_at),
+        updated_at=_ts(n.updated_at),
+        sent_at=_ts(n.sent_at),
+        last_attempt_at=_ts(n.last_attempt_at),
+        queue_job_id=n.queue_job_id or 0,
+    )
 
 
 # --- search -----------------------------------------------------------------------------------------------
+
 
 def search_options(msg: search_pb2.SearchOptions, for_jobs: bool) -> ranking_policy.Options:
     if msg.mode not in _MODES:
         raise InvalidArgument("options.mode", f"unknown search mode {msg.mode}")
     f = msg.filters
     status = job_status(f.job_status, "options.filters.job_status") if for_jobs else ""
-    filters = ranking_policy.Filters(location=f.location, min_years=f.min_years_experience,
-                              required_skills=tuple(f.required_skills), job_status=status or "open")
+    filters = ranking_policy.Filters(
+        location=f.location,
+        min_years=f.min_years_experience,
+        required_skills=tuple(f.required_skills),
+        job_status=status or "open",
+    )
     weight = msg.lexical_weight if msg.HasField("lexical_weight") else None
-    return ranking_policy.Options(mode=_MODES[msg.mode], top_k=msg.top_k, min_similarity=msg.min_similarity,
-                           ef_search=msg.ef_search, filters=filters, lexical_weight=weight)
+    return ranking_policy.Options(
+        mode=_MODES[msg.mode],
+        top_k=msg.top_k,
+        min_similarity=msg.min_similarity,
+        ef_search=msg.ef_search,
+        filters=filters,
+        lexical_weight=weight,
+    )
 
 
 def match_out(hit: ranking_policy.Hit[Any]) -> search_pb2.MatchExplanation:
-    return search_pb2.MatchExplanation(score=hit.score, cosine_similarity=hit.cosine_similarity,
-                                       keyword_rank=hit.keyword_rank, matched_skills=hit.matched_skills,
-                                       vector_position=hit.vector_position, keyword_position=hit.keyword_position,
-                                       lexical_similarity=hit.keyword_rank, semantic_z=hit.semantic_z,
-                                       lexical_z=hit.lexical_z, fusion=hit.fusion,
-                                       lexical_weight=hit.lexical_weight)
+    return search_pb2.MatchExplanation(
+        score=hit.score,
+        cosine_similarity=hit.cosine_similarity,
+        keyword_rank=hit.keyword_rank,
+        matched_skills=hit.matched_skills,
+        vector_position=hit.vector_position,
+        keyword_position=hit.keyword_position,
+        lexical_similarity=hit.keyword_rank,
+        semantic_z=hit.semantic_z,
+        lexical_z=hit.lexical_z,
+        fusion=hit.fusion,
+        lexical_weight=hit.lexical_weight,
+    )
 
 
 def candidate_hits_out(reply: search_pb2.SearchCandidatesResponse, hits: list[ranking_policy.Hit[Candidate]]) -> None:
@@ -281,5 +342,6 @@ def progress(stage: str, done: int, total: int, failed: int, message: str) -> co
     ts = timestamp_pb2.Timestamp()
     ts.GetCurrentTime()
     percent = 100.0 if total == 0 else round(100.0 * done / total, 2)
-    return common_pb2.Progress(stage=stage, done=done, total=total, percent=percent, message=message,
-                               failed=failed, time=ts)
+    return common_pb2.Progress(
+        stage=stage, done=done, total=total, percent=percent, message=message, failed=failed, time=ts
+    )

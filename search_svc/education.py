@@ -16,9 +16,11 @@ from search_svc.resume_layout import Layout, Line
 
 MAX_ENTRIES = 10
 _YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)(?!\d)")
-_MONTH = (r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]{0,6}\.?")
-_DATES = re.compile(rf"(?i:(?:{_MONTH}[ \t]{{1,3}})?(?:19|20)\d{{2}}(?:[ \t]{{0,3}}(?:-|–|to)[ \t]{{0,3}}"
-                    rf"(?:(?:{_MONTH}[ \t]{{1,3}})?(?:19|20)\d{{2}}|present|current|now|pursuing))?)")
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]{0,6}\.?"
+_DATES = re.compile(
+    rf"(?i:(?:{_MONTH}[ \t]{{1,3}})?(?:19|20)\d{{2}}(?:[ \t]{{0,3}}(?:-|–|to)[ \t]{{0,3}}"
+    rf"(?:(?:{_MONTH}[ \t]{{1,3}})?(?:19|20)\d{{2}}|present|current|now|pursuing))?)"
+)
 # "School -  City, Region": the institution is the part before the dash.
 _DASH = re.compile(r"[ \t]+[-–—][ \t]+|[ \t]{2,}")
 _FROM = re.compile(r"[ \t]{1,8}(?:from|at)[ \t]{1,8}(?=[A-Z])")
@@ -73,17 +75,22 @@ def _read_line(line: Line, entries: list[_Open]) -> None:
         if not current.empty():
             current = _Open()
             entries.append(current)
-        head = plain[degree.start():]
+        head = plain[degree.start() :]
         pieces = [p for p in _FROM.split(head, maxsplit=1) if p.strip()]
         if len(pieces) == 1:
             pieces = _DASH.split(head)
         current.degree = _tidy(pieces[0])
         current.institution = _institution(plain, degree.start() + len(pieces[0])) or (
-            _tidy(pieces[-1]) if len(pieces) > 1 and not years else "")
+            _tidy(pieces[-1]) if len(pieces) > 1 and not years else ""
+        )
         if len(pieces) > 1 and not current.institution:
             current.institution = _tidy(pieces[-1])
-    elif plain and (INSTITUTION_WORDS.search(plain) or _school_then_place(plain)) and not _looks_like_prose(plain) \
-            and not title_word_count(_DASH.split(plain)[0]):
+    elif (
+        plain
+        and (INSTITUTION_WORDS.search(plain) or _school_then_place(plain))
+        and not _looks_like_prose(plain)
+        and not title_word_count(_DASH.split(plain)[0])
+    ):
         if current.institution:
             current = _Open()
             entries.append(current)
@@ -93,7 +100,7 @@ def _read_line(line: Line, entries: list[_Open]) -> None:
 
 
 def _school_then_place(text: str) -> bool:
-    """"Anurag College -  Hyderabad, Telangana", "UIT -  Bhopal": a name, a dash, then a place."""
+    """ "Anurag College -  Hyderabad, Telangana", "UIT -  Bhopal": a name, a dash, then a place."""
     parts = _DASH.split(text, maxsplit=1)
     return len(parts) == 2 and bool(find_places(parts[1]))
 
@@ -106,8 +113,13 @@ def read_education(layout: Layout) -> list[Education]:
     lines = layout.section("education")
     if not lines:
         # No education heading: lines that name a degree and a school or a year, wherever they are.
-        lines = [ln for ln in layout.lines if DEGREE.match(ln.text) and (
-            INSTITUTION_WORDS.search(ln.text) or _YEAR.search(ln.text)) and not _looks_like_prose(ln.text)]
+        lines = [
+            ln
+            for ln in layout.lines
+            if DEGREE.match(ln.text)
+            and (INSTITUTION_WORDS.search(ln.text) or _YEAR.search(ln.text))
+            and not _looks_like_prose(ln.text)
+        ]
     entries = [_Open()]
     for line in lines[:60]:
         _read_line(line, entries)

@@ -46,7 +46,7 @@ class Embedder:
         """One vector per text, in order; raises Unavailable when the service cannot answer."""
         out: list[np.ndarray] = []
         for start in range(0, len(texts), self._batch):
-            chunk = [clip_for_embedding(t) if t.strip() else "(empty)" for t in texts[start:start + self._batch]]
+            chunk = [clip_for_embedding(t) if t.strip() else "(empty)" for t in texts[start : start + self._batch]]
             out.extend(await self._call(chunk))
         return out
 
@@ -60,12 +60,16 @@ class Embedder:
             metrics.EMBED_FAILURES.labels(exc.code().name).inc()
             err = from_rpc_error(exc, backend="embedding")
             if isinstance(err, InvalidArgument):
-                raise InvalidArgument("text", f"embedding service refused the text: {exc.details()}",
-                                      metadata=err.metadata) from None
+                raise InvalidArgument(
+                    "text", f"embedding service refused the text: {exc.details()}", metadata=err.metadata
+                ) from None
             if not isinstance(err, Unavailable):
                 # Writers store a row stale on Unavailable: every failure of the embedding service is one to them.
-                err = Unavailable(f"embedding service unavailable ({exc.code().name}: {exc.details()})",
-                                  reason="BACKEND_UNAVAILABLE", metadata={"backend": "embedding", **err.metadata})
+                err = Unavailable(
+                    f"embedding service unavailable ({exc.code().name}: {exc.details()})",
+                    reason="BACKEND_UNAVAILABLE",
+                    metadata={"backend": "embedding", **err.metadata},
+                )
             raise err from None
         if len(reply.embeddings) != len(texts):
             raise Unavailable(f"embedding service returned {len(reply.embeddings)} vectors for {len(texts)} texts")

@@ -101,8 +101,9 @@ def fuse(pool: Sequence[Candidate], ref: Reference, policy: Policy) -> list[Scor
         sem_z = 0.0 if c.cosine is None else _z(c.cosine, ref.cosine_mean, ref.cosine_std)
         lex_z = _z(c.lexical, ref.lexical_mean, ref.lexical_std)
         if policy.method == "rrf":
-            score = sum(weight / (RRF_K + pos) for weight, pos in ((1 - w, c.vector_position),
-                                                                   (w, c.keyword_position)) if pos)
+            score = sum(
+                weight / (RRF_K + pos) for weight, pos in ((1 - w, c.vector_position), (w, c.keyword_position)) if pos
+            )
         else:
             score = w * lex_z + (1 - w) * sem_z
         scored.append(Scored(c, score, sem_z, lex_z))

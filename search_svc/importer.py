@@ -91,6 +91,7 @@ def _file_loader(upload: ResumeUpload, field_name: str) -> Loader:
     async def load(store: Candidates) -> Candidate:
         extracted = await store.parse(upload, field_name)
         return await asyncio.to_thread(prepare, Candidate(), upload, field_name, extracted)
+
     return load
 
 
@@ -103,23 +104,31 @@ def _path_loader(path: Path) -> Loader:
             raise InvalidArgument("file", f"cannot read: {exc.strerror or exc}") from None
         upload = ResumeUpload(path.name, ingest.media_type_for(path.name) or "", content)
         return await _file_loader(upload, "file")(store)
+
     return load
 
 
 def _record_loader(line: str) -> Loader:
     async def load(_store: Candidates) -> Candidate:
         return await asyncio.to_thread(record_candidate, line)
+
     return load
 
 
 def _failing(exc: HiremeshError) -> Loader:
     async def load(_store: Candidates) -> Candidate:
         raise exc
+
     return load
 
 
-def sources_from(files: list[ResumeUpload], folder: str, records: list[str],
-                 import_root: Path | None, max_bytes: int = ingest.MAX_RESUME_BYTES) -> list[Source]:
+def sources_from(
+    files: list[ResumeUpload],
+    folder: str,
+    records: list[str],
+    import_root: Path | None,
+    max_bytes: int = ingest.MAX_RESUME_BYTES,
+) -> list[Source]:
     """Every record the request names, in request order: files, then the folder's files, then records."""
     out: list[Source] = []
     for i, upload in enumerate(files):
@@ -136,8 +145,11 @@ def sources_from(files: list[ResumeUpload], folder: str, records: list[str],
 
 
 def _jsonl_sources(name: str, text: str) -> list[Source]:
-    return [Source(f"{name} line {n}", _record_loader(line))
-            for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    return [
+        Source(f"{name} line {n}", _record_loader(line))
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
+    ]
 
 
 def _folder_sources(folder: str, import_root: Path | None, max_bytes: int) -> list[Source]:
@@ -172,8 +184,17 @@ def _folder_sources(folder: str, import_root: Path | None, max_bytes: int) -> li
             continue
         size = file.stat().st_size
         if size > max_bytes:  # refused without reading it
-            out.append(Source(name, _failing(InvalidArgument(
-                "file.content", f"{ingest.label(name)} is {size} bytes; the file size limit is {max_bytes} bytes"))))
+            out.append(
+                Source(
+                    name,
+                    _failing(
+                        InvalidArgument(
+                            "file.content",
+                            f"{ingest.label(name)} is {size} bytes; the file size limit is {max_bytes} bytes",
+                        )
+                    ),
+                )
+            )
             continue
         if suffix == ".jsonl":
             out += _jsonl_sources(name, file.read_text(encoding="utf-8", errors="replace"))
@@ -207,7 +228,7 @@ async def run_import(store: Candidates, sources: list[Source], batch_size: int) 
     all_errors: list[tuple[str, str]] = []
     yield ImportEvent(0, total, 0, f"{total} record(s) to import")
     for start in range(0, total, size):
-        batch = sources[start:start + size]
+        batch = sources[start : start + size]
         errors: list[tuple[str, str]] = []
         ready: list[Candidate] = []
         for source, outcome in zip(batch, await _load_all(store, batch), strict=True):
@@ -236,13 +257,21 @@ async def run_import(store: Candidates, sources: list[Source], batch_size: int) 
                 duplicates += dedup
                 created += not dedup
         failed += len(errors)
-        all_errors += errors[:max(0, SUMMARY_ERRORS - len(all_errors))]
+        all_errors += errors[: max(0, SUMMARY_ERRORS - len(all_errors))]
         done += len(batch)
         metrics.IMPORTED.labels("failed").inc(len(errors))
         yield ImportEvent(done, total, failed, f"imported {done}/{total}", errors)
     metrics.IMPORTED.labels("created").inc(created)
     metrics.IMPORTED.labels("duplicate").inc(duplicates)
     log.info("import: %d created, %d duplicates, %d failed of %d", created, duplicates, failed, total)
-    yield ImportEvent(done, total, failed, f"done: {created} created, {duplicates} duplicates, {failed} failed",
-                      final=True, created=created, duplicates=duplicates, candidate_ids=list(dict.fromkeys(ids)),
-                      summary_errors=all_errors)
+    yield ImportEvent(
+        done,
+        total,
+        failed,
+        f"done: {created} created, {duplicates} duplicates, {failed} failed",
+        final=True,
+        created=created,
+        duplicates=duplicates,
+        candidate_ids=list(dict.fromkeys(ids)),
+        summary_errors=all_errors,
+    )

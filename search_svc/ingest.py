@@ -34,9 +34,23 @@ TEXT = sniffing.TEXT
 MARKDOWN = sniffing.MARKDOWN
 
 # File suffixes of the formats above: what a folder import picks up, and labels for text-like content.
-SUFFIXES = {".pdf": PDF, ".docx": DOCX, ".doc": DOC, ".odt": ODT, ".rtf": RTF, ".html": HTML, ".htm": HTML,
-            ".xhtml": HTML, ".png": PNG, ".jpg": JPEG, ".jpeg": JPEG, ".txt": TEXT, ".text": TEXT,
-            ".md": MARKDOWN, ".markdown": MARKDOWN}
+SUFFIXES = {
+    ".pdf": PDF,
+    ".docx": DOCX,
+    ".doc": DOC,
+    ".odt": ODT,
+    ".rtf": RTF,
+    ".html": HTML,
+    ".htm": HTML,
+    ".xhtml": HTML,
+    ".png": PNG,
+    ".jpg": JPEG,
+    ".jpeg": JPEG,
+    ".txt": TEXT,
+    ".text": TEXT,
+    ".md": MARKDOWN,
+    ".markdown": MARKDOWN,
+}
 SUPPORTED = "PDF, DOCX, DOC, ODT, RTF, HTML, text, PNG or JPEG"
 _MARKUP = re.compile(rb"<(?:[a-zA-Z][a-zA-Z0-9]{0,15})(?:\s[^<>]{0,500})?/?>")
 
@@ -85,10 +99,18 @@ def _parsers() -> dict[str, Callable[[bytes, ParseLimits], str]]:
     # Imported on first use: a worker pays for pypdf, lxml and the OCR stack once, callers of safe_file_name never.
     from search_svc.formats import html, images, odt, ooxml, pdf, rtf, text, word
 
-    return {PDF: pdf.pdf_text, DOCX: ooxml.docx_text, DOC: word.doc_text, ODT: odt.odt_text, RTF: rtf.rtf_text,
-            HTML: html.html_text, TEXT: text.plain_text, MARKDOWN: text.plain_text,
-            PNG: lambda c, lim: images.image_text(c, lim, "PNG"),
-            JPEG: lambda c, lim: images.image_text(c, lim, "JPEG")}
+    return {
+        PDF: pdf.pdf_text,
+        DOCX: ooxml.docx_text,
+        DOC: word.doc_text,
+        ODT: odt.odt_text,
+        RTF: rtf.rtf_text,
+        HTML: html.html_text,
+        TEXT: text.plain_text,
+        MARKDOWN: text.plain_text,
+        PNG: lambda c, lim: images.image_text(c, lim, "PNG"),
+        JPEG: lambda c, lim: images.image_text(c, lim, "JPEG"),
+    }
 
 
 def label(file_name: str) -> str:
@@ -97,21 +119,28 @@ def label(file_name: str) -> str:
     return repr(name) if name else "the file"
 
 
-def extract(content: bytes, media_type: str = "", file_name: str = "", field: str = "resume",
-            limits: ParseLimits = DEFAULT_LIMITS) -> ExtractedResume:
+def extract(
+    content: bytes,
+    media_type: str = "",
+    file_name: str = "",
+    field: str = "resume",
+    limits: ParseLimits = DEFAULT_LIMITS,
+) -> ExtractedResume:
     """Plain text of a resume file; raises InvalidArgument(`field`.content, "<file>: <reason>") when it cannot."""
     where = f"{field}.content"
     name = label(file_name)
     if len(content) > limits.max_file_bytes:
-        raise InvalidArgument(where, f"{name} is {len(content)} bytes; the file size limit is "
-                                     f"{limits.max_file_bytes} bytes")
+        raise InvalidArgument(
+            where, f"{name} is {len(content)} bytes; the file size limit is {limits.max_file_bytes} bytes"
+        )
     if not content:
         raise InvalidArgument(where, f"{name} is empty")
     media = sniff(content, file_name, media_type)
     parser = _parsers().get(media)
     if parser is None:
-        raise InvalidArgument(where, f"{name}: unsupported file type: the content is "
-                                     f"{sniffing.describe(media)}; send {SUPPORTED}")
+        raise InvalidArgument(
+            where, f"{name}: unsupported file type: the content is {sniffing.describe(media)}; send {SUPPORTED}"
+        )
     try:
         text = tidy(parser(content, limits))
     except OverLimit as exc:
@@ -119,21 +148,23 @@ def extract(content: bytes, media_type: str = "", file_name: str = "", field: st
     except Unreadable as exc:
         raise InvalidArgument(where, f"{name}: {exc.reason}") from None
     except RecursionError:
-        raise InvalidArgument(where, f"{name}: corrupt or unreadable {sniffing.describe(media)}: nested too "
-                                     "deeply") from None
+        raise InvalidArgument(
+            where, f"{name}: corrupt or unreadable {sniffing.describe(media)}: nested too deeply"
+        ) from None
     if len(text) > limits.max_chars:
-        raise InvalidArgument(where, f"{name} is over a limit: more than {limits.max_chars:,} characters of text "
-                                     "(the text limit)")
+        raise InvalidArgument(
+            where, f"{name} is over a limit: more than {limits.max_chars:,} characters of text (the text limit)"
+        )
     if not text:
-        raise InvalidArgument(where, f"{name}: no text could be extracted (an empty document, or an image with "
-                                     "no readable text?)")
+        raise InvalidArgument(
+            where, f"{name}: no text could be extracted (an empty document, or an image with no readable text?)"
+        )
     return ExtractedResume(text=text, media_type=media, sha256=hashlib.sha256(content).hexdigest())
 
 
 def tidy(text: str) -> str:
     """NULs dropped (PostgreSQL text cannot hold them), line ends normalised, runs of blank lines collapsed."""
-    lines = [line.rstrip() for line in text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
-             .split("\n")]
+    lines = [line.rstrip() for line in text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):

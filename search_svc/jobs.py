@@ -23,8 +23,10 @@ _UPDATE_RETRIES = 5
 _INSERT = sql.SQL(
     "INSERT INTO catalog.jobs ({cols}, embedding, embedded_at) VALUES ({vals}, %s, CASE WHEN %s THEN now() END) "
     "RETURNING id"
-).format(cols=sql.SQL(", ").join(sql.Identifier(c) for c in JOB_FIELDS),
-         vals=sql.SQL(", ").join(sql.Placeholder() for _ in JOB_FIELDS))
+).format(
+    cols=sql.SQL(", ").join(sql.Identifier(c) for c in JOB_FIELDS),
+    vals=sql.SQL(", ").join(sql.Placeholder() for _ in JOB_FIELDS),
+)
 
 
 def validate(j: Job, prefix: str = "job") -> None:
@@ -51,8 +53,12 @@ class Jobs(RowStore):
 
     async def create(self, given: Job, request_id: str = "") -> Job:
         """A new job; with a `request_id` seen before, the job that request created (search_svc.request_ids)."""
-        j = replace(given, title=given.title.strip(), required_skills=normalise_skills(given.required_skills),
-                    status=given.status or "open")
+        j = replace(
+            given,
+            title=given.title.strip(),
+            required_skills=normalise_skills(given.required_skills),
+            status=given.status or "open",
+        )
         validate(j)
         if request_id and (done := await request_ids.find(self.pool, "job", request_id)):
             return await self.get(done[0])
@@ -92,8 +98,9 @@ class Jobs(RowStore):
                 return row
         raise FailedPrecondition(f"job {job_id} was updated concurrently {_UPDATE_RETRIES} times; retry")
 
-    async def _write(self, job_id: str, current: Job, changes: dict[str, Any], text_changed: bool,
-                     vector: np.ndarray | None) -> Job | None:
+    async def _write(
+        self, job_id: str, current: Job, changes: dict[str, Any], text_changed: bool, vector: np.ndarray | None
+    ) -> Job | None:
         row = await self.write_if_unchanged(job_id, current.updated_at, changes, text_changed, vector)
         return Job.from_row(row) if row is not None else None
 

@@ -58,8 +58,12 @@ class Budget:
         return cls(rows, 0.0, rows)
 
     def params(self) -> dict[str, float]:
-        return {"budget_floor": self.floor, "budget_share": self.share, "budget_ceiling": self.ceiling,
-                "scan_cap": self.ceiling * SCAN_CAP_FACTOR}
+        return {
+            "budget_floor": self.floor,
+            "budget_share": self.share,
+            "budget_ceiling": self.ceiling,
+            "scan_cap": self.ceiling * SCAN_CAP_FACTOR,
+        }
 
 
 @dataclass(frozen=True)
@@ -107,8 +111,7 @@ qlex AS (
 rarest AS (
     SELECT dim FROM (SELECT dim, sum(df) OVER (ORDER BY df, dim) - df AS before FROM qw) r
     WHERE before < (SELECT least(greatest(%(budget_floor)s, %(budget_share)s * docs), %(budget_ceiling)s)
-                    FROM corpus))""").format(source=source, corpus=sql.Literal(corpus),
-                                              dims=sql.SQL(str(DIMENSIONS)))
+                    FROM corpus))""").format(source=source, corpus=sql.Literal(corpus), dims=sql.SQL(str(DIMENSIONS)))
 
 
 def bag_match_sql() -> tuple[sql.Composable, sql.Composable]:
@@ -119,8 +122,10 @@ def bag_match_sql() -> tuple[sql.Composable, sql.Composable]:
 
 def strict_match_sql() -> tuple[sql.Composable, sql.Composable]:
     """The `tsq` CTE and the row condition for web-search syntax (parameter %(text)s), on the stemmed `tsv`."""
-    return (sql.SQL("tsq AS (SELECT websearch_to_tsquery('english', catalog.tech_terms(%(text)s)) AS q)"),
-            sql.SQL("t.tsv @@ tsq.q"))
+    return (
+        sql.SQL("tsq AS (SELECT websearch_to_tsquery('english', catalog.tech_terms(%(text)s)) AS q)"),
+        sql.SQL("t.tsv @@ tsq.q"),
+    )
 
 
 def text_source_sql() -> sql.Composable:

@@ -21,10 +21,19 @@ from search_svc.records import APPLICATION_STATUSES
 DEFAULT_PATH = Path(__file__).resolve().with_name("mail_templates.yaml")
 PLACEHOLDERS = ("candidate_name", "job_title", "company", "status", "application_id")
 # What {status} reads as in a sentence.
-STATUS_TEXT = {"pending": "received", "reviewing": "under review", "accepted": "accepted",
-               "rejected": "not selected", "hired": "hired"}
-SAMPLE = {"candidate_name": "Ada Lovelace", "job_title": "Data Engineer", "company": "Analytical Engines Ltd",
-          "application_id": "00000000-0000-0000-0000-000000000000"}
+STATUS_TEXT = {
+    "pending": "received",
+    "reviewing": "under review",
+    "accepted": "accepted",
+    "rejected": "not selected",
+    "hired": "hired",
+}
+SAMPLE = {
+    "candidate_name": "Ada Lovelace",
+    "job_title": "Data Engineer",
+    "company": "Analytical Engines Ltd",
+    "application_id": "00000000-0000-0000-0000-000000000000",
+}
 MAX_SUBJECT = 500
 MAX_BODY = 20_000
 _FIELDS = ("subject", "body")
@@ -54,8 +63,9 @@ def check(text: str, field: str, limit: int) -> None:
             continue
         if name not in PLACEHOLDERS:
             shown = "{" + name + "}"
-            raise TemplateError(field, f"unknown placeholder {shown} (known: "
-                                       f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)})")
+            raise TemplateError(
+                field, f"unknown placeholder {shown} (known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)})"
+            )
         if spec or conversion:
             raise TemplateError(field, f"{{{name}}} takes no format spec or conversion")
 
@@ -79,9 +89,13 @@ class Template:
 
 def values_for(status: str, candidate_name: str, job_title: str, company: str, application_id: str) -> dict[str, str]:
     """Placeholder values, with wording that still reads well when a catalog field is empty."""
-    return {"candidate_name": candidate_name.strip() or "candidate", "job_title": job_title.strip() or "the position",
-            "company": company.strip() or "our company", "status": STATUS_TEXT.get(status, status),
-            "application_id": application_id}
+    return {
+        "candidate_name": candidate_name.strip() or "candidate",
+        "job_title": job_title.strip() or "the position",
+        "company": company.strip() or "our company",
+        "status": STATUS_TEXT.get(status, status),
+        "application_id": application_id,
+    }
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,8 @@ def _shape_ok(words: list[str]) -> bool:
         return False
     # A word of 3+ letters, or two short Title-case words with vowels ("Bo Li", "Al Bo"), not initials only.
     return any(len(w.rstrip(".")) >= 3 for w in words) or (
-        len(words) >= 2 and all(len(w) == 2 and w[0].isupper() and w[1].islower() and _VOWEL.search(w)
-                                for w in words))
+        len(words) >= 2 and all(len(w) == 2 and w[0].isupper() and w[1].islower() and _VOWEL.search(w) for w in words)
+    )
 
 
 def veto(text: str) -> bool:
@@ -91,12 +91,13 @@ def veto(text: str) -> bool:
     lowered = [w.lower().strip(".:") for w in words if w.lower().strip(".:") not in _CONNECTORS]
     if any(w in FIELD_WORDS for w in lowered):
         return True  # "Automation Testing", "Web Designing", "Data Science"
-    return bool(lowered) and (lowered[0] in HEADING_WORDS or 2 * sum(w in HEADING_WORDS for w in lowered) >= len(
-        lowered))
+    return bool(lowered) and (
+        lowered[0] in HEADING_WORDS or 2 * sum(w in HEADING_WORDS for w in lowered) >= len(lowered)
+    )
 
 
 def _all_ordinary(words: list[str]) -> bool:
-    """"Automation Testing", "Good Communication": every real word an ordinary English word or a skill."""
+    """ "Automation Testing", "Good Communication": every real word an ordinary English word or a skill."""
     long_words = [w for w in words if len(w.rstrip(".")) > 2]
     return bool(long_words) and all(is_common_word(w) or is_skill_term(w) for w in long_words)
 
@@ -214,5 +215,14 @@ def name_line(layout: Layout, guess: NameGuess) -> Line | None:
     return layout.lines[guess.line_index]
 
 
-__all__ = ["NameGuess", "NameSource", "clean_name", "file_name_words", "find_name", "name_from_file", "name_line",
-           "veto", "words_of"]
+__all__ = [
+    "NameGuess",
+    "NameSource",
+    "clean_name",
+    "file_name_words",
+    "find_name",
+    "name_from_file",
+    "name_line",
+    "veto",
+    "words_of",
+]

@@ -31,10 +31,27 @@ BAD_ADDRESS = "skipped: the candidate's e-mail address is not one mail can be se
 OPTED_OUT = "skipped: the candidate opted out of e-mails"
 OPENED_FOR_CANDIDATE = "skipped: the application was opened for the candidate (by a screening), not by applying"
 
-_COLUMNS = ("id", "application_id", "candidate_id", "job_id", "application_status", "recipient", "subject", "body",
-            "state", "attempts", "error", "queue_job_id", "created_at", "updated_at", "last_attempt_at", "sent_at")
+_COLUMNS = (
+    "id",
+    "application_id",
+    "candidate_id",
+    "job_id",
+    "application_status",
+    "recipient",
+    "subject",
+    "body",
+    "state",
+    "attempts",
+    "error",
+    "queue_job_id",
+    "created_at",
+    "updated_at",
+    "last_attempt_at",
+    "sent_at",
+)
 _SELECT = sql.SQL("SELECT {cols} FROM catalog.notifications").format(
-    cols=sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS))
+    cols=sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS)
+)
 
 _CONTEXT: LiteralString = """
     SELECT a.id AS application_id, a.candidate_id, a.job_id, c.name, c.email, c.email_opt_out, j.title, j.company
@@ -75,8 +92,15 @@ class Notification:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Notification:
-        return cls(**{**row, "id": str(row["id"]), "application_id": str(row["application_id"]),
-                      "candidate_id": str(row["candidate_id"]), "job_id": str(row["job_id"])})
+        return cls(
+            **{
+                **row,
+                "id": str(row["id"]),
+                "application_id": str(row["application_id"]),
+                "candidate_id": str(row["candidate_id"]),
+                "job_id": str(row["job_id"]),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -106,8 +130,9 @@ class Outbox:
         self.pool = pool
         self.templates = templates
 
-    async def record(self, conn: AsyncConnection[Any], application_id: str, status: str, *,
-                     opened_for_candidate: bool = False) -> str | None:
+    async def record(
+        self, conn: AsyncConnection[Any], application_id: str, status: str, *, opened_for_candidate: bool = False
+    ) -> str | None:
         """Write the message of `application_id` entering `status` in `conn`'s open transaction.
 
         Returns the new message's id, or None when this (application, status) already has one."""
@@ -119,10 +144,20 @@ class Outbox:
             values = values_for(status, ctx["name"], ctx["title"], ctx["company"], application_id)
             subject, body = self.templates.render(status, values)
             reason = skip_reason(ctx["email"], ctx["email_opt_out"], opened_for_candidate)
-            await cur.execute(_INSERT, {
-                "application_id": application_id, "candidate_id": ctx["candidate_id"], "job_id": ctx["job_id"],
-                "status": status, "recipient": ctx["email"], "subject": subject, "body": body,
-                "state": "skipped" if reason else "queued", "error": reason})
+            await cur.execute(
+                _INSERT,
+                {
+                    "application_id": application_id,
+                    "candidate_id": ctx["candidate_id"],
+                    "job_id": ctx["job_id"],
+                    "status": status,
+                    "recipient": ctx["email"],
+                    "subject": subject,
+                    "body": body,
+                    "state": "skipped" if reason else "queued",
+                    "error": reason,
+                },
+            )
             row = await cur.fetchone()
             if row is None:
                 return None
@@ -140,14 +175,22 @@ class Outbox:
             raise NotFound(f"notification {notification_id} not found")
         return Notification.from_row(row)
 
-    async def list(self, size: int, token: str, *, application_id: str = "", candidate_id: str = "", job_id: str = "",
-                   state: str = "", application_status: str = "") -> Page[Notification]:
+    async def list(
+        self,
+        size: int,
+        token: str,
+        *,
+        application_id: str = "",
+        candidate_id: str = "",
+        job_id: str = "",
+        state: str = "",
+        application_status: str = "",
+    ) -> Page[Notification]:
         """Newest first, keyset-paged; every filter is optional."""
         size = paging.page_size(size)
         where: list[sql.Composable] = []
         params: list[Any] = []
-        for column, value in (("application_id", application_id), ("candidate_id", candidate_id),
-                              ("job_id", job_id)):
+        for column, value in (("application_id", application_id), ("candidate_id", candidate_id), ("job_id", job_id)):
             if value:
                 where.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
                 params.append(paging.parse_id(value, column))
@@ -173,11 +216,16 @@ class Outbox:
             return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts) if parts else sql.SQL("")
 
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(sql.SQL("{select}{where} ORDER BY created_at DESC, id DESC LIMIT %s").format(
-                select=_SELECT, where=clause(page_where)), [*page_params, size + 1])
+            await cur.execute(
+                sql.SQL("{select}{where} ORDER BY created_at DESC, id DESC LIMIT %s").format(
+                    select=_SELECT, where=clause(page_where)
+                ),
+                [*page_params, size + 1],
+            )
             rows = await cur.fetchall()
-            await cur.execute(sql.SQL("SELECT count(*) AS n FROM catalog.notifications{w}").format(w=clause(where)),
-                              params)
+            await cur.execute(
+                sql.SQL("SELECT count(*) AS n FROM catalog.notifications{w}").format(w=clause(where)), params
+            )
             total = await cur.fetchone()
         next_token = ""
         if len(rows) > size:
@@ -190,7 +238,8 @@ class Outbox:
         notification_id = paging.parse_id(notification_id)
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "SELECT state FROM catalog.notifications WHERE id = %s FOR UPDATE", (notification_id,))
+                "SELECT state FROM catalog.notifications WHERE id = %s FOR UPDATE", (notification_id,)
+            )
             row = await cur.fetchone()
             if row is None:
                 raise NotFound(f"notification {notification_id} not found")
@@ -199,7 +248,8 @@ class Outbox:
             await conn.execute(
                 "UPDATE catalog.notifications SET state = 'queued', attempts = 0, queue_job_id = NULL, "
                 "error = 'resend requested; last error: ' || left(error, 900), updated_at = now() WHERE id = %s",
-                (notification_id,))
+                (notification_id,),
+            )
             await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, notification_id))
         return await self.get(notification_id)
 

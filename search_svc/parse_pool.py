@@ -67,11 +67,13 @@ class InlineParser(ResumeParser):
         self.limits = limits
 
     async def extract(self, job: ParseJob) -> ingest.ExtractedResume:
-        return await asyncio.to_thread(ingest.extract, job.content, job.media_type, job.file_name, job.field,
-                                       self.limits)
+        return await asyncio.to_thread(
+            ingest.extract, job.content, job.media_type, job.file_name, job.field, self.limits
+        )
 
 
 # --- the worker process ----------------------------------------------------------------------------------
+
 
 def _worker_main(fd: int) -> None:
     """Entry point of a worker: read the limits, limit itself, load everything, then parse jobs until EOF."""
@@ -87,6 +89,7 @@ def _worker_main(fd: int) -> None:
     import olefile  # noqa: F401
     import pypdf  # noqa: F401
     from PIL import Image  # noqa: F401
+
     if limits.ocr and (problem := ocr.warm_up()):
         print(f"search_svc parser worker: {problem}", file=sys.stderr, flush=True)
     conn.send(("ready", os.getpid()))
@@ -139,8 +142,11 @@ class _Worker:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "search_svc.parse_pool", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL, env=env)
+                [sys.executable, "-m", "search_svc.parse_pool", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
         finally:
             theirs.close()
         conn = Connection(ours.detach())
@@ -232,9 +238,13 @@ class ParserPool(ResumeParser):
         await asyncio.gather(*(loop.run_in_executor(self._threads, w.start) for w in self._workers))
         for w in self._workers:
             self._idle.put_nowait(w)
-        log.info("%d parser worker(s) ready in %.1fs (memory limit %s, time limit %gs)", len(self._workers),
-                 time.monotonic() - began, f"{self.limits.memory_bytes // 2**20} MB" if self.limits.memory_bytes
-                 else "none", self.limits.timeout_s)
+        log.info(
+            "%d parser worker(s) ready in %.1fs (memory limit %s, time limit %gs)",
+            len(self._workers),
+            time.monotonic() - began,
+            f"{self.limits.memory_bytes // 2**20} MB" if self.limits.memory_bytes else "none",
+            self.limits.timeout_s,
+        )
 
     def worker_pids(self) -> list[int]:
         return [w.pid for w in self._workers if w.pid is not None and w.alive()]
@@ -273,8 +283,10 @@ class ParserPool(ResumeParser):
             raise InvalidArgument(reply[1], reply[2])
         if kind == "timeout":
             self.replaced += 1
-            raise InvalidArgument(where, f"{name} is over a limit: reading it took longer than the time limit "
-                                         f"of {self.limits.timeout_s:g} s")
+            raise InvalidArgument(
+                where,
+                f"{name} is over a limit: reading it took longer than the time limit of {self.limits.timeout_s:g} s",
+            )
         limit = self.limits.memory_bytes // 2**20
         memory = f"the memory limit of {limit} MB" if limit else "the memory this machine has"
         if kind == "memory":
@@ -282,8 +294,11 @@ class ParserPool(ResumeParser):
             raise InvalidArgument(where, f"{name} is over a limit: reading it needs more than {memory}")
         if kind == "died":
             self.replaced += 1
-            raise InvalidArgument(where, f"{name}: the parser process died reading it, twice (exit code {reply[1]}): "
-                                         f"a malformed file, or one that needs more than {memory}")
+            raise InvalidArgument(
+                where,
+                f"{name}: the parser process died reading it, twice (exit code {reply[1]}): "
+                f"a malformed file, or one that needs more than {memory}",
+            )
         log.error("parser failed on %s: %s", name, reply[1])
         raise InvalidArgument(where, f"{name}: corrupt or unreadable file (the parser failed: {reply[1]})")
 
@@ -315,8 +330,9 @@ class ParserPool(ResumeParser):
             with contextlib.suppress(Exception):
                 await restart
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._threads, w.stop) for w in self._workers),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(loop.run_in_executor(self._threads, w.stop) for w in self._workers), return_exceptions=True
+        )
         self._threads.shutdown(wait=False, cancel_futures=True)
 
 

@@ -31,8 +31,10 @@ from search_svc.resume_layout import Layout, Line, layout
 
 # Bounded parts (RFC 5321: local part <= 64, label <= 63) and a left boundary keep the scan linear: a long run of
 # letters without "@" is tried once, not from every position.
-_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}"
-                    r"\.[A-Za-z]{2,24}(?![A-Za-z0-9-])")
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}"
+    r"\.[A-Za-z]{2,24}(?![A-Za-z0-9-])"
+)
 # A phone is 7-15 digits with the usual separators, optionally led by + or a parenthesised area code.
 _PHONE = re.compile(r"(?<![\w+])(\+?\(?\d[\d \t().-]{5,20}\d)(?!\w)")
 _YEARS = re.compile(
@@ -43,28 +45,55 @@ _YEARS = re.compile(
 )
 _YEAR_RANGE = re.compile(
     r"\b((?:19|20)\d{2})[ \t]{0,3}(?:-|–|—|to)[ \t]{0,3}(?:[A-Za-z]{3,9}\.?[ \t]{1,3})?((?:19|20)\d{2}|present|current|"
-    r"now|today|till[ \t]date|date)\b", re.IGNORECASE)
+    r"now|today|till[ \t]date|date)\b",
+    re.IGNORECASE,
+)
 _LOCATION_LABEL = re.compile(
     r"(?im)^[ \t]*(?:current[ \t]+|present[ \t]+|permanent[ \t]+)?(?:location|address|city|residence|based[ \t]+in|"
-    r"place)[ \t]*[:\-–][ \t]*(?P<value>[^\n\r]{2,120})$")
+    r"place)[ \t]*[:\-–][ \t]*(?P<value>[^\n\r]{2,120})$"
+)
 _NOT_CURRENT = re.compile(r"(?i:relocat\w*|prefer\w*|willing|open[ \t]to)[^\n]{0,40}$")
 # Where a title line stops being a title: "Test Analyst at Oracle", "Associate consultant@SAP", "X - Accenture".
-_TITLE_END = re.compile(r"[ \t]{1,8}[-–—|][ \t]{0,8}|[ \t]{0,8}@[ \t]{0,8}|[ \t]{1,8}(?:at|with|for)[ \t]{1,8}|"
-                        r"[ \t]{1,8}in[ \t]{1,8}(?=[A-Z])|[ \t]{1,8}as[ \t]{1,8}(?:an?[ \t]{1,8})?|"
-                        r"[ \t]{0,8},[ \t]{0,8}(?=[A-Z])|[ \t]{1,8}-(?=[A-Za-z])|\t|[ ]{3,8}|[()]")
+_TITLE_END = re.compile(
+    r"[ \t]{1,8}[-–—|][ \t]{0,8}|[ \t]{0,8}@[ \t]{0,8}|[ \t]{1,8}(?:at|with|for)[ \t]{1,8}|"
+    r"[ \t]{1,8}in[ \t]{1,8}(?=[A-Z])|[ \t]{1,8}as[ \t]{1,8}(?:an?[ \t]{1,8})?|"
+    r"[ \t]{0,8},[ \t]{0,8}(?=[A-Z])|[ \t]{1,8}-(?=[A-Za-z])|\t|[ ]{3,8}|[()]"
+)
 _BULLET = re.compile(r"^[\W_]{1,3}[ \t]*(?=\w)")
 _TITLE_LABEL = re.compile(r"(?i)^(?:current[ \t]+)?(?:role|designation|title|position|job[ \t]+title)[ \t:.\-–]{1,8}")
 _WORD_BEFORE = re.compile(r"([A-Z][a-z]{2,})[ \t]+\Z")
 _DATED = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 # "Bengaluru, Karnataka", "Chennai, TAMIL NADU, IN": an address line's start.
-_CITY_REGION = re.compile(r"(?P<city>[A-Za-z][A-Za-z'.]{2,30}(?:[ \t][A-Za-z][A-Za-z'.]{1,30}){0,2}),[ \t]{0,3}"
-                          r"[A-Z][A-Za-z]{1,30}(?:[ \t][A-Z][A-Za-z]{1,30}){0,2}(?:,[ \t]{0,3}[A-Z][A-Za-z]{1,30}"
-                          r"(?:[ \t][A-Z][A-Za-z]{1,30}){0,2}){0,2}")
+_CITY_REGION = re.compile(
+    r"(?P<city>[A-Za-z][A-Za-z'.]{2,30}(?:[ \t][A-Za-z][A-Za-z'.]{1,30}){0,2}),[ \t]{0,3}"
+    r"[A-Z][A-Za-z]{1,30}(?:[ \t][A-Z][A-Za-z]{1,30}){0,2}(?:,[ \t]{0,3}[A-Z][A-Za-z]{1,30}"
+    r"(?:[ \t][A-Z][A-Za-z]{1,30}){0,2}){0,2}"
+)
 MAX_YEARS = 60.0
 MAX_TITLE_WORDS = 10
 MAX_LINE_WORDS = 14
-_NOT_TITLE_START = frozenset({"to", "having", "have", "a", "an", "the", "i", "my", "am", "is", "was", "seeking",
-                              "looking", "and", "or", "of", "in", "on"})
+_NOT_TITLE_START = frozenset(
+    {
+        "to",
+        "having",
+        "have",
+        "a",
+        "an",
+        "the",
+        "i",
+        "my",
+        "am",
+        "is",
+        "was",
+        "seeking",
+        "looking",
+        "and",
+        "or",
+        "of",
+        "in",
+        "on",
+    }
+)
 
 
 @dataclass
@@ -109,8 +138,9 @@ def find_phone(text: str) -> str:
         if not 7 <= len(digits) <= 15:
             continue
         # Year ranges ("2015 - 2020") and dates look like digit runs; a phone has no 4-digit year pair only.
-        if _YEAR_RANGE.fullmatch(candidate) or re.fullmatch(r"(?:19|20)\d{2}[ \t]{0,3}[-–][ \t]{0,3}(?:19|20)\d{2}",
-                                                            candidate):
+        if _YEAR_RANGE.fullmatch(candidate) or re.fullmatch(
+            r"(?:19|20)\d{2}[ \t]{0,3}[-–][ \t]{0,3}(?:19|20)\d{2}", candidate
+        ):
             continue
         return candidate
     return ""
@@ -118,11 +148,11 @@ def find_phone(text: str) -> str:
 
 # --- location ------------------------------------------------------------------------------------------------
 def _with_region(text: str, mention: PlaceMention) -> str:
-    """"Bengaluru, Karnataka" from a mention of Bengaluru followed on its line by its region."""
+    """ "Bengaluru, Karnataka" from a mention of Bengaluru followed on its line by its region."""
     end = mention.end
     for _, part_end in iter_region_tail(text, mention.end):
         end = part_end
-    return re.sub(r"\s+", " ", text[mention.start:end]).strip(" ,")
+    return re.sub(r"\s+", " ", text[mention.start : end]).strip(" ,")
 
 
 def _usable(text: str, mention: PlaceMention, line: Line, name: str = "") -> bool:
@@ -131,10 +161,10 @@ def _usable(text: str, mention: PlaceMention, line: Line, name: str = "") -> boo
     before = _WORD_BEFORE.search(text, line.start, mention.start)
     if before is not None and not is_common_word(before.group(1)) and not is_place(before.group(1)):
         return False  # the end of a longer name: a locality ("Ashok Nagar"), a company ("Oracle Hartford")
-    after = text[mention.end:line.end]
+    after = text[mention.end : line.end]
     if has_org_word(" ".join(after.split()[:1])):  # "Tata Communications", "Pune University"
         return False
-    if _NOT_CURRENT.search(text[line.start:mention.start]):
+    if _NOT_CURRENT.search(text[line.start : mention.start]):
         return False
     # A place that is also a common word or a skill needs its region after it ("Erode, Tamil Nadu").
     return not mention.ambiguous or next(iter_region_tail(text, mention.end), None) is not None
@@ -146,9 +176,10 @@ def _first_place(text: str, lines: list[Line], name: str = "") -> str:
     for line in lines:
         if is_heading(line.text):
             continue
-        for mention in find_places(text[line.start:line.end]):
-            shifted = PlaceMention(mention.start + line.start, mention.end + line.start, mention.text,
-                                   mention.place, mention.ambiguous)
+        for mention in find_places(text[line.start : line.end]):
+            shifted = PlaceMention(
+                mention.start + line.start, mention.end + line.start, mention.text, mention.place, mention.ambiguous
+            )
             if not _usable(text, shifted, line, name):
                 continue
             if shifted.place.kind == "city":
@@ -182,8 +213,11 @@ def find_location(text: str, lay: Layout, name_index: int = -1, name: str = "") 
         if found:
             return found
     header = [line for line in lay.header() if line.index != name_index]
-    return _address_line(header) or _first_place(text, header, name) or _first_place(
-        text, lay.section("experience")[:8], name)
+    return (
+        _address_line(header)
+        or _first_place(text, header, name)
+        or _first_place(text, lay.section("experience")[:8], name)
+    )
 
 
 # --- current title -------------------------------------------------------------------------------------------
@@ -210,7 +244,7 @@ def find_headline(lay: Layout, name_index: int) -> str:
     """The current title: a title line just below the name, else the first title line of the experience section."""
     header = lay.header()
     start = next((i + 1 for i, line in enumerate(header) if line.index == name_index), 0)
-    for line in header[start:start + 3]:
+    for line in header[start : start + 3]:
         title = _title_of(line.text)
         if title:
             return title
@@ -227,7 +261,8 @@ def years_of_experience(text: str, today: date | None = None, lay: Layout | None
     else the span of dated roles in the experience section ("2016 - present")."""
     matches = list(_YEARS.finditer(text))
     claimed = [float(m.group(1)) for m in matches if re.search(r"(?i)\bexp", m.group(0))] or [
-        float(m.group(1)) for m in matches]
+        float(m.group(1)) for m in matches
+    ]
     if claimed:
         return min(max(claimed), MAX_YEARS)
     lay = lay or layout(text)

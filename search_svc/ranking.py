@@ -37,12 +37,20 @@ from search_svc.rows import Table
 class Ranker:
     """Runs searches; needs embedding_svc only for text queries or rows whose vector is stale."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], embedder: Embedder, policy: fusion.Policy | None = None,
-                 lexical_budget: lexical.Budget | int | None = None) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        embedder: Embedder,
+        policy: fusion.Policy | None = None,
+        lexical_budget: lexical.Budget | int | None = None,
+    ) -> None:
         self.embedder = embedder
         self.policy = policy or fusion.Policy()
-        budget = (lexical.Budget.fixed(lexical_budget) if isinstance(lexical_budget, int)
-                  else lexical_budget or lexical.Budget())
+        budget = (
+            lexical.Budget.fixed(lexical_budget)
+            if isinstance(lexical_budget, int)
+            else lexical_budget or lexical.Budget()
+        )
         self.store = RankingStore(pool, budget)
 
     async def candidates_for_job(self, job_id: str, opts: Options) -> Result[Candidate]:
@@ -52,14 +60,14 @@ class Ranker:
         return await self._search(CANDIDATE_TARGET, opts, text=lexical.check_text(text))
 
     async def jobs_for_candidate(self, candidate_id: str, opts: Options) -> Result[Job]:
-        return await self._search(JOB_TARGET, opts, source=(CANDIDATES, paging.parse_id(candidate_id,
-                                                                                           "candidate_id")))
+        return await self._search(JOB_TARGET, opts, source=(CANDIDATES, paging.parse_id(candidate_id, "candidate_id")))
 
     async def jobs_for_text(self, text: str, opts: Options) -> Result[Job]:
         return await self._search(JOB_TARGET, opts, text=lexical.check_text(text))
 
-    async def score_candidates(self, job_id: str, candidate_ids: list[str],
-                               lexical_weight: float | None = None) -> list[Hit[Candidate]]:
+    async def score_candidates(
+        self, job_id: str, candidate_ids: list[str], lexical_weight: float | None = None
+    ) -> list[Hit[Candidate]]:
         """Each candidate scored against the job as hybrid search scores its hits (weighted z-scores: a
         pair has no positions to fuse), in the order given; NotFound names the first unknown id."""
         job_id = paging.parse_id(job_id, "job_id")
@@ -78,8 +86,9 @@ class Ranker:
                 raise NotFound(f"candidate {missing} not found")
             assert ref is not None  # a row was found, and each row carries the statistics
             pool = [found[i] for i in dict.fromkeys(ids)]
-            ranked = ranking_policy.Ranked(ranking_policy.score_given(ids, pool, ref, pair_policy),
-                                           pair_policy.method, pair_policy.lexical_weight)
+            ranked = ranking_policy.Ranked(
+                ranking_policy.score_given(ids, pool, ref, pair_policy), pair_policy.method, pair_policy.lexical_weight
+            )
             records = await s.records(CANDIDATE_TARGET, [c.candidate.row_id for c in ranked.scored])
             hits = ranking_policy.explain(ranked, records)
         for hit in hits:
@@ -90,11 +99,11 @@ class Ranker:
         try:
             return await self.embedder.embed_one(text)
         except Unavailable as exc:
-            raise Unavailable(f"{exc.message}; searching by meaning needs it (KEYWORD mode works without "
-                              "it)") from None
+            raise Unavailable(f"{exc.message}; searching by meaning needs it (KEYWORD mode works without it)") from None
 
-    async def _search(self, target: Target[R], opts: Options, *, text: str = "",
-                      source: tuple[Table, str] | None = None) -> Result[R]:
+    async def _search(
+        self, target: Target[R], opts: Options, *, text: str = "", source: tuple[Table, str] | None = None
+    ) -> Result[R]:
         opts = ranking_policy.check_options(opts)
         started = time.perf_counter()
         if opts.mode == "vector":
@@ -127,8 +136,9 @@ class Ranker:
         _mark_matched_skills(target, hits, query.skills, opts)
         return Result(hits, opts.mode, ef if wants_vector else 0)
 
-    async def _keyword_pool_while_embedding(self, target: Target[Any], query: Query, opts: Options,
-                                            pool_size: int) -> tuple[KeywordPool, np.ndarray]:
+    async def _keyword_pool_while_embedding(
+        self, target: Target[Any], query: Query, opts: Options, pool_size: int
+    ) -> tuple[KeywordPool, np.ndarray]:
         """The keyword leg's pool for typed text, found while the text is embedded."""
         embedding = asyncio.ensure_future(self._embed(query.text))
         try:
@@ -138,8 +148,16 @@ class Ranker:
             raise
         return found, await embedding
 
-    async def _fused(self, s: StoreSession, target: Target[R], query: Query, opts: Options, pool_size: int,
-                     ef: int, keyword_pool: KeywordPool | None = None) -> list[Hit[R]]:
+    async def _fused(
+        self,
+        s: StoreSession,
+        target: Target[R],
+        query: Query,
+        opts: Options,
+        pool_size: int,
+        ef: int,
+        keyword_pool: KeywordPool | None = None,
+    ) -> list[Hit[R]]:
         """KEYWORD and HYBRID modes: pool both legs, score every pooled row, keep the best top_k."""
         semantic = opts.mode == "hybrid" and query.vector is not None
         legs = await s.legs(target, query, opts, pool_size, ef, semantic, keyword_pool)
@@ -149,8 +167,9 @@ class Ranker:
         ranked = ranking_policy.rank_pool(legs.pool, legs.reference, opts, self.policy)
         return ranking_policy.explain(ranked, await s.records(target, [c.candidate.row_id for c in ranked.scored]))
 
-    async def _vector_search(self, target: Target[R], opts: Options, text: str, source: tuple[Table, str] | None,
-                             started: float) -> Result[R] | None:
+    async def _vector_search(
+        self, target: Target[R], opts: Options, text: str, source: tuple[Table, str] | None, started: float
+    ) -> Result[R] | None:
         """VECTOR mode in one round trip: the search settings, the source row's stored vector, the nearest rows
         and their explanation come from one statement on a connection checked out without a round trip.
 
@@ -181,8 +200,11 @@ async def _explain_empty(s: StoreSession, query: Query, opts: Options) -> None:
     if opts.mode != "keyword" or query.lexical is None:
         return
     if not await s.has_searchable_words(query.text):
-        raise InvalidArgument("text", "the query has no searchable words (only stop words, numbers or "
-                                      "punctuation); KEYWORD search needs at least one")
+        raise InvalidArgument(
+            "text",
+            "the query has no searchable words (only stop words, numbers or "
+            "punctuation); KEYWORD search needs at least one",
+        )
 
 
 def _mark_matched_skills(target: Target[R], hits: list[Hit[R]], skills: list[str], opts: Options) -> None:

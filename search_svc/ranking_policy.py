@@ -112,11 +112,11 @@ def check_options(opts: Options) -> Options:
     f = opts.filters
     if not math.isfinite(f.min_years) or f.min_years < 0:
         raise InvalidArgument("options.filters.min_years_experience", "must be a non-negative number")
-    if opts.lexical_weight is not None and not (math.isfinite(opts.lexical_weight)
-                                                 and 0.0 <= opts.lexical_weight <= 1.0):
+    if opts.lexical_weight is not None and not (
+        math.isfinite(opts.lexical_weight) and 0.0 <= opts.lexical_weight <= 1.0
+    ):
         raise InvalidArgument("options.lexical_weight", "must be between 0 and 1")
-    filters = Filters(f.location.strip(), f.min_years, tuple(normalise_skills(list(f.required_skills))),
-                      f.job_status)
+    filters = Filters(f.location.strip(), f.min_years, tuple(normalise_skills(list(f.required_skills))), f.job_status)
     return Options(opts.mode, top_k, opts.min_similarity, opts.ef_search, filters, opts.lexical_weight)
 
 
@@ -145,8 +145,9 @@ def pick_ef_search(opts: Options, pool_size: int, rows: int = 0) -> int:
     return min(ef, MAX_EF_SEARCH)
 
 
-def rank_pool(pool: Sequence[fusion.Candidate], ref: fusion.Reference | None, opts: Options,
-              policy: fusion.Policy) -> Ranked:
+def rank_pool(
+    pool: Sequence[fusion.Candidate], ref: fusion.Reference | None, opts: Options, policy: fusion.Policy
+) -> Ranked:
     """KEYWORD and HYBRID modes: the pooled rows ordered and cut to top_k.
 
     `ref` is None when the semantic leg did not run (KEYWORD mode, or HYBRID for a stored row that has no vector
@@ -165,7 +166,7 @@ def rank_pool(pool: Sequence[fusion.Candidate], ref: fusion.Reference | None, op
         method, weight = "lexical", 1.0
     if opts.mode == "hybrid" and opts.min_similarity:
         scored = [s for s in scored if s.candidate.cosine is not None and s.candidate.cosine >= opts.min_similarity]
-    return Ranked(scored[:opts.top_k], method, weight)
+    return Ranked(scored[: opts.top_k], method, weight)
 
 
 def pair_policy(deployment: fusion.Policy, lexical_weight: float | None) -> fusion.Policy:
@@ -173,8 +174,9 @@ def pair_policy(deployment: fusion.Policy, lexical_weight: float | None) -> fusi
     return fusion.Policy("weighted_z", deployment.lexical_weight).with_weight(lexical_weight)
 
 
-def score_given(ids: Sequence[str], pool: Sequence[fusion.Candidate], ref: fusion.Reference,
-                policy: fusion.Policy) -> list[fusion.Scored]:
+def score_given(
+    ids: Sequence[str], pool: Sequence[fusion.Candidate], ref: fusion.Reference, policy: fusion.Policy
+) -> list[fusion.Scored]:
     """Each id's score in the order given (an id given twice is scored twice); every id must be in `pool`."""
     scored = {s.candidate.row_id: s for s in fusion.fuse(pool, ref, policy)}
     return [scored[i] for i in ids]
@@ -188,8 +190,21 @@ def explain(ranked: Ranked, records: Mapping[str, R]) -> list[Hit[R]]:
         if record is None:
             continue
         c = s.candidate
-        hits.append(Hit(record, s.score, c.cosine or 0.0, c.lexical, [], c.vector_position, c.keyword_position,
-                        s.semantic_z, s.lexical_z, ranked.method, ranked.lexical_weight))
+        hits.append(
+            Hit(
+                record,
+                s.score,
+                c.cosine or 0.0,
+                c.lexical,
+                [],
+                c.vector_position,
+                c.keyword_position,
+                s.semantic_z,
+                s.lexical_z,
+                ranked.method,
+                ranked.lexical_weight,
+            )
+        )
     return hits
 
 

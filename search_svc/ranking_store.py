@@ -66,8 +66,15 @@ class Target(Generic[R]):
     """What differs between searching candidates and searching jobs: table, filter columns, skills column, and
     the record a row becomes."""
 
-    def __init__(self, table: Table, skills_column: str, years_column: str, has_status: bool,
-                 record: Callable[[dict[str, Any]], R], skills: Callable[[R], list[str]]) -> None:
+    def __init__(
+        self,
+        table: Table,
+        skills_column: str,
+        years_column: str,
+        has_status: bool,
+        record: Callable[[dict[str, Any]], R],
+        skills: Callable[[R], list[str]],
+    ) -> None:
         self.table = table
         self.skills_column = skills_column
         self.years_column = years_column
@@ -97,8 +104,9 @@ class Target(Generic[R]):
         if f.min_years:
             where.append(sql.SQL("{} >= {}").format(sql.Identifier(self.years_column), value(f.min_years)))
         if f.required_skills:
-            where.append(sql.SQL("{} @> {}::text[]").format(sql.Identifier(self.skills_column),
-                                                             value(list(f.required_skills))))
+            where.append(
+                sql.SQL("{} @> {}::text[]").format(sql.Identifier(self.skills_column), value(list(f.required_skills)))
+            )
         if self.has_status and f.job_status:
             where.append(sql.SQL("status = {}").format(value(f.job_status)))
         return where, params
@@ -112,8 +120,9 @@ def _job_skills(j: Job) -> list[str]:
     return j.required_skills
 
 
-CANDIDATE_TARGET: Target[Candidate] = Target(CANDIDATES, "skills", "years_experience", False, Candidate.from_row,
-                                             _candidate_skills)
+CANDIDATE_TARGET: Target[Candidate] = Target(
+    CANDIDATES, "skills", "years_experience", False, Candidate.from_row, _candidate_skills
+)
 JOB_TARGET: Target[Job] = Target(JOBS, "required_skills", "min_experience", True, Job.from_row, _job_skills)
 
 
@@ -145,16 +154,27 @@ class RankingStore:
             rows = await cur.fetchall()
         return KeywordPool([r["id"] for r in rows], rows[0]["qlex"] if rows else None)
 
-    def legs_statement(self, target: Target[Any], query: Query, opts: Options, pool_size: int,
-                       semantic: bool, keyword_pool: KeywordPool | None = None
-                       ) -> tuple[sql.Composed, dict[str, Any]]:
+    def legs_statement(
+        self,
+        target: Target[Any],
+        query: Query,
+        opts: Options,
+        pool_size: int,
+        semantic: bool,
+        keyword_pool: KeywordPool | None = None,
+    ) -> tuple[sql.Composed, dict[str, Any]]:
         """Both legs, every pooled row's two similarities and the reference statistics, in one statement.
         `keyword_pool`: the keyword leg's rows already found (best first), so the statement does not search
         again."""
         where, params = target.named_filters(opts.filters)
         corpus: lexical.Corpus = "jobs" if target is JOB_TARGET else "candidates"
-        args: dict[str, Any] = {**params, **self.lexical_budget.params(), "pool": pool_size,
-                                "sample": SAMPLE_ROWS, "v": query.vector}
+        args: dict[str, Any] = {
+            **params,
+            **self.lexical_budget.params(),
+            "pool": pool_size,
+            "sample": SAMPLE_ROWS,
+            "v": query.vector,
+        }
         if query.source is not None:
             table, row_id = query.source
             source = lexical.row_source_sql(table.ident)
@@ -171,23 +191,28 @@ class RankingStore:
             if keyword_pool.query_vector is not None:  # the query's term vector as the first statement made it
                 args["qlex"] = keyword_pool.query_vector
                 terms = sql.SQL("qlex AS (SELECT %(qlex)s::sparsevec AS v)")
-            kw = sql.SQL("kw AS MATERIALIZED (SELECT k.id, k.pos FROM unnest(%(keyword_pool)s::uuid[]) "
-                         "WITH ORDINALITY AS k(id, pos))")
+            kw = sql.SQL(
+                "kw AS MATERIALIZED (SELECT k.id, k.pos FROM unnest(%(keyword_pool)s::uuid[]) "
+                "WITH ORDINALITY AS k(id, pos))"
+            )
         else:
             # Scored as they are scanned (a materialised scan of 20,000 term vectors spilled to disk).
-            kw = sql.SQL("kw AS MATERIALIZED (SELECT id, row_number() OVER (ORDER BY d, id) AS pos FROM ("
-                         "SELECT s.id, s.d FROM (SELECT t.id, t.lex <#> qlex.v AS d FROM {t} t, tsq, qlex "
-                         "WHERE {matches}{filters} LIMIT %(scan_cap)s) s ORDER BY s.d, s.id LIMIT %(pool)s) k)"
-                         ).format(t=target.table.ident, matches=matches, filters=_and(where))
+            kw = sql.SQL(
+                "kw AS MATERIALIZED (SELECT id, row_number() OVER (ORDER BY d, id) AS pos FROM ("
+                "SELECT s.id, s.d FROM (SELECT t.id, t.lex <#> qlex.v AS d FROM {t} t, tsq, qlex "
+                "WHERE {matches}{filters} LIMIT %(scan_cap)s) s ORDER BY s.d, s.id LIMIT %(pool)s) k)"
+            ).format(t=target.table.ident, matches=matches, filters=_and(where))
         # A given term vector leaves nothing to match rows with (and no `rarest` for the tsq CTE to read).
         ctes = [terms, kw] if "qlex" in args else [terms, tsq, kw]
         if semantic:
             # relaxed_order may return rows slightly out of order: materialise, then number them exactly.
-            ctes.append(sql.SQL(
-                "vec AS MATERIALIZED (SELECT id, row_number() OVER (ORDER BY distance, id) AS pos FROM ("
-                "SELECT id, embedding <=> %(v)s::vector AS distance FROM {t} WHERE embedding IS NOT NULL{filters} "
-                "ORDER BY embedding <=> %(v)s::vector LIMIT %(pool)s) h)").format(t=target.table.ident,
-                                                                                   filters=_and(where)))
+            ctes.append(
+                sql.SQL(
+                    "vec AS MATERIALIZED (SELECT id, row_number() OVER (ORDER BY distance, id) AS pos FROM ("
+                    "SELECT id, embedding <=> %(v)s::vector AS distance FROM {t} WHERE embedding IS NOT NULL{filters} "
+                    "ORDER BY embedding <=> %(v)s::vector LIMIT %(pool)s) h)"
+                ).format(t=target.table.ident, filters=_and(where))
+            )
             ctes.append(_reference_sql(target.table))
             body = sql.SQL(
                 "SELECT c.id::text AS id, 1 - (c.embedding <=> %(v)s::vector) AS cos, "
@@ -218,8 +243,9 @@ class StoreSession:
         now = time.monotonic()
         if cached is not None and now - cached[0] < _SIZE_TTL:
             return cached[1]
-        cur = await self._conn.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = "
-                                       "%s::regclass", (f"catalog.{table.name}",))
+        cur = await self._conn.execute(
+            "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass", (f"catalog.{table.name}",)
+        )
         row = await cur.fetchone()
         rows = int(row[0]) if row else 0
         self._store._sizes[table.name] = (now, rows)
@@ -244,8 +270,16 @@ class StoreSession:
         cand = Candidate.from_row(row)
         return Query(candidate_text(cand), vector, cand.skills, source=(table, row_id))
 
-    async def legs(self, target: Target[Any], query: Query, opts: Options, pool_size: int, ef: int,
-                   semantic: bool, keyword_pool: KeywordPool | None = None) -> Legs:
+    async def legs(
+        self,
+        target: Target[Any],
+        query: Query,
+        opts: Options,
+        pool_size: int,
+        ef: int,
+        semantic: bool,
+        keyword_pool: KeywordPool | None = None,
+    ) -> Legs:
         """KEYWORD and HYBRID modes: both legs' pooled rows (the semantic one when `semantic`)."""
         statement, args = self._store.legs_statement(target, query, opts, pool_size, semantic, keyword_pool)
         conn = self._conn
@@ -254,8 +288,12 @@ class StoreSession:
                 await _set_search_knobs(conn, ef, bool(opts.filters.selective or target.has_status))
             await cur.execute(statement, args)
             rows = await cur.fetchall()
-        pool = [fusion.Candidate(r["id"], None if r["cos"] is None else float(r["cos"]), float(r["lex"]),
-                                 int(r["vpos"]), int(r["kpos"])) for r in rows]
+        pool = [
+            fusion.Candidate(
+                r["id"], None if r["cos"] is None else float(r["cos"]), float(r["lex"]), int(r["vpos"]), int(r["kpos"])
+            )
+            for r in rows
+        ]
         return Legs(pool, _reference(rows[0]) if semantic and rows else None)
 
     async def has_searchable_words(self, text: str) -> bool:
@@ -272,27 +310,47 @@ class StoreSession:
             await cur.execute(query, [list(ids)])
             return {str(r["id"]): target.record(r) for r in await cur.fetchall()}
 
-    async def pairs(self, job_id: str, vector: np.ndarray, ids: Sequence[str]
-                    ) -> tuple[dict[str, fusion.Candidate], fusion.Reference | None]:
+    async def pairs(
+        self, job_id: str, vector: np.ndarray, ids: Sequence[str]
+    ) -> tuple[dict[str, fusion.Candidate], fusion.Reference | None]:
         """Both similarities of each candidate in `ids` to job `job_id` (by id; unknown ids are missing), and
         the candidate sample's statistics for the job (None when no id is known)."""
-        statement = sql.SQL("WITH ") + sql.SQL(",\n").join([
-            lexical.query_terms_sql(lexical.row_source_sql(JOBS.ident), "candidates"),
-            _reference_sql(CANDIDATES)]) + sql.SQL(
-            "\nSELECT c.id::text AS id, 1 - (c.embedding <=> %(v)s::vector) AS cos, "
-            "coalesce(-(c.lex <#> qlex.v), 0) AS lex, ref.n, ref.cos_mean, ref.cos_std, ref.lex_mean, "
-            "ref.lex_std FROM {t} c, qlex, ref WHERE c.id = ANY(%(ids)s::uuid[])").format(t=CANDIDATES.ident)
-        args = {"source_id": job_id, "v": vector, "ids": list(ids), **self._store.lexical_budget.params(),
-                "sample": SAMPLE_ROWS}
+        statement = (
+            sql.SQL("WITH ")
+            + sql.SQL(",\n").join(
+                [lexical.query_terms_sql(lexical.row_source_sql(JOBS.ident), "candidates"), _reference_sql(CANDIDATES)]
+            )
+            + sql.SQL(
+                "\nSELECT c.id::text AS id, 1 - (c.embedding <=> %(v)s::vector) AS cos, "
+                "coalesce(-(c.lex <#> qlex.v), 0) AS lex, ref.n, ref.cos_mean, ref.cos_std, ref.lex_mean, "
+                "ref.lex_std FROM {t} c, qlex, ref WHERE c.id = ANY(%(ids)s::uuid[])"
+            ).format(t=CANDIDATES.ident)
+        )
+        args = {
+            "source_id": job_id,
+            "v": vector,
+            "ids": list(ids),
+            **self._store.lexical_budget.params(),
+            "sample": SAMPLE_ROWS,
+        }
         async with self._conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(statement, args)
             rows = await cur.fetchall()
-        found = {r["id"]: fusion.Candidate(r["id"], None if r["cos"] is None else float(r["cos"]), float(r["lex"]),
-                                           0, 0) for r in rows}
+        found = {
+            r["id"]: fusion.Candidate(r["id"], None if r["cos"] is None else float(r["cos"]), float(r["lex"]), 0, 0)
+            for r in rows
+        }
         return found, _reference(rows[0]) if rows else None
 
-    async def nearest(self, target: Target[R], opts: Options, ef: int, *, vector: np.ndarray | None = None,
-                      source: tuple[Table, str] | None = None) -> tuple[list[Nearest[R]], list[str]]:
+    async def nearest(
+        self,
+        target: Target[R],
+        opts: Options,
+        ef: int,
+        *,
+        vector: np.ndarray | None = None,
+        source: tuple[Table, str] | None = None,
+    ) -> tuple[list[Nearest[R]], list[str]]:
         """The top_k nearest rows to `vector`, or to the stored vector of row `source` when it is fresh (no rows
         otherwise), nearest first, with the source row's skills.
 
@@ -315,8 +373,7 @@ class StoreSession:
             found.append(Nearest(target.record(row), cosine))
         return found, skills
 
-    def _nearest_sql(self, target: Target[Any], where: list[sql.Composable], source: Table | None,
-                     top_k: int) -> bytes:
+    def _nearest_sql(self, target: Target[Any], where: list[sql.Composable], source: Table | None, top_k: int) -> bytes:
         """The VECTOR statement, rendered once per shape (composing ~40 identifiers cost ~0.1 ms per call)."""
         statements = self._store._statements
         key = (target.table.name, source.name if source else "", top_k, repr(where))
@@ -335,18 +392,28 @@ class StoreSession:
         # own heap rows are projected (no second lookup by id); LIMIT is a literal (check_options bounds it) so
         # the prepared statement's generic plan knows it and is never re-planned.
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in target.table.columns)
-        statement = sql.SQL(
-            "WITH knobs AS MATERIALIZED (SELECT set_config('hnsw.ef_search', %s, true) AS ef, "
-            "set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative, "
-            "set_config('hnsw.max_scan_tuples', %s, true) AS scan_cap), {q}, "
-            "hits AS MATERIALIZED (SELECT {cols}, {stale} AS embedding_stale, "
-            "embedding <=> (SELECT v FROM q) AS distance FROM {t} "
-            "WHERE embedding IS NOT NULL AND (SELECT v FROM q) IS NOT NULL{filters} "
-            "ORDER BY embedding <=> (SELECT v FROM q) LIMIT {limit}) "
-            "SELECT {cols}, embedding_stale, 1 - distance AS cosine, (SELECT skills FROM q) AS query_skills "
-            "FROM hits ORDER BY distance, id"
-        ).format(q=query_cte, cols=cols, stale=_STALE, t=target.table.ident, filters=_and(where),
-                 limit=sql.Literal(top_k)).as_bytes(self._conn)
+        statement = (
+            sql.SQL(
+                "WITH knobs AS MATERIALIZED (SELECT set_config('hnsw.ef_search', %s, true) AS ef, "
+                "set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative, "
+                "set_config('hnsw.max_scan_tuples', %s, true) AS scan_cap), {q}, "
+                "hits AS MATERIALIZED (SELECT {cols}, {stale} AS embedding_stale, "
+                "embedding <=> (SELECT v FROM q) AS distance FROM {t} "
+                "WHERE embedding IS NOT NULL AND (SELECT v FROM q) IS NOT NULL{filters} "
+                "ORDER BY embedding <=> (SELECT v FROM q) LIMIT {limit}) "
+                "SELECT {cols}, embedding_stale, 1 - distance AS cosine, (SELECT skills FROM q) AS query_skills "
+                "FROM hits ORDER BY distance, id"
+            )
+            .format(
+                q=query_cte,
+                cols=cols,
+                stale=_STALE,
+                t=target.table.ident,
+                filters=_and(where),
+                limit=sql.Literal(top_k),
+            )
+            .as_bytes(self._conn)
+        )
         if len(statements) >= _MAX_STATEMENTS:
             statements.clear()
         statements[key] = statement
@@ -354,8 +421,9 @@ class StoreSession:
 
 
 def _reference(row: dict[str, Any]) -> fusion.Reference:
-    return fusion.Reference(int(row["n"]), float(row["cos_mean"]), float(row["cos_std"]), float(row["lex_mean"]),
-                            float(row["lex_std"]))
+    return fusion.Reference(
+        int(row["n"]), float(row["cos_mean"]), float(row["cos_std"]), float(row["lex_mean"]), float(row["lex_std"])
+    )
 
 
 def _reference_sql(table: Table) -> sql.Composable:
@@ -364,16 +432,19 @@ def _reference_sql(table: Table) -> sql.Composable:
         "ref AS (SELECT count(*) AS n, coalesce(avg(cos), 0) AS cos_mean, coalesce(stddev_pop(cos), 0) "
         "AS cos_std, coalesce(avg(lex), 0) AS lex_mean, coalesce(stddev_pop(lex), 0) AS lex_std FROM ("
         "SELECT 1 - (s.embedding <=> %(v)s::vector) AS cos, coalesce(-(s.lex <#> qlex.v), 0) AS lex "
-        "FROM (SELECT embedding, lex FROM {t} ORDER BY id LIMIT %(sample)s) s, qlex) x)").format(t=table.ident)
+        "FROM (SELECT embedding, lex FROM {t} ORDER BY id LIMIT %(sample)s) s, qlex) x)"
+    ).format(t=table.ident)
 
 
 async def _set_search_knobs(conn: AsyncConnection[Any], ef: int, filtered: bool) -> None:
     # Transaction-local (SET LOCAL semantics), so a pooled connection never keeps another query's settings.
     # A selective filter may need many more index tuples than pgvector's default cap (20k) to fill top-k.
-    await conn.execute("SELECT set_config('hnsw.ef_search', %s, true), "
-                       "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-                       "set_config('hnsw.max_scan_tuples', %s, true)",
-                       (str(ef), str(MAX_SCAN_TUPLES_FILTERED if filtered else 20_000)))
+    await conn.execute(
+        "SELECT set_config('hnsw.ef_search', %s, true), "
+        "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+        "set_config('hnsw.max_scan_tuples', %s, true)",
+        (str(ef), str(MAX_SCAN_TUPLES_FILTERED if filtered else 20_000)),
+    )
 
 
 _SKILLS_COLUMN = {CANDIDATES.name: "skills", JOBS.name: "required_skills"}

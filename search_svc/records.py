@@ -15,13 +15,34 @@ APPLICATION_STATUSES = ("pending", "reviewing", "accepted", "rejected", "hired")
 DECIDED_STATUSES = frozenset({"accepted", "rejected", "hired"})
 
 # Writable columns per table: the only identifiers that ever reach SQL from a request (field masks).
-CANDIDATE_FIELDS = ("name", "email", "phone", "location", "headline", "years_experience", "skills",
-                    "resume_file_name", "resume_media_type", "resume_text", "email_opt_out", "education")
+CANDIDATE_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "location",
+    "headline",
+    "years_experience",
+    "skills",
+    "resume_file_name",
+    "resume_media_type",
+    "resume_text",
+    "email_opt_out",
+    "education",
+)
 # Columns the service sets itself (never from a field mask).
 CANDIDATE_DERIVED_FIELDS = ("name_source",)
 NAME_SOURCES = ("given", "resume", "file_name", "unnamed")
-JOB_FIELDS = ("title", "description", "company", "department", "location", "min_experience", "max_experience",
-              "required_skills", "status")
+JOB_FIELDS = (
+    "title",
+    "description",
+    "company",
+    "department",
+    "location",
+    "min_experience",
+    "max_experience",
+    "required_skills",
+    "status",
+)
 APPLICATION_FIELDS = ("status", "notes")
 
 # Fields whose change alters what the vector means: changing them makes the row stale until re-embedded.
@@ -97,8 +118,9 @@ class Application:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Application:
-        return cls(**{**row, "id": str(row["id"]), "candidate_id": str(row["candidate_id"]),
-                      "job_id": str(row["job_id"])})
+        return cls(
+            **{**row, "id": str(row["id"]), "candidate_id": str(row["candidate_id"]), "job_id": str(row["job_id"])}
+        )
 
 
 @dataclass

@@ -55,7 +55,8 @@ class Reembedder:
             conditions.append(sql.SQL("id > %s"))
             params.append(after)
         query = sql.SQL("{select} WHERE {cond} ORDER BY id LIMIT %s").format(
-            select=store.table.select, cond=sql.SQL(" AND ").join(conditions))
+            select=store.table.select, cond=sql.SQL(" AND ").join(conditions)
+        )
         async with store.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, [*params, limit])
             rows: list[dict[str, Any]] = await cur.fetchall()
@@ -65,7 +66,8 @@ class Reembedder:
         """Embed `rows` (raises Unavailable) and store the vectors; returns how many were still current."""
         vectors = await store.embedder.embed([_text(store, r) for r in rows])
         query = sql.SQL("UPDATE {t} SET embedding = %s, embedded_at = now() WHERE id = %s AND updated_at = %s").format(
-            t=store.table.ident)
+            t=store.table.ident
+        )
         written = 0
         async with store.pool.connection() as conn, conn.transaction():
             for row, vector in zip(rows, vectors, strict=True):
@@ -75,7 +77,8 @@ class Reembedder:
 
     async def _count(self, store: RowStore, only_stale: bool) -> int:
         query = sql.SQL("SELECT count(*) FROM {t}{w}").format(
-            t=store.table.ident, w=sql.SQL(" WHERE ") + _STALE if only_stale else sql.SQL(""))
+            t=store.table.ident, w=sql.SQL(" WHERE ") + _STALE if only_stale else sql.SQL("")
+        )
         async with store.pool.connection() as conn:
             cur = await conn.execute(query)
             row = await cur.fetchone()
@@ -97,9 +100,15 @@ class Reembedder:
                 written = await self._write(store, rows)
                 skipped += len(rows) - written
                 done += len(rows)
-                yield ReindexEvent(store.table.name, min(done, max(total, done)), max(total, done), 0,
-                                   f"re-embedded {done} row(s); {skipped} changed meanwhile (their writer embedded "
-                                   "them)" if skipped else f"re-embedded {done} row(s)")
+                yield ReindexEvent(
+                    store.table.name,
+                    min(done, max(total, done)),
+                    max(total, done),
+                    0,
+                    f"re-embedded {done} row(s); {skipped} changed meanwhile (their writer embedded them)"
+                    if skipped
+                    else f"re-embedded {done} row(s)",
+                )
         yield ReindexEvent("done", done, max(total, done), 0, f"done: {done} row(s) re-embedded")
 
     async def catch_up_once(self, batch: int) -> int:

@@ -35,21 +35,27 @@ async def claim(conn: AsyncConnection[Any], kind: str, request_id: str) -> Found
     return await _select(conn, kind, request_id)
 
 
-async def remember(conn: AsyncConnection[Any], kind: str, request_id: str, resource_id: str,
-                   deduplicated: bool = False) -> None:
+async def remember(
+    conn: AsyncConnection[Any], kind: str, request_id: str, resource_id: str, deduplicated: bool = False
+) -> None:
     global _last_prune
-    await conn.execute("INSERT INTO catalog.request_ids (kind, request_id, resource_id, deduplicated) "
-                       "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                       (kind, request_id, resource_id, deduplicated))
+    await conn.execute(
+        "INSERT INTO catalog.request_ids (kind, request_id, resource_id, deduplicated) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        (kind, request_id, resource_id, deduplicated),
+    )
     now = time.monotonic()
     if now - _last_prune > _PRUNE_EVERY_S:
         _last_prune = now
-        await conn.execute("DELETE FROM catalog.request_ids WHERE created_at < now() - make_interval(days => %s)",
-                           (KEEP_DAYS,))
+        await conn.execute(
+            "DELETE FROM catalog.request_ids WHERE created_at < now() - make_interval(days => %s)", (KEEP_DAYS,)
+        )
 
 
 async def _select(conn: AsyncConnection[Any], kind: str, request_id: str) -> Found | None:
-    cur = await conn.execute("SELECT resource_id, deduplicated FROM catalog.request_ids "
-                             "WHERE kind = %s AND request_id = %s", (kind, request_id))
+    cur = await conn.execute(
+        "SELECT resource_id, deduplicated FROM catalog.request_ids WHERE kind = %s AND request_id = %s",
+        (kind, request_id),
+    )
     row = await cur.fetchone()
     return (str(row[0]), bool(row[1])) if row else None

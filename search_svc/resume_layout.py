@@ -16,17 +16,27 @@ from hiremesh.resume_terms import is_heading, words_of
 SectionKind = Literal["header", "experience", "education", "skills", "other"]
 HEADER_MAX_LINES = 12
 _KIND_WORDS: tuple[tuple[SectionKind, frozenset[str]], ...] = (
-    ("education", frozenset({"education", "educational", "academic", "academics", "qualification", "qualifications",
-                             "scholastic"})),
-    ("experience", frozenset({"experience", "experiences", "employment", "work", "history", "internship",
-                              "internships"})),
-    ("skills", frozenset({"skill", "skills", "skillset", "competencies", "expertise", "proficiency", "technologies",
-                          "tools"})),
+    (
+        "education",
+        frozenset(
+            {"education", "educational", "academic", "academics", "qualification", "qualifications", "scholastic"}
+        ),
+    ),
+    (
+        "experience",
+        frozenset({"experience", "experiences", "employment", "work", "history", "internship", "internships"}),
+    ),
+    (
+        "skills",
+        frozenset({"skill", "skills", "skillset", "competencies", "expertise", "proficiency", "technologies", "tools"}),
+    ),
 )
 # A heading glued to the end of a line by a converter ("... SPSSEducation Details"): the heading words start
 # with a capital right after a letter.
-_GLUED = re.compile(r"(?<=[a-z.)])(?=(?:Education|Skill|Work|Employment|Professional|Academic|Company)"
-                    r" (?:Details|Experience|Qualifications?|Profile|History)\b)")
+_GLUED = re.compile(
+    r"(?<=[a-z.)])(?=(?:Education|Skill|Work|Employment|Professional|Academic|Company)"
+    r" (?:Details|Experience|Qualifications?|Profile|History)\b)"
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class Layout:
 
     def header(self) -> list[Line]:
         first = min(self.headings, default=len(self.lines))
-        return self.lines[:min(first, HEADER_MAX_LINES)]
+        return self.lines[: min(first, HEADER_MAX_LINES)]
 
 
 def heading_kind(text: str) -> SectionKind | None:

@@ -31,8 +31,9 @@ class Table:
         self.noun = noun  # "candidate", for messages
         self.ident = sql.Identifier("catalog", name)
         self.columns = tuple(columns)
-        template = ("SELECT {cols}, (embedded_at IS NULL OR embedded_at < updated_at) AS embedding_stale{extra} "
-                    "FROM {table}")
+        template = (
+            "SELECT {cols}, (embedded_at IS NULL OR embedded_at < updated_at) AS embedding_stale{extra} FROM {table}"
+        )
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
         self.select = sql.SQL(template).format(cols=cols, extra=sql.SQL(""), table=self.ident)
         self.select_with_vector = sql.SQL(template).format(cols=cols, extra=sql.SQL(", embedding"), table=self.ident)
@@ -79,8 +80,9 @@ class RowStore:
             if cur.rowcount == 0:
                 raise NotFound(f"{self.table.noun} {row_id} not found")
 
-    async def list_rows(self, where: list[sql.Composable], params: list[Any], size: int, token: str,
-                        key: str) -> tuple[list[dict[str, Any]], str, int]:
+    async def list_rows(
+        self, where: list[sql.Composable], params: list[Any], size: int, token: str, key: str
+    ) -> tuple[list[dict[str, Any]], str, int]:
         """One keyset page in (created_at, id) order, the next token, and the filter's total size."""
         after = page_tokens.decode(token, key)
         page_where = list(where)
@@ -89,7 +91,8 @@ class RowStore:
             page_where.append(sql.SQL("(created_at, id) > (%s, %s)"))
             page_params += [after[0], after[1]]
         query = sql.SQL("{select}{where} ORDER BY created_at, id LIMIT %s").format(
-            select=self.table.select, where=_where(page_where))
+            select=self.table.select, where=_where(page_where)
+        )
         count = sql.SQL("SELECT count(*) FROM {t}{where}").format(t=self.table.ident, where=_where(where))
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, [*page_params, size + 1])
@@ -104,8 +107,9 @@ class RowStore:
             token_out = page_tokens.encode(last["created_at"], str(last["id"]), key)
         return rows, token_out, total
 
-    async def write_if_unchanged(self, row_id: str, read_at: Any, changes: dict[str, Any], text_changed: bool,
-                                 vector: np.ndarray | None) -> dict[str, Any] | None:
+    async def write_if_unchanged(
+        self, row_id: str, read_at: Any, changes: dict[str, Any], text_changed: bool, vector: np.ndarray | None
+    ) -> dict[str, Any] | None:
         """Apply `changes` only if nobody updated the row since it was read (its `updated_at` is still
         `read_at`); the new row, or None when it moved meanwhile and the caller should re-read and retry.
 
@@ -120,7 +124,8 @@ class RowStore:
         elif not text_changed:
             sets.append(sql.SQL("embedded_at = CASE WHEN embedded_at >= updated_at THEN now() ELSE embedded_at END"))
         query = sql.SQL("UPDATE {t} SET {sets} WHERE id = %s AND updated_at = %s RETURNING id").format(
-            t=self.table.ident, sets=sql.SQL(", ").join(sets))
+            t=self.table.ident, sets=sql.SQL(", ").join(sets)
+        )
         async with self.pool.connection() as conn:
             cur = await conn.execute(query, [*params, row_id, read_at])
             if await cur.fetchone() is None:
@@ -129,7 +134,8 @@ class RowStore:
 
     async def stale_count(self) -> int:
         query = sql.SQL("SELECT count(*) FROM {t} WHERE embedded_at IS NULL OR embedded_at < updated_at").format(
-            t=self.table.ident)
+            t=self.table.ident
+        )
         async with self.pool.connection() as conn:
             cur = await conn.execute(query)
             row = await cur.fetchone()

@@ -54,8 +54,9 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
 
     async def CreateCandidate(self, request: pb.CreateCandidateRequest, context: Any) -> pb.CreateCandidateResponse:
         resume = convert.resume_in(request.resume) if request.HasField("resume") else None
-        cand, dedup = await self._b.candidates.create(convert.candidate_in(request.candidate), resume,
-                                                      request_id(request.request_id))
+        cand, dedup = await self._b.candidates.create(
+            convert.candidate_in(request.candidate), resume, request_id(request.request_id)
+        )
         return pb.CreateCandidateResponse(candidate=convert.candidate_out(cand), deduplicated=dedup)
 
     async def GetCandidate(self, request: pb.GetCandidateRequest, context: Any) -> pb.GetCandidateResponse:
@@ -70,29 +71,47 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
         return pb.DeleteCandidateResponse()
 
     async def ListCandidates(self, request: pb.ListCandidatesRequest, context: Any) -> pb.ListCandidatesResponse:
-        page = await self._b.candidates.list(request.page_size, request.page_token, request.location, request.skill,
-                                           request.min_years_experience)
-        return pb.ListCandidatesResponse(candidates=[convert.candidate_out(c) for c in page.items],
-                                         next_page_token=page.next_page_token, total_size=page.total_size)
+        page = await self._b.candidates.list(
+            request.page_size, request.page_token, request.location, request.skill, request.min_years_experience
+        )
+        return pb.ListCandidatesResponse(
+            candidates=[convert.candidate_out(c) for c in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
 
-    async def ImportCandidates(self, request: pb.ImportCandidatesRequest,
-                               context: Any) -> AsyncIterator[pb.ImportCandidatesResponse]:
+    async def ImportCandidates(
+        self, request: pb.ImportCandidatesRequest, context: Any
+    ) -> AsyncIterator[pb.ImportCandidatesResponse]:
         # Listing a folder (and reading its JSONL files) is disk work: keep it off the event loop.
-        sources = await asyncio.to_thread(importer.sources_from, [convert.resume_in(f) for f in request.files],
-                                          request.folder, list(request.jsonl_records), self._b.import_root,
-                                          self._b.candidates.parser.limits.max_file_bytes)
+        sources = await asyncio.to_thread(
+            importer.sources_from,
+            [convert.resume_in(f) for f in request.files],
+            request.folder,
+            list(request.jsonl_records),
+            self._b.import_root,
+            self._b.candidates.parser.limits.max_file_bytes,
+        )
         if not sources:
             raise InvalidArgument("files", "nothing to import: give files, a folder or jsonl_records")
         async for event in importer.run_import(self._b.candidates, sources, request.batch_size):
             reply = pb.ImportCandidatesResponse(
-                progress=convert.progress("importing" if not event.final else "done", event.done, event.total,
-                                          event.failed, event.message),
-                errors=[pb.ImportRecordError(source=s, reason=r) for s, r in event.errors])
+                progress=convert.progress(
+                    "importing" if not event.final else "done", event.done, event.total, event.failed, event.message
+                ),
+                errors=[pb.ImportRecordError(source=s, reason=r) for s, r in event.errors],
+            )
             if event.final:
-                reply.summary.CopyFrom(pb.ImportSummary(
-                    total=event.total, created=event.created, duplicates=event.duplicates, failed=event.failed,
-                    candidate_ids=event.candidate_ids,
-                    errors=[pb.ImportRecordError(source=s, reason=r) for s, r in event.summary_errors]))
+                reply.summary.CopyFrom(
+                    pb.ImportSummary(
+                        total=event.total,
+                        created=event.created,
+                        duplicates=event.duplicates,
+                        failed=event.failed,
+                        candidate_ids=event.candidate_ids,
+                        errors=[pb.ImportRecordError(source=s, reason=r) for s, r in event.summary_errors],
+                    )
+                )
             yield reply
 
     # --- jobs ---------------------------------------------------------------------------------------------
@@ -113,48 +132,69 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
         return pb.DeleteJobResponse()
 
     async def ListJobs(self, request: pb.ListJobsRequest, context: Any) -> pb.ListJobsResponse:
-        page = await self._b.jobs.list(request.page_size, request.page_token,
-                                     convert.job_status(request.status, "status"), request.location, request.skill)
-        return pb.ListJobsResponse(jobs=[convert.job_out(j) for j in page.items],
-                                   next_page_token=page.next_page_token, total_size=page.total_size)
+        page = await self._b.jobs.list(
+            request.page_size,
+            request.page_token,
+            convert.job_status(request.status, "status"),
+            request.location,
+            request.skill,
+        )
+        return pb.ListJobsResponse(
+            jobs=[convert.job_out(j) for j in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
 
     # --- applications -------------------------------------------------------------------------------------
 
-    async def CreateApplication(self, request: pb.CreateApplicationRequest,
-                                context: Any) -> pb.CreateApplicationResponse:
+    async def CreateApplication(
+        self, request: pb.CreateApplicationRequest, context: Any
+    ) -> pb.CreateApplicationResponse:
         a = request.application
         app, created = await self._b.applications.create(
-            a.candidate_id, a.job_id, convert.application_status(a.status, "application.status"), a.notes,
-            reuse_existing=request.reuse_existing, opened_for_candidate=request.skip_created_email,
-            request_id=request_id(request.request_id))
+            a.candidate_id,
+            a.job_id,
+            convert.application_status(a.status, "application.status"),
+            a.notes,
+            reuse_existing=request.reuse_existing,
+            opened_for_candidate=request.skip_created_email,
+            request_id=request_id(request.request_id),
+        )
         return pb.CreateApplicationResponse(application=convert.application_out(app), created=created)
 
     async def GetApplication(self, request: pb.GetApplicationRequest, context: Any) -> pb.GetApplicationResponse:
         app = await self._b.applications.get(request.id)
         return pb.GetApplicationResponse(application=convert.application_out(app))
 
-    async def UpdateApplication(self, request: pb.UpdateApplicationRequest,
-                                context: Any) -> pb.UpdateApplicationResponse:
+    async def UpdateApplication(
+        self, request: pb.UpdateApplicationRequest, context: Any
+    ) -> pb.UpdateApplicationResponse:
         app = await self._b.applications.update(request.application.id, convert.application_changes(request))
         return pb.UpdateApplicationResponse(application=convert.application_out(app))
 
-    async def DeleteApplication(self, request: pb.DeleteApplicationRequest,
-                                context: Any) -> pb.DeleteApplicationResponse:
+    async def DeleteApplication(
+        self, request: pb.DeleteApplicationRequest, context: Any
+    ) -> pb.DeleteApplicationResponse:
         await self._b.applications.delete(request.id)
         return pb.DeleteApplicationResponse()
 
-    async def ListApplications(self, request: pb.ListApplicationsRequest,
-                               context: Any) -> pb.ListApplicationsResponse:
-        page = await self._b.applications.list(request.page_size, request.page_token, request.job_id,
-                                             request.candidate_id, convert.application_status(request.status,
-                                                                                              "status"))
-        return pb.ListApplicationsResponse(applications=[convert.application_out(a) for a in page.items],
-                                           next_page_token=page.next_page_token, total_size=page.total_size)
+    async def ListApplications(self, request: pb.ListApplicationsRequest, context: Any) -> pb.ListApplicationsResponse:
+        page = await self._b.applications.list(
+            request.page_size,
+            request.page_token,
+            request.job_id,
+            request.candidate_id,
+            convert.application_status(request.status, "status"),
+        )
+        return pb.ListApplicationsResponse(
+            applications=[convert.application_out(a) for a in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
 
     # --- search -------------------------------------------------------------------------------------------
 
-    async def SearchCandidates(self, request: pb.SearchCandidatesRequest,
-                               context: Any) -> pb.SearchCandidatesResponse:
+    async def SearchCandidates(self, request: pb.SearchCandidatesRequest, context: Any) -> pb.SearchCandidatesResponse:
         options = convert.search_options(request.options, for_jobs=False)
         which = request.WhichOneof("query")
         if which == "job_id":
@@ -180,48 +220,61 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
         convert.job_hits_out(reply, result.hits)
         return reply
 
-    async def ScoreCandidates(self, request: pb.ScoreCandidatesRequest,
-                              context: Any) -> pb.ScoreCandidatesResponse:
+    async def ScoreCandidates(self, request: pb.ScoreCandidatesRequest, context: Any) -> pb.ScoreCandidatesResponse:
         weight = request.lexical_weight if request.HasField("lexical_weight") else None
         hits = await self._b.ranker.score_candidates(request.job_id, list(request.candidate_ids), weight)
-        return pb.ScoreCandidatesResponse(scores=[pb.CandidateScore(candidate_id=h.record.id,
-                                                                    match=convert.match_out(h)) for h in hits])
+        return pb.ScoreCandidatesResponse(
+            scores=[pb.CandidateScore(candidate_id=h.record.id, match=convert.match_out(h)) for h in hits]
+        )
 
     # --- candidate e-mails (the outbox) ----------------------------------------------------------------
 
-    async def ListNotifications(self, request: pb.ListNotificationsRequest,
-                                context: Any) -> pb.ListNotificationsResponse:
+    async def ListNotifications(
+        self, request: pb.ListNotificationsRequest, context: Any
+    ) -> pb.ListNotificationsResponse:
         page = await self._b.outbox.list(
-            request.page_size, request.page_token, application_id=request.application_id,
-            candidate_id=request.candidate_id, job_id=request.job_id,
+            request.page_size,
+            request.page_token,
+            application_id=request.application_id,
+            candidate_id=request.candidate_id,
+            job_id=request.job_id,
             state=convert.notification_state(request.state, "state"),
-            application_status=convert.application_status(request.application_status, "application_status"))
-        return pb.ListNotificationsResponse(notifications=[convert.notification_out(n) for n in page.items],
-                                            next_page_token=page.next_page_token, total_size=page.total_size)
+            application_status=convert.application_status(request.application_status, "application_status"),
+        )
+        return pb.ListNotificationsResponse(
+            notifications=[convert.notification_out(n) for n in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
 
     async def GetNotification(self, request: pb.GetNotificationRequest, context: Any) -> pb.GetNotificationResponse:
-        return pb.GetNotificationResponse(
-            notification=convert.notification_out(await self._b.outbox.get(request.id)))
+        return pb.GetNotificationResponse(notification=convert.notification_out(await self._b.outbox.get(request.id)))
 
-    async def ResendNotification(self, request: pb.ResendNotificationRequest,
-                                 context: Any) -> pb.ResendNotificationResponse:
+    async def ResendNotification(
+        self, request: pb.ResendNotificationRequest, context: Any
+    ) -> pb.ResendNotificationResponse:
         return pb.ResendNotificationResponse(
-            notification=convert.notification_out(await self._b.outbox.resend(request.id)))
+            notification=convert.notification_out(await self._b.outbox.resend(request.id))
+        )
 
-    async def PreviewNotification(self, request: pb.PreviewNotificationRequest,
-                                  context: Any) -> pb.PreviewNotificationResponse:
+    async def PreviewNotification(
+        self, request: pb.PreviewNotificationRequest, context: Any
+    ) -> pb.PreviewNotificationResponse:
         status = convert.application_status(request.application_status, "application_status")
         if not status:
             raise InvalidArgument("application_status", "required (pending, reviewing, accepted, rejected, hired)")
-        preview = await self._b.outbox.preview(status, request.subject_template, request.body_template,
-                                               request.application_id)
-        return pb.PreviewNotificationResponse(subject=preview.subject, body=preview.body, recipient=preview.recipient,
-                                              placeholders=list(PLACEHOLDERS))
+        preview = await self._b.outbox.preview(
+            status, request.subject_template, request.body_template, request.application_id
+        )
+        return pb.PreviewNotificationResponse(
+            subject=preview.subject, body=preview.body, recipient=preview.recipient, placeholders=list(PLACEHOLDERS)
+        )
 
     async def Reindex(self, request: pb.ReindexRequest, context: Any) -> AsyncIterator[pb.ReindexResponse]:
         batch = request.batch_size or 64
         if not 1 <= batch <= MAX_REINDEX_BATCH:
             raise InvalidArgument("batch_size", f"must be between 1 and {MAX_REINDEX_BATCH} (0 means 64)")
         async for event in self._b.reembedder.reindex(request.only_stale, batch):
-            yield pb.ReindexResponse(progress=convert.progress(event.stage, event.done, event.total, event.failed,
-                                                               event.message))
+            yield pb.ReindexResponse(
+                progress=convert.progress(event.stage, event.done, event.total, event.failed, event.message)
+            )

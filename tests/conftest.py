@@ -15,7 +15,5 @@ os.environ.setdefault("HIREMESH_SERVICE_TOKEN", secrets.token_urlsafe(32))
 _PLUGINS = ["pg", "embedding", "guardrail", "search", "screening", "llm", "analytics", "mail", "mesh"]
 
 pytest_plugins = [
-    f"tests.fixtures.{name}"
-    for name in _PLUGINS
-    if importlib.util.find_spec(f"tests.fixtures.{name}") is not None
+    f"tests.fixtures.{name}" for name in _PLUGINS if importlib.util.find_spec(f"tests.fixtures.{name}") is not None
 ]

@@ -19,9 +19,11 @@ OPS = "hiremesh_ops"  # the operator tools (the `hiremesh` command), at the top 
 PACKAGES = (RUNTIME, OPS, *SERVICES)
 # The stub factories of hiremesh.clients and the generated stub classes, by the service they reach.
 STUB_FACTORIES = {f"{name}_stub": name for name in ("embedding", "search", "guardrail", "screening", "analytics")}
-STUB_CLASSES = {f"{name.capitalize()}Service{kind}": name
-                for name in ("embedding", "search", "guardrail", "screening", "analytics")
-                for kind in ("Stub", "AsyncStub")}
+STUB_CLASSES = {
+    f"{name.capitalize()}Service{kind}": name
+    for name in ("embedding", "search", "guardrail", "screening", "analytics")
+    for kind in ("Stub", "AsyncStub")
+}
 
 
 @dataclass(frozen=True)

@@ -4,105 +4,105 @@ so the extractor tests do not depend on that folder. Kept as the files have them
 from __future__ import annotations
 
 INDEED_ABHISHEK = (
-    'Abhishek Jha\n'
-    'Application Development Associate - Accenture\n'
-    '\n'
-    'Bengaluru, Karnataka - Email me on Indeed: indeed.com/r/Abhishek-Jha/10e7a8cb732bc43a\n'
-    '\n'
-    '• To work for an organization which provides me the opportunity to improve my skills\n'
+    "Abhishek Jha\n"
+    "Application Development Associate - Accenture\n"
+    "\n"
+    "Bengaluru, Karnataka - Email me on Indeed: indeed.com/r/Abhishek-Jha/10e7a8cb732bc43a\n"
+    "\n"
+    "• To work for an organization which provides me the opportunity to improve my skills\n"
     "and knowledge for my individual and company's growth in best possible ways.\n"
-    '\n'
-    'Willing to relocate to: Bangalore, Karnataka\n'
-    '\n'
-    'WORK EXPERIENCE\n'
-    '\n'
-    'Application Development Associate\n'
-    '\n'
-    'Accenture -\n'
-    '\n'
-    'November 2017 to Present\n'
-    '\n'
-    'Role: Currently working on Chat-bot. Developing Backend Oracle PeopleSoft Queries\n'
-    'for the Bot which will be triggered based on given input. Also, Training the bot for different possible\n'
-    'utterances (Both positive and negative), which will be given as\n'
-    'input by the user.\n'
-    '\n'
-    'EDUCATION\n'
-    '\n'
-    'B.E in Information science and engineering\n'
-    '\n'
-    'B.v.b college of engineering and technology -  Hubli, Karnataka\n'
-    '\n'
-    'August 2013 to June 2017\n'
-    '\n'
-    '12th in Mathematics\n'
-    '\n'
-    'Woodbine modern school\n'
-    '\n'
-    'April 2011 to March 2013\n'
-    '\n'
-    '10th\n'
-    '\n'
-    'Kendriya Vidyalaya\n'
-    '\n'
-    'April 2001 to March 2011\n'
-    '\n'
-    'SKILLS\n'
-    '\n'
-    'C (Less than 1 year), Database (Less than 1 year), Database Management (Less than 1 year),\n'
+    "\n"
+    "Willing to relocate to: Bangalore, Karnataka\n"
+    "\n"
+    "WORK EXPERIENCE\n"
+    "\n"
+    "Application Development Associate\n"
+    "\n"
+    "Accenture -\n"
+    "\n"
+    "November 2017 to Present\n"
+    "\n"
+    "Role: Currently working on Chat-bot. Developing Backend Oracle PeopleSoft Queries\n"
+    "for the Bot which will be triggered based on given input. Also, Training the bot for different possible\n"
+    "utterances (Both positive and negative), which will be given as\n"
+    "input by the user.\n"
+    "\n"
+    "EDUCATION\n"
+    "\n"
+    "B.E in Information science and engineering\n"
+    "\n"
+    "B.v.b college of engineering and technology -  Hubli, Karnataka\n"
+    "\n"
+    "August 2013 to June 2017\n"
+    "\n"
+    "12th in Mathematics\n"
+    "\n"
+    "Woodbine modern school\n"
+    "\n"
+    "April 2011 to March 2013\n"
+    "\n"
+    "10th\n"
+    "\n"
+    "Kendriya Vidyalaya\n"
+    "\n"
+    "April 2001 to March 2011\n"
+    "\n"
+    "SKILLS\n"
+    "\n"
+    "C (Less than 1 year), Database (Less than 1 year), Database Management (Less than 1 year),\n"
 )
 
 INDEED_ARJUN = (
-    'arjun ks\n'
-    'Senior Program coordinator - oracle India Limited\n'
-    '\n'
-    'Bangalore City, Karnataka - Email me on Indeed: indeed.com/r/arjun-ks/8e9247624a5095b4\n'
-    '\n'
-    'Seeking a position in a company where I can use my familiarity of the field and my educational\n'
-    'background for the profit of the company. My individuality as well as past know-how should help\n'
-    'me in causative to the overall intensification of the company.\n'
-    '\n'
-    'Snaps\n'
-    '\n'
+    "arjun ks\n"
+    "Senior Program coordinator - oracle India Limited\n"
+    "\n"
+    "Bangalore City, Karnataka - Email me on Indeed: indeed.com/r/arjun-ks/8e9247624a5095b4\n"
+    "\n"
+    "Seeking a position in a company where I can use my familiarity of the field and my educational\n"
+    "background for the profit of the company. My individuality as well as past know-how should help\n"
+    "me in causative to the overall intensification of the company.\n"
+    "\n"
+    "Snaps\n"
+    "\n"
 )
 
 INDEED_JITENDRA = (
-    'Jitendra Babu\n'
-    'FI/CO Consultant in Tech Mahindra - SAP FICO\n'
-    '\n'
-    'Chennai, Tamil Nadu - Email me on Indeed: indeed.com/r/Jitendra-Babu/bc3ea69a183395ed\n'
-    '\n'
-    '• Having 3.2-years of SAP experience as sap FICO Consultant\n'
-    '• Involved in Implementation and support projects\n'
-    '• Basic knowledge in simple finance.\n'
+    "Jitendra Babu\n"
+    "FI/CO Consultant in Tech Mahindra - SAP FICO\n"
+    "\n"
+    "Chennai, Tamil Nadu - Email me on Indeed: indeed.com/r/Jitendra-Babu/bc3ea69a183395ed\n"
+    "\n"
+    "• Having 3.2-years of SAP experience as sap FICO Consultant\n"
+    "• Involved in Implementation and support projects\n"
+    "• Basic knowledge in simple finance.\n"
 )
 
 CATEGORY_DATA_SCIENCE = (
-    'Education Details \r\n'
-    'May 2013 to May 2017 B.E   UIT-RGPV\r\n'
-    'Data Scientist \r\n'
-    '\r\n'
-    'Data Scientist - Matelabs\r\n'
-    'Skill Details \r\n'
-    'Python- Exprience - Less than 1 year months\r\n'
-    'Statsmodels- Exprience - 12 months\r\n'
-    'AWS- Exprience - Less than 1 year months\r\n'
-    'Machine learning- Exprience - Less than 1 year months\r\n'
-    'Sklearn- Exprience - Less than 1 year months\r\n'
-    'Scipy- Exprience - Less than 1 year months\r\n'
-    'Keras- Exprience - Less than 1 year monthsCompany Details \r\n'
-    'company - Matelabs\r\n'
-    'description - ML Platform for bus'
+    "Education Details \r\n"
+    "May 2013 to May 2017 B.E   UIT-RGPV\r\n"
+    "Data Scientist \r\n"
+    "\r\n"
+    "Data Scientist - Matelabs\r\n"
+    "Skill Details \r\n"
+    "Python- Exprience - Less than 1 year months\r\n"
+    "Statsmodels- Exprience - 12 months\r\n"
+    "AWS- Exprience - Less than 1 year months\r\n"
+    "Machine learning- Exprience - Less than 1 year months\r\n"
+    "Sklearn- Exprience - Less than 1 year months\r\n"
+    "Scipy- Exprience - Less than 1 year months\r\n"
+    "Keras- Exprience - Less than 1 year monthsCompany Details \r\n"
+    "company - Matelabs\r\n"
+    "description - ML Platform for bus"
 )
 
 CATEGORY_HR = (
-    'Education Details \r\n'
-    ' BA   mumbai University\r\n'
-    'HR \r\n'
-    '\r\n'
-    '\r\n'
-    'Skill Details \r\n'
-    'Hr Operations- Exprience - Less than 1 year monthsCompany Details \r\n'
-    'company - Mumbai Monorail\r\n'
-    'description -'
+    "Education Details \r\n"
+    " BA   mumbai University\r\n"
+    "HR \r\n"
+    "\r\n"
+    "\r\n"
+    "Skill Details \r\n"
+    "Hr Operations- Exprience - Less than 1 year monthsCompany Details \r\n"
+    "company - Mumbai Monorail\r\n"
+    "description -"
 )

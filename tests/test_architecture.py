@@ -50,16 +50,22 @@ MAY_IMPORT = {
 
 def _edges_between_packages() -> set[tuple[str, str]]:
     """(importer, imported module) pairs of the first-party source whose top-level packages differ."""
-    return {(name, imported) for name, module in graph.modules().items()
-            for imported in graph.internal_imports(module)
-            if graph.top_package(imported) != graph.top_package(name)}
+    return {
+        (name, imported)
+        for name, module in graph.modules().items()
+        for imported in graph.internal_imports(module)
+        if graph.top_package(imported) != graph.top_package(name)
+    }
 
 
 def _forbidden(source: str, edges: set[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
     """The import edges out of package `source` (of `edges`, by default the source's) MAY_IMPORT does not allow."""
     edges = _edges_between_packages() if edges is None else edges
-    return {(importer, imported) for importer, imported in edges
-            if graph.top_package(importer) == source and graph.top_package(imported) not in MAY_IMPORT[source]}
+    return {
+        (importer, imported)
+        for importer, imported in edges
+        if graph.top_package(importer) == source and graph.top_package(imported) not in MAY_IMPORT[source]
+    }
 
 
 def test_every_package_has_an_import_rule() -> None:
@@ -83,13 +89,16 @@ def test_the_runtime_imports_no_service_and_no_operator_tool() -> None:
 def test_the_import_rules_catch_a_forbidden_edge() -> None:
     # The rules must be able to fail: the operator tools' real edges (to the runtime and to services) are allowed
     # out of hiremesh_ops/, and the same edges are reported once their importer sits in a service or the runtime.
-    ops_edges = {(importer, imported) for importer, imported in _edges_between_packages()
-                 if graph.top_package(importer) == graph.OPS}
+    ops_edges = {
+        (importer, imported)
+        for importer, imported in _edges_between_packages()
+        if graph.top_package(importer) == graph.OPS
+    }
     assert ("hiremesh_ops.users_cli", "gateway.users") in ops_edges  # imported inside a function
     assert _forbidden(graph.OPS) == set()
     for source in (graph.RUNTIME, "search_svc"):
         moved = {(importer.replace(graph.OPS, source, 1), imported) for importer, imported in ops_edges}
-        assert ("gateway.users" in {imported for _, imported in _forbidden(source, moved)}), source
+        assert "gateway.users" in {imported for _, imported in _forbidden(source, moved)}, source
 
 
 def test_the_import_reader_sees_every_kind_of_import() -> None:
@@ -106,6 +115,7 @@ def test_production_code_has_no_test_switch() -> None:
     # Test-only behaviour is patched in by tests/fixtures/service_hooks.py; a HIREMESH_*TEST* variable read by a
     # service would be a switch anyone could flip in production.
     pattern = re.compile(r"HIREMESH_\w*TEST\w*")
-    found = {(name, match) for name, module in graph.modules().items()
-             for match in pattern.findall(module.path.read_text())}
+    found = {
+        (name, match) for name, module in graph.modules().items() for match in pattern.findall(module.path.read_text())
+    }
     assert found == set()

@@ -24,8 +24,12 @@ def _io_imports(name: str) -> set[tuple[str, str]]:
             continue
         seen.add(current)
         todo.extend(graph.internal_imports(known[current]))
-    return {(module, imported) for module in seen for imported in known[module].imports
-            if any(imported == lib or imported.startswith(lib + ".") for lib in IO_LIBRARIES)}
+    return {
+        (module, imported)
+        for module in seen
+        for imported in known[module].imports
+        if any(imported == lib or imported.startswith(lib + ".") for lib in IO_LIBRARIES)
+    }
 
 
 @pytest.mark.parametrize("core", PURE_CORES)

@@ -26,7 +26,6 @@ def failure_cause(exc: BaseException) -> str:
     return type(exc).__name__.lower() if isinstance(exc, HiremeshError) else "error"
 
 
-
 class AutoEngine:
     """LLM first, evidence as the fallback; never raises for an LLM failure."""
 

@@ -88,8 +88,9 @@ class ChatClient:
         self.settings = settings
         self.base_url = settings.base_url.rstrip("/")
         # Retries are ours (jitter, Retry-After, one deadline), so the SDK must not add its own.
-        self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=settings.api_key, max_retries=0,
-                                          timeout=settings.attempt_timeout_s)
+        self._client = openai.AsyncOpenAI(
+            base_url=self.base_url, api_key=settings.api_key, max_retries=0, timeout=settings.attempt_timeout_s
+        )
         self._model = settings.model
         self._model_lock = asyncio.Lock()
 
@@ -111,8 +112,15 @@ class ChatClient:
                 self._model = page.data[0].id
         return self._model
 
-    async def complete_json(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,
-                            *, call: str, max_tokens: int | None = None) -> Completion:
+    async def complete_json(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        schema_name: str,
+        *,
+        call: str,
+        max_tokens: int | None = None,
+    ) -> Completion:
         """The text of one JSON-mode completion. Raises DeadlineExceeded, Unavailable (endpoint down or
         erroring after retries), FailedPrecondition (request refused) or LLMOutputError (truncated/empty)."""
         started = time.perf_counter()
@@ -128,8 +136,9 @@ class ChatClient:
         finally:
             metrics.LLM_LATENCY.labels(call, outcome).observe(time.perf_counter() - started)
 
-    async def _with_retries(self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str,
-                            max_tokens: int | None) -> Completion:
+    async def _with_retries(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], schema_name: str, max_tokens: int | None
+    ) -> Completion:
         model = await self.model()
         attempt = 0
         while True:
@@ -138,8 +147,9 @@ class ChatClient:
                 return await self._attempt(model, messages, schema, schema_name, max_tokens, attempt)
             except _Retryable as exc:
                 if attempt > self.settings.max_retries:
-                    raise Unavailable(f"LLM endpoint {self.base_url} failed after {attempt} attempt(s): "
-                                      f"{exc}") from None
+                    raise Unavailable(
+                        f"LLM endpoint {self.base_url} failed after {attempt} attempt(s): {exc}"
+                    ) from None
                 cap = min(self.settings.backoff_max_s, self.settings.backoff_s * 2 ** (attempt - 1))
                 delay = random.uniform(0, cap)  # full jitter: replicas retrying together do not stampede
                 if exc.retry_after is not None:
@@ -148,8 +158,15 @@ class ChatClient:
                 log.info("LLM attempt %d failed (%s); retrying in %.2fs", attempt, exc, delay)
                 await asyncio.sleep(delay)
 
-    async def _attempt(self, model: str, messages: list[dict[str, str]], schema: dict[str, Any],
-                       schema_name: str, max_tokens: int | None, attempt: int) -> Completion:
+    async def _attempt(
+        self,
+        model: str,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        schema_name: str,
+        max_tokens: int | None,
+        attempt: int,
+    ) -> Completion:
         known = _ACCEPTED_SPELLING.get(self.base_url)
         candidates = [known] if known else list(SPELLINGS)
         last: openai.APIStatusError | None = None
@@ -165,8 +182,12 @@ class ChatClient:
             except openai.APIStatusError as exc:
                 if known is None and exc.status_code in _SPELLING_REJECTED:
                     # Maybe the server does not understand this spelling: try the next one right away.
-                    log.info("%s answered %s to response_format %r; trying the next spelling", self.base_url,
-                             exc.status_code, spelling)
+                    log.info(
+                        "%s answered %s to response_format %r; trying the next spelling",
+                        self.base_url,
+                        exc.status_code,
+                        spelling,
+                    )
                     last = exc
                     continue
                 raise self._classify(exc) from exc
@@ -205,5 +226,4 @@ class ChatClient:
             raise LLMOutputError("truncated", f"the answer hit max_tokens after {usage.completion_tokens} tokens")
         if not text.strip():
             raise LLMOutputError("empty", "the LLM returned an empty answer")
-        return Completion(text=text, model=str(response.model or ""), usage=usage, spelling=spelling,
-                          attempts=attempts)
+        return Completion(text=text, model=str(response.model or ""), usage=usage, spelling=spelling, attempts=attempts)

@@ -44,8 +44,11 @@ COSINE_FLOOR, COSINE_CEIL = 0.15, 0.70
 MAX_SECTIONS = 12
 SECTION_CHARS = 700
 # Bounded gaps: "\\s*\\+?\\s*" rescanned a run of spaces after a number from every split point (quadratic).
-_YEARS = re.compile(r"(\d{1,2}(?:\.\d)?)\s{0,3}\+?\s{0,3}(?:years|yrs)(?:\s{1,3}of)?(?:\s{1,3}\w+){0,3}?"
-                    r"\s{1,3}experience", re.I)
+_YEARS = re.compile(
+    r"(\d{1,2}(?:\.\d)?)\s{0,3}\+?\s{0,3}(?:years|yrs)(?:\s{1,3}of)?(?:\s{1,3}\w+){0,3}?"
+    r"\s{1,3}experience",
+    re.I,
+)
 
 
 @dataclass
@@ -173,14 +176,25 @@ class EvidenceEngine:
         matched_req = [s for s in required if _key(s) in have]
         matched_pref = [s for s in preferred if _key(s) in have]
         weight = len(required) + PREFERRED_WEIGHT * len(preferred)
-        skills = (None if weight == 0 else
-                  round(100.0 * (len(matched_req) + PREFERRED_WEIGHT * len(matched_pref)) / weight, 1))
+        skills = (
+            None
+            if weight == 0
+            else round(100.0 * (len(matched_req) + PREFERRED_WEIGHT * len(matched_pref)) / weight, 1)
+        )
         years, min_years = candidate_years(inp), required_years(inp)
-        facts = Facts(required=required, preferred=preferred, candidate_skills=candidate,
-                      matched_required=matched_req, matched_preferred=matched_pref,
-                      missing=[s for s in required if _key(s) not in have], years=years, min_years=min_years,
-                      max_years=inp.job.max_experience, skills_score=skills,
-                      experience_score=experience_score(years, min_years, inp.job.max_experience))
+        facts = Facts(
+            required=required,
+            preferred=preferred,
+            candidate_skills=candidate,
+            matched_required=matched_req,
+            matched_preferred=matched_pref,
+            missing=[s for s in required if _key(s) not in have],
+            years=years,
+            min_years=min_years,
+            max_years=inp.job.max_experience,
+            skills_score=skills,
+            experience_score=experience_score(years, min_years, inp.job.max_experience),
+        )
         if inp.match is not None:
             m = inp.match
             facts.match = m
@@ -208,7 +222,7 @@ class EvidenceEngine:
             # The reader of a screening is a recruiter: name the cause, never the RPC internals.
             facts.semantic_error = _embedding_failure_reason(exc)
             return
-        job_vecs, resume_vecs = vectors[:len(job_parts)], vectors[len(job_parts):]
+        job_vecs, resume_vecs = vectors[: len(job_parts)], vectors[len(job_parts) :]
         best: list[tuple[str, str, float]] = []
         for part, vec in zip(job_parts, job_vecs, strict=True):
             scores = [_cosine(vec, rv) for rv in resume_vecs]
@@ -270,14 +284,20 @@ class EvidenceEngine:
         required, preferred, candidate = skill_facts(inp)
         have = {_key(s) for s in candidate}
         years, min_years = candidate_years(inp), required_years(inp)
-        facts = Facts(required=required, preferred=preferred, candidate_skills=candidate,
-                      matched_required=[s for s in required if _key(s) in have],
-                      matched_preferred=[s for s in preferred if _key(s) in have],
-                      missing=[s for s in required if _key(s) not in have], years=years, min_years=min_years,
-                      max_years=inp.job.max_experience, skills_score=None,
-                      experience_score=experience_score(years, min_years, inp.job.max_experience))
-        return QuestionsResult(questions=build_questions(facts, inp), engine=self.name,
-                               tool_calls=["skills.gazetteer"])
+        facts = Facts(
+            required=required,
+            preferred=preferred,
+            candidate_skills=candidate,
+            matched_required=[s for s in required if _key(s) in have],
+            matched_preferred=[s for s in preferred if _key(s) in have],
+            missing=[s for s in required if _key(s) not in have],
+            years=years,
+            min_years=min_years,
+            max_years=inp.job.max_experience,
+            skills_score=None,
+            experience_score=experience_score(years, min_years, inp.job.max_experience),
+        )
+        return QuestionsResult(questions=build_questions(facts, inp), engine=self.name, tool_calls=["skills.gazetteer"])
 
 
 def _recommendation(match: int) -> str:
@@ -296,19 +316,24 @@ def _summary(facts: Facts, inp: ScreeningInput, match: int) -> str:
     title = inp.job.title or "the job"
     parts = [f"Evidence-based screening for {title}: {match}/100."]
     if facts.required:
-        parts.append(f"The resume shows {len(facts.matched_required)} of {len(facts.required)} required skills"
-                     + (f" and is missing {', '.join(facts.missing[:5])}." if facts.missing else "."))
+        parts.append(
+            f"The resume shows {len(facts.matched_required)} of {len(facts.required)} required skills"
+            + (f" and is missing {', '.join(facts.missing[:5])}." if facts.missing else ".")
+        )
     else:
-        parts.append("The job lists no recognisable required skills, so the score leans on experience and text "
-                     "similarity.")
+        parts.append(
+            "The job lists no recognisable required skills, so the score leans on experience and text similarity."
+        )
     if facts.min_years > 0:
         have = "unknown experience" if facts.years is None else _fmt_years(facts.years) + " of experience"
         parts.append(f"It shows {have} against a {facts.min_years:g}-year minimum.")
     if facts.match is not None:
         share = catalog_share_below(facts.match.fused_z)
-        parts.append(f"Its wording and meaning match the job better than {share} of the catalog "
-                     f"(text relevance {facts.relevance_score:.0f}/100: keywords {facts.lexical_score:.0f}, "
-                     f"meaning {facts.semantic_score:.0f}).")
+        parts.append(
+            f"Its wording and meaning match the job better than {share} of the catalog "
+            f"(text relevance {facts.relevance_score:.0f}/100: keywords {facts.lexical_score:.0f}, "
+            f"meaning {facts.semantic_score:.0f})."
+        )
     elif facts.semantic_score is not None:
         parts.append(f"Resume-to-job text similarity scores {facts.semantic_score:.0f}/100.")
     else:
@@ -319,18 +344,22 @@ def _summary(facts: Facts, inp: ScreeningInput, match: int) -> str:
 def _strengths(facts: Facts) -> list[str]:
     out: list[str] = []
     if facts.matched_required:
-        out.append(f"Has {len(facts.matched_required)} of {len(facts.required)} required skills: "
-                   + ", ".join(facts.matched_required))
+        out.append(
+            f"Has {len(facts.matched_required)} of {len(facts.required)} required skills: "
+            + ", ".join(facts.matched_required)
+        )
     if facts.matched_preferred:
         out.append("Also has preferred skills: " + ", ".join(facts.matched_preferred))
     if facts.years is not None and facts.min_years > 0 and facts.years >= facts.min_years:
         out.append(f"{_fmt_years(facts.years)} of experience meets the {facts.min_years:g}-year minimum")
     if facts.match is not None and facts.relevance_score is not None and facts.relevance_score >= 60:
-        out.append(f"Resume closely matches the job's wording and meaning (text relevance "
-                   f"{facts.relevance_score:.0f}/100, above {catalog_share_below(facts.match.fused_z)} of the catalog)")
+        out.append(
+            f"Resume closely matches the job's wording and meaning (text relevance "
+            f"{facts.relevance_score:.0f}/100, above {catalog_share_below(facts.match.fused_z)} of the catalog)"
+        )
     elif facts.semantic_score is not None and facts.semantic_score >= 60 and facts.best_pairs:
         _part, resume, cos = max(facts.best_pairs, key=lambda p: p[2])
-        out.append(f"Resume text closely matches the job (cosine {cos:.2f}): \"{_snippet(resume)}\"")
+        out.append(f'Resume text closely matches the job (cosine {cos:.2f}): "{_snippet(resume)}"')
     return out
 
 

@@ -67,8 +67,10 @@ def build_questions(facts: Facts, inp: ScreeningInput) -> list[Question]:
             topic = facts.required[0] if facts.required else f"work like the {title} role"
             add(_EXPERIENCE_UNKNOWN.format(topic=topic), "gap: years of experience not stated")
         elif facts.years < facts.min_years:
-            add(_EXPERIENCE_GAP.format(need=f"{facts.min_years:g}", have=f"{facts.years:g}"),
-                "gap: experience below the minimum")
+            add(
+                _EXPERIENCE_GAP.format(need=f"{facts.min_years:g}", have=f"{facts.years:g}"),
+                "gap: experience below the minimum",
+            )
     for skill in facts.matched_preferred[:2]:
         add(_PREFERRED.format(skill=skill), f"claimed: {skill.lower()}", skill)
     for i, skill in enumerate(gaps[3:] + claimed[3:]):
@@ -81,7 +83,9 @@ def build_questions(facts: Facts, inp: ScreeningInput) -> list[Question]:
     # The banks above hold more than any sensible n; number extra questions rather than repeat one.
     k = 1
     while len(out) < n:
-        add(f"Which achievement number {k} on your resume is most relevant to the {title} role, and why?",
-            f"role: {title.lower()}")
+        add(
+            f"Which achievement number {k} on your resume is most relevant to the {title} role, and why?",
+            f"role: {title.lower()}",
+        )
         k += 1
     return out

@@ -46,8 +46,9 @@ def validate_llm_analysis(data: dict[str, Any], questions: int) -> Analysis:
     except ValidationError as exc:
         raise LLMOutputError("invalid_output", _pydantic_problems(exc)) from None
     if len(analysis.interview_questions) != questions:
-        raise LLMOutputError("invalid_output", f"{len(analysis.interview_questions)} interview questions; "
-                                               f"exactly {questions} required")
+        raise LLMOutputError(
+            "invalid_output", f"{len(analysis.interview_questions)} interview questions; exactly {questions} required"
+        )
     return analysis
 
 
@@ -88,17 +89,32 @@ class LLMEngine:
 
     async def analyze(self, inp: ScreeningInput) -> EngineResult:
         completion = await self.client.complete_json(
-            prompts.analysis_messages(inp), prompts.analysis_schema(inp.questions), "screening_analysis",
-            call="analysis")
+            prompts.analysis_messages(inp),
+            prompts.analysis_schema(inp.questions),
+            "screening_analysis",
+            call="analysis",
+        )
         analysis = validate_llm_analysis(parse_json_object(completion.text), inp.questions)
-        return EngineResult(analysis=analysis, engine=self.name, engine_version=self.version,
-                            model=completion.model or await self.client.model(), usage=completion.usage,
-                            tool_calls=[f"llm.chat.completions({completion.spelling})"])
+        return EngineResult(
+            analysis=analysis,
+            engine=self.name,
+            engine_version=self.version,
+            model=completion.model or await self.client.model(),
+            usage=completion.usage,
+            tool_calls=[f"llm.chat.completions({completion.spelling})"],
+        )
 
     async def interview_questions(self, inp: ScreeningInput) -> QuestionsResult:
         completion = await self.client.complete_json(
-            prompts.questions_messages(inp), prompts.questions_schema(inp.questions), "interview_questions",
-            call="questions")
+            prompts.questions_messages(inp),
+            prompts.questions_schema(inp.questions),
+            "interview_questions",
+            call="questions",
+        )
         questions = validate_llm_questions(parse_json_object(completion.text), inp.questions)
-        return QuestionsResult(questions=questions, engine=self.name, usage=completion.usage,
-                               tool_calls=[f"llm.chat.completions({completion.spelling})"])
+        return QuestionsResult(
+            questions=questions,
+            engine=self.name,
+            usage=completion.usage,
+            tool_calls=[f"llm.chat.completions({completion.spelling})"],
+        )

@@ -45,8 +45,10 @@ class MailConfig:
     workers: int  # mail deliveries one process runs at a time; 0: no mail worker here
 
     def __repr__(self) -> str:  # never print the password
-        return (f"MailConfig(enabled={self.enabled}, host={self.host!r}, port={self.port}, "
-                f"security={self.security!r}, user={'set' if self.user else 'none'})")
+        return (
+            f"MailConfig(enabled={self.enabled}, host={self.host!r}, port={self.port}, "
+            f"security={self.security!r}, user={'set' if self.user else 'none'})"
+        )
 
     @classmethod
     def from_env(cls) -> MailConfig:
@@ -58,8 +60,10 @@ class MailConfig:
             missing = "HIREMESH_SMTP_PASSWORD" if user else "HIREMESH_SMTP_USER"
             raise ConfigError(missing, "set HIREMESH_SMTP_USER and HIREMESH_SMTP_PASSWORD together (or neither)")
         if password and security == "none" and not _loopback(host):
-            raise ConfigError("HIREMESH_SMTP_SECURITY", f"refusing to send the SMTP password to {host} in clear "
-                                                        "text; use starttls or tls")
+            raise ConfigError(
+                "HIREMESH_SMTP_SECURITY",
+                f"refusing to send the SMTP password to {host} in clear text; use starttls or tls",
+            )
         sender = env_str("HIREMESH_SMTP_SENDER", DEFAULT_SENDER)
         try:
             _, address = parse_sender(sender)

@@ -63,8 +63,10 @@ class MailOutbox:
         return [str(r[0]) for r in await cur.fetchall()]
 
     async def link(self, conn: AsyncConnection[Any], notification_id: str, job_id: int) -> None:
-        await conn.execute("UPDATE catalog.notifications SET queue_job_id = %s, updated_at = now() "
-                           "WHERE id = %s AND state = 'queued'", (job_id, notification_id))
+        await conn.execute(
+            "UPDATE catalog.notifications SET queue_job_id = %s, updated_at = now() WHERE id = %s AND state = 'queued'",
+            (job_id, notification_id),
+        )
 
     async def begin_attempt(self, notification_id: str) -> Attempt | None:
         """Count an attempt on a queued message (not when the candidate opted out meanwhile: nothing is sent);
@@ -88,25 +90,41 @@ class MailOutbox:
             return bool(cur.rowcount > 0)
 
     async def sent(self, notification_id: str) -> bool:
-        return await self._finish(notification_id, """
+        return await self._finish(
+            notification_id,
+            """
             UPDATE catalog.notifications SET state = 'sent', sent_at = now(), error = '', updated_at = now()
-             WHERE id = %(id)s AND state = 'queued'""", {})
+             WHERE id = %(id)s AND state = 'queued'""",
+            {},
+        )
 
     async def retry_later(self, notification_id: str, error: str) -> bool:
         """Keep it queued, with the error of the attempt that just failed."""
-        return await self._finish(notification_id, """
+        return await self._finish(
+            notification_id,
+            """
             UPDATE catalog.notifications SET error = %(error)s, updated_at = now()
-             WHERE id = %(id)s AND state = 'queued'""", {"error": error[:MAX_ERROR]})
+             WHERE id = %(id)s AND state = 'queued'""",
+            {"error": error[:MAX_ERROR]},
+        )
 
     async def failed(self, notification_id: str, error: str) -> bool:
-        return await self._finish(notification_id, """
+        return await self._finish(
+            notification_id,
+            """
             UPDATE catalog.notifications SET state = 'failed', error = %(error)s, updated_at = now()
-             WHERE id = %(id)s AND state = 'queued'""", {"error": error[:MAX_ERROR]})
+             WHERE id = %(id)s AND state = 'queued'""",
+            {"error": error[:MAX_ERROR]},
+        )
 
     async def skipped(self, notification_id: str, reason: str) -> bool:
-        return await self._finish(notification_id, """
+        return await self._finish(
+            notification_id,
+            """
             UPDATE catalog.notifications SET state = 'skipped', error = %(error)s, updated_at = now()
-             WHERE id = %(id)s AND state = 'queued'""", {"error": reason[:MAX_ERROR]})
+             WHERE id = %(id)s AND state = 'queued'""",
+            {"error": reason[:MAX_ERROR]},
+        )
 
     async def reopen(self, notification_id: str) -> bool:
         """A failed message queued again with fresh attempts (the monitor's retry; search_svc's resend)."""
@@ -114,7 +132,9 @@ class MailOutbox:
             cur = await conn.execute(
                 "UPDATE catalog.notifications SET state = 'queued', attempts = 0, queue_job_id = NULL, "
                 "error = 'retry requested; last error: ' || left(error, 900), updated_at = now() "
-                "WHERE id = %s AND state = 'failed'", (notification_id,))
+                "WHERE id = %s AND state = 'failed'",
+                (notification_id,),
+            )
             if cur.rowcount:
                 await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, notification_id))
             return bool(cur.rowcount > 0)
@@ -124,6 +144,7 @@ class MailOutbox:
         if not ids or not await self.available():
             return {}
         async with self._pool.connection() as conn:
-            cur = await conn.execute("SELECT id::text, error FROM catalog.notifications WHERE id = ANY(%s::uuid[])",
-                                     (list(ids),))
+            cur = await conn.execute(
+                "SELECT id::text, error FROM catalog.notifications WHERE id = ANY(%s::uuid[])", (list(ids),)
+            )
             return {str(i): str(e) for i, e in await cur.fetchall()}

@@ -64,8 +64,15 @@ class _Backoff(BaseRetryStrategy):
 class MailRelay:
     """Registers the delivery task on the screening queue's procrastinate app and runs relay and worker."""
 
-    def __init__(self, cfg: MailConfig, app: App, pool: AsyncConnectionPool[Any], database_url: str,
-                 worker: WorkerOptions, stalled_after_s: float) -> None:
+    def __init__(
+        self,
+        cfg: MailConfig,
+        app: App,
+        pool: AsyncConnectionPool[Any],
+        database_url: str,
+        worker: WorkerOptions,
+        stalled_after_s: float,
+    ) -> None:
         self._cfg = cfg
         self._app = app
         self._pool = pool
@@ -121,15 +128,18 @@ class MailRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("mail relay sweep failed (%s: %s); next sweep in %gs", type(exc).__name__, exc,
-                            self._cfg.sweep_s)
+                log.warning(
+                    "mail relay sweep failed (%s: %s); next sweep in %gs", type(exc).__name__, exc, self._cfg.sweep_s
+                )
 
     async def relay_once(self) -> int:
         """Give every queued message without one a delivery job; returns how many were handled."""
         if not await self.outbox.available():
             if not self._warned_absent:
-                log.warning("mail relay idle: no catalog.notifications in this database yet (search_svc creates "
-                            "it; both services must share the database)")
+                log.warning(
+                    "mail relay idle: no catalog.notifications in this database yet (search_svc creates "
+                    "it; both services must share the database)"
+                )
                 self._warned_absent = True
             return 0
         self._warned_absent = False
@@ -137,9 +147,11 @@ class MailRelay:
             due = await self.outbox.due(conn, _BATCH)
             for notification_id in due:
                 if not self._cfg.enabled:
-                    await conn.execute("UPDATE catalog.notifications SET state = 'skipped', error = %s, "
-                                       "updated_at = now() WHERE id = %s AND state = 'queued'",
-                                       (MAIL_OFF, notification_id))
+                    await conn.execute(
+                        "UPDATE catalog.notifications SET state = 'skipped', error = %s, "
+                        "updated_at = now() WHERE id = %s AND state = 'queued'",
+                        (MAIL_OFF, notification_id),
+                    )
                     metrics.MAIL_FINISHED.labels("skipped").inc()
                     continue
                 job_id = await self._defer(notification_id)
@@ -153,12 +165,15 @@ class MailRelay:
         lock = LOCK_PREFIX + notification_id
         try:
             return await self._task.configure(lock=lock, queueing_lock=lock).defer_async(
-                notification_id=notification_id)
+                notification_id=notification_id
+            )
         except pq_exceptions.AlreadyEnqueued:
             # Another relay (or this one before a crash) queued it a moment ago: link that job.
             async with self._pool.connection() as conn:
-                cur = await conn.execute("SELECT id FROM procrastinate.procrastinate_jobs "
-                                         "WHERE queueing_lock = %s AND status = 'todo'", (lock,))
+                cur = await conn.execute(
+                    "SELECT id FROM procrastinate.procrastinate_jobs WHERE queueing_lock = %s AND status = 'todo'",
+                    (lock,),
+                )
                 row = await cur.fetchone()
             return int(row[0]) if row else 0
 
@@ -177,8 +192,9 @@ class MailRelay:
                 return 0
             try:
                 manager = self._app.job_manager
-                stalled = await manager.get_stalled_jobs(queue=QUEUE, task_name=TASK_NAME,
-                                                         seconds_since_heartbeat=self._stalled_after_s)
+                stalled = await manager.get_stalled_jobs(
+                    queue=QUEUE, task_name=TASK_NAME, seconds_since_heartbeat=self._stalled_after_s
+                )
                 count = 0
                 for job in stalled:
                     try:
@@ -227,8 +243,9 @@ class MailRelay:
             raise DeliveryFailed(f"mail {notification_id}: {exc.kind}")
         wait = self._cfg.retry_wait_s * 2 ** (attempts - 1)
         await self.outbox.retry_later(
-            notification_id, f"attempt {attempts} of {self._cfg.max_attempts} failed, retrying in {wait:g}s: "
-                             f"{exc.detail}")
+            notification_id,
+            f"attempt {attempts} of {self._cfg.max_attempts} failed, retrying in {wait:g}s: {exc.detail}",
+        )
         log.info("mail %s attempt %d failed (%s); retrying in %gs", notification_id, attempts, exc.kind, wait)
         raise RetryLater(notification_id, wait)
 

@@ -45,8 +45,9 @@ def _classify(exc: Exception) -> DeliveryError:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = sorted({r.code for r in exc.recipients})
         detail = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-        return DeliveryError(f"recipient refused ({', '.join(map(str, codes))})", detail,
-                             permanent=all(500 <= c < 600 for c in codes))
+        return DeliveryError(
+            f"recipient refused ({', '.join(map(str, codes))})", detail, permanent=all(500 <= c < 600 for c in codes)
+        )
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         permanent = 500 <= exc.code < 600 and exc.code not in _RETRYABLE_5XX
         return DeliveryError(f"{type(exc).__name__} {exc.code}", f"{exc.code} {exc.message}", permanent)
@@ -58,8 +59,16 @@ async def send(cfg: MailConfig, message_id: str, recipient: str, subject: str, b
     message = build(cfg, message_id, recipient, subject, body)
     try:
         await aiosmtplib.send(
-            message, sender=cfg.sender_address, recipients=[recipient], hostname=cfg.host, port=cfg.port,
-            username=cfg.user or None, password=cfg.password or None, use_tls=cfg.security == "tls",
-            start_tls=True if cfg.security == "starttls" else False, timeout=cfg.timeout_s)
+            message,
+            sender=cfg.sender_address,
+            recipients=[recipient],
+            hostname=cfg.host,
+            port=cfg.port,
+            username=cfg.user or None,
+            password=cfg.password or None,
+            use_tls=cfg.security == "tls",
+            start_tls=True if cfg.security == "starttls" else False,
+            timeout=cfg.timeout_s,
+        )
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise _classify(exc) from None

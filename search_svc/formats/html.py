@@ -16,12 +16,69 @@ from lxml import etree
 
 from search_svc.formats.limits import ParseLimits, TextBudget, Unreadable
 
-_DROP = frozenset({"script", "style", "head", "title", "template", "noscript", "svg", "math", "object", "iframe",
-                   "select", "button", "canvas", "xml", "meta", "link"})
-_BLOCK = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "section", "article",
-                    "header", "footer", "main", "aside", "nav", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-                    "pre", "hr", "address", "form", "fieldset", "figure", "figcaption", "caption", "body", "html",
-                    "tbody", "thead", "tfoot", "summary", "details"})
+_DROP = frozenset(
+    {
+        "script",
+        "style",
+        "head",
+        "title",
+        "template",
+        "noscript",
+        "svg",
+        "math",
+        "object",
+        "iframe",
+        "select",
+        "button",
+        "canvas",
+        "xml",
+        "meta",
+        "link",
+    }
+)
+_BLOCK = frozenset(
+    {
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "tr",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "main",
+        "aside",
+        "nav",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "hr",
+        "address",
+        "form",
+        "fieldset",
+        "figure",
+        "figcaption",
+        "caption",
+        "body",
+        "html",
+        "tbody",
+        "thead",
+        "tfoot",
+        "summary",
+        "details",
+    }
+)
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 _BREAK = "\x00"  # marks a line end while pieces are joined; NUL never survives decoding below
@@ -30,8 +87,7 @@ _BREAK = "\x00"  # marks a line end while pieces are joined; NUL never survives 
 def html_text(content: bytes, limits: ParseLimits) -> str:
     """Plain text of an HTML document; Unreadable only when libxml2 finds no document at all."""
     text = decode_html(content).replace("\x00", "")
-    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True,
-                              huge_tree=False)
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=False)
     try:
         root = etree.fromstring(text, parser) if text.strip() else None
     except etree.XMLSyntaxError as exc:

@@ -31,8 +31,15 @@ def image_text(content: bytes, limits: ParseLimits, kind: str) -> str:
                 opened.draft("RGB", (_OCR_SIDE, _OCR_SIDE))
             opened.load()
             image = ImageOps.exif_transpose(opened)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise Unreadable(f"corrupt or unreadable {kind} image: {str(exc)[:200]}") from None
     if image.width > _OCR_SIDE or image.height > _OCR_SIDE:
         image.thumbnail((_OCR_SIDE, _OCR_SIDE))

@@ -73,12 +73,18 @@ class TextBudget:
 def check_inflation(name: str, compressed: int, inflated: int, limits: ParseLimits) -> None:
     """Refuse a part that inflates past the size limit, or past the ratio limit once it is big enough to matter."""
     if inflated > limits.max_inflated_bytes:
-        raise OverLimit("max_inflated_bytes", f"{name} inflates to {megabytes(inflated)}; "
-                                              f"the decompressed size limit is {megabytes(limits.max_inflated_bytes)}")
+        raise OverLimit(
+            "max_inflated_bytes",
+            f"{name} inflates to {megabytes(inflated)}; "
+            f"the decompressed size limit is {megabytes(limits.max_inflated_bytes)}",
+        )
     if inflated > RATIO_FLOOR and inflated > limits.max_ratio * max(compressed, 1):
         ratio = inflated / max(compressed, 1)
-        raise OverLimit("max_ratio", f"{name} inflates {ratio:,.0f}x ({megabytes(inflated)}); "
-                                     f"the compression ratio limit is {limits.max_ratio:g}x")
+        raise OverLimit(
+            "max_ratio",
+            f"{name} inflates {ratio:,.0f}x ({megabytes(inflated)}); "
+            f"the compression ratio limit is {limits.max_ratio:g}x",
+        )
 
 
 def open_zip(content: bytes, what: str, limits: ParseLimits) -> zipfile.ZipFile:
@@ -87,8 +93,15 @@ def open_zip(content: bytes, what: str, limits: ParseLimits) -> zipfile.ZipFile:
     try:
         package = zipfile.ZipFile(io.BytesIO(content))
         members = package.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError,
-            RuntimeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise Unreadable(f"corrupt or unreadable {what}: {exc}") from None
     total = 0
     for info in members:

@@ -53,8 +53,9 @@ def _engine() -> Any:
     try:
         from rapidocr_onnxruntime import RapidOCR
     except (ImportError, OSError) as exc:  # OpenCV needs libGL.so.1 / libglib (Debian: libgl1, libglib2.0-0)
-        raise Unreadable(f"OCR is not available on this service ({str(exc)[:160]}); send a file with a "
-                         "text layer") from None
+        raise Unreadable(
+            f"OCR is not available on this service ({str(exc)[:160]}); send a file with a text layer"
+        ) from None
     engine = RapidOCR(print_verbose=False, intra_op_num_threads=_threads, inter_op_num_threads=1)
     engine.text_rec.postprocess_op = _SpaceBiasedDecode(engine.text_rec.postprocess_op)
     return engine
@@ -73,8 +74,10 @@ def warm_up() -> str | None:
 
 def check_pixels(width: int, height: int, what: str, limits: ParseLimits) -> None:
     if width * height > limits.max_pixels:
-        raise OverLimit("max_pixels", f"{what} is {width}x{height} pixels; the image size limit is "
-                                      f"{limits.max_pixels / 1e6:g} megapixels")
+        raise OverLimit(
+            "max_pixels",
+            f"{what} is {width}x{height} pixels; the image size limit is {limits.max_pixels / 1e6:g} megapixels",
+        )
 
 
 def image_text(image: Any) -> str:

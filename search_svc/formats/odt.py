@@ -19,12 +19,21 @@ OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 STYLE_NS = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
 _P, _H, _S, _TAB, _BREAK = (f"{{{TEXT_NS}}}{n}" for n in ("p", "h", "s", "tab", "line-break"))
 _ROW, _CELL = f"{{{TABLE_NS}}}table-row", f"{{{TABLE_NS}}}table-cell"
-_SKIP = {f"{{{TEXT_NS}}}{n}" for n in ("tracked-changes", "note-citation", "sequence-decls", "variable-decls",
-                                       "user-field-decls", "bookmark-ref")} | {
-    f"{{{OFFICE_NS}}}annotation", f"{{{OFFICE_NS}}}annotation-end", f"{{{TABLE_NS}}}covered-table-cell"}
+_SKIP = {
+    f"{{{TEXT_NS}}}{n}"
+    for n in (
+        "tracked-changes",
+        "note-citation",
+        "sequence-decls",
+        "variable-decls",
+        "user-field-decls",
+        "bookmark-ref",
+    )
+} | {f"{{{OFFICE_NS}}}annotation", f"{{{OFFICE_NS}}}annotation-end", f"{{{TABLE_NS}}}covered-table-cell"}
 XML_ERR_NO_MEMORY = 2  # libxml2's code when an allocation fails (lxml reports it as a syntax error)
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True,
-                          load_dtd=False)
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True, load_dtd=False
+)
 
 
 def odt_text(content: bytes, limits: ParseLimits) -> str:
@@ -33,7 +42,8 @@ def odt_text(content: bytes, limits: ParseLimits) -> str:
     with package:
         names = set(package.namelist())
         if "META-INF/manifest.xml" in names and b"encryption-data" in read_member(
-                package, "META-INF/manifest.xml", "ODT"):
+            package, "META-INF/manifest.xml", "ODT"
+        ):
             raise Unreadable("document is password-protected; upload an unlocked copy")
         body = _parse(read_member(package, "content.xml", "ODT"), "content.xml")
         styles = _parse(read_member(package, "styles.xml", "ODT"), "styles.xml") if "styles.xml" in names else None
@@ -88,8 +98,11 @@ def _walk(node: etree._Element) -> Iterator[str]:
 
 
 def _row(row: etree._Element) -> Iterator[str]:
-    cells = ["\n".join(line.strip() for line in "".join(_walk(c)).strip().splitlines() if line.strip())
-             for c in row if c.tag == _CELL]
+    cells = [
+        "\n".join(line.strip() for line in "".join(_walk(c)).strip().splitlines() if line.strip())
+        for c in row
+        if c.tag == _CELL
+    ]
     cells = [c for c in cells if c]
     if cells:
         # As for DOCX: short cells on one line, a layout table's multi-line cells as blocks.

@@ -22,11 +22,13 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _T, _TAB, _BR, _CR, _P, _TBL, _TR, _TC = (f"{{{W}}}{n}" for n in ("t", "tab", "br", "cr", "p", "tbl", "tr", "tc"))
 _NOBREAK_HYPHEN, _SYM = f"{{{W}}}noBreakHyphen", f"{{{W}}}sym"
 _SKIP = {f"{{{W}}}{n}" for n in ("delText", "instrText", "rPr", "pPr", "sectPr", "tblPr", "tcPr", "trPr")} | {
-    f"{{{MC}}}Fallback"}
+    f"{{{MC}}}Fallback"
+}
 _ALTERNATE = f"{{{MC}}}AlternateContent"
 XML_ERR_NO_MEMORY = 2  # libxml2's code when an allocation fails (lxml reports it as a syntax error)
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True,
-                          load_dtd=False)
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True, load_dtd=False
+)
 
 
 def docx_text(content: bytes, limits: ParseLimits) -> str:
@@ -93,8 +95,11 @@ def _table(table: etree._Element) -> Iterator[str]:
     for row in table.iter(_TR):
         if _enclosing_table(row) is not table:
             continue  # a nested table's rows are read inside their cell
-        cells = ["\n".join(line.strip() for line in "".join(_walk(cell)).strip().splitlines() if line.strip())
-                 for cell in row if cell.tag == _TC]
+        cells = [
+            "\n".join(line.strip() for line in "".join(_walk(cell)).strip().splitlines() if line.strip())
+            for cell in row
+            if cell.tag == _TC
+        ]
         cells = [c for c in cells if c]
         if not cells:
             continue

@@ -22,8 +22,22 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 _MIN_TEXT = 16  # characters below which a page counts as having no text layer (a scanned page's stray marks)
 _PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, ArithmeticError, RecursionError,
-    AssertionError, NotImplementedError, struct.error, zlib.error, UnicodeError, LookupError, EOFError)
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    OSError,
+    ArithmeticError,
+    RecursionError,
+    AssertionError,
+    NotImplementedError,
+    struct.error,
+    zlib.error,
+    UnicodeError,
+    LookupError,
+    EOFError,
+)
 
 
 def pdf_text(content: bytes, limits: ParseLimits) -> str:
@@ -39,8 +53,10 @@ def pdf_text(content: bytes, limits: ParseLimits) -> str:
             try:
                 pages = len(reader.pages)
             except LimitReachedError:
-                raise OverLimit("max_pages", f"its page tree holds more entries than the page limit of "
-                                             f"{limits.max_pages} pages allows") from None
+                raise OverLimit(
+                    "max_pages",
+                    f"its page tree holds more entries than the page limit of {limits.max_pages} pages allows",
+                ) from None
             if pages > limits.max_pages:
                 raise OverLimit("max_pages", f"{pages} pages; the page limit is {limits.max_pages}")
             return _pages_text(reader, limits)
@@ -49,8 +65,10 @@ def pdf_text(content: bytes, limits: ParseLimits) -> str:
     except FileNotDecryptedError:
         raise Unreadable("PDF is password-protected; upload an unlocked copy") from None
     except LimitReachedError as exc:
-        raise OverLimit("max_inflated_bytes", f"a PDF stream inflates past the decompressed size limit of "
-                                              f"{megabytes(limits.max_inflated_bytes)} ({exc})") from None
+        raise OverLimit(
+            "max_inflated_bytes",
+            f"a PDF stream inflates past the decompressed size limit of {megabytes(limits.max_inflated_bytes)} ({exc})",
+        ) from None
     except MemoryError:
         raise
     except (PyPdfError, *_PARSE_ERRORS) as exc:  # type: ignore[misc]
@@ -63,11 +81,18 @@ def _pypdf_limits(limits: ParseLimits) -> Any:
 
     cap = limits.max_inflated_bytes
     return apply_configuration(
-        zlib_maximum_output_length=cap, lzw_maximum_output_length=cap, run_length_maximum_output_length=cap,
-        jbig2_maximum_output_length=cap, brotli_maximum_output_length=cap,
-        array_based_stream_maximum_output_length=cap, maximum_declared_stream_length=cap,
-        image_maximum_buffer_size=min(cap, 4 * limits.max_pixels), stream_decoding_work_maximum_length=cap * 2,
-        page_tree_maximum_entries=max(1000, 4 * limits.max_pages), jbig2dec_binary=None)
+        zlib_maximum_output_length=cap,
+        lzw_maximum_output_length=cap,
+        run_length_maximum_output_length=cap,
+        jbig2_maximum_output_length=cap,
+        brotli_maximum_output_length=cap,
+        array_based_stream_maximum_output_length=cap,
+        maximum_declared_stream_length=cap,
+        image_maximum_buffer_size=min(cap, 4 * limits.max_pixels),
+        stream_decoding_work_maximum_length=cap * 2,
+        page_tree_maximum_entries=max(1000, 4 * limits.max_pages),
+        jbig2dec_binary=None,
+    )
 
 
 def _unlock(reader: Any) -> None:
@@ -115,8 +140,10 @@ def _check_contents(page: Any, number: int, before: int, limits: ParseLimits) ->
         size += len(stream.get_data())
     check_inflation(f"page {number}'s content", compressed, size, limits)
     if before + size > limits.max_inflated_bytes:
-        raise OverLimit("max_inflated_bytes", f"its pages' content inflates past the decompressed size limit of "
-                                              f"{megabytes(limits.max_inflated_bytes)}")
+        raise OverLimit(
+            "max_inflated_bytes",
+            f"its pages' content inflates past the decompressed size limit of {megabytes(limits.max_inflated_bytes)}",
+        )
     return size
 
 
@@ -126,8 +153,10 @@ def _page_images_text(page: Any, number: int, limits: ParseLimits, ocr_pages: in
     if not declared:
         return None
     if ocr_pages >= limits.max_ocr_pages:
-        raise OverLimit("max_ocr_pages", f"more than {limits.max_ocr_pages} scanned pages need OCR; "
-                                         f"the OCR page limit is {limits.max_ocr_pages}")
+        raise OverLimit(
+            "max_ocr_pages",
+            f"more than {limits.max_ocr_pages} scanned pages need OCR; the OCR page limit is {limits.max_ocr_pages}",
+        )
     for width, height in declared:
         ocr.check_pixels(width, height, f"an image on page {number}", limits)
     texts = []
@@ -137,8 +166,10 @@ def _page_images_text(page: Any, number: int, limits: ParseLimits, ocr_pages: in
         except MemoryError:
             raise
         except Exception as exc:  # pypdf cannot decode every filter (JBIG2 without jbig2dec, odd colour spaces)
-            raise Unreadable(f"page {number} has no text layer and its image cannot be decoded "
-                             f"({str(exc)[:120] or type(exc).__name__})") from None
+            raise Unreadable(
+                f"page {number} has no text layer and its image cannot be decoded "
+                f"({str(exc)[:120] or type(exc).__name__})"
+            ) from None
         if pil is None:
             continue
         ocr.check_pixels(pil.width, pil.height, f"an image on page {number}", limits)

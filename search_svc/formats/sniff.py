@@ -30,17 +30,38 @@ _PDF_HEAD = 1024  # the PDF spec lets the header start anywhere in the first 102
 
 # Signatures of formats we recognise only to refuse them by name.
 _OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"), (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"),
-    (b"\x1f\x8b", "application/gzip"), (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
-    (b"Rar!\x1a\x07", "application/vnd.rar"), (b"\x7fELF", "application/x-executable"),
-    (b"%!PS", "application/postscript"), (b"\x00\x00\x00\x0cjP  ", "image/jp2"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"Rar!\x1a\x07", "application/vnd.rar"),
+    (b"\x7fELF", "application/x-executable"),
+    (b"%!PS", "application/postscript"),
+    (b"\x00\x00\x00\x0cjP  ", "image/jp2"),
 )
-_HTML_START = re.compile(rb"\s*(?:<\?xml[^>]{0,200}\?>\s*)?(?:<!--.{0,2000}?-->\s*)*"
-                         rb"<(?:!doctype\s+html|html|head|body|meta|title)\b", re.IGNORECASE | re.DOTALL)
+_HTML_START = re.compile(
+    rb"\s*(?:<\?xml[^>]{0,200}\?>\s*)?(?:<!--.{0,2000}?-->\s*)*"
+    rb"<(?:!doctype\s+html|html|head|body|meta|title)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
-NAMES = {PDF: "PDF", DOCX: "DOCX", ODT: "ODT", DOC: "Word (.doc)", RTF: "RTF", HTML: "HTML", PNG: "PNG image",
-         JPEG: "JPEG image", TEXT: "text", MARKDOWN: "Markdown", XLSX: "Excel workbook", PPTX: "PowerPoint deck",
-         ZIP: "zip archive"}
+NAMES = {
+    PDF: "PDF",
+    DOCX: "DOCX",
+    ODT: "ODT",
+    DOC: "Word (.doc)",
+    RTF: "RTF",
+    HTML: "HTML",
+    PNG: "PNG image",
+    JPEG: "JPEG image",
+    TEXT: "text",
+    MARKDOWN: "Markdown",
+    XLSX: "Excel workbook",
+    PPTX: "PowerPoint deck",
+    ZIP: "zip archive",
+}
 
 
 def describe(media_type: str) -> str:
@@ -128,7 +149,7 @@ def _first_entry(content: bytes) -> tuple[str, bytes] | None:
     (method,) = struct.unpack_from("<H", content, 8)
     (size,) = struct.unpack_from("<I", content, 18)  # compressed size: for a stored member, its length
     name_len, extra_len = struct.unpack_from("<HH", content, 26)
-    name = content[30:30 + name_len].decode("utf-8", errors="replace")
+    name = content[30 : 30 + name_len].decode("utf-8", errors="replace")
     start = 30 + name_len + extra_len
-    data = content[start:start + min(size, 100)] if method == 0 else b""
+    data = content[start : start + min(size, 100)] if method == 0 else b""
     return name, data

@@ -17,8 +17,12 @@ from search_svc.formats.limits import ParseLimits, TextBudget, Unreadable
 
 _WORD_97 = 0x00C1  # nFib of Word 97; Word 6/95 files use a different FIB and are refused with that reason
 _MAX_PIECES = 1_000_000
-_OTHER_OLE = (("Workbook", "an Excel workbook (.xls)"), ("Book", "an Excel workbook (.xls)"),
-              ("PowerPoint Document", "a PowerPoint deck (.ppt)"), ("__substg1.0_1000001F", "an Outlook message"))
+_OTHER_OLE = (
+    ("Workbook", "an Excel workbook (.xls)"),
+    ("Book", "an Excel workbook (.xls)"),
+    ("PowerPoint Document", "a PowerPoint deck (.ppt)"),
+    ("__substg1.0_1000001F", "an Outlook message"),
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def doc_text(content: bytes, limits: ParseLimits) -> str:
             raise Unreadable(f"corrupt or unreadable Word document: {_short(exc)}") from None
     if fib.fc_clx + fib.lcb_clx > len(table) or fib.lcb_clx == 0:
         raise Unreadable("corrupt or unreadable Word document: the piece table lies outside the table stream")
-    pieces = _pieces(table[fib.fc_clx:fib.fc_clx + fib.lcb_clx])
+    pieces = _pieces(table[fib.fc_clx : fib.fc_clx + fib.lcb_clx])
     budget = TextBudget(limits)
     main, footnotes, headers, _annotations, _endnotes, boxes, header_boxes = _story_ranges(fib.ccp)
     for start, end in (main, boxes, headers, header_boxes, footnotes):
@@ -90,8 +94,7 @@ def _parse_fib(word: bytes) -> _Fib:
     if ident != 0xA5EC:
         raise Unreadable("corrupt or unreadable Word document: bad file information block")
     ccp = tuple(max(0, v) for v in (lw[3:6] + lw[7:11] if len(lw) >= 11 else (*lw[3:], 0, 0, 0, 0, 0, 0, 0)[:7]))
-    return _Fib(n_fib, bool(flags & 0x0100), "1Table" if flags & 0x0200 else "0Table", fc_clx, lcb_clx,
-                ccp[:7])
+    return _Fib(n_fib, bool(flags & 0x0100), "1Table" if flags & 0x0200 else "0Table", fc_clx, lcb_clx, ccp[:7])
 
 
 def _story_ranges(ccp: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -115,7 +118,7 @@ def _pieces(clx: bytes) -> list[tuple[int, int, int, bool]]:
         if at >= len(clx) or clx[at] != 0x02:
             raise Unreadable("corrupt or unreadable Word document: no piece table")
         (lcb,) = struct.unpack_from("<I", clx, at + 1)
-        plc = clx[at + 5:at + 5 + lcb]
+        plc = clx[at + 5 : at + 5 + lcb]
         count = (len(plc) - 4) // 12
         if count <= 0 or count > _MAX_PIECES:
             raise Unreadable("corrupt or unreadable Word document: empty piece table")
@@ -139,15 +142,24 @@ def _text_of(word: bytes, pieces: list[tuple[int, int, int, bool]], start: int, 
             continue
         skip, count = lo - first, hi - lo
         if compressed:
-            parts.append(word[offset + skip:offset + skip + count].decode("cp1252", errors="replace"))
+            parts.append(word[offset + skip : offset + skip + count].decode("cp1252", errors="replace"))
         else:
             at = offset + 2 * skip
-            parts.append(word[at:at + 2 * count].decode("utf-16-le", errors="replace"))
+            parts.append(word[at : at + 2 * count].decode("utf-16-le", errors="replace"))
     return "".join(parts)
 
 
-_SPECIAL = {"\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x0e": "\n", "\x1e": "-", "\xa0": " ", "\t": "\t",
-            "\x07": "\t", "\n": "\n"}
+_SPECIAL = {
+    "\r": "\n",
+    "\x0b": "\n",
+    "\x0c": "\n",
+    "\x0e": "\n",
+    "\x1e": "-",
+    "\xa0": " ",
+    "\t": "\t",
+    "\x07": "\t",
+    "\n": "\n",
+}
 
 
 def _clean(raw: str) -> str:

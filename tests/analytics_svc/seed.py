@@ -16,8 +16,10 @@ async def prepare(url: str) -> None:
     await migrate(url, "catalog", REPO / "search_svc" / "migrations")
     await migrate(url, "screening", REPO / "screening_svc" / "migrations")
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        await conn.execute("TRUNCATE catalog.candidates, catalog.jobs, catalog.applications, "
-                           "screening.results, screening.tasks CASCADE")
+        await conn.execute(
+            "TRUNCATE catalog.candidates, catalog.jobs, catalog.applications, "
+            "screening.results, screening.tasks CASCADE"
+        )
 
 
 def cid(n: int) -> str:
@@ -58,25 +60,34 @@ RESULTS = [
 async def seed_hand_checked(url: str) -> None:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn, conn.transaction():
         # Every seeded candidate and job is 60 days old, older than the first sync.
-        for n, name, years, skills in [(1, "Ada", 5, ["python", "sql"]), (2, "Ben", 2, ["python"]),
-                                       (3, "Cy", 10, ["go", "kubernetes"]), (4, "Di", 1, [])]:
+        for n, name, years, skills in [
+            (1, "Ada", 5, ["python", "sql"]),
+            (2, "Ben", 2, ["python"]),
+            (3, "Cy", 10, ["go", "kubernetes"]),
+            (4, "Di", 1, []),
+        ]:
             await conn.execute(
                 "INSERT INTO catalog.candidates (id, name, years_experience, skills, created_at, updated_at) "
                 "VALUES (%s, %s, %s, %s, now() - interval '60 days', now() - interval '60 days')",
-                (cid(n), name, years, skills))
-        for n, title, min_exp, req, status in [(1, "Data Engineer", 3, ["python", "sql", "spark"], "open"),
-                                               (2, "Senior Data Engineer", 5, ["python"], "open"),
-                                               (3, "Frontend Engineer", 1, ["react"], "closed")]:
+                (cid(n), name, years, skills),
+            )
+        for n, title, min_exp, req, status in [
+            (1, "Data Engineer", 3, ["python", "sql", "spark"], "open"),
+            (2, "Senior Data Engineer", 5, ["python"], "open"),
+            (3, "Frontend Engineer", 1, ["react"], "closed"),
+        ]:
             await conn.execute(
                 "INSERT INTO catalog.jobs (id, title, min_experience, required_skills, status, created_at, "
                 "updated_at) VALUES (%s, %s, %s, %s, %s, now() - interval '60 days', now() - interval '60 days')",
-                (jid(n), title, min_exp, req, status))
+                (jid(n), title, min_exp, req, status),
+            )
         for n, c, j, status, applied, decided in APPLICATIONS:
             await conn.execute(
                 "INSERT INTO catalog.applications (id, candidate_id, job_id, status, applied_at, decided_at, "
                 "updated_at) VALUES (%s, %s, %s, %s, now() - make_interval(days => %s), "
                 "now() - make_interval(days => %s), now() - make_interval(days => %s))",
-                (aid(n), cid(c), jid(j), status, applied, decided, decided if decided is not None else applied))
+                (aid(n), cid(c), jid(j), status, applied, decided, decided if decided is not None else applied),
+            )
         for i, (n, engine, score, safety, pii, bias, hours) in enumerate(RESULTS):
             _, c, j, _, applied, _ = APPLICATIONS[n - 1]
             await conn.execute(
@@ -85,4 +96,5 @@ async def seed_hand_checked(url: str) -> None:
                 "updated_at) VALUES (%s, %s, %s, %s, %s, %s, 0.8, '{}'::jsonb, %s, %s, %s, "
                 "now() - make_interval(days => %s) + make_interval(hours => %s), "
                 "now() - make_interval(days => %s) + make_interval(hours => %s))",
-                (aid(n), cid(c), jid(j), engine, f"v{i}", score, safety, pii, bias, applied, hours, applied, hours))
+                (aid(n), cid(c), jid(j), engine, f"v{i}", score, safety, pii, bias, applied, hours, applied, hours),
+            )

@@ -20,9 +20,12 @@ async def test_sigkill_during_full_sync_keeps_the_previous_warehouse(fresh_db_ur
     await asyncio.to_thread(synthetic.seed, fresh_db_url, synthetic.Sizes(50, 4, 200))
     home = tmp_path / "home"
     # Small batches: many progress messages, so the kill lands while the staging tables are being filled.
-    proc = await spawn_service("analytics_svc", free_port(),
-                               analytics_env(fresh_db_url, home, HIREMESH_ANALYTICS_BATCH_BYTES="65536"),
-                               ANALYTICS_HEALTH)
+    proc = await spawn_service(
+        "analytics_svc",
+        free_port(),
+        analytics_env(fresh_db_url, home, HIREMESH_ANALYTICS_BATCH_BYTES="65536"),
+        ANALYTICS_HEALTH,
+    )
     killed_at = None
     try:
         stub = analytics_stub(proc.addr)
@@ -30,8 +33,7 @@ async def test_sigkill_during_full_sync_keeps_the_previous_warehouse(fresh_db_ur
             last = msg
         assert {t.table: t.rows for t in last.summary.tables}["fact_applications"] == 200
 
-        await asyncio.to_thread(synthetic.seed, fresh_db_url, synthetic.Sizes(20_000, 50, 150_000),
-                                id_offset=1_000_000)
+        await asyncio.to_thread(synthetic.seed, fresh_db_url, synthetic.Sizes(20_000, 50, 150_000), id_offset=1_000_000)
         call = stub.Sync(pb.SyncRequest(mode=pb.SYNC_MODE_FULL), timeout=300)
         async for msg in call:
             if msg.progress.stage == "applications" and msg.progress.done > 0:

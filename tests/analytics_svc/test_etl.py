@@ -40,19 +40,27 @@ def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
 def fact(wh: Warehouse, application: str, column: str) -> object:
     cur = wh.cursor()
     try:
-        row = cur.execute(f"SELECT {column} FROM fact_applications WHERE application_id = ?",  # noqa: S608
-                          [application]).fetchone()
+        row = cur.execute(
+            f"SELECT {column} FROM fact_applications WHERE application_id = ?",  # noqa: S608
+            [application],
+        ).fetchone()
     finally:
         cur.close()
     assert row is not None, application
     return row[0]
 
 
-async def test_full_sync_loads_every_table_and_denormalises_the_latest_result(source: str,
-                                                                             warehouse: Warehouse) -> None:
+async def test_full_sync_loads_every_table_and_denormalises_the_latest_result(
+    source: str, warehouse: Warehouse
+) -> None:
     result, steps = await run_sync(Syncer(warehouse, source), "full")
     assert {t.table: t.rows for t in result.tables} == {
-        "candidates": 4, "jobs": 3, "applications": 7, "results": 7, "fact_applications": 7}
+        "candidates": 4,
+        "jobs": 3,
+        "applications": 7,
+        "results": 7,
+        "fact_applications": 7,
+    }
     assert warehouse.counts()["fact_applications"] == 7
     assert {s.stage for s in steps} >= {"candidates", "jobs", "applications", "results", "facts"}
     assert fact(warehouse, aid(6), "match_score") == 40  # the newer of its two results
@@ -71,21 +79,32 @@ async def test_incremental_reads_only_what_changed(source: str, warehouse: Wareh
     syncer = Syncer(warehouse, source)
     await run_sync(syncer, "full")
     async with await psycopg.AsyncConnection.connect(source, autocommit=True) as conn:
-        await conn.execute("UPDATE catalog.applications SET status = 'hired', decided_at = now(), "
-                           "updated_at = now() WHERE id = %s", (aid(3),))
+        await conn.execute(
+            "UPDATE catalog.applications SET status = 'hired', decided_at = now(), updated_at = now() WHERE id = %s",
+            (aid(3),),
+        )
     result, _ = await run_sync(syncer, "incremental")
     assert {t.table: t.rows for t in result.tables} == {
-        "candidates": 0, "jobs": 0, "applications": 1, "results": 0, "fact_applications": 1}
+        "candidates": 0,
+        "jobs": 0,
+        "applications": 1,
+        "results": 0,
+        "fact_applications": 1,
+    }
     assert fact(warehouse, aid(3), "is_hired") is True
     assert fact(warehouse, aid(3), "match_score") == 70  # the fact kept its screening columns
 
     # A candidate's change re-derives that candidate's facts only.
     async with await psycopg.AsyncConnection.connect(source, autocommit=True) as conn:
-        await conn.execute("UPDATE catalog.candidates SET name = 'Cyrus', updated_at = now() WHERE id = %s",
-                           (cid(3),))
+        await conn.execute("UPDATE catalog.candidates SET name = 'Cyrus', updated_at = now() WHERE id = %s", (cid(3),))
     result, _ = await run_sync(syncer, "incremental")
     assert {t.table: t.rows for t in result.tables} == {
-        "candidates": 1, "jobs": 0, "applications": 0, "results": 0, "fact_applications": 2}
+        "candidates": 1,
+        "jobs": 0,
+        "applications": 0,
+        "results": 0,
+        "fact_applications": 2,
+    }
     assert fact(warehouse, aid(6), "candidate_name") == "Cyrus"
 
     result, _ = await run_sync(syncer, "incremental")
@@ -100,7 +119,9 @@ async def test_incremental_picks_up_a_new_screening_result(source: str, warehous
         await conn.execute(
             "INSERT INTO screening.results (application_id, candidate_id, job_id, engine, engine_version, "
             "match_score, analysis) SELECT id, candidate_id, job_id, 'llm', 'v9', 77, '{}' "
-            "FROM catalog.applications WHERE id = %s", (aid(5),))
+            "FROM catalog.applications WHERE id = %s",
+            (aid(5),),
+        )
     result, _ = await run_sync(syncer, "incremental")
     assert result.rows("results") == 1 and result.rows("applications") == 0
     assert fact(warehouse, aid(5), "match_score") == 77
@@ -117,7 +138,8 @@ async def test_incremental_removes_rows_deleted_at_the_source(source: str, wareh
 
 
 async def test_sync_without_postgresql_is_unavailable_and_the_warehouse_still_reads(
-        source: str, warehouse: Warehouse) -> None:
+    source: str, warehouse: Warehouse
+) -> None:
     await run_sync(Syncer(warehouse, source), "full")
     down = Syncer(warehouse, "postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(Unavailable, match="PostgreSQL"):

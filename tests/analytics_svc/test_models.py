@@ -26,17 +26,25 @@ async def synced(url: str, path: Path) -> Warehouse:
 @pytest.fixture
 async def history(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Warehouse]:
     await prepare(fresh_db_url)
-    await asyncio.to_thread(synthetic.seed, fresh_db_url, synthetic.Sizes(candidates=300, jobs=16,
-                                                                          applications=2000))
+    await asyncio.to_thread(synthetic.seed, fresh_db_url, synthetic.Sizes(candidates=300, jobs=16, applications=2000))
     wh = await synced(fresh_db_url, tmp_path / "analytics.duckdb")
     yield wh
     wh.close()
 
 
 def features(**values: float) -> list[float]:
-    base = {"match_score": 60, "skills_score": 60, "experience_score": 50, "semantic_score": 60,
-            "years_experience": 5, "required_experience": 3, "skills_count": 5, "missing_skills_count": 1,
-            "has_safety_issues": 0, "ai_confidence": 0.7}
+    base = {
+        "match_score": 60,
+        "skills_score": 60,
+        "experience_score": 50,
+        "semantic_score": 60,
+        "years_experience": 5,
+        "required_experience": 3,
+        "skills_count": 5,
+        "missing_skills_count": 1,
+        "has_safety_issues": 0,
+        "ai_confidence": 0.7,
+    }
     return check_features({**base, **values})
 
 

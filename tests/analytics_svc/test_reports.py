@@ -34,7 +34,13 @@ def test_funnel(warehouse: Warehouse) -> None:
     rows = {r["stage"]: r for r in records(warehouse, "funnel")}
     # 7 applied; 6 screened (all but #5); reviewing+ = #3 reviewing, #6 accepted, #1 #4 hired; 2 hired.
     assert {k: v["applications"] for k, v in rows.items()} == {
-        "applied": 7, "screened": 6, "reviewing": 4, "accepted": 3, "hired": 2, "rejected": 2}
+        "applied": 7,
+        "screened": 6,
+        "reviewing": 4,
+        "accepted": 3,
+        "hired": 2,
+        "rejected": 2,
+    }
     assert rows["hired"]["percent_of_applied"] == pytest.approx(100 * 2 / 7)
     assert rows["hired"]["percent_of_previous"] == pytest.approx(100 * 2 / 3)
     assert rows["applied"]["percent_of_previous"] is None
@@ -98,16 +104,18 @@ def test_columns_are_typed(warehouse: Warehouse) -> None:
     assert report.data_as_of is not None
 
 
-@pytest.mark.parametrize(("name", "params", "field"), [
-    ("nope", {}, "name"),
-    ("ai_performance", {"days": "many"}, "params.days"),
-    ("ai_performance", {"days": "0"}, "params.days"),
-    ("top_candidates", {"limit": "100000"}, "params.limit"),
-    ("job_title_success", {}, "params.title"),
-    ("funnel", {"colour": "red"}, "params.colour"),
-])
-def test_bad_report_or_parameter_is_named(warehouse: Warehouse, name: str, params: dict[str, str],
-                                          field: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "params", "field"),
+    [
+        ("nope", {}, "name"),
+        ("ai_performance", {"days": "many"}, "params.days"),
+        ("ai_performance", {"days": "0"}, "params.days"),
+        ("top_candidates", {"limit": "100000"}, "params.limit"),
+        ("job_title_success", {}, "params.title"),
+        ("funnel", {"colour": "red"}, "params.colour"),
+    ],
+)
+def test_bad_report_or_parameter_is_named(warehouse: Warehouse, name: str, params: dict[str, str], field: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         run_report(warehouse, name, params)
     assert err.value.field == field

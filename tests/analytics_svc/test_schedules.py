@@ -11,8 +11,10 @@ from analytics_svc.schedules import Scheduler, parse_schedule
 from hiremesh.errors import FailedPrecondition
 
 
-@pytest.mark.parametrize(("text", "interval"), [("15m", timedelta(minutes=15)), ("1d", timedelta(days=1)),
-                                                 ("7d", timedelta(days=7)), ("2h", timedelta(hours=2))])
+@pytest.mark.parametrize(
+    ("text", "interval"),
+    [("15m", timedelta(minutes=15)), ("1d", timedelta(days=1)), ("7d", timedelta(days=7)), ("2h", timedelta(hours=2))],
+)
 def test_intervals(text: str, interval: timedelta) -> None:
     assert parse_schedule("x", text).interval == interval
 
@@ -50,10 +52,18 @@ async def test_due_jobs_run_and_record_their_status() -> None:
         if len(stored) == 2:
             both_stored.set()
 
-    schedules = {"incremental": parse_schedule("incremental", "15m"), "train": parse_schedule("train", "7d"),
-                 "export": parse_schedule("export", "off")}
-    scheduler = Scheduler(schedules, {"incremental": sync, "train": train, "export": sync},
-                          {"train": (datetime.now(UTC) - timedelta(days=8), "ok")}, store, run_now={"incremental"})
+    schedules = {
+        "incremental": parse_schedule("incremental", "15m"),
+        "train": parse_schedule("train", "7d"),
+        "export": parse_schedule("export", "off"),
+    }
+    scheduler = Scheduler(
+        schedules,
+        {"incremental": sync, "train": train, "export": sync},
+        {"train": (datetime.now(UTC) - timedelta(days=8), "ok")},
+        store,
+        run_now={"incremental"},
+    )
     scheduler.start()
     try:
         await asyncio.wait_for(ran.wait(), 10)

@@ -100,8 +100,9 @@ def _replay(stage: str, root: Path) -> dict[str, str]:
                     destination.mkdir(parents=True, exist_ok=True) if target.endswith("/") else None
                     shutil.copy(REPO / source, destination)
         elif keyword == "RUN":
-            done = subprocess.run(["bash", "-ec", local(argument)], cwd=workdir, env=env, capture_output=True,
-                                  text=True, timeout=1200)
+            done = subprocess.run(
+                ["bash", "-ec", local(argument)], cwd=workdir, env=env, capture_output=True, text=True, timeout=1200
+            )
             assert done.returncode == 0, f"{stage}: RUN {argument}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         elif keyword not in {"ARG", "EXPOSE", "LABEL"}:
             pytest.fail(f"{stage}: the replay does not know {keyword}")
@@ -131,8 +132,14 @@ def test_the_image_venv_runs_its_service_on_its_own_extra(service: str, tmp_path
     env = _replay(f"deps-{service}", tmp_path)
     python = shutil.which("python", path=env["PATH"])
     assert python is not None and str(tmp_path) in python, "the stage builds no venv on PATH"
-    done = subprocess.run([python, "-c", _CHECK, SERVICE_PACKAGES[service], json.dumps(sorted(BUILD_ONLY))],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [python, "-c", _CHECK, SERVICE_PACKAGES[service], json.dumps(sorted(BUILD_ONLY))],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["failed"] == {}, f"modules of {service} that do not import from its image's venv"
@@ -140,8 +147,7 @@ def test_the_image_venv_runs_its_service_on_its_own_extra(service: str, tmp_path
     assert unexpected == set(), f"the {service} image installs another service's dependencies"
     # The image's HEALTHCHECK (and operators' `docker exec ... hiremesh`) runs the console script.
     if shutil.which("hiremesh", path=env["PATH"]):
-        cli = subprocess.run(["hiremesh", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=120)
+        cli = subprocess.run(["hiremesh", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert cli.returncode == 0, cli.stderr[-3000:]
 
 
@@ -149,8 +155,9 @@ def test_the_image_venv_runs_its_service_on_its_own_extra(service: str, tmp_path
 @pytest.mark.timeout(1800)
 def test_the_migrations_image_venv_runs_hiremesh_migrate(tmp_path: Path) -> None:
     env = _replay("deps-migrations", tmp_path)
-    done = subprocess.run(["hiremesh", "migrate", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        ["hiremesh", "migrate", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 

@@ -49,16 +49,23 @@ def test_kustomization_lists_every_manifest_and_only_existing_ones() -> None:
 
 def test_grpc_services_have_native_grpc_probes_and_headless_services() -> None:
     docs = dict(_k8s_documents())
-    for svc, port in (("embedding", 50051), ("search", 50052), ("screening", 50053), ("guardrail", 50054),
-                      ("analytics", 50055)):
+    for svc, port in (
+        ("embedding", 50051),
+        ("search", 50052),
+        ("screening", 50053),
+        ("guardrail", 50054),
+        ("analytics", 50055),
+    ):
         deployment = docs[f"{svc}.yaml:Deployment/{svc}"]
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["readinessProbe"]["grpc"] == {"port": port, "service": f"hiremesh.v1.{svc.title()}Service"}
         assert container["livenessProbe"]["grpc"]["port"] == port
         assert docs[f"{svc}.yaml:Service/{svc}"]["spec"]["clusterIP"] == "None"
     config = docs["configmap.yaml:ConfigMap/hiremesh-config"]["data"]
-    assert all(config[f"HIREMESH_{s}_ADDR"].startswith("dns:///")
-               for s in ("EMBEDDING", "SEARCH", "SCREENING", "GUARDRAIL", "ANALYTICS"))
+    assert all(
+        config[f"HIREMESH_{s}_ADDR"].startswith("dns:///")
+        for s in ("EMBEDDING", "SEARCH", "SCREENING", "GUARDRAIL", "ANALYTICS")
+    )
 
 
 def test_only_the_gateway_is_open_to_the_outside() -> None:
@@ -117,8 +124,14 @@ def test_dashboard_is_valid_json_with_queries() -> None:
 
 
 # --- per-service images (issue 19): each target installs only core + its own extra -------------------------------
-SERVICE_PACKAGES = {"embedding": "embedding_svc", "search": "search_svc", "screening": "screening_svc",
-                    "guardrail": "guardrail_svc", "analytics": "analytics_svc", "gateway": "gateway"}
+SERVICE_PACKAGES = {
+    "embedding": "embedding_svc",
+    "search": "search_svc",
+    "screening": "screening_svc",
+    "guardrail": "guardrail_svc",
+    "analytics": "analytics_svc",
+    "gateway": "gateway",
+}
 
 
 def _stages() -> dict[str, tuple[str, str]]:
@@ -162,8 +175,11 @@ def test_only_the_embedding_image_carries_the_model_and_only_guardrail_has_spacy
     with_model = {name for name, (_, body) in stages.items() if "COPY --from=models" in body}
     assert with_model == {"embedding"}
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    with_spacy = {extra for extra, reqs in project["optional-dependencies"].items() if extra in SERVICE_PACKAGES
-                  and any(r.startswith(("spacy", "presidio")) for r in reqs)}
+    with_spacy = {
+        extra
+        for extra, reqs in project["optional-dependencies"].items()
+        if extra in SERVICE_PACKAGES and any(r.startswith(("spacy", "presidio")) for r in reqs)
+    }
     assert with_spacy == {"guardrail"}
     assert not any(r.startswith(("spacy", "onnxruntime", "torch")) for r in project["dependencies"])
 
@@ -184,7 +200,8 @@ def test_k8s_images_are_dockerfile_targets_of_their_own_service() -> None:
     assert _installed_extras(migrate) == ["migrate"]
     # `hiremesh migrate` applies the migrations of every package that ships them.
     assert {p for p in _copied(migrate) if (REPO / p / "migrations").is_dir()} == {
-        p.parent.name for p in REPO.glob("*/migrations") if (p.parent / "__init__.py").exists()}
+        p.parent.name for p in REPO.glob("*/migrations") if (p.parent / "__init__.py").exists()
+    }
 
 
 def test_compose_images_are_named_after_their_target() -> None:

@@ -40,8 +40,13 @@ def _exported(text: str) -> set[str]:
 
 async def test_dashboard_and_alert_metrics_exist_in_a_running_mesh(mesh: Mesh) -> None:
     urls = [f"http://127.0.0.1:{mesh.gateway.metrics_port}/metrics"]  # the gateway's Prometheus port
-    for addr in (mesh.backends.embedding, mesh.backends.search, mesh.backends.screening, mesh.backends.guardrail,
-                 mesh.backends.analytics):
+    for addr in (
+        mesh.backends.embedding,
+        mesh.backends.search,
+        mesh.backends.screening,
+        mesh.backends.guardrail,
+        mesh.backends.analytics,
+    ):
         urls.append(f"http://127.0.0.1:{process_at(addr).metrics_port}/metrics")
     exported: set[str] = set()
     async with aiohttp.ClientSession() as http:

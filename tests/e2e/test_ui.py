@@ -23,15 +23,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 RESUMES = {
     "ada-lovelace.txt": "Ada Lovelace\nada@example.com | London\nSenior data engineer, 8 years of experience.\n"
-                        "Skills: Python, SQL, Apache Airflow, Spark, PostgreSQL, AWS, Docker\n"
-                        "Built Airflow pipelines and Spark jobs feeding a PostgreSQL warehouse.\n",
+    "Skills: Python, SQL, Apache Airflow, Spark, PostgreSQL, AWS, Docker\n"
+    "Built Airflow pipelines and Spark jobs feeding a PostgreSQL warehouse.\n",
     "alan-turing.txt": "Alan Turing\nalan@example.com | Manchester\nData engineer, 4 years of experience.\n"
-                       "Skills: Python, SQL, Kafka, Docker, statistics\n"
-                       "Streaming pipelines in Python with Kafka; SQL reporting.\n",
+    "Skills: Python, SQL, Kafka, Docker, statistics\n"
+    "Streaming pipelines in Python with Kafka; SQL reporting.\n",
 }
 
 
@@ -101,8 +108,10 @@ async def test_recruiter_journey(browser: Browser, mesh: Mesh) -> None:
     await page.fill("#job-form input[name=location]", "London")
     await page.fill("#job-form input[name=min_experience]", "3")
     await page.fill("#job-form input[name=required_skills]", "python, sql, airflow")
-    await page.fill("#job-form textarea[name=description]",
-                    "Build Airflow pipelines in Python and SQL; Spark on AWS; PostgreSQL warehouse.")
+    await page.fill(
+        "#job-form textarea[name=description]",
+        "Build Airflow pipelines in Python and SQL; Spark on AWS; PostgreSQL warehouse.",
+    )
     await page.click("#job-form button[type=submit]")
     await expect(page.locator("h1", has_text=title)).to_be_visible()
     job_url = page.url
@@ -114,7 +123,9 @@ async def test_recruiter_journey(browser: Browser, mesh: Mesh) -> None:
     transfer = await page.evaluate_handle(
         """(files) => { const dt = new DataTransfer();
              for (const [name, text] of files) dt.items.add(new File([text], name, {type: 'text/plain'}));
-             return dt; }""", list(RESUMES.items()))
+             return dt; }""",
+        list(RESUMES.items()),
+    )
     await page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
     await expect(page.locator(".upload-row")).to_have_count(2)
     await expect(page.locator(".upload-row[data-state=done]")).to_have_count(2, timeout=120_000)
@@ -195,8 +206,9 @@ async def test_candidate_view_shows_education_and_unnamed(browser: Browser, mesh
         made = {}
         for key, text in (("named", real_resumes.INDEED_ABHISHEK), ("unnamed", real_resumes.CATEGORY_HR)):
             form = aiohttp.FormData()
-            form.add_field("resume", f"{text}\nref {uuid.uuid4().hex}".encode(), filename="scan.txt",
-                           content_type="text/plain")
+            form.add_field(
+                "resume", f"{text}\nref {uuid.uuid4().hex}".encode(), filename="scan.txt", content_type="text/plain"
+            )
             async with http.post("/api/v1/candidates", data=form, headers=headers) as resp:
                 assert resp.status in (200, 201), await resp.text()
                 made[key] = (await resp.json())["candidate"]["id"]
@@ -208,7 +220,8 @@ async def test_candidate_view_shows_education_and_unnamed(browser: Browser, mesh
     await expect(view.locator("h1")).to_contain_text("Abhishek Jha")
     await expect(view).to_contain_text("Bengaluru, Karnataka")
     await expect(view.locator(".education-entry").first).to_contain_text(
-        "B.E in Information science and engineering — B.v.b college of engineering and technology (2017)")
+        "B.E in Information science and engineering — B.v.b college of engineering and technology (2017)"
+    )
     await page.goto(f"{mesh.url}/#/candidates/{made['unnamed']}")
     await expect(page.locator("#candidate-view h1 .unnamed")).to_have_text("Unnamed")
     await context.close()
@@ -242,17 +255,30 @@ async def test_live_updates_fall_back_to_polling_and_reconnect(browser: Browser,
     tag = uuid.uuid4().hex[:5]
     names = [f"Grace Weld {tag}", f"Hugo Weld {tag}"]
     async with aiohttp.ClientSession(mesh.url, headers=mesh.headers("recruiter")) as http:
-        async with http.post("/api/v1/jobs", json={
-                "title": f"Pipeline Welder {tag}", "company": "Gate Works", "location": "Leeds", "min_experience": 2,
+        async with http.post(
+            "/api/v1/jobs",
+            json={
+                "title": f"Pipeline Welder {tag}",
+                "company": "Gate Works",
+                "location": "Leeds",
+                "min_experience": 2,
                 "required_skills": ["welding", "blueprint reading"],
-                "description": "TIG and MIG welding of steel pipelines; read blueprints; site safety."}) as resp:
+                "description": "TIG and MIG welding of steel pipelines; read blueprints; site safety.",
+            },
+        ) as resp:
             assert resp.status == 201, await resp.text()
             job_id = (await resp.json())["job"]["id"]
         for name in names:
-            async with http.post("/api/v1/candidates", json={
-                    "name": name, "years_experience": 6, "skills": ["welding", "blueprint reading"],
+            async with http.post(
+                "/api/v1/candidates",
+                json={
+                    "name": name,
+                    "years_experience": 6,
+                    "skills": ["welding", "blueprint reading"],
                     "resume_text": f"{name}. Pipeline welder, 6 years of TIG and MIG welding on steel pipelines; "
-                                   "reads blueprints; site safety lead."}) as resp:
+                    "reads blueprints; site safety lead.",
+                },
+            ) as resp:
                 assert resp.status == 201, await resp.text()
 
     context = await browser.new_context(viewport={"width": 1280, "height": 900})

@@ -27,10 +27,24 @@ async def post(http: aiohttp.ClientSession, path: str, body: dict[str, Any], sta
 
 
 async def applied(http: aiohttp.ClientSession, email: str, tag: str) -> dict[str, Any]:
-    job = (await post(http, "/jobs", {"title": f"Rigger {tag}", "company": "Mailroom Ltd",
-                                      "description": "Rigging and lifting plans."}, 201))["job"]
-    cand = (await post(http, "/candidates", {"name": f"Sam {tag} {email[:3]}", "email": email,
-                                             "resume_text": f"Sam {tag}: rigger, lifting plans, {email}."}, 201))
+    job = (
+        await post(
+            http,
+            "/jobs",
+            {"title": f"Rigger {tag}", "company": "Mailroom Ltd", "description": "Rigging and lifting plans."},
+            201,
+        )
+    )["job"]
+    cand = await post(
+        http,
+        "/candidates",
+        {
+            "name": f"Sam {tag} {email[:3]}",
+            "email": email,
+            "resume_text": f"Sam {tag}: rigger, lifting plans, {email}.",
+        },
+        201,
+    )
     await post(http, "/applications", {"candidate_id": cand["candidate"]["id"], "job_id": job["id"]}, 201)
     return {"job": job, "candidate": cand["candidate"]}
 
@@ -77,8 +91,14 @@ async def test_outbox_and_task_queue_pages(browser: Browser, mesh: Mesh) -> None
     await expect(workers).to_contain_text(":mail")
     await expect(page.locator("#queue-throughput svg")).to_be_visible()
     async with aiohttp.ClientSession(mesh.url, headers=mesh.headers("recruiter")) as http:
-        task = (await post(http, "/screenings", {"candidate_id": made["candidate"]["id"], "job_id": made["job"]["id"],
-                                                 "engine": "evidence"}, 202))["task"]
+        task = (
+            await post(
+                http,
+                "/screenings",
+                {"candidate_id": made["candidate"]["id"], "job_id": made["job"]["id"], "engine": "evidence"},
+                202,
+            )
+        )["task"]
     row = page.locator(".job-row[data-task='screening.run']", has=page.locator(f"a[href='#/screenings/{task['id']}']"))
     await expect(row).to_have_attribute("data-state", "succeeded", timeout=120_000)
     await expect(row).to_contain_text(re.compile(r"\d+\.\d\d s"))

@@ -27,8 +27,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _post(base: str, token: str, path: str, body: dict[str, object]) -> dict[str, Any]:
-    request = urllib.request.Request(f"{base}/api/v1{path}", data=json.dumps(body).encode(), method="POST",
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base}/api/v1{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=60) as resp:
         return dict(json.loads(resp.read()))
 
@@ -39,8 +43,16 @@ def _an_application_mails_the_candidate(base: str, home: Path) -> None:
 
     token = (home / "admin-token").read_text().strip()
     job = _post(base, token, "/jobs", {"title": "Crane Operator", "description": "Tower cranes, lift plans."})["job"]
-    cand = _post(base, token, "/candidates", {"name": "Rosa Crane", "email": "rosa@example.com",
-                                              "resume_text": "Rosa Crane, tower crane operator for 9 years."})
+    cand = _post(
+        base,
+        token,
+        "/candidates",
+        {
+            "name": "Rosa Crane",
+            "email": "rosa@example.com",
+            "resume_text": "Rosa Crane, tower crane operator for 9 years.",
+        },
+    )
     _post(base, token, "/applications", {"candidate_id": cand["candidate"]["id"], "job_id": job["id"]})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not messages(home / "mail"):
@@ -54,16 +66,23 @@ def _an_application_mails_the_candidate(base: str, home: Path) -> None:
 def test_up_serves_everything_then_stops_cleanly() -> None:
     home = Path(tempfile.mkdtemp(prefix="hiremesh-up-", dir="/tmp"))
     home.chmod(0o755)  # the cluster's server user must traverse it (tests/hiremesh covers the fallback)
-    ports = {name: free_port() for name in ("EMBEDDING", "SEARCH", "SCREENING", "GUARDRAIL", "ANALYTICS",
-                                            "GATEWAY", "PG", "SMTP")}
-    env = {**os.environ, "HIREMESH_HOME": str(home), "HIREMESH_SCREENING_ENGINE": "evidence",
-           "HIREMESH_MODEL_DIR": os.environ.get("HIREMESH_MODEL_DIR", str(REPO / ".hiremesh" / "models")),
-           **{f"HIREMESH_{k}_PORT": str(v) for k, v in ports.items()}}
+    ports = {
+        name: free_port()
+        for name in ("EMBEDDING", "SEARCH", "SCREENING", "GUARDRAIL", "ANALYTICS", "GATEWAY", "PG", "SMTP")
+    }
+    env = {
+        **os.environ,
+        "HIREMESH_HOME": str(home),
+        "HIREMESH_SCREENING_ENGINE": "evidence",
+        "HIREMESH_MODEL_DIR": os.environ.get("HIREMESH_MODEL_DIR", str(REPO / ".hiremesh" / "models")),
+        **{f"HIREMESH_{k}_PORT": str(v) for k, v in ports.items()},
+    }
     env.pop("HIREMESH_DATABASE_URL", None)
     env.pop("HIREMESH_SMTP_HOST", None)  # the embedded default: hiremesh up runs the SMTP server itself
     log = open(home / "up.out", "w+b")  # read back below, closed in finally
-    proc = subprocess.Popen([sys.executable, "-m", "hiremesh_ops.cli", "up"], cwd=REPO, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hiremesh_ops.cli", "up"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     children: dict[str, int] = {}
     try:
         deadline = time.monotonic() + 400
@@ -77,8 +96,14 @@ def test_up_serves_everything_then_stops_cleanly() -> None:
         children = {name: info["pid"] for name, info in state["children"].items()}
         assert set(children) == {"embedding", "guardrail", "search", "analytics", "screening", "gateway"}
 
-        status = subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "status"], cwd=REPO, env=env,
-                                capture_output=True, text=True, timeout=60)
+        status = subprocess.run(
+            [sys.executable, "-m", "hiremesh_ops.cli", "status"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert status.returncode == 0, status.stdout + status.stderr
         assert status.stdout.count("SERVING") == 6
         url = f"http://127.0.0.1:{ports['GATEWAY']}/healthz"
@@ -90,8 +115,14 @@ def test_up_serves_everything_then_stops_cleanly() -> None:
         assert proc.wait(timeout=90) == 0, (home / "up.out").read_text()
         assert not [name for name, pid in children.items() if _pid_alive(pid)], "orphaned children"
         assert "stopped" in (home / "up.out").read_text()
-        db_status = subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "db", "status"], cwd=REPO, env=env,
-                                   capture_output=True, text=True, timeout=60)
+        db_status = subprocess.run(
+            [sys.executable, "-m", "hiremesh_ops.cli", "db", "status"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert "not running" in db_status.stdout.lower() or "stopped" in db_status.stdout.lower(), db_status.stdout
     finally:
         if proc.poll() is None:
@@ -101,5 +132,6 @@ def test_up_serves_everything_then_stops_cleanly() -> None:
             if _pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
         log.close()
-        subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "db", "stop"], cwd=REPO, env=env,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [sys.executable, "-m", "hiremesh_ops.cli", "db", "stop"], cwd=REPO, env=env, capture_output=True, timeout=60
+        )

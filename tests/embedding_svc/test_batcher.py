@@ -41,9 +41,12 @@ async def test_32_concurrent_callers_each_get_their_own_vectors(minilm: MiniLM) 
     batcher = MicroBatcher(minilm, max_batch_texts=64, max_wait=0.01)
     batcher.start()
     try:
-        texts = [f"candidate {i} knows {skill}" for i, skill in
-                 enumerate(["Python", "Rust", "nursing", "accounting", "welding", "French", "Kubernetes",
-                            "marketing"] * 4)]
+        texts = [
+            f"candidate {i} knows {skill}"
+            for i, skill in enumerate(
+                ["Python", "Rust", "nursing", "accounting", "welding", "French", "Kubernetes", "marketing"] * 4
+            )
+        ]
         runs_before = metrics.BATCH_SIZE._sum.get()
         answers = await asyncio.gather(*[batcher.embed([t]) for t in texts])
         expected = minilm.embed(texts)

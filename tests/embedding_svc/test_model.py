@@ -46,11 +46,13 @@ def test_vector_does_not_depend_on_batch_neighbours(minilm: MiniLM) -> None:
 
 
 def test_similar_texts_score_higher_than_unrelated(minilm: MiniLM) -> None:
-    query, similar, unrelated = minilm.embed([
-        "Experienced Python backend developer",
-        "Software engineer writing Python web services",
-        "Recipe for a chocolate cake with strawberries",
-    ])
+    query, similar, unrelated = minilm.embed(
+        [
+            "Experienced Python backend developer",
+            "Software engineer writing Python web services",
+            "Recipe for a chocolate cake with strawberries",
+        ]
+    )
     assert float(np.dot(query.vector, similar.vector)) > float(np.dot(query.vector, unrelated.vector)) + 0.2
 
 
@@ -70,8 +72,11 @@ def test_graph_pooling_equals_mean_pooling_of_token_vectors(minilm: MiniLM) -> N
     assert np.allclose((pooled * served).sum(axis=1), 1.0, atol=1e-5)
 
 
-@given(st.lists(st.integers(min_value=1, max_value=256), max_size=300),
-       st.integers(min_value=256, max_value=20_000), st.integers(min_value=1, max_value=128))
+@given(
+    st.lists(st.integers(min_value=1, max_value=256), max_size=300),
+    st.integers(min_value=256, max_value=20_000),
+    st.integers(min_value=1, max_value=128),
+)
 def test_length_buckets_cover_every_text_once_within_budget(lengths: list[int], budget: int, rows: int) -> None:
     groups = length_buckets(lengths, budget, rows)
     assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
@@ -117,6 +122,7 @@ def test_missing_build_says_make_models(tmp_path: Path) -> None:
 
 # --- the int8 variant -----------------------------------------------------------------------------------
 
+
 def test_int8_variant_stays_close_to_sentence_transformers(minilm_int8: MiniLM, reference: dict[str, Any]) -> None:
     assert minilm_int8.variant == "int8" and minilm_int8.sha256 != ""
     texts = [item["text"] for item in reference["items"]]
@@ -135,8 +141,12 @@ def test_int8_vector_does_not_depend_on_batch_neighbours(minilm_int8: MiniLM) ->
 
 
 def test_int8_and_fp32_rank_the_same_way(minilm: MiniLM, minilm_int8: MiniLM) -> None:
-    texts = ["Python backend developer", "Software engineer writing Python web services",
-             "Registered nurse in intensive care", "Recipe for a chocolate cake"]
+    texts = [
+        "Python backend developer",
+        "Software engineer writing Python web services",
+        "Registered nurse in intensive care",
+        "Recipe for a chocolate cake",
+    ]
     for model in (minilm, minilm_int8):
         query, *docs = (r.vector for r in model.embed(texts))
         scores = [float(np.dot(query, d)) for d in docs]

@@ -15,8 +15,7 @@ def test_valid_batches_pass(texts: list[str]) -> None:
     check_texts(texts)
 
 
-@given(st.lists(st.text(min_size=1, max_size=50).filter(lambda t: t.strip() != ""), min_size=1, max_size=20),
-       st.data())
+@given(st.lists(st.text(min_size=1, max_size=50).filter(lambda t: t.strip() != ""), min_size=1, max_size=20), st.data())
 def test_blank_text_names_its_index(texts: list[str], data: st.DataObject) -> None:
     index = data.draw(st.integers(min_value=0, max_value=len(texts)))
     texts.insert(index, data.draw(st.sampled_from(["", " ", "\n\t "])))

@@ -29,13 +29,16 @@ def flags(name: str) -> frozenset[str]:
     return cpu_flags((CPUINFO / f"{name}.txt").read_text())
 
 
-@pytest.mark.parametrize(("name", "features"), [
-    ("amd-epyc-zen5-this-machine", ("avx512_vnni", "avx_vnni")),
-    ("intel-xeon-skylake-2ghz", ()),
-    ("intel-sapphire-rapids", ("avx512_vnni", "avx_vnni", "amx_int8")),
-    ("intel-alder-lake-client", ("avx_vnni",)),
-    ("arm-neoverse-n1", ("asimddp",)),
-])
+@pytest.mark.parametrize(
+    ("name", "features"),
+    [
+        ("amd-epyc-zen5-this-machine", ("avx512_vnni", "avx_vnni")),
+        ("intel-xeon-skylake-2ghz", ()),
+        ("intel-sapphire-rapids", ("avx512_vnni", "avx_vnni", "amx_int8")),
+        ("intel-alder-lake-client", ("avx_vnni",)),
+        ("arm-neoverse-n1", ("asimddp",)),
+    ],
+)
 def test_int8_dot_product_instructions_are_read_from_cpuinfo(name: str, features: tuple[str, ...]) -> None:
     assert int8_features(flags(name)) == features
 

@@ -57,22 +57,38 @@ class Stack:
         if name == "search":
             return "search_svc", search_env(self.catalog_url, addr["embedding"]), []
         # A retry budget (8 attempts, 0.5 s doubling) that outlasts a dependency's restart.
-        screening = {**FAST_QUEUE, "HIREMESH_SCREENING_MAX_ATTEMPTS": "8", "HIREMESH_SCREENING_RETRY_WAIT_S": "0.5",
-                     "HIREMESH_DATABASE_URL": self.screening_url,
-                     "HIREMESH_SEARCH_ADDR": addr["search"], "HIREMESH_GUARDRAIL_ADDR": self.guardrail_addr,
-                     "HIREMESH_EMBEDDING_ADDR": addr["embedding"]}
+        screening = {
+            **FAST_QUEUE,
+            "HIREMESH_SCREENING_MAX_ATTEMPTS": "8",
+            "HIREMESH_SCREENING_RETRY_WAIT_S": "0.5",
+            "HIREMESH_DATABASE_URL": self.screening_url,
+            "HIREMESH_SEARCH_ADDR": addr["search"],
+            "HIREMESH_GUARDRAIL_ADDR": self.guardrail_addr,
+            "HIREMESH_EMBEDDING_ADDR": addr["embedding"],
+        }
         if name == "screening":
             return "screening_svc", {**screening, "HIREMESH_SCREENING_WORKERS": "0"}, []
         if name.startswith("worker"):
             # A stage delay keeps tasks in flight long enough for the faults to land mid-task.
-            return "screening_svc", {**screening, "HIREMESH_SCREENING_WORKERS": "2",
-                                     "HIREMESH_SCREENING_TEST_STAGE_DELAY_MS": "300"}, ["--worker-only"]
+            return (
+                "screening_svc",
+                {**screening, "HIREMESH_SCREENING_WORKERS": "2", "HIREMESH_SCREENING_TEST_STAGE_DELAY_MS": "300"},
+                ["--worker-only"],
+            )
         assert name == "gateway"
-        return "gateway", {"HIREMESH_DATABASE_URL": self.gateway_db, "HIREMESH_HOME": str(self.root / "gateway"),
-                           "HIREMESH_SEARCH_ADDR": addr["search"], "HIREMESH_SCREENING_ADDR": addr["screening"],
-                           "HIREMESH_GUARDRAIL_ADDR": self.guardrail_addr,
-                           "HIREMESH_ANALYTICS_ADDR": f"127.0.0.1:{free_port()}",
-                           "HIREMESH_GATEWAY_RATE_LIMIT": "0"}, []
+        return (
+            "gateway",
+            {
+                "HIREMESH_DATABASE_URL": self.gateway_db,
+                "HIREMESH_HOME": str(self.root / "gateway"),
+                "HIREMESH_SEARCH_ADDR": addr["search"],
+                "HIREMESH_SCREENING_ADDR": addr["screening"],
+                "HIREMESH_GUARDRAIL_ADDR": self.guardrail_addr,
+                "HIREMESH_ANALYTICS_ADDR": f"127.0.0.1:{free_port()}",
+                "HIREMESH_GATEWAY_RATE_LIMIT": "0",
+            },
+            [],
+        )
 
     async def start(self, name: str, port: int | None = None) -> ServiceProcess:
         module, env, args = self.env_for(name)
@@ -123,8 +139,10 @@ async def probe(stack: Stack, name: str) -> str:
         import aiohttp
 
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http, \
-                    http.get(f"http://127.0.0.1:{proc.port}/healthz") as resp:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http,
+                http.get(f"http://127.0.0.1:{proc.port}/healthz") as resp,
+            ):
                 return "SERVING" if resp.status == 200 else f"HTTP_{resp.status}"
         except (aiohttp.ClientError, TimeoutError):
             return "UNREACHABLE"

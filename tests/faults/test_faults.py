@@ -51,9 +51,17 @@ def _records(tag: str) -> list[str]:
     out = []
     for i in range(RECORDS):
         skills = [SKILLS[(i + k) % len(SKILLS)] for k in range(3)]
-        out.append(json.dumps({"name": f"Fault Person {i}", "email": f"f{i}.{tag}@faults.example",
-                               "resume_text": f"Engineer {i} ({tag}): {', '.join(skills)}; {i % 15} years.",
-                               "years_experience": i % 15, "skills": skills}))
+        out.append(
+            json.dumps(
+                {
+                    "name": f"Fault Person {i}",
+                    "email": f"f{i}.{tag}@faults.example",
+                    "resume_text": f"Engineer {i} ({tag}): {', '.join(skills)}; {i % 15} years.",
+                    "years_experience": i % 15,
+                    "skills": skills,
+                }
+            )
+        )
     return out
 
 
@@ -64,14 +72,16 @@ def _scalar(url: str, query: str, params: tuple[object, ...] = ()) -> int:
     return int(row[0])
 
 
-async def _import_until_done(addr: str, records: list[str], progress: asyncio.Queue[int],
-                             errors: list[str]) -> search_pb2.ImportSummary:
+async def _import_until_done(
+    addr: str, records: list[str], progress: asyncio.Queue[int], errors: list[str]
+) -> search_pb2.ImportSummary:
     """Run the import, retrying on UNAVAILABLE as a client should, until one attempt ends with a summary."""
     while True:
         stub = search_stub(addr)
         try:
-            async for reply in stub.ImportCandidates(search_pb2.ImportCandidatesRequest(
-                    jsonl_records=records, batch_size=20), timeout=120):
+            async for reply in stub.ImportCandidates(
+                search_pb2.ImportCandidatesRequest(jsonl_records=records, batch_size=20), timeout=120
+            ):
                 progress.put_nowait(reply.progress.done)
                 if reply.HasField("summary"):
                     return reply.summary
@@ -129,28 +139,37 @@ async def test_import_survives_killed_services_and_a_database_restart(stack: Sta
     assert (final.created, final.duplicates, final.failed, final.total) == (0, RECORDS, 0, RECORDS)
     pattern = (f"%.{tag}@faults.example",)
     rows = _scalar(stack.catalog_url, "SELECT count(*) FROM catalog.candidates WHERE email LIKE %s", pattern)
-    distinct = _scalar(stack.catalog_url, "SELECT count(DISTINCT email) FROM catalog.candidates WHERE email LIKE %s",
-                       pattern)
+    distinct = _scalar(
+        stack.catalog_url, "SELECT count(DISTINCT email) FROM catalog.candidates WHERE email LIKE %s", pattern
+    )
     assert (rows, distinct) == (RECORDS, RECORDS), "records lost or duplicated"
     # Rows written while embedding_svc was down heal through the catch-up loop.
     stale = -1
     for _ in range(240):
-        stale = _scalar(stack.catalog_url, "SELECT count(*) FROM catalog.candidates "
-                                           "WHERE embedded_at IS NULL OR embedded_at < updated_at")
+        stale = _scalar(
+            stack.catalog_url,
+            "SELECT count(*) FROM catalog.candidates WHERE embedded_at IS NULL OR embedded_at < updated_at",
+        )
         if stale == 0:
             break
         await asyncio.sleep(0.5)
     assert stale == 0, f"{stale} candidates still without a fresh vector"
 
 
-async def _rest(http: aiohttp.ClientSession, stack: Stack, method: str, path: str, seen: list[str],
-                **kwargs: Any) -> dict[str, Any]:
+async def _rest(
+    http: aiohttp.ClientSession, stack: Stack, method: str, path: str, seen: list[str], **kwargs: Any
+) -> dict[str, Any]:
     """A REST call that retries on 503 / refused connections (the gateway restarting), recording each."""
     for _ in range(600):
         url = f"http://127.0.0.1:{stack.procs['gateway'].port}/api/v1{path}"
         try:
-            async with http.request(method, url, headers={"Authorization": f"Bearer {stack.admin_token}"},
-                                    timeout=aiohttp.ClientTimeout(total=30), **kwargs) as resp:
+            async with http.request(
+                method,
+                url,
+                headers={"Authorization": f"Bearer {stack.admin_token}"},
+                timeout=aiohttp.ClientTimeout(total=30),
+                **kwargs,
+            ) as resp:
                 if resp.status in (502, 503, 504):
                     seen.append(str(resp.status))
                 else:
@@ -165,20 +184,51 @@ async def _rest(http: aiohttp.ClientSession, stack: Stack, method: str, path: st
 
 async def test_screenings_finish_exactly_once_through_faults(stack: Stack) -> None:
     search = search_stub(stack.procs["search"].addr)
-    job = (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
-        title="Backend engineer", description="Python, SQL and Kubernetes services.",
-        required_skills=["Python", "SQL", "Kubernetes"], status=common_pb2.JOB_STATUS_OPEN)), timeout=30)).job
+    job = (
+        await search.CreateJob(
+            search_pb2.CreateJobRequest(
+                job=search_pb2.Job(
+                    title="Backend engineer",
+                    description="Python, SQL and Kubernetes services.",
+                    required_skills=["Python", "SQL", "Kubernetes"],
+                    status=common_pb2.JOB_STATUS_OPEN,
+                )
+            ),
+            timeout=30,
+        )
+    ).job
     listed = await search.ListCandidates(search_pb2.ListCandidatesRequest(page_size=TASKS), timeout=30)
     assert len(listed.candidates) == TASKS
-    apps = [(await search.CreateApplication(search_pb2.CreateApplicationRequest(application=search_pb2.Application(
-        candidate_id=c.id, job_id=job.id)), timeout=30)).application.id for c in listed.candidates]
+    apps = [
+        (
+            await search.CreateApplication(
+                search_pb2.CreateApplicationRequest(
+                    application=search_pb2.Application(candidate_id=c.id, job_id=job.id)
+                ),
+                timeout=30,
+            )
+        ).application.id
+        for c in listed.candidates
+    ]
 
     seen: list[str] = []
     observed = {name: Observed() for name in ("worker1", "gateway", "search")}
     async with aiohttp.ClientSession() as http:
-        tasks = [str((await _rest(http, stack, "POST", "/screenings", seen,
-                                  json={"application_id": a, "engine": "ENGINE_EVIDENCE"}))["task"]["id"])
-                 for a in apps]
+        tasks = [
+            str(
+                (
+                    await _rest(
+                        http,
+                        stack,
+                        "POST",
+                        "/screenings",
+                        seen,
+                        json={"application_id": a, "engine": "ENGINE_EVIDENCE"},
+                    )
+                )["task"]["id"]
+            )
+            for a in apps
+        ]
 
         async def finished() -> int:
             return _scalar(stack.screening_url, "SELECT count(*) FROM screening.tasks WHERE state = 'succeeded'")
@@ -206,8 +256,9 @@ async def test_screenings_finish_exactly_once_through_faults(stack: Stack) -> No
         # A client request while search_svc is down: the gateway answers 503 at once, no hang.
         stack.sigkill("search")
         url = f"http://127.0.0.1:{stack.procs['gateway'].port}/api/v1/jobs/{job.id}"
-        async with http.get(url, headers={"Authorization": f"Bearer {stack.admin_token}"},
-                            timeout=aiohttp.ClientTimeout(total=30)) as resp:
+        async with http.get(
+            url, headers={"Authorization": f"Bearer {stack.admin_token}"}, timeout=aiohttp.ClientTimeout(total=30)
+        ) as resp:
             assert resp.status == 503, await resp.text()
             assert resp.headers.get("Retry-After")
         observed["search"].health += ["SERVING", await probe(stack, "search")]
@@ -227,10 +278,18 @@ async def test_screenings_finish_exactly_once_through_faults(stack: Stack) -> No
     for name, obs in observed.items():
         assert obs.went_down_and_back(), f"{name} health: {obs.health}"
     ids = (tasks,)
-    assert _scalar(stack.screening_url, "SELECT count(*) FROM screening.results WHERE task_id = ANY(%s::uuid[])",
-                   ids) == TASKS
-    assert _scalar(stack.screening_url, "SELECT count(DISTINCT task_id) FROM screening.results "
-                                        "WHERE task_id = ANY(%s::uuid[])", ids) == TASKS
+    assert (
+        _scalar(stack.screening_url, "SELECT count(*) FROM screening.results WHERE task_id = ANY(%s::uuid[])", ids)
+        == TASKS
+    )
+    assert (
+        _scalar(
+            stack.screening_url,
+            "SELECT count(DISTINCT task_id) FROM screening.results WHERE task_id = ANY(%s::uuid[])",
+            ids,
+        )
+        == TASKS
+    )
     assert _scalar(stack.screening_url, "SELECT count(*) FROM screening.tasks WHERE state <> 'succeeded'") == 0
 
 
@@ -241,24 +300,45 @@ async def test_llm_down_or_hanging_degrades_to_evidence(stack: Stack, fake_llm: 
     else:
         fake_llm.default = Reply(delay=3600)  # accepts the request and never answers
         base_url = fake_llm.base_url
-    env = {**FAST_QUEUE, "HIREMESH_DATABASE_URL": stack.screening_url,
-           "HIREMESH_SEARCH_ADDR": stack.procs["search"].addr, "HIREMESH_GUARDRAIL_ADDR": stack.guardrail_addr,
-           "HIREMESH_EMBEDDING_ADDR": stack.procs["embedding"].addr, "HIREMESH_SCREENING_ENGINE": "auto",
-           "HIREMESH_SCREENING_WORKERS": "1", "HIREMESH_LLM_BASE_URL": base_url, "HIREMESH_LLM_MODEL": "fake-model",
-           "HIREMESH_LLM_DEADLINE_S": "4", "HIREMESH_LLM_ATTEMPT_TIMEOUT_S": "2", "HIREMESH_LLM_MAX_RETRIES": "1"}
+    env = {
+        **FAST_QUEUE,
+        "HIREMESH_DATABASE_URL": stack.screening_url,
+        "HIREMESH_SEARCH_ADDR": stack.procs["search"].addr,
+        "HIREMESH_GUARDRAIL_ADDR": stack.guardrail_addr,
+        "HIREMESH_EMBEDDING_ADDR": stack.procs["embedding"].addr,
+        "HIREMESH_SCREENING_ENGINE": "auto",
+        "HIREMESH_SCREENING_WORKERS": "1",
+        "HIREMESH_LLM_BASE_URL": base_url,
+        "HIREMESH_LLM_MODEL": "fake-model",
+        "HIREMESH_LLM_DEADLINE_S": "4",
+        "HIREMESH_LLM_ATTEMPT_TIMEOUT_S": "2",
+        "HIREMESH_LLM_MAX_RETRIES": "1",
+    }
     proc = await spawn_service("screening_svc", free_port(), env, SCREENING_HEALTH)
     try:
         search = search_stub(stack.procs["search"].addr)
-        job = (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
-            title=f"LLM {failure} role", description="Go and Rust", required_skills=["Go", "Rust"],
-            status=common_pb2.JOB_STATUS_OPEN)), timeout=30)).job
+        job = (
+            await search.CreateJob(
+                search_pb2.CreateJobRequest(
+                    job=search_pb2.Job(
+                        title=f"LLM {failure} role",
+                        description="Go and Rust",
+                        required_skills=["Go", "Rust"],
+                        status=common_pb2.JOB_STATUS_OPEN,
+                    )
+                ),
+                timeout=30,
+            )
+        ).job
         listed = await search.ListCandidates(search_pb2.ListCandidatesRequest(page_size=1), timeout=30)
         candidate = listed.candidates[0]
         screening = screening_stub(proc.addr)
         result = None
         # The deadline a caller would set; the screening must finish inside it, not hang on the LLM.
-        async for reply in screening.Screen(screening_pb2.ScreenRequest(
-                candidate_id=candidate.id, job_id=job.id, engine=screening_pb2.ENGINE_AUTO), timeout=60):
+        async for reply in screening.Screen(
+            screening_pb2.ScreenRequest(candidate_id=candidate.id, job_id=job.id, engine=screening_pb2.ENGINE_AUTO),
+            timeout=60,
+        ):
             if reply.event.HasField("result"):
                 result = reply.event.result
         assert result is not None, "no result"

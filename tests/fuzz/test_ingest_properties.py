@@ -23,11 +23,26 @@ from search_svc.importer import record_candidate
 from search_svc.records import Candidate
 from tests.search_svc.format_files import REAL_DOC, html_bytes, jpeg_bytes, odt_bytes, png_bytes, rtf_bytes
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                         HealthCheck.data_too_large])
-MEDIA = st.sampled_from(["", ingest.PDF, ingest.DOCX, ingest.TEXT, ingest.MARKDOWN, "application/msword",
-                         "image/png", "text/html; charset=utf-8", "application/octet-stream", "garbage/\x00",
-                         ingest.ODT, ingest.RTF, "image/jpeg"])
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+MEDIA = st.sampled_from(
+    [
+        "",
+        ingest.PDF,
+        ingest.DOCX,
+        ingest.TEXT,
+        ingest.MARKDOWN,
+        "application/msword",
+        "image/png",
+        "text/html; charset=utf-8",
+        "application/octet-stream",
+        "garbage/\x00",
+        ingest.ODT,
+        ingest.RTF,
+        "image/jpeg",
+    ]
+)
 # Formats whose parsers are pure Python/C and quick: fuzzed hard. Images go through OCR: fuzzed less.
 SMALL_LINES = ["Ada Lovelace", "Python, SQL; 8 years", "Zoë Müller — café"]
 
@@ -35,8 +50,9 @@ SMALL_LINES = ["Ada Lovelace", "Python, SQL; 8 years", "Zoë Müller — café"]
 def _pdf() -> bytes:
     buf = io.BytesIO()
     page = canvas.Canvas(buf)
-    for i, line in enumerate(["Grace Hopper", "grace@example.org", "Senior engineer: COBOL, Python, SQL",
-                              "Experience: 12 years"]):
+    for i, line in enumerate(
+        ["Grace Hopper", "grace@example.org", "Senior engineer: COBOL, Python, SQL", "Experience: 12 years"]
+    ):
         page.drawString(72, 750 - 18 * i, line)
     page.showPage()
     page.save()
@@ -57,11 +73,18 @@ def _docx() -> bytes:
 
 PDF_BYTES = _pdf()
 DOCX_BYTES = _docx()
-DOCUMENTS = {"pdf": PDF_BYTES, "docx": DOCX_BYTES, "doc": REAL_DOC.read_bytes(), "odt": odt_bytes(SMALL_LINES),
-             "rtf": rtf_bytes(SMALL_LINES), "html": html_bytes(SMALL_LINES)}
+DOCUMENTS = {
+    "pdf": PDF_BYTES,
+    "docx": DOCX_BYTES,
+    "doc": REAL_DOC.read_bytes(),
+    "odt": odt_bytes(SMALL_LINES),
+    "rtf": rtf_bytes(SMALL_LINES),
+    "html": html_bytes(SMALL_LINES),
+}
 IMAGES = {"png": png_bytes(SMALL_LINES[:1], size=20, width=300), "jpg": jpeg_bytes(SMALL_LINES[:1])}
-OCR_FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                           HealthCheck.data_too_large])
+OCR_FUZZ = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 def _extract_or_invalid(content: bytes, media_type: str = "", file_name: str = "") -> None:
@@ -126,7 +149,7 @@ def test_truncated_documents_of_every_format(which: str, data: st.DataObject, me
 @given(which=st.sampled_from(sorted(DOCUMENTS)), tail=st.binary(min_size=1, max_size=512))
 def test_documents_with_garbage_spliced_in(which: str, tail: bytes) -> None:
     original = DOCUMENTS[which]
-    _extract_or_invalid(original[: len(original) // 2] + tail + original[len(original) // 2:], "", f"cv.{which}")
+    _extract_or_invalid(original[: len(original) // 2] + tail + original[len(original) // 2 :], "", f"cv.{which}")
 
 
 @OCR_FUZZ
@@ -134,22 +157,26 @@ def test_documents_with_garbage_spliced_in(which: str, tail: bytes) -> None:
 def test_truncated_and_bit_flipped_images(which: str, data: st.DataObject) -> None:
     original = IMAGES[which]
     if data.draw(st.booleans(), label="truncate"):
-        content = original[:data.draw(st.integers(min_value=0, max_value=len(original)), label="cut")]
+        content = original[: data.draw(st.integers(min_value=0, max_value=len(original)), label="cut")]
     else:
         content = _flipped(original, data)
     _extract_or_invalid(content, "", f"scan.{which}")
 
 
 @FUZZ
-@given(markup=st.text(alphabet=st.sampled_from(list("<>/!-=\"' abcdhtmlpbrscriptstyle{}\\rtf\n")), max_size=600),
-       prefix=st.sampled_from(["<!DOCTYPE html><html>", "<html><body>", "{\\rtf1 ", "<?xml version='1.0'?><html>"]))
+@given(
+    markup=st.text(alphabet=st.sampled_from(list("<>/!-=\"' abcdhtmlpbrscriptstyle{}\\rtf\n")), max_size=600),
+    prefix=st.sampled_from(["<!DOCTYPE html><html>", "<html><body>", "{\\rtf1 ", "<?xml version='1.0'?><html>"]),
+)
 def test_markup_soup(markup: str, prefix: str) -> None:
     _extract_or_invalid((prefix + markup).encode(), "", "cv.html")
 
 
 @FUZZ
-@given(text=st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=3000),
-       encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "cp1252"]))
+@given(
+    text=st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=3000),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "cp1252"]),
+)
 def test_unicode_heavy_text(text: str, encoding: str) -> None:
     try:
         content = text.encode(encoding)
@@ -172,11 +199,25 @@ def test_huge_text_at_the_limit(size: int) -> None:
     assert expected in refused.value.message and "'huge.txt'" in refused.value.message
 
 
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=50),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
-                                                                                        max_size=4), max_leaves=10)
-RECORD_KEYS = st.sampled_from(["name", "email", "phone", "location", "headline", "resume_text", "skills",
-                               "years_experience", "resume_file_name", "other"])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=50),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=10,
+)
+RECORD_KEYS = st.sampled_from(
+    [
+        "name",
+        "email",
+        "phone",
+        "location",
+        "headline",
+        "resume_text",
+        "skills",
+        "years_experience",
+        "resume_file_name",
+        "other",
+    ]
+)
 
 
 @FUZZ

@@ -26,8 +26,13 @@ from tests.fixtures.mesh import Mesh
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 45
 # Operations that start real background work (re-embedding, training, export): a few cases are enough.
-HEAVY = {"/api/v1/search/reindex", "/api/v1/analytics/train", "/api/v1/analytics/export",
-         "/api/v1/analytics/sync", "/api/v1/imports"}
+HEAVY = {
+    "/api/v1/search/reindex",
+    "/api/v1/analytics/train",
+    "/api/v1/analytics/export",
+    "/api/v1/analytics/sync",
+    "/api/v1/imports",
+}
 MIN_CASES = 1000
 
 CASES: Counter[str] = Counter()
@@ -46,8 +51,14 @@ def _operations(schema: Any) -> list[Any]:
 def _fuzz(operation: Any, mesh: Mesh, session: requests.Session) -> None:
     label = f"{operation.method.upper()} {operation.path}"
 
-    @settings(max_examples=3 if operation.path in HEAVY else EXAMPLES, deadline=None, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck), derandomize=True)
+    @settings(
+        max_examples=3 if operation.path in HEAVY else EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+    )
     @given(case=operation.as_strategy())
     def run(case: Any) -> None:
         CASES[label] += 1

@@ -24,7 +24,9 @@ async def test_api_needs_a_bearer_token(client: GatewayClient) -> None:
 
 async def test_wrong_malformed_and_expired_tokens_are_401(client: GatewayClient) -> None:
     bad = [
-        "Bearer not-a-token", "Bearer hmk_dead_beef", "Basic dXNlcjpwdw==",
+        "Bearer not-a-token",
+        "Bearer hmk_dead_beef",
+        "Basic dXNlcjpwdw==",
         f"Bearer {issue_jwt('another-secret-another-secret-xx', 'x', Role.ADMIN, 60)}",
         f"Bearer {issue_jwt(SECRET, 'x', Role.ADMIN, -10)}",
     ]
@@ -39,13 +41,22 @@ async def test_wrong_malformed_and_expired_tokens_are_401(client: GatewayClient)
 async def test_me_reports_the_principal(client: GatewayClient) -> None:
     resp = await client.get("/api/v1/me", headers=auth(Role.VIEWER))
     assert resp.status == 200
-    assert await resp.json() == {"user": "tester", "role": "viewer", "token_kind": "jwt",
-                                 "expires_at": (await resp.json())["expires_at"]}
+    assert await resp.json() == {
+        "user": "tester",
+        "role": "viewer",
+        "token_kind": "jwt",
+        "expires_at": (await resp.json())["expires_at"],
+    }
 
 
 async def test_viewer_cannot_write(client: GatewayClient) -> None:
-    for method, path in [("POST", "/api/v1/jobs"), ("PATCH", "/api/v1/jobs/1"), ("DELETE", "/api/v1/candidates/1"),
-                         ("POST", "/api/v1/screenings"), ("POST", "/api/v1/analytics/sync")]:
+    for method, path in [
+        ("POST", "/api/v1/jobs"),
+        ("PATCH", "/api/v1/jobs/1"),
+        ("DELETE", "/api/v1/candidates/1"),
+        ("POST", "/api/v1/screenings"),
+        ("POST", "/api/v1/analytics/sync"),
+    ]:
         resp = await client.request(method, path, headers=auth(Role.VIEWER), json={})
         assert resp.status == 403, (method, path)
         assert (await resp.json())["status"] == "PERMISSION_DENIED"
@@ -124,8 +135,11 @@ async def test_upload_over_the_limit_is_413(make_client: Callable[..., Any]) -> 
     resp = await client.post("/api/v1/candidates", data=form, headers=auth())
     assert resp.status == 413
     assert "too large" in (await resp.json())["message"]
-    resp = await client.post("/api/v1/jobs", data=b"{" + b" " * (3 * 1024 * 1024) + b"}",
-                             headers={**auth(), "Content-Type": "application/json"})
+    resp = await client.post(
+        "/api/v1/jobs",
+        data=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+        headers={**auth(), "Content-Type": "application/json"},
+    )
     assert resp.status == 413
 
 
@@ -140,16 +154,18 @@ async def test_security_headers_everywhere(client: GatewayClient) -> None:
 
 async def test_cors_only_for_configured_origins(make_client: Callable[..., Any]) -> None:
     client: GatewayClient = await make_client(cors_origins=("https://ui.example",))
-    pre = await client.options("/api/v1/jobs", headers={"Origin": "https://ui.example",
-                                                        "Access-Control-Request-Method": "POST"})
+    pre = await client.options(
+        "/api/v1/jobs", headers={"Origin": "https://ui.example", "Access-Control-Request-Method": "POST"}
+    )
     assert pre.status == 204 and pre.headers["Access-Control-Allow-Origin"] == "https://ui.example"
     assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
     resp = await client.get("/api/v1/me", headers={**auth(), "Origin": "https://ui.example"})
     assert resp.headers["Access-Control-Allow-Origin"] == "https://ui.example"
     other = await client.get("/api/v1/me", headers={**auth(), "Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
-    denied = await client.options("/api/v1/jobs", headers={"Origin": "https://evil.example",
-                                                           "Access-Control-Request-Method": "POST"})
+    denied = await client.options(
+        "/api/v1/jobs", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert denied.status == 403
 
 

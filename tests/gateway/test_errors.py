@@ -14,14 +14,23 @@ from hiremesh.server import MeshServer
 from tests.fixtures.procs import free_port
 
 
-@pytest.mark.parametrize(("code", "status"), [
-    (grpc.StatusCode.INVALID_ARGUMENT, 400), (grpc.StatusCode.NOT_FOUND, 404),
-    (grpc.StatusCode.ALREADY_EXISTS, 409), (grpc.StatusCode.FAILED_PRECONDITION, 412),
-    (grpc.StatusCode.RESOURCE_EXHAUSTED, 429), (grpc.StatusCode.UNAVAILABLE, 503),
-    (grpc.StatusCode.DEADLINE_EXCEEDED, 504), (grpc.StatusCode.PERMISSION_DENIED, 403),
-    (grpc.StatusCode.UNAUTHENTICATED, 401), (grpc.StatusCode.UNIMPLEMENTED, 501),
-    (grpc.StatusCode.INTERNAL, 500), (grpc.StatusCode.CANCELLED, 499),
-])
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (grpc.StatusCode.INVALID_ARGUMENT, 400),
+        (grpc.StatusCode.NOT_FOUND, 404),
+        (grpc.StatusCode.ALREADY_EXISTS, 409),
+        (grpc.StatusCode.FAILED_PRECONDITION, 412),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
+        (grpc.StatusCode.UNAVAILABLE, 503),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, 504),
+        (grpc.StatusCode.PERMISSION_DENIED, 403),
+        (grpc.StatusCode.UNAUTHENTICATED, 401),
+        (grpc.StatusCode.UNIMPLEMENTED, 501),
+        (grpc.StatusCode.INTERNAL, 500),
+        (grpc.StatusCode.CANCELLED, 499),
+    ],
+)
 def test_grpc_codes_map_like_grpc_gateway(code: grpc.StatusCode, status: int) -> None:
     assert HTTP_STATUS[code] == status
 
@@ -69,12 +78,23 @@ async def test_a_backend_field_violation_comes_from_its_bad_request_detail() -> 
 
     err = backend_error(await _failed_call(invalid, ours=True), "search")
     assert err.http_status == 400
-    assert err.body() == {"code": 3, "status": "INVALID_ARGUMENT", "message": "job.title: must not be empty",
-                          "details": [
-                              {"@type": "type.googleapis.com/google.rpc.BadRequest",
-                               "field_violations": [{"field": "job.title", "description": "must not be empty"}]},
-                              {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "FIELD_INVALID",
-                               "domain": "hiremesh.dev", "metadata": {"service": "search"}}]}
+    assert err.body() == {
+        "code": 3,
+        "status": "INVALID_ARGUMENT",
+        "message": "job.title: must not be empty",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "field_violations": [{"field": "job.title", "description": "must not be empty"}],
+            },
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "FIELD_INVALID",
+                "domain": "hiremesh.dev",
+                "metadata": {"service": "search"},
+            },
+        ],
+    }
 
 
 async def test_a_message_that_looks_like_a_field_invents_no_violation() -> None:
@@ -95,5 +115,11 @@ async def test_a_backend_that_cannot_be_reached_is_503_naming_it() -> None:
     err = backend_error(info.value, "search")
     assert err.http_status == 503 and err.headers == {"Retry-After": "1"}
     assert err.message.startswith("search service unavailable: ")
-    assert err.details == [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "BACKEND_UNAVAILABLE",
-                            "domain": "hiremesh.dev", "metadata": {"backend": "search"}}]
+    assert err.details == [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "BACKEND_UNAVAILABLE",
+            "domain": "hiremesh.dev",
+            "metadata": {"backend": "search"},
+        }
+    ]

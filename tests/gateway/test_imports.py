@@ -10,14 +10,22 @@ from hiremesh.v1 import search_pb2 as pb
 
 def _batch_reply(request: pb.ImportCandidatesRequest) -> AsyncIterator[pb.ImportCandidatesResponse]:
     """What search_svc answers for a batch: files named bad* fail with a reason, the others are created."""
+
     async def replies() -> AsyncIterator[pb.ImportCandidatesResponse]:
         bad = [f.file_name for f in request.files if f.file_name.startswith("bad")]
         good = [f.file_name for f in request.files if not f.file_name.startswith("bad")]
         errors = [pb.ImportRecordError(source=name, reason=f"{name} is corrupt") for name in bad]
         yield pb.ImportCandidatesResponse(errors=errors)
-        yield pb.ImportCandidatesResponse(summary=pb.ImportSummary(
-            total=len(request.files), created=len(good), failed=len(bad), candidate_ids=[f"id-{n}" for n in good],
-            errors=errors))
+        yield pb.ImportCandidatesResponse(
+            summary=pb.ImportSummary(
+                total=len(request.files),
+                created=len(good),
+                failed=len(bad),
+                candidate_ids=[f"id-{n}" for n in good],
+                errors=errors,
+            )
+        )
+
     return replies()
 
 
@@ -29,6 +37,8 @@ async def test_the_final_summary_names_the_failed_files_of_every_batch() -> None
     replies = [reply async for reply in feed.replies()]
     summary = replies[-1].summary
     assert (summary.total, summary.created, summary.failed) == (5, 3, 2)
-    assert [(e.source, e.reason) for e in summary.errors] == [("bad1.doc", "bad1.doc is corrupt"),
-                                                             ("bad2.pdf", "bad2.pdf is corrupt")]
+    assert [(e.source, e.reason) for e in summary.errors] == [
+        ("bad1.doc", "bad1.doc is corrupt"),
+        ("bad2.pdf", "bad2.pdf is corrupt"),
+    ]
     assert list(summary.candidate_ids) == ["id-a.txt", "id-b.txt", "id-c.txt"]

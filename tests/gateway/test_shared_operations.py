@@ -39,8 +39,7 @@ async def store(pg_url: str) -> AsyncIterator[UserStore]:
 class Replica:
     def __init__(self, store: UserStore, **journal: float) -> None:
         self.ops = Operations()
-        self.ops.journal = OperationJournal(store.pool, str(store.pool.conninfo), running=self.ops.running,
-                                            **journal)
+        self.ops.journal = OperationJournal(store.pool, str(store.pool.conninfo), running=self.ops.running, **journal)
 
     async def __aenter__(self) -> Operations:
         assert self.ops.journal is not None
@@ -86,11 +85,13 @@ async def test_another_replica_reads_lists_and_follows_an_operation(store: UserS
 
         async def reached_40() -> bool:
             return any(m["progress"] == 40.0 and m["stage"] == "loading" for m in messages)
+
         await until(reached_40)
         await stream.steps.put(None)
 
         async def finished() -> bool:
             return bool(messages) and messages[-1]["status"] == "completed"
+
         await until(finished)
         assert messages[-1]["result"]["summary"]["duration_ms"] == 7.0
         assert next(o.id for o in await b.recent(10)) == op.id
@@ -107,6 +108,7 @@ async def test_a_late_watcher_on_another_replica_gets_the_final_state(store: Use
         async def stored_done() -> bool:
             got = await b.get(op.id)
             return got is not None and got.done
+
         await until(stored_done)
         messages: list[dict[str, Any]] = []
         await b.subscribe(op.id, messages.append)
@@ -131,6 +133,7 @@ async def test_an_operation_whose_replica_died_is_reported_failed(store: UserSto
 
         async def failed() -> bool:
             return bool(messages) and messages[-1]["status"] == "failed"
+
         await until(failed)
         assert "stopped before it finished" in messages[-1]["error"]
         lost = await b.get(op.id)
@@ -140,8 +143,10 @@ async def test_an_operation_whose_replica_died_is_reported_failed(store: UserSto
 
 async def test_a_running_operation_with_a_heartbeat_is_not_reported_lost(store: UserStore) -> None:
     stream = Stream()
-    async with Replica(store, heartbeat_s=0.2, lost_after_s=1.0) as a, \
-            Replica(store, heartbeat_s=0.2, lost_after_s=1.0) as b:
+    async with (
+        Replica(store, heartbeat_s=0.2, lost_after_s=1.0) as a,
+        Replica(store, heartbeat_s=0.2, lost_after_s=1.0) as b,
+    ):
         op = a.start("export", "ana", stream, "analytics")
         await asyncio.sleep(2.0)  # quiet for twice lost_after_s, but a keeps beating
         still = await b.get(op.id)
@@ -166,6 +171,7 @@ async def test_caller_text_postgresql_cannot_hold_is_replaced_and_blocks_nothing
         async def both_stored_done() -> bool:
             got = [await b.get(op.id) for op in (poisoned, later)]
             return all(op is not None and op.done for op in got)
+
         await until(both_stored_done)
         assert {poisoned.id, later.id} <= {op.id for op in await b.recent(10)}
         stored = await b.get(poisoned.id)
@@ -187,8 +193,11 @@ async def test_the_replica_running_an_operation_lists_it_before_the_journal_wrot
 
 
 def test_storable_replaces_only_what_postgresql_refuses() -> None:
-    assert storable({"a": ["x\x00y", "caf\u00e9 \U0001f600"], "n": 3, "lone": "\ud800!"}) == \
-        {"a": ["x\ufffdy", "caf\u00e9 \U0001f600"], "n": 3, "lone": "\ufffd\ufffd\ufffd!"}
+    assert storable({"a": ["x\x00y", "caf\u00e9 \U0001f600"], "n": 3, "lone": "\ud800!"}) == {
+        "a": ["x\ufffdy", "caf\u00e9 \U0001f600"],
+        "n": 3,
+        "lone": "\ufffd\ufffd\ufffd!",
+    }
 
 
 @pytest.mark.parametrize("path", ["/api/v1/analytics/sync"])
@@ -208,6 +217,7 @@ async def test_rest_any_replica_answers_for_an_operation(store: UserStore, path:
         async def failed_everywhere() -> bool:
             got = await second.get(f"/api/v1/operations/{op_id}", headers=auth())
             return got.status == 200 and (await got.json())["status"] == "failed"
+
         await until(failed_everywhere)  # analytics is on a closed port: the operation fails with 503
         body = await (await second.get(f"/api/v1/operations/{op_id}", headers=auth())).json()
         assert body["error_detail"]["http_status"] == 503 and body["kind"] == "sync"

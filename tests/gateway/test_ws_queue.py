@@ -60,11 +60,13 @@ async def test_client_that_never_reads_is_disconnected() -> None:
 def test_screening_events_map_to_task_updates() -> None:
     from gateway.ws import screening_update
 
-    running = screening_update(spb.ScreeningEvent(task_id="t", state=spb.TASK_STATE_RUNNING,
-                                                  stage=spb.SCREENING_STAGE_ANALYZING, percent=42.5))
+    running = screening_update(
+        spb.ScreeningEvent(task_id="t", state=spb.TASK_STATE_RUNNING, stage=spb.SCREENING_STAGE_ANALYZING, percent=42.5)
+    )
     assert running["status"] == "progress" and running["stage"] == "analyzing" and running["progress"] == 42.5
-    done = screening_update(spb.ScreeningEvent(task_id="t", state=spb.TASK_STATE_SUCCEEDED, percent=97,
-                                               result=spb.ScreeningResult(id="r")))
+    done = screening_update(
+        spb.ScreeningEvent(task_id="t", state=spb.TASK_STATE_SUCCEEDED, percent=97, result=spb.ScreeningResult(id="r"))
+    )
     assert done["status"] == "completed" and done["progress"] == 100 and done["result"]["id"] == "r"
     failed = screening_update(spb.ScreeningEvent(task_id="t", state=spb.TASK_STATE_FAILED, error="boom"))
     assert failed["status"] == "failed" and failed["error"] == "boom"

@@ -5,14 +5,58 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-FIRST = ["Olivia", "Liam", "Amara", "Mateo", "Priya", "Jonas", "Chloe", "Kwame", "Sofia", "Hiroshi", "Fatima",
-         "Lucas", "Ingrid", "Diego", "Hannah", "Ravi", "Elena", "Tomasz", "Grace", "Samuel"]
-LAST = ["Bennett", "Okafor", "Schneider", "Fernandez", "Kowalski", "Nakamura", "Haddad", "Lindqvist", "Murphy",
-        "Patel", "Rossi", "Dubois", "Andersen", "Costa", "Walker", "Nguyen", "Morales", "Fischer"]
+FIRST = [
+    "Olivia",
+    "Liam",
+    "Amara",
+    "Mateo",
+    "Priya",
+    "Jonas",
+    "Chloe",
+    "Kwame",
+    "Sofia",
+    "Hiroshi",
+    "Fatima",
+    "Lucas",
+    "Ingrid",
+    "Diego",
+    "Hannah",
+    "Ravi",
+    "Elena",
+    "Tomasz",
+    "Grace",
+    "Samuel",
+]
+LAST = [
+    "Bennett",
+    "Okafor",
+    "Schneider",
+    "Fernandez",
+    "Kowalski",
+    "Nakamura",
+    "Haddad",
+    "Lindqvist",
+    "Murphy",
+    "Patel",
+    "Rossi",
+    "Dubois",
+    "Andersen",
+    "Costa",
+    "Walker",
+    "Nguyen",
+    "Morales",
+    "Fischer",
+]
 CITIES = ["London", "Berlin", "Chicago", "Toronto", "Dublin", "Madrid", "Sydney", "Boston", "Paris"]
 STREETS = ["Baker Street", "Elm Avenue", "Station Road", "Maple Drive", "Church Lane", "Harbour Way"]
-PHONES = ["+44 20 7946 0{:03d}", "+1 415 555 0{:03d}", "(212) 555-0{:03d}", "+49 30 901820{:02d}",
-          "+33 1 42 68 5{:03d}", "+353 1 555 0{:03d}"]
+PHONES = [
+    "+44 20 7946 0{:03d}",
+    "+1 415 555 0{:03d}",
+    "(212) 555-0{:03d}",
+    "+49 30 901820{:02d}",
+    "+33 1 42 68 5{:03d}",
+    "+353 1 555 0{:03d}",
+]
 SKILL_LINES = [
     "Built event pipelines with Kafka, Flink and Python; deployed on Kubernetes with Helm.",
     "Developed React and TypeScript front ends backed by Django and PostgreSQL.",
@@ -40,7 +84,7 @@ def luhn_card(rng: random.Random) -> str:
         total += d - 9 if d > 9 else d
     digits.append((10 - total % 10) % 10)
     s = "".join(map(str, digits))
-    return " ".join(s[i:i + 4] for i in range(0, 16, 4))
+    return " ".join(s[i : i + 4] for i in range(0, 16, 4))
 
 
 def make_resume(seed: int) -> PlantedResume:
@@ -74,7 +118,8 @@ def make_resume(seed: int) -> PlantedResume:
         f"reachable on {r.plant('PHONE_NUMBER', '+44 161 496 0' + str(rng.randrange(100, 999)))}.",
         f"Card on file: {r.plant('CREDIT_CARD', luhn_card(rng))}. "
         "Demo server: "
-        + r.plant("IP_ADDRESS", f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}") + ".",
+        + r.plant("IP_ADDRESS", f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}")
+        + ".",
         "SSN: "
         + r.plant("NATIONAL_ID", f"{rng.randrange(100, 600)}-{rng.randrange(10, 99)}-{rng.randrange(1000, 9999)}")
         + f". Twitter: {r.plant('SOCIAL_PROFILE', '@' + handle)}",

@@ -16,8 +16,10 @@ You will mentor engineers, review designs and own services end to end. Senior en
 architecture discussions. Hence the theme of this role: help others ship. Avoid race conditions in async code.
 We offer a highly attractive salary package, flexible hours and a learning budget."""
 
-EEO = ('"We are an equal opportunity employer and do not discriminate on the basis of race, religion, gender, '
-       'age, disability, marital status or pregnancy."')
+EEO = (
+    '"We are an equal opportunity employer and do not discriminate on the basis of race, religion, gender, '
+    'age, disability, marital status or pregnancy."'
+)
 
 
 def _terms(text: str) -> dict[str, tuple[str, Severity]]:
@@ -27,9 +29,18 @@ def _terms(text: str) -> dict[str, tuple[str, Severity]]:
 def test_biased_ad_is_flagged_in_every_category() -> None:
     found = _terms(BIASED_AD)
     expected = {
-        "young": "age", "salesman": "gender", "native english speaker": "race_ethnicity", "under 30": "age",
-        "he": "gender", "able-bodied": "disability", "clean-shaven": "appearance", "recent graduates": "age",
-        "married": "family_status", "no kids": "family_status", "christian": "religion", "attractive": "appearance",
+        "young": "age",
+        "salesman": "gender",
+        "native english speaker": "race_ethnicity",
+        "under 30": "age",
+        "he": "gender",
+        "able-bodied": "disability",
+        "clean-shaven": "appearance",
+        "recent graduates": "age",
+        "married": "family_status",
+        "no kids": "family_status",
+        "christian": "religion",
+        "attractive": "appearance",
     }
     for term, category in expected.items():
         assert term in found, term
@@ -39,7 +50,7 @@ def test_biased_ad_is_flagged_in_every_category() -> None:
 
 def test_findings_carry_span_alternative_and_explanation() -> None:
     for f in find_bias(BIASED_AD):
-        assert BIASED_AD[f.start:f.end] == f.term
+        assert BIASED_AD[f.start : f.end] == f.term
         assert f.alternative and f.explanation
     salesman = next(f for f in find_bias(BIASED_AD) if f.term == "salesman")
     assert salesman.alternative == "salesperson"

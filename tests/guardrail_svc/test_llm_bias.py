@@ -17,8 +17,7 @@ from tests.fixtures.llm import FakeOpenAI, Reply
 from tests.fixtures.procs import free_port, spawn_service
 
 # "fresh blood" is coded age language the lexicon does not list; "young" and "salesman" it does.
-AD = ("We are a young team looking for fresh blood to join our sales floor. "
-      "The ideal salesman thrives under pressure.")
+AD = "We are a young team looking for fresh blood to join our sales floor. The ideal salesman thrives under pressure."
 
 
 def llm_answer(*findings: Any) -> str:
@@ -26,13 +25,18 @@ def llm_answer(*findings: Any) -> str:
 
 
 def coded(term: str = "fresh blood", category: str = "age", severity: str = "medium") -> dict[str, Any]:
-    return {"term": term, "category": category, "severity": severity, "alternative": "new team members",
-            "explanation": "signals a preference for younger applicants"}
+    return {
+        "term": term,
+        "category": category,
+        "severity": severity,
+        "alternative": "new team members",
+        "explanation": "signals a preference for younger applicants",
+    }
 
 
 def test_findings_are_located_in_the_text() -> None:
     [finding] = parse_llm_findings(AD, "Sure! " + llm_answer(coded("Fresh Blood")) + " hope that helps")
-    assert AD[finding.start:finding.end] == "fresh blood"
+    assert AD[finding.start : finding.end] == "fresh blood"
     assert finding.term == "fresh blood" and finding.category == "age"
     assert finding.severity == Severity.MEDIUM and finding.explanation.startswith("LLM review:")
 
@@ -56,7 +60,7 @@ def test_merge_keeps_lexicon_findings_and_adds_only_new_spans() -> None:
     llm = parse_llm_findings(AD, llm_answer(coded("young"), coded("fresh blood")))
     merged = merge(lexicon, llm)
     assert [f.start for f in merged] == sorted(f.start for f in merged)
-    assert sum(1 for f in merged if AD[f.start:f.end].lower() == "young") == 1
+    assert sum(1 for f in merged if AD[f.start : f.end].lower() == "young") == 1
     assert any(f.term == "fresh blood" for f in merged)
 
 
@@ -72,8 +76,9 @@ async def test_checker_calls_the_server_with_the_text(fake_llm: FakeOpenAI) -> N
     assert request["messages"][1]["content"] == AD and request["temperature"] == 0
 
 
-async def test_a_failing_llm_costs_nothing_but_a_warning(fake_llm: FakeOpenAI,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failing_llm_costs_nothing_but_a_warning(
+    fake_llm: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
     fake_llm.default = Reply(status=500)
     checker = LlmBiasChecker(fake_llm.base_url, "fake-model", "not-needed", timeout_s=5)
     try:
@@ -84,8 +89,7 @@ async def test_a_failing_llm_costs_nothing_but_a_warning(fake_llm: FakeOpenAI,
     assert "LLM bias check failed" in caplog.text
 
 
-async def test_checker_against_the_real_llama_cpp_server(llm_base_url: str,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_checker_against_the_real_llama_cpp_server(llm_base_url: str, caplog: pytest.LogCaptureFixture) -> None:
     # SmolLM2-135M is too small to judge bias reliably; what must hold is the round trip and that every
     # finding it returns points at words that are really in the text.
     checker = LlmBiasChecker(llm_base_url, "default", "not-needed", timeout_s=120)
@@ -96,13 +100,16 @@ async def test_checker_against_the_real_llama_cpp_server(llm_base_url: str,
         await checker.close()
     assert "LLM bias check failed" not in caplog.text
     for f in findings:
-        assert AD[f.start:f.end].lower() == f.term.lower()
+        assert AD[f.start : f.end].lower() == f.term.lower()
 
 
 async def test_scan_over_grpc_merges_llm_findings_when_the_flag_is_on(fake_llm: FakeOpenAI) -> None:
     fake_llm.default = Reply(llm_answer(coded()))
-    env = {"HIREMESH_GUARDRAIL_LLM_BIAS": "1", "HIREMESH_LLM_BASE_URL": fake_llm.base_url,
-           "HIREMESH_GUARDRAIL_WORKERS": "1"}
+    env = {
+        "HIREMESH_GUARDRAIL_LLM_BIAS": "1",
+        "HIREMESH_LLM_BASE_URL": fake_llm.base_url,
+        "HIREMESH_GUARDRAIL_WORKERS": "1",
+    }
     svc = await spawn_service("guardrail_svc", free_port(), env, "hiremesh.v1.GuardrailService")
     try:
         stub = guardrail_stub(svc.addr)
@@ -135,4 +142,3 @@ def test_flag_without_llm_url_refuses_to_start(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("HIREMESH_LLM_BASE_URL", raising=False)
     with pytest.raises(ConfigError, match="HIREMESH_LLM_BASE_URL"):
         GuardrailConfig.from_env()
-

@@ -44,10 +44,12 @@ def test_hash_redaction_is_stable_per_value(detector: PiiDetector) -> None:
 
 
 def test_technology_names_are_not_people_or_places(detector: PiiDetector) -> None:
-    text = ("Experienced with Python, Kafka, Docker, React, Go, Flask, Redis, Helm, Grafana, Prometheus and "
-            "Snowflake. Led migrations from Java Spring to Django at Globex Ltd.")
+    text = (
+        "Experienced with Python, Kafka, Docker, React, Go, Flask, Redis, Helm, Grafana, Prometheus and "
+        "Snowflake. Led migrations from Java Spring to Django at Globex Ltd."
+    )
     findings = detector.analyze(text)
-    assert [(f.entity_type, text[f.start:f.end]) for f in findings] == []
+    assert [(f.entity_type, text[f.start : f.end]) for f in findings] == []
 
 
 def test_no_noisy_dates_or_organisations(detector: PiiDetector) -> None:
@@ -57,10 +59,16 @@ def test_no_noisy_dates_or_organisations(detector: PiiDetector) -> None:
 
 
 def test_non_us_phone_formats(detector: PiiDetector) -> None:
-    for phone in ["+44 20 7946 0958", "020 7946 0958", "+49 30 90182012", "+33 1 42 68 53 00", "+91 98765 43210",
-                  "+61 2 9374 4000"]:
+    for phone in [
+        "+44 20 7946 0958",
+        "020 7946 0958",
+        "+49 30 90182012",
+        "+33 1 42 68 53 00",
+        "+91 98765 43210",
+        "+61 2 9374 4000",
+    ]:
         text = f"Call me on {phone} after six."
-        found = [text[f.start:f.end] for f in detector.analyze(text) if f.entity_type == "PHONE_NUMBER"]
+        found = [text[f.start : f.end] for f in detector.analyze(text) if f.entity_type == "PHONE_NUMBER"]
         assert found == [phone], phone
 
 
@@ -71,7 +79,7 @@ def test_year_ranges_are_not_phone_numbers(detector: PiiDetector) -> None:
 
 def test_street_address_and_postcodes(detector: PiiDetector) -> None:
     text = "Lives at 42 Harbour Way, Leeds LS1 4DY. Previously 1600 Pennsylvania Avenue, Washington, DC 20500."
-    found = {(f.entity_type, text[f.start:f.end]) for f in detector.analyze(text)}
+    found = {(f.entity_type, text[f.start : f.end]) for f in detector.analyze(text)}
     assert ("STREET_ADDRESS", "42 Harbour Way") in found
     assert ("POSTAL_CODE", "LS1 4DY") in found
     assert ("STREET_ADDRESS", "1600 Pennsylvania Avenue") in found
@@ -80,7 +88,7 @@ def test_street_address_and_postcodes(detector: PiiDetector) -> None:
 
 def test_all_caps_header_name(detector: PiiDetector) -> None:
     text = "MARGUERITE OYELARAN-BROOKS\nData Engineer\nSpark, Airflow, dbt\n\nEXPERIENCE\nBuilt pipelines."
-    found = [(f.entity_type, text[f.start:f.end]) for f in detector.analyze(text)]
+    found = [(f.entity_type, text[f.start : f.end]) for f in detector.analyze(text)]
     assert ("PERSON", "MARGUERITE OYELARAN-BROOKS") in found
 
 
@@ -102,7 +110,7 @@ def test_findings_carry_recogniser_and_score(detector: PiiDetector) -> None:
     text = "Mail jo.kim@mailbox.org"
     (finding,) = detector.analyze(text)
     assert finding.entity_type == "EMAIL_ADDRESS" and finding.recognizer == "EmailRecognizer"
-    assert 0 < finding.score <= 1 and text[finding.start:finding.end] == "jo.kim@mailbox.org"
+    assert 0 < finding.score <= 1 and text[finding.start : finding.end] == "jo.kim@mailbox.org"
 
 
 def test_ner_multiplies_through_numpy_not_blis(detector: PiiDetector) -> None:
@@ -119,13 +127,20 @@ def test_strings_ner_cannot_matter_for_skip_it() -> None:
 
 
 def test_skipping_ner_keeps_every_finding_of_a_screening_document(detector: PiiDetector) -> None:
-    texts = ["Maria Gonzalez is a strong backend engineer.", "gap: kubernetes", "Kubernetes",
-             "reach her at maria@gonzalez.dev", "based in Madrid, Spain", "claimed: django", "Node.js",
-             "gap: call +44 20 7946 0958 first"]
+    texts = [
+        "Maria Gonzalez is a strong backend engineer.",
+        "gap: kubernetes",
+        "Kubernetes",
+        "reach her at maria@gonzalez.dev",
+        "based in Madrid, Spain",
+        "claimed: django",
+        "Node.js",
+        "gap: call +44 20 7946 0958 first",
+    ]
     batch = detector.analyze_many(texts)
     assert batch[6] == []  # a bare skill name, URL-shaped or not
     assert [f.entity_type for f in batch[7]] == ["PHONE_NUMBER"]  # no capital letter: rules still run
-    assert {texts[0][f.start:f.end] for f in batch[0]} == {"Maria Gonzalez"}
+    assert {texts[0][f.start : f.end] for f in batch[0]} == {"Maria Gonzalez"}
     assert batch[1] == [] and batch[2] == [] and batch[5] == []
     assert [f.entity_type for f in batch[3]] == ["EMAIL_ADDRESS"]
     assert {f.entity_type for f in batch[4]} == {"LOCATION"}
@@ -133,8 +148,9 @@ def test_skipping_ner_keeps_every_finding_of_a_screening_document(detector: PiiD
 
 # --- real resumes (public samples in tests/real_resumes.py) ----------------------------------------------------
 
+
 def found(detector: PiiDetector, text: str) -> set[tuple[str, str]]:
-    return {(f.entity_type, text[f.start:f.end]) for f in detector.analyze(text)}
+    return {(f.entity_type, text[f.start : f.end]) for f in detector.analyze(text)}
 
 
 def test_a_real_header_gives_the_person_and_the_city_not_the_title(detector: PiiDetector) -> None:
@@ -150,7 +166,7 @@ def test_person_spans_never_cross_a_line_break(detector: PiiDetector) -> None:
     for text in (real_resumes.INDEED_ABHISHEK, real_resumes.INDEED_ARJUN, real_resumes.INDEED_JITENDRA):
         for f in detector.analyze(text):
             if f.entity_type in ("PERSON", "LOCATION"):
-                assert "\n" not in text[f.start:f.end], text[f.start:f.end]
+                assert "\n" not in text[f.start : f.end], text[f.start : f.end]
 
 
 def test_a_lower_case_header_name_spelled_by_the_profile_link(detector: PiiDetector) -> None:
@@ -163,12 +179,15 @@ def test_the_region_after_a_city_is_not_a_person(detector: PiiDetector) -> None:
     assert not any(kind == "PERSON" and "Tamil" in value for kind, value in hits)
 
 
-@pytest.mark.parametrize("text", [
-    "SKILLS\nservicenow (1 year), Mainframe (3 years), cobol (3 years), Jcl (3 years), Teradata (3 years)\n",
-    "Tools: Jenkins, Hibernate, Teradata, Ajax, Jackson\n",
-    "Principal Consultant at Oracle\nSenior Analyst - Cisco\n",
-    "Associate network engineer - TATA Communications Ltd\nWorked for Tata Communications in projects.\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SKILLS\nservicenow (1 year), Mainframe (3 years), cobol (3 years), Jcl (3 years), Teradata (3 years)\n",
+        "Tools: Jenkins, Hibernate, Teradata, Ajax, Jackson\n",
+        "Principal Consultant at Oracle\nSenior Analyst - Cisco\n",
+        "Associate network engineer - TATA Communications Ltd\nWorked for Tata Communications in projects.\n",
+    ],
+)
 def test_skills_tools_companies_and_titles_are_not_people_or_places(detector: PiiDetector, text: str) -> None:
     hits = {(k, v) for k, v in found(detector, text) if k in ("PERSON", "LOCATION")}
     assert hits == set(), hits
@@ -189,6 +208,12 @@ def test_redaction_hides_the_cities_and_keeps_the_skills(detector: PiiDetector) 
     redacted = detector.redact(text, detector.analyze(text))
     for city in ("Bengaluru", "Bangalore", "Abhishek Jha"):
         assert city not in redacted
-    for kept in ("Application Development Associate", "Accenture", "Database Management", "Oracle PeopleSoft",
-                 "Kendriya Vidyalaya", "March 2013"):
+    for kept in (
+        "Application Development Associate",
+        "Accenture",
+        "Database Management",
+        "Oracle PeopleSoft",
+        "Kendriya Vidyalaya",
+        "March 2013",
+    ):
         assert kept in redacted, kept

@@ -25,8 +25,9 @@ def cached(detector: PiiDetector, monkeypatch: pytest.MonkeyPatch) -> PiiDetecto
     return detector
 
 
-def test_a_repeated_text_is_answered_from_the_cache_with_the_same_findings(cached: PiiDetector,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_repeated_text_is_answered_from_the_cache_with_the_same_findings(
+    cached: PiiDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = cached.analyze(QUESTION)
     assert {f.entity_type for f in first} >= {"PERSON", "EMAIL_ADDRESS", "LOCATION"}
     before = hits()

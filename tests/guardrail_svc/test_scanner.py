@@ -30,7 +30,7 @@ def test_json_document_findings_carry_paths(guardrail: Guardrail) -> None:
     assert [f.json_path for f in report.toxicity.findings] == ["$.interview_questions[0].question"]
     # Offsets are relative to the string at the path.
     email = next(f for f in report.pii if f.entity_type == "EMAIL_ADDRESS")
-    assert doc["summary"][email.start:email.end] == "maria.lopez@mailbox.org"
+    assert doc["summary"][email.start : email.end] == "maria.lopez@mailbox.org"
 
 
 def test_report_summary_flags_and_timings(guardrail: Guardrail) -> None:
@@ -54,16 +54,19 @@ def test_batch_returns_one_report_per_text(guardrail: Guardrail) -> None:
     assert len(reports) == 4 and all(r.pii for r in reports[:3]) and not reports[3].has_issues
 
 
-@pytest.mark.parametrize(("call", "field"), [
-    (lambda g: g.scan_text("   "), "text"),
-    (lambda g: g.scan_text("x" * 1_000_001), "text"),
-    (lambda g: g.scan_batch([]), "texts"),
-    (lambda g: g.scan_batch(["ok"] * 257), "texts"),
-    (lambda g: g.scan_batch(["ok", ""]), "texts[1]"),
-    (lambda g: g.scan_json('{"a": [1, 2'), "json_document"),
-    (lambda g: g.scan_text("ok", ScanOptions(toxicity_threshold=1.5)), "options.toxicity_threshold"),
-    (lambda g: g.redact("ok", entity_types=["SHOE_SIZE"]), "entity_types[0]"),
-])
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda g: g.scan_text("   "), "text"),
+        (lambda g: g.scan_text("x" * 1_000_001), "text"),
+        (lambda g: g.scan_batch([]), "texts"),
+        (lambda g: g.scan_batch(["ok"] * 257), "texts"),
+        (lambda g: g.scan_batch(["ok", ""]), "texts[1]"),
+        (lambda g: g.scan_json('{"a": [1, 2'), "json_document"),
+        (lambda g: g.scan_text("ok", ScanOptions(toxicity_threshold=1.5)), "options.toxicity_threshold"),
+        (lambda g: g.redact("ok", entity_types=["SHOE_SIZE"]), "entity_types[0]"),
+    ],
+)
 def test_bad_input_names_the_field(guardrail: Guardrail, call: Callable[[Guardrail], object], field: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         call(guardrail)

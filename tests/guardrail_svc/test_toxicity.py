@@ -74,7 +74,7 @@ def test_threshold_is_configurable_per_call(scorer: ToxicityScorer) -> None:
 def test_finding_spans_point_at_the_sentence(scorer: ToxicityScorer) -> None:
     text = "Great Go skills. This code is shit. Clear communicator."
     (finding,) = scorer.score(text).findings
-    assert text[finding.start:finding.end].strip() == "This code is shit."
+    assert text[finding.start : finding.end].strip() == "This code is shit."
 
 
 def test_fast_path_agrees_with_library() -> None:

@@ -22,8 +22,12 @@ def good(**overrides: Any) -> dict[str, Any]:
         "missing_skills": ["Kubernetes"],
         "matched_skills": ["Python", "Kafka"],
         "interview_questions": [
-            {"question": f"How would you design consumer group {i} for exactly-once delivery?",
-             "rationale": "claimed: kafka", "skill": "Kafka"} for i in range(5)
+            {
+                "question": f"How would you design consumer group {i} for exactly-once delivery?",
+                "rationale": "claimed: kafka",
+                "skill": "Kafka",
+            }
+            for i in range(5)
         ],
         "confidence": 0.8,
         "recommendation": "interview",
@@ -46,24 +50,33 @@ def test_questions_may_be_plain_strings() -> None:
     assert validate_analysis(good(interview_questions=questions)).valid
 
 
-@pytest.mark.parametrize(("overrides", "field", "code"), [
-    ({"match_score": 140}, "match_score", "out_of_range"),
-    ({"match_score": "abc"}, "match_score", "type"),
-    ({"summary": "Too short."}, "summary", "too_short"),
-    ({"summary": "x" * 1500 + ". More."}, "summary", "too_long"),
-    ({"strengths": "Python"}, "strengths", "type"),
-    ({"strengths": ["Python", "TODO"]}, "strengths[1]", "placeholder"),
-    ({"strengths": ["[insert strength here]"]}, "strengths[0]", "placeholder"),
-    ({"weaknesses": ['"weaknesses": ["No Go"],']}, "weaknesses[0]", "json_debris"),
-    ({"strengths": ["great great great great engineer"]}, "strengths[0]", "repetition"),
-    ({"interview_questions": [f"Question {i} about Go?" for i in range(4)]}, "interview_questions", "count"),
-    ({"interview_questions": ["Tell me about yourself?"] + [f"Why Go {i}?" for i in range(4)]},
-     "interview_questions[0]", "generic_question"),
-    ({"interview_questions": ["Describe your Kafka setup."] + [f"Why Go {i}?" for i in range(4)]},
-     "interview_questions[0]", "not_a_question"),
-    ({"confidence": 80}, "confidence", "out_of_range"),
-    ({"extra": 1}, "extra", "unknown_field"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"match_score": 140}, "match_score", "out_of_range"),
+        ({"match_score": "abc"}, "match_score", "type"),
+        ({"summary": "Too short."}, "summary", "too_short"),
+        ({"summary": "x" * 1500 + ". More."}, "summary", "too_long"),
+        ({"strengths": "Python"}, "strengths", "type"),
+        ({"strengths": ["Python", "TODO"]}, "strengths[1]", "placeholder"),
+        ({"strengths": ["[insert strength here]"]}, "strengths[0]", "placeholder"),
+        ({"weaknesses": ['"weaknesses": ["No Go"],']}, "weaknesses[0]", "json_debris"),
+        ({"strengths": ["great great great great engineer"]}, "strengths[0]", "repetition"),
+        ({"interview_questions": [f"Question {i} about Go?" for i in range(4)]}, "interview_questions", "count"),
+        (
+            {"interview_questions": ["Tell me about yourself?"] + [f"Why Go {i}?" for i in range(4)]},
+            "interview_questions[0]",
+            "generic_question",
+        ),
+        (
+            {"interview_questions": ["Describe your Kafka setup."] + [f"Why Go {i}?" for i in range(4)]},
+            "interview_questions[0]",
+            "not_a_question",
+        ),
+        ({"confidence": 80}, "confidence", "out_of_range"),
+        ({"extra": 1}, "extra", "unknown_field"),
+    ],
+)
 def test_each_defect_class_is_caught(overrides: dict[str, Any], field: str, code: str) -> None:
     outcome = validate_analysis(good(**overrides))
     assert (field, code) in codes(outcome)
@@ -134,7 +147,8 @@ def test_unrepairable_result_has_no_fixed_output() -> None:
     outcome = validate_analysis(good(interview_questions=["Why Go?"], summary="short"), auto_fix=True)
     assert not outcome.valid and outcome.fixed is None
     assert {("interview_questions", "count"), ("summary", "too_short")} <= {
-        (i.field, i.code) for i in outcome.issues if not i.fixed}
+        (i.field, i.code) for i in outcome.issues if not i.fixed
+    }
 
 
 def test_expected_question_count_is_configurable() -> None:
@@ -145,13 +159,31 @@ def test_expected_question_count_is_configurable() -> None:
 
 _scalar = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
 _json = st.recursive(
-    _scalar, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12)
+    _scalar,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(st.sampled_from(["match_score", "summary", "strengths", "interview_questions", "confidence",
-                                        "skills_score", "weaknesses", "other"]), _json, max_size=8))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "match_score",
+                "summary",
+                "strengths",
+                "interview_questions",
+                "confidence",
+                "skills_score",
+                "weaknesses",
+                "other",
+            ]
+        ),
+        _json,
+        max_size=8,
+    )
+)
 def test_validator_never_crashes_and_fixed_output_revalidates(data: dict[str, Any]) -> None:
     outcome = validate_analysis(data, auto_fix=True)
     if outcome.fixed is not None:

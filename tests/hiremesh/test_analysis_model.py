@@ -15,8 +15,7 @@ def _question_schema() -> dict[str, Any]:
     # The hand-written schema the prompts used before it was generated (screening_svc/engines/prompts.py).
     return {
         "type": "object",
-        "properties": {"question": {"type": "string"}, "rationale": {"type": "string"},
-                       "skill": {"type": "string"}},
+        "properties": {"question": {"type": "string"}, "rationale": {"type": "string"}, "skill": {"type": "string"}},
         "required": ["question", "rationale", "skill"],
         "additionalProperties": False,
     }
@@ -76,10 +75,16 @@ def test_a_field_added_to_the_model_reaches_the_schema() -> None:
 
 def test_the_schema_is_accepted_by_a_json_schema_validator() -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    good = {"match_score": 70, "summary": "Solid Python backend experience.", "strengths": ["Python"],
-            "weaknesses": [], "missing_skills": ["Kubernetes"],
-            "interview_questions": [{"question": "How did you scale the API?", "rationale": "claimed: APIs",
-                                     "skill": "APIs"}]}
+    good = {
+        "match_score": 70,
+        "summary": "Solid Python backend experience.",
+        "strengths": ["Python"],
+        "weaknesses": [],
+        "missing_skills": ["Kubernetes"],
+        "interview_questions": [
+            {"question": "How did you scale the API?", "rationale": "claimed: APIs", "skill": "APIs"}
+        ],
+    }
     schema = model.analysis_schema(1)
     jsonschema.validate(good, schema)
     for bad in ({**good, "match_score": 140}, {**good, "extra": 1}, {**good, "interview_questions": []}):
@@ -95,8 +100,14 @@ def test_known_fields_are_the_proto_message_fields() -> None:
 
 
 def test_the_model_clamps_scores_and_ends_questions() -> None:
-    analysis = model.Analysis.model_validate({
-        "match_score": 140.4, "summary": "ok", "confidence": 80, "skills_score": -3,
-        "interview_questions": [{"question": "Which queues have you run."}]})
+    analysis = model.Analysis.model_validate(
+        {
+            "match_score": 140.4,
+            "summary": "ok",
+            "confidence": 80,
+            "skills_score": -3,
+            "interview_questions": [{"question": "Which queues have you run."}],
+        }
+    )
     assert (analysis.match_score, analysis.confidence, analysis.skills_score) == (100, 0.8, 0.0)
     assert analysis.interview_questions[0].question == "Which queues have you run?"

@@ -48,14 +48,19 @@ def test_database_url_required(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cli_up_rejects_a_bad_port_naming_it(tmp_path: Path) -> None:
     env = {"HIREMESH_HOME": str(tmp_path), "HIREMESH_GATEWAY_PORT": "eighty", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "up"], env=env, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hiremesh_ops.cli", "up"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     assert "HIREMESH_GATEWAY_PORT" in proc.stderr
 
 
 def test_cli_probe_unreachable_exits_non_zero() -> None:
-    proc = subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "probe", "127.0.0.1:1", "--timeout", "1"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hiremesh_ops.cli", "probe", "127.0.0.1:1", "--timeout", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert "UNREACHABLE" in proc.stdout

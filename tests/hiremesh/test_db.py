@@ -37,28 +37,40 @@ def _write(folder: Path, name: str, text: str) -> Path:
 def migrations(tmp_path: Path) -> Path:
     folder = tmp_path / "migrations"
     # Neither file can run twice: a second CREATE TABLE fails, a second INSERT doubles the row.
-    _write(folder, "0001_things.sql", "CREATE SCHEMA IF NOT EXISTS demo;\n"
-                                      "CREATE TABLE demo.things (id int PRIMARY KEY, v vector(3));\n"
-                                      "CREATE TABLE demo.ran (file text);\n"
-                                      "INSERT INTO demo.ran VALUES ('0001');\n")
-    _write(folder, "0002_more.sql", "ALTER TABLE demo.things ADD COLUMN label text NOT NULL DEFAULT '100%';\n"
-                                    "INSERT INTO demo.ran VALUES ('0002');\n")
+    _write(
+        folder,
+        "0001_things.sql",
+        "CREATE SCHEMA IF NOT EXISTS demo;\n"
+        "CREATE TABLE demo.things (id int PRIMARY KEY, v vector(3));\n"
+        "CREATE TABLE demo.ran (file text);\n"
+        "INSERT INTO demo.ran VALUES ('0001');\n",
+    )
+    _write(
+        folder,
+        "0002_more.sql",
+        "ALTER TABLE demo.things ADD COLUMN label text NOT NULL DEFAULT '100%';\n"
+        "INSERT INTO demo.ran VALUES ('0002');\n",
+    )
     _write(folder, "README.txt", "not a migration")
     return folder
 
 
 async def _recorded(url: str, schema: str) -> list[str]:
     async with await psycopg.AsyncConnection.connect(url) as conn:
-        cur = await conn.execute("SELECT name FROM public.hiremesh_migrations WHERE schema = %s ORDER BY name",
-                                 (schema,))
+        cur = await conn.execute(
+            "SELECT name FROM public.hiremesh_migrations WHERE schema = %s ORDER BY name", (schema,)
+        )
         return [row[0] for row in await cur.fetchall()]
 
 
 async def test_migrate_applies_files_in_order_once(fresh_db_url: str, migrations: Path) -> None:
     assert await migrate(fresh_db_url, "demo", migrations) == ["0001_things.sql", "0002_more.sql"]
     assert await migrate(fresh_db_url, "demo", migrations) == []
-    _write(migrations, "0003_index.sql", "CREATE INDEX ON demo.things USING hnsw (v vector_cosine_ops);\n"
-                                         "INSERT INTO demo.ran VALUES ('0003');\n")
+    _write(
+        migrations,
+        "0003_index.sql",
+        "CREATE INDEX ON demo.things USING hnsw (v vector_cosine_ops);\nINSERT INTO demo.ran VALUES ('0003');\n",
+    )
     assert await migrate(fresh_db_url, "demo", migrations) == ["0003_index.sql"]
     async with await psycopg.AsyncConnection.connect(fresh_db_url) as conn:
         ran = await (await conn.execute("SELECT file FROM demo.ran")).fetchall()
@@ -77,8 +89,11 @@ async def test_concurrent_migrate_calls_apply_each_file_once(fresh_db_url: str, 
 
 
 async def test_the_real_service_schemas_migrate_side_by_side(fresh_db_url: str) -> None:
-    folders = {"catalog": REPO / "search_svc" / "migrations", "screening": REPO / "screening_svc" / "migrations",
-               "auth": REPO / "gateway" / "migrations"}
+    folders = {
+        "catalog": REPO / "search_svc" / "migrations",
+        "screening": REPO / "screening_svc" / "migrations",
+        "auth": REPO / "gateway" / "migrations",
+    }
     applied = await asyncio.gather(*(migrate(fresh_db_url, schema, folder) for schema, folder in folders.items()))
     for (schema, folder), names in zip(folders.items(), applied, strict=True):
         assert names == sorted(p.name for p in folder.glob("[0-9][0-9][0-9][0-9]_*.sql")), schema
@@ -176,8 +191,9 @@ async def test_connections_the_server_closed_are_replaced_before_use(fresh_db_ur
         async with await psycopg.AsyncConnection.connect(fresh_db_url, autocommit=True) as admin:
             await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", (sorted(old),))
             for _ in range(100):  # terminate only signals: wait until the backends are gone
-                left = await (await admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)",
-                                                  (sorted(old),))).fetchone()
+                left = await (
+                    await admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (sorted(old),))
+                ).fetchone()
                 if left == (0,):
                     break
                 await asyncio.sleep(0.05)

@@ -119,9 +119,16 @@ def _alphabet(pattern: re.Pattern[str]) -> list[str]:
         if ch not in chars:
             chars.append(ch)
 
-    samples = {"CATEGORY_DIGIT": "7", "CATEGORY_NOT_DIGIT": "x", "CATEGORY_SPACE": " ", "CATEGORY_NOT_SPACE": "x",
-               "CATEGORY_WORD": "a", "CATEGORY_NOT_WORD": "-", "CATEGORY_LINEBREAK": "\n",
-               "CATEGORY_NOT_LINEBREAK": "x"}
+    samples = {
+        "CATEGORY_DIGIT": "7",
+        "CATEGORY_NOT_DIGIT": "x",
+        "CATEGORY_SPACE": " ",
+        "CATEGORY_NOT_SPACE": "x",
+        "CATEGORY_WORD": "a",
+        "CATEGORY_NOT_WORD": "-",
+        "CATEGORY_LINEBREAK": "\n",
+        "CATEGORY_NOT_LINEBREAK": "x",
+    }
     for name, arg in _nodes(sre_parse.parse(pattern.pattern, pattern.flags)):
         if name == "LITERAL":
             add(chr(arg))
@@ -169,7 +176,7 @@ def inputs(pattern: re.Pattern[str], size: int) -> dict[str, str]:
             if run != lead:
                 out[f"{lead!r} then run {run!r}"] = lead + run * (size - 2) + lead
     for i, a in enumerate(common[:4]):
-        for b in common[i + 1:4]:
+        for b in common[i + 1 : 4]:
             out[f"alternating {a!r}{b!r}"] = (a + b) * (size // 2)
     rng = random.Random(16)
     out["random"] = "".join(rng.choice(alphabet) for _ in range(size))
@@ -183,8 +190,9 @@ class Timer:
     def __init__(self) -> None:
         self._pool: Pool | None = None
 
-    def cost(self, pattern: re.Pattern[str], text: str, timeout: float, times: int = 1,
-             repeats: int = REPEATS) -> float | None:
+    def cost(
+        self, pattern: re.Pattern[str], text: str, timeout: float, times: int = 1, repeats: int = REPEATS
+    ) -> float | None:
         """Best of `repeats` runs of `times` searches over `text`, in seconds, or None past `timeout`."""
         if self._pool is None:
             self._pool = multiprocessing.get_context("spawn").Pool(1)
@@ -228,17 +236,27 @@ def _family_verdict(timer: Timer, pattern: re.Pattern[str], small: str, large: s
         t_large = timer.cost(pattern, large, min(limit + SLACK_S, deadline - time.monotonic()), repeats=1)
         if t_large is not None and t_large <= limit:
             return None
-        ratio = (f"did not finish in {limit + SLACK_S:.1f} s" if t_large is None
-                 else f"{t_large * 1000:.2f} ms ({t_large / t_small:.1f}x)")
-        shown = (f"{times} searches of {len(small)} chars {t_small * 1000:.2f} ms, one of {len(large)} chars "
-                 f"{ratio}; linear is at most {MAX_RATIO:g}x")
+        ratio = (
+            f"did not finish in {limit + SLACK_S:.1f} s"
+            if t_large is None
+            else f"{t_large * 1000:.2f} ms ({t_large / t_small:.1f}x)"
+        )
+        shown = (
+            f"{times} searches of {len(small)} chars {t_small * 1000:.2f} ms, one of {len(large)} chars "
+            f"{ratio}; linear is at most {MAX_RATIO:g}x"
+        )
     return shown
 
 
 def test_discovery_finds_the_text_facing_patterns() -> None:
     # A sample of patterns known to read user text: if discovery misses these it misses others too.
-    for name in ("search_svc.profile._EMAIL", "search_svc.profile._YEARS", "guardrail_svc.recognizers."
-                 "PhoneNumberRecognizer.CANDIDATE", "hiremesh.resume_terms.DEGREE", "search_svc.names._LABEL"):
+    for name in (
+        "search_svc.profile._EMAIL",
+        "search_svc.profile._YEARS",
+        "guardrail_svc.recognizers.PhoneNumberRecognizer.CANDIDATE",
+        "hiremesh.resume_terms.DEGREE",
+        "search_svc.names._LABEL",
+    ):
         assert name in PATTERNS, name
     assert len(PATTERNS) > 40
 
@@ -249,8 +267,12 @@ KNOWN_QUADRATIC = [
     (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", 0, "run 'a'"),
     (r"[a-z]+@", 0, "run 'a'"),
     # hiremesh.mailaddr.ADDRESS before its local part was bounded (it timed out CI at 600 s).
-    (r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+"
-     r"[^\W\d_]{2,63}", 0, "run 'A'"),
+    (
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+"
+        r"[^\W\d_]{2,63}",
+        0,
+        "run 'A'",
+    ),
     # screening_svc.engines.prompts._TAG_IN_TEXT before: two runs of spaces around an optional slash.
     (r"<\s*/?\s*(?:job_posting|resume)\b", re.IGNORECASE, "'<' then run ' '"),
 ]
@@ -264,8 +286,10 @@ def test_the_check_catches_a_quadratic_pattern(timer: Timer, source: str, flags:
 
 def test_the_check_passes_the_linear_rewrites(timer: Timer) -> None:
     assert super_linear(re.compile(r"(?<![a-z])[a-z]{1,64}@"), only=("run 'a'",), timer=timer) == []
-    for name, family in (("hiremesh.mailaddr.ADDRESS", "run 'A'"),
-                         ("screening_svc.engines.prompts._TAG_IN_TEXT", "'<' then run ' '")):
+    for name, family in (
+        ("hiremesh.mailaddr.ADDRESS", "run 'A'"),
+        ("screening_svc.engines.prompts._TAG_IN_TEXT", "'<' then run ' '"),
+    ):
         assert super_linear(PATTERNS[name], only=(family,), timer=timer) == [], name
 
 
@@ -283,8 +307,13 @@ def test_a_runaway_pattern_fails_within_its_budget_naming_the_input(timer: Timer
     assert time.monotonic() - started < 60
 
 
-def super_linear(pattern: re.Pattern[str], sizes: tuple[int, int] | None = None, only: tuple[str, ...] = (),
-                 timer: Timer | None = None, budget: float = PATTERN_BUDGET_S) -> list[str]:
+def super_linear(
+    pattern: re.Pattern[str],
+    sizes: tuple[int, int] | None = None,
+    only: tuple[str, ...] = (),
+    timer: Timer | None = None,
+    budget: float = PATTERN_BUDGET_S,
+) -> list[str]:
     """The first input family (if any) whose large text costs more than MAX_RATIO times the small one searched
     as many times as it takes to read as many characters, as `["family: what was measured"]`; [] when linear.
     Past `budget` seconds the families not yet measured are reported unchecked."""
@@ -297,8 +326,10 @@ def super_linear(pattern: re.Pattern[str], sizes: tuple[int, int] | None = None,
     try:
         for done, family in enumerate(families):
             if time.monotonic() > deadline:
-                return [f"{family}: not measured, {budget:g} s spent on {done} of {len(families)} input families "
-                        f"(each takes milliseconds for a linear pattern)"]
+                return [
+                    f"{family}: not measured, {budget:g} s spent on {done} of {len(families)} input families "
+                    f"(each takes milliseconds for a linear pattern)"
+                ]
             verdict = _family_verdict(timer, pattern, small[family], large[family], deadline)
             if verdict is not None:
                 return [f"{family}: {verdict}"]

@@ -19,11 +19,15 @@ from hiremesh.errors import InvalidArgument
 WHEN = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 ROW = "6f1c8a52-3d4e-4b7a-9c0d-2e5f6a7b8c9d"
 # Issued by search_svc.paging.encode(WHEN, ROW, "a1b2c3d4e5f6") before the codec moved here.
-SEARCH_TOKEN = ("eyJ0IjoiMjAyNS0wMS0wMlQwMzowNDowNS42Nzg5MDErMDA6MDAiLCJpIjoiNmYxYzhhNTItM2Q0ZS00YjdhLTljMGQtMmU1Zj"
-                "ZhN2I4YzlkIiwiayI6ImExYjJjM2Q0ZTVmNiJ9")
+SEARCH_TOKEN = (
+    "eyJ0IjoiMjAyNS0wMS0wMlQwMzowNDowNS42Nzg5MDErMDA6MDAiLCJpIjoiNmYxYzhhNTItM2Q0ZS00YjdhLTljMGQtMmU1Zj"
+    "ZhN2I4YzlkIiwiayI6ImExYjJjM2Q0ZTVmNiJ9"
+)
 # Issued by screening_svc.tasks.encode_page_token(WHEN, ROW) before it used this codec.
-SCREENING_TOKEN = ("eyJjIjogIjIwMjUtMDEtMDJUMDM6MDQ6MDUuNjc4OTAxKzAwOjAwIiwgImkiOiAiNmYxYzhhNTItM2Q0ZS00YjdhLTljMGQtM"
-                   "mU1ZjZhN2I4YzlkIn0")
+SCREENING_TOKEN = (
+    "eyJjIjogIjIwMjUtMDEtMDJUMDM6MDQ6MDUuNjc4OTAxKzAwOjAwIiwgImkiOiAiNmYxYzhhNTItM2Q0ZS00YjdhLTljMGQtM"
+    "mU1ZjZhN2I4YzlkIn0"
+)
 
 
 def refused(token: str, key: str = "") -> InvalidArgument:
@@ -65,25 +69,35 @@ def test_a_token_for_another_filter_is_refused() -> None:
     assert "different filter" in refused(token).message
 
 
-@pytest.mark.parametrize("token", [
-    SEARCH_TOKEN[:-7],  # truncated
-    SEARCH_TOKEN[:10] + ("A" if SEARCH_TOKEN[10] != "A" else "B") + SEARCH_TOKEN[11:],  # one character changed
-    "garbage!", "====", "é",
-    b64({"t": WHEN.isoformat(), "i": "not-a-uuid", "k": ""}),
-    b64({"t": WHEN.isoformat(), "i": 5, "k": ""}),  # a number where the id goes
-    b64({"t": "yesterday", "i": ROW, "k": ""}),
-    b64({"i": ROW, "k": ""}),
-    b64([WHEN.isoformat(), ROW]), b64("t"), b64(None), b64(7),
-    base64.urlsafe_b64encode(b"\xff\xfe{").decode(),
-    base64.urlsafe_b64encode(b"[" * 100_000).decode(),
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        SEARCH_TOKEN[:-7],  # truncated
+        SEARCH_TOKEN[:10] + ("A" if SEARCH_TOKEN[10] != "A" else "B") + SEARCH_TOKEN[11:],  # one character changed
+        "garbage!",
+        "====",
+        "é",
+        b64({"t": WHEN.isoformat(), "i": "not-a-uuid", "k": ""}),
+        b64({"t": WHEN.isoformat(), "i": 5, "k": ""}),  # a number where the id goes
+        b64({"t": "yesterday", "i": ROW, "k": ""}),
+        b64({"i": ROW, "k": ""}),
+        b64([WHEN.isoformat(), ROW]),
+        b64("t"),
+        b64(None),
+        b64(7),
+        base64.urlsafe_b64encode(b"\xff\xfe{").decode(),
+        base64.urlsafe_b64encode(b"[" * 100_000).decode(),
+    ],
+)
 def test_tampered_and_garbage_tokens_are_invalid_argument(token: str) -> None:
     assert refused(token, "k").message.endswith(("malformed page token", "issued for a different filter"))
 
 
-_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from("tick"), inner,
-                                                                                  max_size=4), max_leaves=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from("tick"), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 @given(st.one_of(st.text(max_size=120), _JSON.map(b64)))

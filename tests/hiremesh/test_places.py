@@ -54,6 +54,6 @@ def test_word_list_keeps_case_and_folds_plurals() -> None:
 def test_any_text_gives_spans_that_are_the_text(text: str) -> None:
     previous_end = 0
     for mention in places.find_places(text):
-        assert text[mention.start:mention.end] == mention.text
+        assert text[mention.start : mention.end] == mention.text
         assert mention.start >= previous_end and "\n" not in mention.text
         previous_end = mention.end

@@ -32,15 +32,15 @@ def _name(path: Path) -> str:
 @cache
 def runtime_modules() -> dict[str, Path]:
     """The hand-written modules of hiremesh/ (the package itself included), by dotted name."""
-    return {_name(path): path for path in sorted(RUNTIME_DIR.rglob("*.py"))
-            if not _name(path).startswith(GENERATED)}
+    return {_name(path): path for path in sorted(RUNTIME_DIR.rglob("*.py")) if not _name(path).startswith(GENERATED)}
 
 
 def declared_all(path: Path) -> list[str] | None:
     """The string literals of a module-level `__all__ = [...]` (or annotated assignment); None without one."""
     for node in ast.parse(path.read_text(), str(path)).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) \
-            else []
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
         if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
             assert isinstance(node, ast.Assign | ast.AnnAssign)  # what has targets above
             value = node.value
@@ -90,8 +90,11 @@ def runtime_names_used(source: str, filename: str = "<source>") -> Iterator[tupl
 
 def violations(source: str, filename: str = "<source>") -> set[str]:
     """Each runtime name `source` uses that its module's `__all__` does not list."""
-    return {f"{filename}:{line}: {module}.{name}" for line, module, name in runtime_names_used(source, filename)
-            if module in runtime_modules() and name not in surface(module)}
+    return {
+        f"{filename}:{line}: {module}.{name}"
+        for line, module, name in runtime_names_used(source, filename)
+        if module in runtime_modules() and name not in surface(module)
+    }
 
 
 def _importer_files() -> Iterator[Path]:
@@ -126,14 +129,16 @@ def test_code_outside_the_runtime_uses_only_its_public_surface() -> None:
 
 def test_the_surface_check_reports_private_names_and_internal_modules() -> None:
     # The check must be able to fail: each form of use below reaches outside a module's __all__.
-    source = "\n".join([
-        "from hiremesh.skills import _vocabulary, extract_skills",  # a private name beside a public one
-        "from hiremesh import skill_index, config",  # an internal module beside a public one
-        "import hiremesh.tls as tls",  # an internal module, imported whole
-        "from hiremesh import config as hc",
-        "hc._PORTS_CACHE, hc.env_int, tls.TlsConfig",  # a private attribute of a public module
-        "from hiremesh.v1 import search_pb2",  # the generated stubs: exempt
-    ])
+    source = "\n".join(
+        [
+            "from hiremesh.skills import _vocabulary, extract_skills",  # a private name beside a public one
+            "from hiremesh import skill_index, config",  # an internal module beside a public one
+            "import hiremesh.tls as tls",  # an internal module, imported whole
+            "from hiremesh import config as hc",
+            "hc._PORTS_CACHE, hc.env_int, tls.TlsConfig",  # a private attribute of a public module
+            "from hiremesh.v1 import search_pb2",  # the generated stubs: exempt
+        ]
+    )
     assert violations(source) == {
         "<source>:1: hiremesh.skills._vocabulary",
         "<source>:2: hiremesh.skill_index",

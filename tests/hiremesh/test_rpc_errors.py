@@ -73,8 +73,9 @@ EXAMPLES = [
 
 
 @pytest.mark.parametrize("err", EXAMPLES, ids=lambda e: f"{type(e).__name__}-{e.reason}")
-async def test_a_domain_error_survives_the_wire(serve: Callable[[str, Handler], Awaitable[str]],
-                                                err: errors.HiremeshError) -> None:
+async def test_a_domain_error_survives_the_wire(
+    serve: Callable[[str, Handler], Awaitable[str]], err: errors.HiremeshError
+) -> None:
     exc = await call(await serve("origin", raising(err)))
     assert exc.code() == err.code and exc.details() == err.message  # what humans read is unchanged
     back = rpc_errors.from_rpc_error(exc, backend="origin")
@@ -123,7 +124,8 @@ async def test_a_backend_down_is_unavailable_naming_it() -> None:
 
 
 async def test_a_backend_that_answers_unavailable_keeps_its_reason(
-        serve: Callable[[str, Handler], Awaitable[str]]) -> None:
+    serve: Callable[[str, Handler], Awaitable[str]],
+) -> None:
     exc = await call(await serve("embedding", raising(errors.Unavailable("model loading", reason="NOT_READY"))))
     back = rpc_errors.from_rpc_error(exc, backend="embedding")
     assert isinstance(back, errors.Unavailable) and back.message == "embedding service unavailable: model loading"
@@ -148,7 +150,8 @@ async def test_unhandled_and_database_errors_carry_error_info(serve: Callable[[s
 
 
 async def test_a_long_message_arrives_whole_and_the_details_stay_small(
-        serve: Callable[[str, Handler], Awaitable[str]]) -> None:
+    serve: Callable[[str, Handler], Awaitable[str]],
+) -> None:
     # Message + a full copy in the trailer would pass gRPC's metadata limit: the caller would get only
     # RESOURCE_EXHAUSTED "received metadata size exceeds ...".
     err = errors.InvalidArgument("resume.content", "x" * 4000)
@@ -199,17 +202,32 @@ def test_reasons_are_upper_snake_case_and_catalogued() -> None:
 
 def test_every_reason_the_code_names_is_catalogued() -> None:
     named = set()
-    for package in ("hiremesh", "embedding_svc", "search_svc", "screening_svc", "guardrail_svc", "analytics_svc",
-                    "gateway"):
+    for package in (
+        "hiremesh",
+        "embedding_svc",
+        "search_svc",
+        "screening_svc",
+        "guardrail_svc",
+        "analytics_svc",
+        "gateway",
+    ):
         for path in (REPO / package).rglob("*.py"):
             named |= set(re.findall(r'reason="([A-Z_]+)"', path.read_text()))
     assert named and named <= set(errors.REASONS), named - set(errors.REASONS)
 
 
-@pytest.mark.parametrize(("err", "retry"), [
-    (errors.Unavailable("down"), True), (errors.DeadlineExceeded("slow"), True),
-    (errors.ResourceExhausted("full"), True), (errors.Aborted("raced"), True), (TimeoutError(), True),
-    (errors.InvalidArgument("f", "bad"), False), (errors.NotFound("gone"), False), (ValueError("bug"), False),
-])
+@pytest.mark.parametrize(
+    ("err", "retry"),
+    [
+        (errors.Unavailable("down"), True),
+        (errors.DeadlineExceeded("slow"), True),
+        (errors.ResourceExhausted("full"), True),
+        (errors.Aborted("raced"), True),
+        (TimeoutError(), True),
+        (errors.InvalidArgument("f", "bad"), False),
+        (errors.NotFound("gone"), False),
+        (ValueError("bug"), False),
+    ],
+)
 def test_is_retryable(err: BaseException, retry: bool) -> None:
     assert rpc_errors.is_retryable(err) is retry

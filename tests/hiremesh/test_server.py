@@ -23,8 +23,9 @@ SERVICE = "hiremesh.v1.EmbeddingService"
 class _Failing(embedding_pb2_grpc.EmbeddingServiceServicer):
     """Raises the domain error named by the first text, to exercise the interceptor."""
 
-    async def Embed(self, request: embedding_pb2.EmbedRequest, context: grpc.aio.ServicerContext[Any, Any]
-                    ) -> embedding_pb2.EmbedResponse:
+    async def Embed(
+        self, request: embedding_pb2.EmbedRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> embedding_pb2.EmbedResponse:
         kind = request.texts[0] if request.texts else ""
         if kind == "invalid":
             raise errors.InvalidArgument("texts[0]", "must not be empty")
@@ -36,9 +37,11 @@ class _Failing(embedding_pb2_grpc.EmbeddingServiceServicer):
             raise ZeroDivisionError("boom")
         return embedding_pb2.EmbedResponse(model="ok")
 
-    async def EmbedStream(self, request_iterator: AsyncIterator[embedding_pb2.EmbedStreamRequest],
-                          context: grpc.aio.ServicerContext[Any, Any]
-                          ) -> AsyncIterator[embedding_pb2.EmbedStreamResponse]:
+    async def EmbedStream(
+        self,
+        request_iterator: AsyncIterator[embedding_pb2.EmbedStreamRequest],
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> AsyncIterator[embedding_pb2.EmbedStreamResponse]:
         async for item in request_iterator:
             if item.text == "invalid":
                 raise errors.InvalidArgument("text", "bad stream item")
@@ -57,8 +60,7 @@ async def server() -> AsyncIterator[MeshServer]:
 
 async def _health(addr: str, service: str) -> int:
     async with grpc.aio.insecure_channel(addr) as chan:
-        reply = await health_pb2_grpc.HealthStub(chan).Check(health_pb2.HealthCheckRequest(service=service),
-                                                             timeout=5)
+        reply = await health_pb2_grpc.HealthStub(chan).Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
         return int(reply.status)
 
 
@@ -92,8 +94,9 @@ async def test_reflection_lists_the_service(server: MeshServer) -> None:
         ("bug", grpc.StatusCode.INTERNAL, "internal error"),
     ],
 )
-async def test_domain_errors_become_status_codes(server: MeshServer, kind: str, code: grpc.StatusCode,
-                                                 fragment: str) -> None:
+async def test_domain_errors_become_status_codes(
+    server: MeshServer, kind: str, code: grpc.StatusCode, fragment: str
+) -> None:
     stub = embedding_pb2_grpc.EmbeddingServiceStub(channel(f"127.0.0.1:{server.port}"))
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.Embed(embedding_pb2.EmbedRequest(texts=[kind]), timeout=5)

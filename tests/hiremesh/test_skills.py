@@ -15,16 +15,37 @@ from hiremesh import esco, skills
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("spelling", "canonical"), [
-    ("JS", "JavaScript"), ("javascript", "JavaScript"), ("Java Script", "JavaScript"), ("ES6", "JavaScript"),
-    ("k8s", "Kubernetes"), ("K8S", "Kubernetes"), ("kubernetes", "Kubernetes"),
-    (".NET", ".NET"), ("dotnet", ".NET"), ("ASP.NET", ".NET"), ("dot net", ".NET"),
-    ("ReactJS", "React"), ("react.js", "React"), ("React JS", "React"),
-    ("node js", "Node.js"), ("NodeJS", "Node.js"), ("golang", "Go"), ("Postgres", "PostgreSQL"),
-    ("PL/SQL", "PL/SQL"), ("T-SQL", "T-SQL"), ("CI/CD", "CI/CD"), ("scikit learn", "scikit-learn"),
-    ("Power-BI", "Power BI"), ("My SQL", "MySQL"), ("Angular Js", "Angular"),
-    ("Informatica PowerCenter", "Informatica"),
-])
+@pytest.mark.parametrize(
+    ("spelling", "canonical"),
+    [
+        ("JS", "JavaScript"),
+        ("javascript", "JavaScript"),
+        ("Java Script", "JavaScript"),
+        ("ES6", "JavaScript"),
+        ("k8s", "Kubernetes"),
+        ("K8S", "Kubernetes"),
+        ("kubernetes", "Kubernetes"),
+        (".NET", ".NET"),
+        ("dotnet", ".NET"),
+        ("ASP.NET", ".NET"),
+        ("dot net", ".NET"),
+        ("ReactJS", "React"),
+        ("react.js", "React"),
+        ("React JS", "React"),
+        ("node js", "Node.js"),
+        ("NodeJS", "Node.js"),
+        ("golang", "Go"),
+        ("Postgres", "PostgreSQL"),
+        ("PL/SQL", "PL/SQL"),
+        ("T-SQL", "T-SQL"),
+        ("CI/CD", "CI/CD"),
+        ("scikit learn", "scikit-learn"),
+        ("Power-BI", "Power BI"),
+        ("My SQL", "MySQL"),
+        ("Angular Js", "Angular"),
+        ("Informatica PowerCenter", "Informatica"),
+    ],
+)
 def test_spellings_find_the_canonical_skill(spelling: str, canonical: str) -> None:
     assert skills.extract_skills(f"Experience: {spelling}, and more.") == [canonical]
     assert skills.canonical_skill(spelling) == canonical
@@ -38,61 +59,94 @@ def test_c_family_names_keep_their_boundaries() -> None:
     assert "C" not in skills.extract_skills("Kumar C. Ramesh, H.S.C, C.V. attached")
 
 
-@pytest.mark.parametrize(("text", "absent"), [
-    ("Let's go to the office and Go live next week.", "Go"),
-    ("Did R&D on new products", "R"),
-    ("R. Kumar, Chennai", "R"),
-    ("We ensure swift delivery to customers.", "Swift"),
-    ("Students who excel at maths", "Excel"),
-    ("Joined in spring 2019 as a trainee", "Spring"),
-    ("I worked with the rest of the team", "REST APIs"),
-    ("I cooked as a chef in a hotel kitchen", "Chef"),
-])
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("Let's go to the office and Go live next week.", "Go"),
+        ("Did R&D on new products", "R"),
+        ("R. Kumar, Chennai", "R"),
+        ("We ensure swift delivery to customers.", "Swift"),
+        ("Students who excel at maths", "Excel"),
+        ("Joined in spring 2019 as a trainee", "Spring"),
+        ("I worked with the rest of the team", "REST APIs"),
+        ("I cooked as a chef in a hotel kitchen", "Chef"),
+    ],
+)
 def test_ambiguous_words_are_not_skills_in_prose(text: str, absent: str) -> None:
     assert absent not in skills.extract_skills(text)
 
 
-@pytest.mark.parametrize(("text", "present"), [
-    ("Languages: Go, Rust, Python", "Go"),
-    ("Python, R, SQL and Tableau", "R"),
-    ("R programming for statistics", "R"),
-    ("iOS apps in Swift and Objective-C", "Swift"),
-    ("Advanced MS Excel and Power BI", "Excel"),
-    ("java, spring, hibernate, maven", "Spring"),
-    ("Designed REST APIs for mobile apps", "REST APIs"),
-    ("Configuration management: Chef, Puppet, Ansible", "Chef"),
-])
+@pytest.mark.parametrize(
+    ("text", "present"),
+    [
+        ("Languages: Go, Rust, Python", "Go"),
+        ("Python, R, SQL and Tableau", "R"),
+        ("R programming for statistics", "R"),
+        ("iOS apps in Swift and Objective-C", "Swift"),
+        ("Advanced MS Excel and Power BI", "Excel"),
+        ("java, spring, hibernate, maven", "Spring"),
+        ("Designed REST APIs for mobile apps", "REST APIs"),
+        ("Configuration management: Chef, Puppet, Ansible", "Chef"),
+    ],
+)
 def test_ambiguous_words_are_skills_in_skill_lists(text: str, present: str) -> None:
     assert present in skills.extract_skills(text)
 
 
 def test_backend_java_job_yields_its_tools() -> None:
-    jd = ("Backend Java developer: Spring Boot, Hibernate, J2EE, Maven builds and JUnit tests; deploy on Tomcat; "
-          "Oracle databases.")
+    jd = (
+        "Backend Java developer: Spring Boot, Hibernate, J2EE, Maven builds and JUnit tests; deploy on Tomcat; "
+        "Oracle databases."
+    )
     found = skills.extract_skills(jd)
     for name in ("Java", "Spring", "Hibernate", "J2EE", "Maven", "JUnit", "Tomcat", "Oracle"):
         assert name in found
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Advocate to represent clients before district courts, draft plaints, written statements and legal notices, "
-     "do legal research and handle civil litigation and arbitration.",
-     {"Court Representation", "Legal Drafting", "Legal Research", "Litigation", "Arbitration"}),
-    ("HR generalist: end-to-end recruitment, onboarding and induction, payroll processing, performance appraisals, "
-     "PF and ESI statutory compliance, employee engagement.",
-     {"Recruiting", "Onboarding", "Payroll", "Performance Management", "Statutory Compliance",
-      "Employee Engagement"}),
-    ("Gym instructor: personal training, strength training and HIIT classes, diet plans, CPR certified.",
-     {"Personal Training", "Strength and Conditioning", "Nutrition", "First Aid"}),
-    ("Design engineer: SolidWorks and AutoCAD drawings, GD&T, FMEA, kaizen on the shop floor, CNC machining.",
-     {"SolidWorks", "AutoCAD", "GD&T", "Root Cause Analysis", "Lean Manufacturing", "Manufacturing", "CNC"}),
-    ("Accounts executive: Tally ERP 9, GST returns, TDS, bank reconciliation, accounts payable, SAP FICO.",
-     {"Tally", "GST", "Taxation", "Bank Reconciliation", "Accounts Payable", "SAP FICO"}),
-    ("Area sales manager: channel sales through distributors, key account management, lead generation.",
-     {"Channel Sales", "Account Management", "Lead Generation"}),
-    ("Operations lead: vendor management, inventory control, SLA management and supply chain planning.",
-     {"Vendor Management", "Inventory Management", "Service Level Management", "Supply Chain Management"}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Advocate to represent clients before district courts, draft plaints, written statements and "
+            "legal notices, "
+            "do legal research and handle civil litigation and arbitration.",
+            {"Court Representation", "Legal Drafting", "Legal Research", "Litigation", "Arbitration"},
+        ),
+        (
+            "HR generalist: end-to-end recruitment, onboarding and induction, payroll processing, "
+            "performance appraisals, "
+            "PF and ESI statutory compliance, employee engagement.",
+            {
+                "Recruiting",
+                "Onboarding",
+                "Payroll",
+                "Performance Management",
+                "Statutory Compliance",
+                "Employee Engagement",
+            },
+        ),
+        (
+            "Gym instructor: personal training, strength training and HIIT classes, diet plans, CPR certified.",
+            {"Personal Training", "Strength and Conditioning", "Nutrition", "First Aid"},
+        ),
+        (
+            "Design engineer: SolidWorks and AutoCAD drawings, GD&T, FMEA, kaizen on the shop floor, CNC machining.",
+            {"SolidWorks", "AutoCAD", "GD&T", "Root Cause Analysis", "Lean Manufacturing", "Manufacturing", "CNC"},
+        ),
+        (
+            "Accounts executive: Tally ERP 9, GST returns, TDS, bank reconciliation, accounts payable, SAP FICO.",
+            {"Tally", "GST", "Taxation", "Bank Reconciliation", "Accounts Payable", "SAP FICO"},
+        ),
+        (
+            "Area sales manager: channel sales through distributors, key account management, lead generation.",
+            {"Channel Sales", "Account Management", "Lead Generation"},
+        ),
+        (
+            "Operations lead: vendor management, inventory control, SLA management and supply chain planning.",
+            {"Vendor Management", "Inventory Management", "Service Level Management", "Supply Chain Management"},
+        ),
+    ],
+)
 def test_professions_beyond_software(text: str, expected: set[str]) -> None:
     assert expected <= set(skills.extract_skills(text))
 
@@ -116,7 +170,7 @@ def test_find_skills_offsets_point_at_the_mention() -> None:
     mentions = skills.find_skills(text)
     assert [m.name for m in mentions] == ["Java", "Kubernetes", "Excel", "PL/SQL"]
     for m in mentions:
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text
 
 
 def test_normalise_skills_round_trips() -> None:
@@ -124,7 +178,10 @@ def test_normalise_skills_round_trips() -> None:
     found = skills.extract_skills(text)
     assert skills.normalise_skills(found) == found
     assert skills.normalise_skills(["js", " JavaScript ", "Kubernetes", "k8s", "Basket weaving", ""]) == [
-        "JavaScript", "Kubernetes", "Basket weaving"]
+        "JavaScript",
+        "Kubernetes",
+        "Basket weaving",
+    ]
     for name in skills.ALL_SKILLS[:500]:
         assert skills.canonical_skill(name) == name
         assert skills.normalise_skills([name.upper()]) == [name]
@@ -164,13 +221,16 @@ def _seconds(text: str, loops: int) -> float:
     return best
 
 
-@pytest.mark.parametrize("unit", [
-    "Java, Spring Boot, Hibernate, Maven, JUnit, C, C++, C#, R, Go, k8s, .NET, ",
-    "machine machine learning learning spring spring boot sql sql server ",
-    "a",
-    ".,;:/&+#-",
-    "java script power bi ",
-])
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "Java, Spring Boot, Hibernate, Maven, JUnit, C, C++, C#, R, Go, k8s, .NET, ",
+        "machine machine learning learning spring spring boot sql sql server ",
+        "a",
+        ".,;:/&+#-",
+        "java script power bi ",
+    ],
+)
 def test_extraction_time_grows_linearly(unit: str) -> None:
     skills.warm()
     small = (unit * (10_000 // len(unit) + 1))[:10_000]
@@ -191,7 +251,12 @@ def without_esco(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
 def test_works_on_the_curated_table_without_the_esco_wheel(without_esco: None) -> None:
     assert esco.load() == ()
     assert skills.extract_skills("k8s, ReactJS and Hibernate; payroll and litigation") == [
-        "Kubernetes", "React", "Hibernate", "Payroll", "Litigation"]
+        "Kubernetes",
+        "React",
+        "Hibernate",
+        "Payroll",
+        "Litigation",
+    ]
     assert skills.canonical_skill("gas chromatography") is None
 
 

@@ -21,15 +21,18 @@ from tests.screening_svc.test_engines_evidence import JOB, MATCHING
 
 async def test_real_llama_cpp_server_speaks_the_protocol(llm_base_url: str) -> None:
     # No model configured: the client takes the one the server lists (the alias).
-    settings = LLMSettings(base_url=llm_base_url, max_tokens=120, deadline_s=300, attempt_timeout_s=240,
-                           max_retries=1)
+    settings = LLMSettings(base_url=llm_base_url, max_tokens=120, deadline_s=300, attempt_timeout_s=240, max_retries=1)
     client = ChatClient(settings)
     assert await client.model() == "smollm2-135m-instruct"
 
     schema = {"type": "object", "properties": {"score": {"type": "integer"}}, "required": ["score"]}
     completion = await client.complete_json(
-        [{"role": "user", "content": "Rate Python on a scale of 1 to 10 as JSON."}], schema, "rating",
-        call="test", max_tokens=40)
+        [{"role": "user", "content": "Rate Python on a scale of 1 to 10 as JSON."}],
+        schema,
+        "rating",
+        call="test",
+        max_tokens=40,
+    )
     # llama.cpp refuses OpenAI's json_schema spelling; the client learnt the one it takes, and its grammar
     # forces JSON that follows the schema.
     assert accepted_spelling(llm_base_url) == "json_object_schema"

@@ -18,8 +18,9 @@ from hiremesh_ops.db_cli import db_command
 from hiremesh_ops.pg import PG_USER, Cluster, ClusterError
 from tests.fixtures.pg import create_database, drop_database
 
-needs_embedded = pytest.mark.skipif(bool(os.environ.get("HIREMESH_TEST_DATABASE_URL")),
-                                    reason="tests the embedded cluster, not an external server")
+needs_embedded = pytest.mark.skipif(
+    bool(os.environ.get("HIREMESH_TEST_DATABASE_URL")), reason="tests the embedded cluster, not an external server"
+)
 
 
 def _free_port() -> int:
@@ -65,8 +66,12 @@ def test_listens_on_loopback_and_a_unix_socket(pg_cluster: Cluster) -> None:
     assert state["running"] and state["pid"] > 0
     with psycopg.connect(pg_cluster.url("postgres")) as conn:
         listen = conn.execute("SHOW listen_addresses").fetchone()
-        settings: dict[str, str] = dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name IN "
-                                     "('max_connections', 'maintenance_work_mem', 'fsync')").fetchall())
+        settings: dict[str, str] = dict(
+            conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('max_connections', 'maintenance_work_mem', 'fsync')"
+            ).fetchall()
+        )
     assert listen == ("127.0.0.1",)
     assert settings["fsync"] == "on"
     assert settings["maintenance_work_mem"] == str(1024 * 1024)  # kB
@@ -123,8 +128,9 @@ def test_unreachable_data_folder_is_refused_naming_the_folder(scratch: Path) -> 
 
 
 @needs_embedded
-def test_db_command_start_status_url_stop(scratch: Path, monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_db_command_start_status_url_stop(
+    scratch: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     port = _free_port()
     monkeypatch.delenv("HIREMESH_DATABASE_URL", raising=False)
     monkeypatch.setenv("HIREMESH_HOME", str(scratch / "home"))
@@ -152,8 +158,9 @@ def test_db_command_start_status_url_stop(scratch: Path, monkeypatch: pytest.Mon
     assert "stopped" in capsys.readouterr().out
 
 
-def test_db_command_with_an_external_server(pg_url: str, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_db_command_with_an_external_server(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("HIREMESH_DATABASE_URL", pg_url)
     assert db_command("start") == 0
     out = capsys.readouterr().out
@@ -167,7 +174,8 @@ def test_db_command_with_an_external_server(pg_url: str, monkeypatch: pytest.Mon
 @needs_embedded
 @pytest.mark.skipif(os.geteuid() != 0, reason="only matters when the server runs as another user")
 def test_binaries_the_server_user_cannot_read_are_copied_next_to_the_cluster(
-        scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from hiremesh_ops import pg
 
     hidden = scratch / "root-only"

@@ -25,8 +25,9 @@ def cell(row: pb.ReportRow, columns: list[str], name: str) -> object:
     return None if kind == "null_value" else getattr(value, kind)
 
 
-async def report(stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub, name: str, **params: str
-                 ) -> tuple[list[str], list[pb.ReportRow]]:
+async def report(
+    stub: analytics_pb2_grpc.AnalyticsServiceAsyncStub, name: str, **params: str
+) -> tuple[list[str], list[pb.ReportRow]]:
     reply = await stub.GetReport(pb.GetReportRequest(name=name, params=params), timeout=30)
     return [c.name for c in reply.columns], list(reply.rows)
 
@@ -63,11 +64,27 @@ async def test_sync_report_train_predict_export(fresh_analytics_service: Analyti
     assert hire.accuracy > hire.baseline_accuracy and hire.samples > 100
     assert metrics[pb.MODEL_KIND_TIME_TO_HIRE].mae < metrics[pb.MODEL_KIND_TIME_TO_HIRE].baseline_mae
 
-    strong = await stub.PredictHire(pb.PredictHireRequest(features=pb.HireFeatures(
-        match_score=95, skills_score=95, semantic_score=95, experience_score=80, years_experience=8,
-        required_experience=3, skills_count=8, ai_confidence=0.9)), timeout=30)
-    weak = await stub.PredictHire(pb.PredictHireRequest(features=pb.HireFeatures(
-        match_score=15, skills_score=15, semantic_score=15, missing_skills_count=5)), timeout=30)
+    strong = await stub.PredictHire(
+        pb.PredictHireRequest(
+            features=pb.HireFeatures(
+                match_score=95,
+                skills_score=95,
+                semantic_score=95,
+                experience_score=80,
+                years_experience=8,
+                required_experience=3,
+                skills_count=8,
+                ai_confidence=0.9,
+            )
+        ),
+        timeout=30,
+    )
+    weak = await stub.PredictHire(
+        pb.PredictHireRequest(
+            features=pb.HireFeatures(match_score=15, skills_score=15, semantic_score=15, missing_skills_count=5)
+        ),
+        timeout=30,
+    )
     assert strong.probability > weak.probability and strong.model_version == hire.version
     assert "match_score" in strong.feature_importances
 
@@ -75,8 +92,7 @@ async def test_sync_report_train_predict_export(fresh_analytics_service: Analyti
     by_id = await stub.PredictTimeToHire(pb.PredictTimeToHireRequest(application_id=app_id), timeout=30)
     assert by_id.low_days <= by_id.days <= by_id.high_days
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stub.PredictHire(pb.PredictHireRequest(application_id="00000000-0000-0000-0000-00000000dead"),
-                               timeout=30)
+        await stub.PredictHire(pb.PredictHireRequest(application_id="00000000-0000-0000-0000-00000000dead"), timeout=30)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
     exported = [m async for m in stub.ExportParquet(pb.ExportParquetRequest(folder="grpc-test"), timeout=120)]
@@ -87,12 +103,18 @@ async def test_sync_report_train_predict_export(fresh_analytics_service: Analyti
     assert duckdb.execute(f"SELECT count(*) FROM read_parquet('{fact.path}')").fetchall()[0][0] == 900  # noqa: S608
 
 
-@pytest.mark.parametrize(("name", "params", "needle"), [
-    ("nope", {}, "nope"), ("ai_performance", {"days": "-3"}, "params.days"),
-    ("funnel", {"colour": "red"}, "params.colour"), ("job_title_success", {}, "params.title"),
-])
-async def test_bad_report_is_invalid_argument_naming_it(analytics_addr: str, name: str, params: dict[str, str],
-                                                        needle: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "params", "needle"),
+    [
+        ("nope", {}, "nope"),
+        ("ai_performance", {"days": "-3"}, "params.days"),
+        ("funnel", {"colour": "red"}, "params.colour"),
+        ("job_title_success", {}, "params.title"),
+    ],
+)
+async def test_bad_report_is_invalid_argument_naming_it(
+    analytics_addr: str, name: str, params: dict[str, str], needle: str
+) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await analytics_stub(analytics_addr).GetReport(pb.GetReportRequest(name=name, params=params), timeout=30)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -103,19 +125,23 @@ async def test_schedules_report(analytics_addr: str) -> None:
     columns, rows = await report(analytics_stub(analytics_addr), "schedules")
     assert columns[:5] == ["name", "interval", "last_run", "next_run", "last_status"]
     assert {cell(r, columns, "name"): cell(r, columns, "interval") for r in rows} == {
-        "incremental": "off", "full": "off", "train": "off", "export": "off"}
+        "incremental": "off",
+        "full": "off",
+        "train": "off",
+        "export": "off",
+    }
 
 
 async def test_export_outside_the_export_root_is_rejected(analytics_addr: str) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        async for _ in analytics_stub(analytics_addr).ExportParquet(pb.ExportParquetRequest(folder="/etc"),
-                                                                    timeout=30):
+        async for _ in analytics_stub(analytics_addr).ExportParquet(pb.ExportParquetRequest(folder="/etc"), timeout=30):
             pass
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_postgresql_down_sync_unavailable_reports_still_served(analytics_service: AnalyticsService,
-                                                                     tmp_path: Path) -> None:
+async def test_postgresql_down_sync_unavailable_reports_still_served(
+    analytics_service: AnalyticsService, tmp_path: Path
+) -> None:
     home = tmp_path / "home"
     wh = Warehouse.open(home / "analytics.duckdb")
     async for _ in Syncer(wh, analytics_service.database_url).sync("full"):

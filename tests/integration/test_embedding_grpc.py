@@ -22,9 +22,11 @@ from tests.fixtures.embedding import EMBEDDING_HEALTH
 from tests.fixtures.procs import REPO, ServiceProcess, free_port, spawn_service, start_process
 
 REFERENCE = REPO / "bench" / "reference" / "minilm_reference.json"
-RESUME = ("Senior backend engineer with ten years of experience designing distributed systems in Python and Go. "
-          "Built event-driven pipelines on Kafka, ran PostgreSQL at scale, led migrations to Kubernetes, "
-          "mentored engineers and owned on-call for payment services. ") * 4
+RESUME = (
+    "Senior backend engineer with ten years of experience designing distributed systems in Python and Go. "
+    "Built event-driven pipelines on Kafka, ran PostgreSQL at scale, led migrations to Kubernetes, "
+    "mentored engineers and owned on-call for payment services. "
+) * 4
 
 
 @pytest.fixture
@@ -46,8 +48,7 @@ def _metric(proc: ServiceProcess, name: str) -> float:
     return total
 
 
-async def test_known_sentences_match_sentence_transformers(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub
-                                                           ) -> None:
+async def test_known_sentences_match_sentence_transformers(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub) -> None:
     reference = json.loads(REFERENCE.read_text())
     reply = await stub.Embed(pb.EmbedRequest(texts=[i["text"] for i in reference["items"]]), timeout=30)
     assert reply.model == "all-MiniLM-L6-v2"
@@ -59,21 +60,28 @@ async def test_known_sentences_match_sentence_transformers(stub: embedding_pb2_g
     assert not reply.embeddings[0].truncated
 
 
-async def test_similar_texts_score_higher_than_unrelated(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub
-                                                         ) -> None:
-    reply = await stub.Embed(pb.EmbedRequest(texts=[
-        "Registered nurse with ICU experience",
-        "Intensive care nurse, critical care patients",
-        "Senior Java developer building trading systems",
-    ]), timeout=30)
+async def test_similar_texts_score_higher_than_unrelated(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub) -> None:
+    reply = await stub.Embed(
+        pb.EmbedRequest(
+            texts=[
+                "Registered nurse with ICU experience",
+                "Intensive care nurse, critical care patients",
+                "Senior Java developer building trading systems",
+            ]
+        ),
+        timeout=30,
+    )
     query, similar, unrelated = (_vec(e) for e in reply.embeddings)
     assert float(np.dot(query, similar)) > float(np.dot(query, unrelated))
 
 
 async def test_32_concurrent_callers_each_get_their_own_vectors(
-        stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub, embedding_service: ServiceProcess) -> None:
-    texts = [f"{role} number {i}" for i, role in
-             enumerate(["data scientist", "pastry chef", "truck driver", "tax accountant"] * 8)]
+    stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub, embedding_service: ServiceProcess
+) -> None:
+    texts = [
+        f"{role} number {i}"
+        for i, role in enumerate(["data scientist", "pastry chef", "truck driver", "tax accountant"] * 8)
+    ]
     alone = [(await stub.Embed(pb.EmbedRequest(texts=[t]), timeout=30)).embeddings[0] for t in texts]
     runs_before = _metric(embedding_service, "hiremesh_embedding_batch_size_count")
     together = await asyncio.gather(*[stub.Embed(pb.EmbedRequest(texts=[t]), timeout=30) for t in texts])
@@ -84,23 +92,28 @@ async def test_32_concurrent_callers_each_get_their_own_vectors(
     assert runs < len(texts)  # they were batched, not run one by one
 
 
-@pytest.mark.parametrize(("texts", "field"), [
-    ([], "texts"),
-    (["fine", ""], "texts[1]"),
-    (["fine", "ok", "  \n"], "texts[2]"),
-    (["x"] * 257, "texts[256]"),
-    (["fine", "a" * (100 * 1024 + 1)], "texts[1]"),
-])
-async def test_invalid_input_names_the_index(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub,
-                                             texts: list[str], field: str) -> None:
+@pytest.mark.parametrize(
+    ("texts", "field"),
+    [
+        ([], "texts"),
+        (["fine", ""], "texts[1]"),
+        (["fine", "ok", "  \n"], "texts[2]"),
+        (["x"] * 257, "texts[256]"),
+        (["fine", "a" * (100 * 1024 + 1)], "texts[1]"),
+    ],
+)
+async def test_invalid_input_names_the_index(
+    stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub, texts: list[str], field: str
+) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.Embed(pb.EmbedRequest(texts=texts), timeout=30)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (caught.value.details() or "").startswith(f"{field}:")
 
 
-async def test_stream_returns_vectors_in_order_with_progress(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub
-                                                             ) -> None:
+async def test_stream_returns_vectors_in_order_with_progress(
+    stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub,
+) -> None:
     texts = [("candidate summary " * (i % 7 + 1)) + str(i) for i in range(300)]
 
     async def requests() -> AsyncIterator[pb.EmbedStreamRequest]:
@@ -116,8 +129,7 @@ async def test_stream_returns_vectors_in_order_with_progress(stub: embedding_pb2
     assert float(np.dot(_vec(replies[123].embedding), _vec(single.embeddings[0]))) > 0.9999
 
 
-async def test_stream_rejects_empty_text_naming_its_index(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub
-                                                          ) -> None:
+async def test_stream_rejects_empty_text_naming_its_index(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub) -> None:
     async def requests() -> AsyncIterator[pb.EmbedStreamRequest]:
         for i, text in enumerate(["a", "b", "", "d"]):
             yield pb.EmbedStreamRequest(id=str(i), text=text)
@@ -132,11 +144,14 @@ async def test_stream_rejects_empty_text_naming_its_index(stub: embedding_pb2_gr
 
 
 async def test_expired_deadline_is_dropped_and_service_keeps_serving(
-        stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub, embedding_service: ServiceProcess) -> None:
+    stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub, embedding_service: ServiceProcess
+) -> None:
     dropped_before = _metric(embedding_service, "hiremesh_embedding_dropped_total")
     # Two calls of 256 resume-length texts keep the model busy for seconds on 2 cores.
-    busy = [asyncio.ensure_future(stub.Embed(pb.EmbedRequest(texts=[RESUME + str(i) for i in range(256)]),
-                                             timeout=300)) for _ in range(2)]
+    busy = [
+        asyncio.ensure_future(stub.Embed(pb.EmbedRequest(texts=[RESUME + str(i) for i in range(256)]), timeout=300))
+        for _ in range(2)
+    ]
     await asyncio.sleep(0.2)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.Embed(pb.EmbedRequest(texts=["needed quickly"]), timeout=0.5)
@@ -161,8 +176,12 @@ async def test_model_info(stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub, em
 
 
 async def test_int8_variant_is_served_and_reported(embedding_models: Path) -> None:
-    svc = await spawn_service("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(embedding_models),
-                                                             "HIREMESH_EMBEDDING_VARIANT": "int8"}, EMBEDDING_HEALTH)
+    svc = await spawn_service(
+        "embedding_svc",
+        free_port(),
+        {"HIREMESH_MODEL_DIR": str(embedding_models), "HIREMESH_EMBEDDING_VARIANT": "int8"},
+        EMBEDDING_HEALTH,
+    )
     try:
         stub = embedding_pb2_grpc.EmbeddingServiceStub(channel(svc.addr))
         info = await stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10)
@@ -186,9 +205,13 @@ def _metric_line(proc: ServiceProcess, name: str) -> str:
 
 
 async def _auto_service(embedding_models: Path, **env: str) -> ServiceProcess:
-    return await spawn_service("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(embedding_models),
-                                                             "HIREMESH_EMBEDDING_VARIANT": "auto", **env},
-                               EMBEDDING_HEALTH, timeout=240)
+    return await spawn_service(
+        "embedding_svc",
+        free_port(),
+        {"HIREMESH_MODEL_DIR": str(embedding_models), "HIREMESH_EMBEDDING_VARIANT": "auto", **env},
+        EMBEDDING_HEALTH,
+        timeout=240,
+    )
 
 
 async def test_auto_on_a_cpu_without_vnni_serves_fp32_and_says_why(embedding_models: Path) -> None:
@@ -209,15 +232,16 @@ async def test_auto_on_a_cpu_without_vnni_serves_fp32_and_says_why(embedding_mod
         await svc.stop()
 
 
-@pytest.mark.parametrize(("min_speedup", "expected"), [("0.1", pb.MODEL_VARIANT_INT8),
-                                                        ("100", pb.MODEL_VARIANT_FP32)])
+@pytest.mark.parametrize(("min_speedup", "expected"), [("0.1", pb.MODEL_VARIANT_INT8), ("100", pb.MODEL_VARIANT_FP32)])
 async def test_auto_with_vnni_serves_the_variant_its_calibration_picked(
-        embedding_models: Path, min_speedup: str, expected: int) -> None:
+    embedding_models: Path, min_speedup: str, expected: int
+) -> None:
     # A real calibration on this machine's CPU; the thresholds put the outcome beyond any timing noise, so the
     # test checks the wiring (the chosen session serves, its reason and metrics are reported), not the clock.
     cpuinfo = REPO / "tests" / "embedding_svc" / "cpuinfo" / "amd-epyc-zen5-this-machine.txt"
-    svc = await _auto_service(embedding_models, HIREMESH_EMBEDDING_CPUINFO=str(cpuinfo),
-                              HIREMESH_EMBEDDING_INT8_MIN_SPEEDUP=min_speedup)
+    svc = await _auto_service(
+        embedding_models, HIREMESH_EMBEDDING_CPUINFO=str(cpuinfo), HIREMESH_EMBEDDING_INT8_MIN_SPEEDUP=min_speedup
+    )
     try:
         stub = embedding_pb2_grpc.EmbeddingServiceStub(channel(svc.addr))
         info = await stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10)
@@ -238,15 +262,19 @@ async def test_auto_with_vnni_serves_the_variant_its_calibration_picked(
 
 
 async def test_a_configured_variant_reports_itself_as_requested(
-        stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub) -> None:
+    stub: embedding_pb2_grpc.EmbeddingServiceAsyncStub,
+) -> None:
     info = await stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10)
     assert (info.requested_variant, info.variant) == (pb.MODEL_VARIANT_FP32, pb.MODEL_VARIANT_FP32)
     assert "HIREMESH_EMBEDDING_VARIANT=fp32" in info.variant_reason
 
 
 def test_unknown_variant_is_a_configuration_error(embedding_models: Path) -> None:
-    proc = start_process("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(embedding_models),
-                                                        "HIREMESH_EMBEDDING_VARIANT": "fp16"})
+    proc = start_process(
+        "embedding_svc",
+        free_port(),
+        {"HIREMESH_MODEL_DIR": str(embedding_models), "HIREMESH_EMBEDDING_VARIANT": "fp16"},
+    )
     assert proc.proc.wait(60) != 0
     assert "HIREMESH_EMBEDDING_VARIANT" in proc.log_tail()
 
@@ -254,8 +282,11 @@ def test_unknown_variant_is_a_configuration_error(embedding_models: Path) -> Non
 async def test_health_is_not_serving_until_the_model_is_warm(embedding_models: Path) -> None:
     # The delay holds NOT_SERVING after warm-up with the event loop free, so the poll reliably sees it (the
     # load itself can starve the loop long enough for a probe to time out).
-    proc = start_process("embedding_svc", free_port(), {"HIREMESH_MODEL_DIR": str(embedding_models),
-                                                        "HIREMESH_EMBEDDING_TEST_READY_DELAY_MS": "1500"})
+    proc = start_process(
+        "embedding_svc",
+        free_port(),
+        {"HIREMESH_MODEL_DIR": str(embedding_models), "HIREMESH_EMBEDDING_TEST_READY_DELAY_MS": "1500"},
+    )
     try:
         seen: list[str] = []
         for _ in range(3000):

@@ -24,8 +24,10 @@ ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 
 
 async def _body(mesh: Mesh, method: str, path: str, status: int, **kwargs: Any) -> dict[str, Any]:
-    async with aiohttp.ClientSession(base_url=mesh.url) as http, http.request(
-            method, "/api/v1" + path, headers=mesh.headers("admin"), **kwargs) as resp:
+    async with (
+        aiohttp.ClientSession(base_url=mesh.url) as http,
+        http.request(method, "/api/v1" + path, headers=mesh.headers("admin"), **kwargs) as resp,
+    ):
         body: dict[str, Any] = await resp.json()
         assert resp.status == status, body
         return body
@@ -42,8 +44,12 @@ async def test_a_bad_field_at_search_is_a_400_naming_it(mesh: Mesh) -> None:
     violations = [v for d in body["details"] for v in d.get("field_violations", [])]
     assert [v["field"] for v in violations] == ["application_id"], body
     assert body["message"].startswith("application_id: ")  # the message reads as before
-    assert _info(body) == {"@type": ERROR_INFO, "reason": "FIELD_INVALID", "domain": "hiremesh.dev",
-                           "metadata": {"service": "search"}}
+    assert _info(body) == {
+        "@type": ERROR_INFO,
+        "reason": "FIELD_INVALID",
+        "domain": "hiremesh.dev",
+        "metadata": {"service": "search"},
+    }
 
 
 async def test_search_not_found_keeps_its_details_through_screening(mesh: Mesh) -> None:

@@ -41,8 +41,12 @@ pytestmark = pytest.mark.timeout(900)
 
 def resume(place: str) -> list[str]:
     # Plain words OCR reads reliably; the place is the word each file is searched by.
-    return ["Priya Raman", f"Welder based in {place}", "Skills: welding, fabrication, safety",
-            "Experience: 6 years at Acme Steel"]
+    return [
+        "Priya Raman",
+        f"Welder based in {place}",
+        "Skills: welding, fabrication, safety",
+        "Experience: 6 years at Acme Steel",
+    ]
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -51,8 +55,9 @@ async def http(mesh: Mesh) -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def upload(http: aiohttp.ClientSession, mesh: Mesh, name: str, content: bytes,
-                 media: str = "application/octet-stream") -> tuple[int, dict[str, Any]]:
+async def upload(
+    http: aiohttp.ClientSession, mesh: Mesh, name: str, content: bytes, media: str = "application/octet-stream"
+) -> tuple[int, dict[str, Any]]:
     form = aiohttp.FormData()
     form.add_field("resume", content, filename=name, content_type=media)
     headers = {**mesh.headers("recruiter"), "X-Request-Timeout": "240s"}  # OCR on a busy machine
@@ -61,8 +66,9 @@ async def upload(http: aiohttp.ClientSession, mesh: Mesh, name: str, content: by
 
 
 async def keyword_hits(http: aiohttp.ClientSession, mesh: Mesh, word: str) -> set[str]:
-    async with http.get(f"/api/v1/search/candidates?q={word}&mode=keyword&top_k=100",
-                        headers=mesh.headers("viewer")) as resp:
+    async with http.get(
+        f"/api/v1/search/candidates?q={word}&mode=keyword&top_k=100", headers=mesh.headers("viewer")
+    ) as resp:
         body = await resp.json()
         assert resp.status == 200, body
     return {hit["candidate"]["id"] for hit in body.get("hits", [])}
@@ -111,8 +117,11 @@ async def test_bombs_and_limits_are_400s_naming_file_and_limit(http: aiohttp.Cli
 async def test_an_import_reports_each_bad_file_and_imports_the_rest(http: aiohttp.ClientSession, mesh: Mesh) -> None:
     tag = uuid.uuid4().hex[:8]
     form = aiohttp.FormData()
-    good = {"good.rtf": rtf_bytes([f"Rita Import {tag}", "Nurse"]), "good.html": html_bytes([f"Hal Import {tag}"]),
-            "good.txt": f"Tex Import {tag}\nPlumber".encode()}
+    good = {
+        "good.rtf": rtf_bytes([f"Rita Import {tag}", "Nurse"]),
+        "good.html": html_bytes([f"Hal Import {tag}"]),
+        "good.txt": f"Tex Import {tag}\nPlumber".encode(),
+    }
     bad = {"bomb.docx": docx_bomb(), "truncated.doc": REAL_DOC.read_bytes()[:2000], "empty.pdf": b""}
     for name, content in {**good, **bad}.items():
         form.add_field("files", content, filename=name, content_type="application/octet-stream")
@@ -140,11 +149,17 @@ async def test_an_import_reports_each_bad_file_and_imports_the_rest(http: aiohtt
 
 # --- a search process with tight parser limits, over gRPC -----------------------------------------------
 
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def tight_search(pg_url: str, embedding_addr: str) -> AsyncIterator[ServiceProcess]:
     url = create_database(pg_url, "searchlimits")
-    env = search_env(url, embedding_addr, HIREMESH_SEARCH_PARSE_WORKERS="1", HIREMESH_SEARCH_PARSE_TIMEOUT_S="2",
-                     HIREMESH_SEARCH_PARSE_MAX_PAGES="3")
+    env = search_env(
+        url,
+        embedding_addr,
+        HIREMESH_SEARCH_PARSE_WORKERS="1",
+        HIREMESH_SEARCH_PARSE_TIMEOUT_S="2",
+        HIREMESH_SEARCH_PARSE_MAX_PAGES="3",
+    )
     proc = await spawn_service("search_svc", free_port(), env, SEARCH_HEALTH)
     try:
         yield proc
@@ -157,19 +172,23 @@ async def test_a_file_over_the_time_limit_is_refused_and_the_service_serves_on(t
     # Three scanned pages (the page limit) of 192 dense lines each: 11 s of OCR inline on two cores, over five
     # times the limit, so no machine reads it in time. (The single 64-line PNG this used took 1.1-3 s here:
     # a warm worker on a quiet machine read it within the limit.)
-    dense = scanned_pdf_bytes([line for i in range(48) for line in resume(f"Town{i}")], pages=3, size=30,
-                              width=1654)
+    dense = scanned_pdf_bytes([line for i in range(48) for line in resume(f"Town{i}")], pages=3, size=30, width=1654)
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stub.CreateCandidate(pb.CreateCandidateRequest(resume=pb.ResumeFile(
-            file_name="dense.pdf", content=dense)), timeout=120)
+        await stub.CreateCandidate(
+            pb.CreateCandidateRequest(resume=pb.ResumeFile(file_name="dense.pdf", content=dense)), timeout=120
+        )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "'dense.pdf' is over a limit: reading it took longer than the time limit of 2 s" in \
-        (err.value.details() or "")
+    assert "'dense.pdf' is over a limit: reading it took longer than the time limit of 2 s" in (
+        err.value.details() or ""
+    )
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stub.CreateCandidate(pb.CreateCandidateRequest(resume=pb.ResumeFile(
-            file_name="four.pdf", content=text_pdf(["Ada"], pages=4))), timeout=60)
+        await stub.CreateCandidate(
+            pb.CreateCandidateRequest(resume=pb.ResumeFile(file_name="four.pdf", content=text_pdf(["Ada"], pages=4))),
+            timeout=60,
+        )
     assert "4 pages; the page limit is 3" in (err.value.details() or "")
-    reply = await stub.CreateCandidate(pb.CreateCandidateRequest(resume=pb.ResumeFile(
-        file_name="next.doc", content=REAL_DOC.read_bytes())), timeout=60)  # a fresh worker reads the next file
+    reply = await stub.CreateCandidate(
+        pb.CreateCandidateRequest(resume=pb.ResumeFile(file_name="next.doc", content=REAL_DOC.read_bytes())), timeout=60
+    )  # a fresh worker reads the next file
     assert reply.candidate.resume_media_type == "application/msword"
     assert tight_search.alive()

@@ -41,9 +41,11 @@ def to(folder: Path, address: str) -> list[EmailMessage]:
 
 async def arrived(folder: Path, address: str, count: int = 1) -> list[EmailMessage]:
     """The mails to `address` once `count` have arrived (more would show up in the caller's assertion)."""
+
     async def check() -> list[EmailMessage] | None:
         found = to(folder, address)
         return found if len(found) >= count else None
+
     return await wait_for(check, f"{count} mail(s) to {address}")
 
 
@@ -60,46 +62,81 @@ async def wait_for(check: Callable[[], Awaitable[_V | None]], what: str, timeout
 
 async def make_job(search: search_pb2_grpc.SearchServiceAsyncStub, title: str = "") -> search_pb2.Job:
     title = title or f"Data Engineer {uuid.uuid4().hex[:5]}"
-    return (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
-        title=title, company="Analytical Engines", description="Python and SQL pipelines.")), timeout=T)).job
+    return (
+        await search.CreateJob(
+            search_pb2.CreateJobRequest(
+                job=search_pb2.Job(title=title, company="Analytical Engines", description="Python and SQL pipelines.")
+            ),
+            timeout=T,
+        )
+    ).job
 
 
-async def make_candidate(search: search_pb2_grpc.SearchServiceAsyncStub, email: str, opt_out: bool = False,
-                         name: str = "") -> search_pb2.Candidate:
+async def make_candidate(
+    search: search_pb2_grpc.SearchServiceAsyncStub, email: str, opt_out: bool = False, name: str = ""
+) -> search_pb2.Candidate:
     name = name or f"Ada {uuid.uuid4().hex[:5]}"
-    return (await search.CreateCandidate(search_pb2.CreateCandidateRequest(
-        candidate=search_pb2.Candidate(name=name, email=email, email_opt_out=opt_out,
-                                       resume_text=f"{name}. Data engineer, Python and SQL, {uuid.uuid4()}.")),
-        timeout=T)).candidate
+    return (
+        await search.CreateCandidate(
+            search_pb2.CreateCandidateRequest(
+                candidate=search_pb2.Candidate(
+                    name=name,
+                    email=email,
+                    email_opt_out=opt_out,
+                    resume_text=f"{name}. Data engineer, Python and SQL, {uuid.uuid4()}.",
+                )
+            ),
+            timeout=T,
+        )
+    ).candidate
 
 
-async def apply(search: search_pb2_grpc.SearchServiceAsyncStub, candidate_id: str, job_id: str
-                ) -> search_pb2.Application:
-    return (await search.CreateApplication(search_pb2.CreateApplicationRequest(
-        application=search_pb2.Application(candidate_id=candidate_id, job_id=job_id)), timeout=T)).application
+async def apply(
+    search: search_pb2_grpc.SearchServiceAsyncStub, candidate_id: str, job_id: str
+) -> search_pb2.Application:
+    return (
+        await search.CreateApplication(
+            search_pb2.CreateApplicationRequest(
+                application=search_pb2.Application(candidate_id=candidate_id, job_id=job_id)
+            ),
+            timeout=T,
+        )
+    ).application
 
 
-async def set_status(search: search_pb2_grpc.SearchServiceAsyncStub, application_id: str,
-                     status: common_pb2.ApplicationStatus.ValueType) -> search_pb2.Application:
-    return (await search.UpdateApplication(search_pb2.UpdateApplicationRequest(
-        application=search_pb2.Application(id=application_id, status=status),
-        update_mask=field_mask_pb2.FieldMask(paths=["status"])), timeout=T)).application
+async def set_status(
+    search: search_pb2_grpc.SearchServiceAsyncStub, application_id: str, status: common_pb2.ApplicationStatus.ValueType
+) -> search_pb2.Application:
+    return (
+        await search.UpdateApplication(
+            search_pb2.UpdateApplicationRequest(
+                application=search_pb2.Application(id=application_id, status=status),
+                update_mask=field_mask_pb2.FieldMask(paths=["status"]),
+            ),
+            timeout=T,
+        )
+    ).application
 
 
-async def notifications(search: search_pb2_grpc.SearchServiceAsyncStub, application_id: str
-                        ) -> list[search_pb2.Notification]:
+async def notifications(
+    search: search_pb2_grpc.SearchServiceAsyncStub, application_id: str
+) -> list[search_pb2.Notification]:
     reply = await search.ListNotifications(
-        search_pb2.ListNotificationsRequest(application_id=application_id), timeout=T)
+        search_pb2.ListNotificationsRequest(application_id=application_id), timeout=T
+    )
     return list(reply.notifications)
 
 
-async def settled(search: search_pb2_grpc.SearchServiceAsyncStub, application_id: str, count: int
-                  ) -> list[search_pb2.Notification]:
+async def settled(
+    search: search_pb2_grpc.SearchServiceAsyncStub, application_id: str, count: int
+) -> list[search_pb2.Notification]:
     """The application's `count` messages once none is queued any more."""
+
     async def check() -> list[search_pb2.Notification] | None:
         found = await notifications(search, application_id)
         done = len(found) == count and all(state_name(n.state) != "queued" for n in found)
         return found if done else None
+
     return await wait_for(check, f"{count} settled message(s) of application {application_id}")
 
 
@@ -116,7 +153,10 @@ async def test_each_status_change_mails_the_candidate_once(mail_stack: MailStack
 
     rows = await settled(search, app.id, 3)
     assert sorted(common_pb2.ApplicationStatus.Name(n.application_status) for n in rows) == [
-        "APPLICATION_STATUS_PENDING", "APPLICATION_STATUS_REJECTED", "APPLICATION_STATUS_REVIEWING"]
+        "APPLICATION_STATUS_PENDING",
+        "APPLICATION_STATUS_REJECTED",
+        "APPLICATION_STATUS_REVIEWING",
+    ]
     assert all(state_name(n.state) == "sent" and n.attempts == 1 and n.sent_at.seconds for n in rows), rows
     mails = await arrived(mail_stack.folder, address, 3)
     assert len(mails) == 3, [m["Subject"] for m in mails]
@@ -152,10 +192,15 @@ async def test_opted_out_or_addressless_candidates_get_nothing_but_the_change_is
         assert all(state_name(n.state) == "skipped" and reason in n.error and n.attempts == 0 for n in rows), rows
     assert to(mail_stack.folder, quiet) == []
     # Opting out later stops messages not yet sent; the candidate can opt in again.
-    updated = (await search.UpdateCandidate(search_pb2.UpdateCandidateRequest(
-        candidate=search_pb2.Candidate(id=opted.id, email_opt_out=False),
-        update_mask=field_mask_pb2.FieldMask(paths=["email_opt_out"])),
-        timeout=T)).candidate
+    updated = (
+        await search.UpdateCandidate(
+            search_pb2.UpdateCandidateRequest(
+                candidate=search_pb2.Candidate(id=opted.id, email_opt_out=False),
+                update_mask=field_mask_pb2.FieldMask(paths=["email_opt_out"]),
+            ),
+            timeout=T,
+        )
+    ).candidate
     assert updated.email_opt_out is False
     await set_status(search, app_opted.id, common_pb2.APPLICATION_STATUS_REVIEWING)
     [mail] = await arrived(mail_stack.folder, quiet)
@@ -174,18 +219,23 @@ async def test_bad_addresses_and_statuses_are_named(mail_stack: MailStack) -> No
         await search.ListNotifications(search_pb2.ListNotificationsRequest(state=99), timeout=T)  # type: ignore[arg-type]
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and (info.value.details() or "").startswith("state")
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await search.PreviewNotification(search_pb2.PreviewNotificationRequest(
-            application_status=common_pb2.APPLICATION_STATUS_HIRED, body_template="Hi {candidate_name}, {salary}"),
-            timeout=T)
+        await search.PreviewNotification(
+            search_pb2.PreviewNotificationRequest(
+                application_status=common_pb2.APPLICATION_STATUS_HIRED, body_template="Hi {candidate_name}, {salary}"
+            ),
+            timeout=T,
+        )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (info.value.details() or "").startswith("body_template: unknown placeholder {salary}")
-    preview = await search.PreviewNotification(search_pb2.PreviewNotificationRequest(
-        application_status=common_pb2.APPLICATION_STATUS_HIRED), timeout=T)
+    preview = await search.PreviewNotification(
+        search_pb2.PreviewNotificationRequest(application_status=common_pb2.APPLICATION_STATUS_HIRED), timeout=T
+    )
     assert preview.subject == "Application update: Data Engineer" and "Congratulations" in preview.body
 
 
 async def test_smtp_down_retries_with_backoff_then_fails_and_a_resend_delivers(
-        pg_url: str, embedding_addr: str, guardrail_addr: str) -> None:
+    pg_url: str, embedding_addr: str, guardrail_addr: str
+) -> None:
     folder = Path(tempfile.mkdtemp(prefix="hiremesh-mail-down-")) / "mail"
     port = free_port()  # nothing listens here until the server is started below
     stack = await start_mail_stack(pg_url, embedding_addr, guardrail_addr, port, sink=None)
@@ -197,8 +247,9 @@ async def test_smtp_down_retries_with_backoff_then_fails_and_a_resend_delivers(
         cand = await make_candidate(search, address)
         app = await apply(search, cand.id, job.id)
         moved = await set_status(search, app.id, common_pb2.APPLICATION_STATUS_ACCEPTED)
-        [pending] = [n for n in await settled(search, app.id, 2)
-                     if n.application_status == common_pb2.APPLICATION_STATUS_PENDING]
+        [pending] = [
+            n for n in await settled(search, app.id, 2) if n.application_status == common_pb2.APPLICATION_STATUS_PENDING
+        ]
         rows = await settled(search, app.id, 2)
         for n in rows:
             assert state_name(n.state) == "failed" and n.attempts == 5, n
@@ -209,10 +260,13 @@ async def test_smtp_down_retries_with_backoff_then_fails_and_a_resend_delivers(
 
         # Back-off: each retry was scheduled 0.2 s * 2^(n-1) after the attempt that failed.
         async with await psycopg.AsyncConnection.connect(stack.database_url) as conn:
-            cur = await conn.execute("""
+            cur = await conn.execute(
+                """
                 SELECT e.type::text, e.at FROM procrastinate.procrastinate_events e
                   JOIN procrastinate.procrastinate_jobs j ON j.id = e.job_id
-                 WHERE j.queueing_lock = %s ORDER BY e.id""", (f"mail:{pending.id}",))
+                 WHERE j.queueing_lock = %s ORDER BY e.id""",
+                (f"mail:{pending.id}",),
+            )
             events = await cur.fetchall()
         kinds = [k for k, _ in events]
         assert kinds.count("started") == 5 and kinds.count("deferred_for_retry") == 4 and kinds[-1] == "failed"
@@ -223,20 +277,24 @@ async def test_smtp_down_retries_with_backoff_then_fails_and_a_resend_delivers(
         assert all(want - 0.1 < got <= want + 0.05 for got, want in zip(waits, expected, strict=True)), waits
 
         # The task monitor shows the failed delivery jobs, with the e-mail's error.
-        snap = (await screening_stub(stack.screening_addr).GetTaskQueue(screening_pb2.GetTaskQueueRequest(
-            queue="mail"), timeout=T)).snapshot
+        snap = (
+            await screening_stub(stack.screening_addr).GetTaskQueue(
+                screening_pb2.GetTaskQueueRequest(queue="mail"), timeout=T
+            )
+        ).snapshot
         failed = [j for j in snap.jobs if j.reference_id == pending.id]
         assert failed and failed[0].state == screening_pb2.QUEUE_JOB_STATE_FAILED and failed[0].attempts == 5
         assert failed[0].task_name == "mail.deliver" and "SMTPConnectError" in failed[0].error
 
         # The server comes back; a resend delivers the message that was kept.
         sink = start_sink(folder, port)
-        resent = (await search.ResendNotification(search_pb2.ResendNotificationRequest(id=pending.id),
-                                                  timeout=T)).notification
+        resent = (
+            await search.ResendNotification(search_pb2.ResendNotificationRequest(id=pending.id), timeout=T)
+        ).notification
         assert state_name(resent.state) == "queued" and resent.attempts == 0
         mails = await arrived(folder, address)
         assert len(mails) == 1 and mails[0]["Message-ID"] == f"<{pending.id}@hiremesh>"
-        final = (await search.GetNotification(search_pb2.GetNotificationRequest(id=pending.id), timeout=T))
+        final = await search.GetNotification(search_pb2.GetNotificationRequest(id=pending.id), timeout=T)
         assert state_name(final.notification.state) == "sent" and final.notification.attempts == 1
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await search.ResendNotification(search_pb2.ResendNotificationRequest(id=pending.id), timeout=T)

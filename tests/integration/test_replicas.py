@@ -29,8 +29,9 @@ def _target(procs: list[ServiceProcess]) -> str:
 
 
 async def test_calls_spread_over_replicas_and_survive_a_replica_death(module_db_url: str) -> None:
-    embed = await asyncio.gather(*(spawn_service("embedding_svc", free_port(), {}, HEALTH_NAMES["embedding"])
-                                   for _ in range(2)))
+    embed = await asyncio.gather(
+        *(spawn_service("embedding_svc", free_port(), {}, HEALTH_NAMES["embedding"]) for _ in range(2))
+    )
     search_env = {"HIREMESH_DATABASE_URL": module_db_url, "HIREMESH_EMBEDDING_ADDR": _target(list(embed))}
     first = await spawn_service("search_svc", free_port(), search_env, HEALTH_NAMES["search"])
     second = await spawn_service("search_svc", free_port(), search_env, HEALTH_NAMES["search"])
@@ -40,8 +41,11 @@ async def test_calls_spread_over_replicas_and_survive_a_replica_death(module_db_
         stub = search_stub(_target(searches))
 
         async def create(i: int) -> None:
-            job = search_pb2.Job(title=f"Platform engineer {i}", description="Kubernetes, Go and PostgreSQL at scale",
-                                 status=common_pb2.JOB_STATUS_OPEN)
+            job = search_pb2.Job(
+                title=f"Platform engineer {i}",
+                description="Kubernetes, Go and PostgreSQL at scale",
+                status=common_pb2.JOB_STATUS_OPEN,
+            )
             reply = await stub.CreateJob(search_pb2.CreateJobRequest(job=job), timeout=60)
             assert reply.job.id and not reply.job.embedding_stale
 

@@ -49,21 +49,51 @@ async def _make_pairs(search_addr: str, count: int) -> list[Pair]:
     """One job and `count` candidates who applied to it, created through search_svc."""
     search = search_stub(search_addr)
     tag = uuid.uuid4().hex[:6]
-    job = (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
-        title=f"Backend Engineer {tag}", company="Acme", location="Berlin", min_experience=3,
-        description="Build Python services with PostgreSQL, Docker and Kubernetes; gRPC APIs; on-call.",
-        required_skills=["Python", "PostgreSQL", "Docker", "Kubernetes"])), timeout=T)).job
+    job = (
+        await search.CreateJob(
+            search_pb2.CreateJobRequest(
+                job=search_pb2.Job(
+                    title=f"Backend Engineer {tag}",
+                    company="Acme",
+                    location="Berlin",
+                    min_experience=3,
+                    description="Build Python services with PostgreSQL, Docker and Kubernetes; gRPC APIs; on-call.",
+                    required_skills=["Python", "PostgreSQL", "Docker", "Kubernetes"],
+                )
+            ),
+            timeout=T,
+        )
+    ).job
     pairs = []
     for i in range(count):
-        resume = (f"Dev {tag}{i}\nSenior backend engineer, {4 + i} years of Python, PostgreSQL and Docker. "
-                  "Built gRPC microservices, CI pipelines and observability with Prometheus.")
-        cand = (await search.CreateCandidate(search_pb2.CreateCandidateRequest(
-            candidate=search_pb2.Candidate(name=f"Dev {tag}{i}", email=f"dev{tag}{i}@example.com",
-                                           years_experience=4 + i, skills=["Python", "PostgreSQL", "Docker"]),
-            resume=search_pb2.ResumeFile(file_name=f"dev{i}.txt", media_type="text/plain",
-                                         content=resume.encode())), timeout=T)).candidate
-        app = (await search.CreateApplication(search_pb2.CreateApplicationRequest(
-            application=search_pb2.Application(candidate_id=cand.id, job_id=job.id)), timeout=T)).application
+        resume = (
+            f"Dev {tag}{i}\nSenior backend engineer, {4 + i} years of Python, PostgreSQL and Docker. "
+            "Built gRPC microservices, CI pipelines and observability with Prometheus."
+        )
+        cand = (
+            await search.CreateCandidate(
+                search_pb2.CreateCandidateRequest(
+                    candidate=search_pb2.Candidate(
+                        name=f"Dev {tag}{i}",
+                        email=f"dev{tag}{i}@example.com",
+                        years_experience=4 + i,
+                        skills=["Python", "PostgreSQL", "Docker"],
+                    ),
+                    resume=search_pb2.ResumeFile(
+                        file_name=f"dev{i}.txt", media_type="text/plain", content=resume.encode()
+                    ),
+                ),
+                timeout=T,
+            )
+        ).candidate
+        app = (
+            await search.CreateApplication(
+                search_pb2.CreateApplicationRequest(
+                    application=search_pb2.Application(candidate_id=cand.id, job_id=job.id)
+                ),
+                timeout=T,
+            )
+        ).application
         pairs.append(Pair(cand.id, job.id, app.id))
     return pairs
 
@@ -72,8 +102,9 @@ async def _collect(call: AsyncIterable[pb.WatchScreeningTaskResponse]) -> list[p
     return [reply.event async for reply in call]
 
 
-async def _wait_stage(stub: screening_pb2_grpc.ScreeningServiceAsyncStub, task_id: str, stage: str,
-                      timeout: float = 90) -> pb.ScreeningTask:
+async def _wait_stage(
+    stub: screening_pb2_grpc.ScreeningServiceAsyncStub, task_id: str, stage: str, timeout: float = 90
+) -> pb.ScreeningTask:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -86,11 +117,16 @@ async def _wait_stage(stub: screening_pb2_grpc.ScreeningServiceAsyncStub, task_i
 
 # --- the shared session service ---------------------------------------------------------------------------
 
+
 async def test_screen_streams_every_stage_then_the_stored_result(screening_addr: str, search_addr: str) -> None:
     [pair] = await _make_pairs(search_addr, 1)
     stub = screening_stub(screening_addr)
-    events = [reply.event async for reply in stub.Screen(pb.ScreenRequest(
-        candidate_id=pair.candidate_id, job_id=pair.job_id, engine=pb.ENGINE_EVIDENCE), timeout=T)]
+    events = [
+        reply.event
+        async for reply in stub.Screen(
+            pb.ScreenRequest(candidate_id=pair.candidate_id, job_id=pair.job_id, engine=pb.ENGINE_EVIDENCE), timeout=T
+        )
+    ]
 
     stages = [stage_name(e.stage) for e in events]
     assert [s for s in STAGES if s in stages] == STAGES
@@ -119,12 +155,14 @@ async def test_screen_streams_every_stage_then_the_stored_result(screening_addr:
 async def test_batch_screening_runs_every_application_once(screening_addr: str, search_addr: str) -> None:
     pairs = await _make_pairs(search_addr, 3)
     stub = screening_stub(screening_addr)
-    reply = await stub.SubmitBatchScreening(pb.SubmitBatchScreeningRequest(
-        job_id=pairs[0].job_id, priority=10, engine=pb.ENGINE_EVIDENCE), timeout=T)
+    reply = await stub.SubmitBatchScreening(
+        pb.SubmitBatchScreeningRequest(job_id=pairs[0].job_id, priority=10, engine=pb.ENGINE_EVIDENCE), timeout=T
+    )
     assert sorted(t.application_id for t in reply.tasks) == sorted(p.application_id for p in pairs)
     assert all(state_name(t.state) == "queued" and t.priority == 10 for t in reply.tasks)
-    finals = await asyncio.gather(*[_collect(stub.WatchScreeningTask(
-        pb.WatchScreeningTaskRequest(id=t.id), timeout=120)) for t in reply.tasks])
+    finals = await asyncio.gather(
+        *[_collect(stub.WatchScreeningTask(pb.WatchScreeningTaskRequest(id=t.id), timeout=120)) for t in reply.tasks]
+    )
     assert all(state_name(events[-1].state) == "succeeded" for events in finals)
     listed = await stub.ListScreeningResults(pb.ListScreeningResultsRequest(job_id=pairs[0].job_id), timeout=T)
     assert sorted(r.application_id for r in listed.results) == sorted(p.application_id for p in pairs)
@@ -138,24 +176,49 @@ async def test_bad_input_is_rejected_with_the_right_code(screening_addr: str, se
     stub = screening_stub(screening_addr)
     missing = str(uuid.uuid4())
     cases: list[tuple[Awaitable[object], grpc.StatusCode, str]] = [
-        (stub.SubmitScreening(pb.SubmitScreeningRequest(), timeout=T), grpc.StatusCode.INVALID_ARGUMENT,
-         "application_id"),
-        (stub.SubmitScreening(pb.SubmitScreeningRequest(candidate_id=pair.candidate_id), timeout=T),
-         grpc.StatusCode.INVALID_ARGUMENT, "job_id"),
-        (stub.SubmitScreening(pb.SubmitScreeningRequest(application_id=pair.application_id, priority=101),
-                              timeout=T), grpc.StatusCode.INVALID_ARGUMENT, "priority"),
-        (stub.SubmitScreening(pb.SubmitScreeningRequest(application_id="nope"), timeout=T),
-         grpc.StatusCode.INVALID_ARGUMENT, "application_id"),
-        (stub.SubmitScreening(pb.SubmitScreeningRequest(application_id=missing), timeout=T),
-         grpc.StatusCode.NOT_FOUND, missing),
-        (stub.SubmitScreening(pb.SubmitScreeningRequest(candidate_id=missing, job_id=pair.job_id), timeout=T),
-         grpc.StatusCode.NOT_FOUND, missing),
-        (stub.SubmitBatchScreening(pb.SubmitBatchScreeningRequest(job_id=missing), timeout=T),
-         grpc.StatusCode.NOT_FOUND, missing),
-        (stub.GetScreeningTask(pb.GetScreeningTaskRequest(id=missing), timeout=T), grpc.StatusCode.NOT_FOUND,
-         missing),
-        (stub.CancelScreeningTask(pb.CancelScreeningTaskRequest(id=""), timeout=T),
-         grpc.StatusCode.INVALID_ARGUMENT, "id"),
+        (
+            stub.SubmitScreening(pb.SubmitScreeningRequest(), timeout=T),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "application_id",
+        ),
+        (
+            stub.SubmitScreening(pb.SubmitScreeningRequest(candidate_id=pair.candidate_id), timeout=T),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "job_id",
+        ),
+        (
+            stub.SubmitScreening(
+                pb.SubmitScreeningRequest(application_id=pair.application_id, priority=101), timeout=T
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "priority",
+        ),
+        (
+            stub.SubmitScreening(pb.SubmitScreeningRequest(application_id="nope"), timeout=T),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "application_id",
+        ),
+        (
+            stub.SubmitScreening(pb.SubmitScreeningRequest(application_id=missing), timeout=T),
+            grpc.StatusCode.NOT_FOUND,
+            missing,
+        ),
+        (
+            stub.SubmitScreening(pb.SubmitScreeningRequest(candidate_id=missing, job_id=pair.job_id), timeout=T),
+            grpc.StatusCode.NOT_FOUND,
+            missing,
+        ),
+        (
+            stub.SubmitBatchScreening(pb.SubmitBatchScreeningRequest(job_id=missing), timeout=T),
+            grpc.StatusCode.NOT_FOUND,
+            missing,
+        ),
+        (stub.GetScreeningTask(pb.GetScreeningTaskRequest(id=missing), timeout=T), grpc.StatusCode.NOT_FOUND, missing),
+        (
+            stub.CancelScreeningTask(pb.CancelScreeningTaskRequest(id=""), timeout=T),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "id",
+        ),
     ]
     for call, code, mentioned in cases:
         with pytest.raises(grpc.aio.AioRpcError) as info:
@@ -166,10 +229,12 @@ async def test_bad_input_is_rejected_with_the_right_code(screening_addr: str, se
         async for _ in stub.Screen(pb.ScreenRequest(job_id=pair.job_id), timeout=T):
             pass
     assert streamed.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "candidate_id" in (
-        streamed.value.details() or "")
+        streamed.value.details() or ""
+    )
 
 
 # --- replicas and workers on one database -------------------------------------------------------------------
+
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def shared_db(pg_url: str) -> str:
@@ -189,22 +254,35 @@ async def replicas(shared_db: str, search_addr: str, guardrail_addr: str) -> Asy
 
 
 async def _worker(shared_db: str, search_addr: str, guardrail_addr: str, delay_ms: int) -> ServiceProcess:
-    env = screening_env(shared_db, search_addr, guardrail_addr, HIREMESH_SCREENING_WORKERS="1",
-                        HIREMESH_SCREENING_TEST_STAGE_DELAY_MS=str(delay_ms))
+    env = screening_env(
+        shared_db,
+        search_addr,
+        guardrail_addr,
+        HIREMESH_SCREENING_WORKERS="1",
+        HIREMESH_SCREENING_TEST_STAGE_DELAY_MS=str(delay_ms),
+    )
     return await spawn_service("screening_svc", free_port(), env, "", args=["--worker-only"])
 
 
 async def test_killed_worker_task_finishes_once_and_watchers_on_both_replicas_see_every_stage(
-        replicas: list[ServiceProcess], shared_db: str, search_addr: str, guardrail_addr: str) -> None:
+    replicas: list[ServiceProcess], shared_db: str, search_addr: str, guardrail_addr: str
+) -> None:
     [pair] = await _make_pairs(search_addr, 1)
     stub_a, stub_b = (screening_stub(p.addr) for p in replicas)
     doomed = await _worker(shared_db, search_addr, guardrail_addr, delay_ms=600_000)
     rescuer: ServiceProcess | None = None
     try:
-        task = (await stub_a.SubmitScreening(pb.SubmitScreeningRequest(
-            application_id=pair.application_id, engine=pb.ENGINE_EVIDENCE), timeout=T)).task
-        watchers = [asyncio.create_task(_collect(stub.WatchScreeningTask(
-            pb.WatchScreeningTaskRequest(id=task.id), timeout=300))) for stub in (stub_a, stub_b)]
+        task = (
+            await stub_a.SubmitScreening(
+                pb.SubmitScreeningRequest(application_id=pair.application_id, engine=pb.ENGINE_EVIDENCE), timeout=T
+            )
+        ).task
+        watchers = [
+            asyncio.create_task(
+                _collect(stub.WatchScreeningTask(pb.WatchScreeningTaskRequest(id=task.id), timeout=300))
+            )
+            for stub in (stub_a, stub_b)
+        ]
         held = await _wait_stage(stub_b, task.id, "analyzing")
         assert held.attempts == 1
 
@@ -242,21 +320,27 @@ async def test_killed_worker_task_finishes_once_and_watchers_on_both_replicas_se
     final = await stub_a.GetScreeningTask(pb.GetScreeningTaskRequest(id=task.id), timeout=T)
     assert state_name(final.task.state) == "succeeded" and final.task.attempts == 2
     assert final.result.id == seen_a[-1].result.id
-    listed = await stub_b.ListScreeningResults(pb.ListScreeningResultsRequest(
-        candidate_id=pair.candidate_id, job_id=pair.job_id), timeout=T)
+    listed = await stub_b.ListScreeningResults(
+        pb.ListScreeningResultsRequest(candidate_id=pair.candidate_id, job_id=pair.job_id), timeout=T
+    )
     assert [r.id for r in listed.results] == [final.result.id]
 
 
 async def test_cancel_running_task_then_cancel_again_fails(
-        replicas: list[ServiceProcess], shared_db: str, search_addr: str, guardrail_addr: str) -> None:
+    replicas: list[ServiceProcess], shared_db: str, search_addr: str, guardrail_addr: str
+) -> None:
     [pair] = await _make_pairs(search_addr, 1)
     stub = screening_stub(replicas[0].addr)
     worker = await _worker(shared_db, search_addr, guardrail_addr, delay_ms=600_000)
     try:
-        task = (await stub.SubmitScreening(pb.SubmitScreeningRequest(
-            candidate_id=pair.candidate_id, job_id=pair.job_id, priority=100), timeout=T)).task
-        watcher = asyncio.create_task(_collect(stub.WatchScreeningTask(
-            pb.WatchScreeningTaskRequest(id=task.id), timeout=120)))
+        task = (
+            await stub.SubmitScreening(
+                pb.SubmitScreeningRequest(candidate_id=pair.candidate_id, job_id=pair.job_id, priority=100), timeout=T
+            )
+        ).task
+        watcher = asyncio.create_task(
+            _collect(stub.WatchScreeningTask(pb.WatchScreeningTaskRequest(id=task.id), timeout=120))
+        )
         await _wait_stage(stub, task.id, "analyzing")
         cancelled = (await stub.CancelScreeningTask(pb.CancelScreeningTaskRequest(id=task.id), timeout=T)).task
         assert state_name(cancelled.state) == "cancelled"
@@ -273,17 +357,20 @@ async def test_cancel_running_task_then_cancel_again_fails(
 
 # --- degraded dependencies ----------------------------------------------------------------------------------
 
-async def test_guardrail_down_keeps_the_result_marked_unchecked(
-        pg_url: str, search_addr: str) -> None:
+
+async def test_guardrail_down_keeps_the_result_marked_unchecked(pg_url: str, search_addr: str) -> None:
     [pair] = await _make_pairs(search_addr, 1)
     url = await new_database(pg_url, "screening_noguard")
     dead = f"127.0.0.1:{free_port()}"
-    proc = await spawn_service("screening_svc", free_port(), screening_env(url, search_addr, dead),
-                               SCREENING_HEALTH)
+    proc = await spawn_service("screening_svc", free_port(), screening_env(url, search_addr, dead), SCREENING_HEALTH)
     try:
         stub = screening_stub(proc.addr)
-        events = [r.event async for r in stub.Screen(pb.ScreenRequest(
-            application_id=pair.application_id, engine=pb.ENGINE_EVIDENCE), timeout=T)]
+        events = [
+            r.event
+            async for r in stub.Screen(
+                pb.ScreenRequest(application_id=pair.application_id, engine=pb.ENGINE_EVIDENCE), timeout=T
+            )
+        ]
     finally:
         await proc.stop()
     result = events[-1].result
@@ -293,12 +380,10 @@ async def test_guardrail_down_keeps_the_result_marked_unchecked(
     assert 0 <= result.analysis.match_score <= 100
 
 
-async def test_search_down_is_unavailable_and_no_database_is_not_serving(
-        pg_url: str, guardrail_addr: str) -> None:
+async def test_search_down_is_unavailable_and_no_database_is_not_serving(pg_url: str, guardrail_addr: str) -> None:
     url = await new_database(pg_url, "screening_nosearch")
     dead = f"127.0.0.1:{free_port()}"
-    proc = await spawn_service("screening_svc", free_port(), screening_env(url, dead, guardrail_addr),
-                               SCREENING_HEALTH)
+    proc = await spawn_service("screening_svc", free_port(), screening_env(url, dead, guardrail_addr), SCREENING_HEALTH)
     try:
         stub = screening_stub(proc.addr)
         with pytest.raises(grpc.aio.AioRpcError) as info:
@@ -319,7 +404,8 @@ async def test_search_down_is_unavailable_and_no_database_is_not_serving(
         assert status == "NOT_SERVING"
         with pytest.raises(grpc.aio.AioRpcError) as unready:
             await screening_stub(starting.addr).GetScreeningTask(
-                pb.GetScreeningTaskRequest(id=str(uuid.uuid4())), timeout=T)
+                pb.GetScreeningTaskRequest(id=str(uuid.uuid4())), timeout=T
+            )
         assert unready.value.code() == grpc.StatusCode.UNAVAILABLE
         assert starting.alive()
     finally:

@@ -22,8 +22,9 @@ from tests.fixtures.screening import SCREENING_HEALTH, new_database, screening_e
 from tests.integration.test_screening_grpc import T, _make_pairs, state_name
 
 
-async def _wait_succeeded(stub: screening_pb2_grpc.ScreeningServiceAsyncStub, task_id: str, timeout: float = 120
-                          ) -> pb.GetScreeningTaskResponse:
+async def _wait_succeeded(
+    stub: screening_pb2_grpc.ScreeningServiceAsyncStub, task_id: str, timeout: float = 120
+) -> pb.GetScreeningTaskResponse:
     async with asyncio.timeout(timeout):
         while True:
             reply = await stub.GetScreeningTask(pb.GetScreeningTaskRequest(id=task_id), timeout=T)
@@ -33,11 +34,18 @@ async def _wait_succeeded(stub: screening_pb2_grpc.ScreeningServiceAsyncStub, ta
             await asyncio.sleep(0.3)
 
 
-async def test_orphaned_tasks_are_adopted_and_run_once(pg_url: str, search_addr: str, guardrail_addr: str,
-                                                      embedding_addr: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_orphaned_tasks_are_adopted_and_run_once(
+    pg_url: str, search_addr: str, guardrail_addr: str, embedding_addr: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = await new_database(pg_url, "screening_orphans")
-    env = screening_env(db, search_addr, guardrail_addr, HIREMESH_SCREENING_WORKERS="0",
-                        HIREMESH_EMBEDDING_ADDR=embedding_addr, HIREMESH_SCREENING_ORPHAN_AFTER_S="1")
+    env = screening_env(
+        db,
+        search_addr,
+        guardrail_addr,
+        HIREMESH_SCREENING_WORKERS="0",
+        HIREMESH_EMBEDDING_ADDR=embedding_addr,
+        HIREMESH_SCREENING_ORPHAN_AFTER_S="1",
+    )
     # An API-only replica first: it installs the schemas and runs the recovery loop, but no worker.
     api = await spawn_service("screening_svc", free_port(), env, SCREENING_HEALTH)
     worker = None
@@ -46,7 +54,8 @@ async def test_orphaned_tasks_are_adopted_and_run_once(pg_url: str, search_addr:
         pairs = await _make_pairs(search_addr, 2)
         store = TaskStore(pool)
         never_queued, unrecorded = await store.create(
-            [TaskSpec(p.candidate_id, p.job_id, p.application_id, "evidence", 0) for p in pairs])
+            [TaskSpec(p.candidate_id, p.job_id, p.application_id, "evidence", 0) for p in pairs]
+        )
 
         # The second submitter got as far as deferring the job, then died before recording its id.
         for key, value in env.items():
@@ -59,7 +68,8 @@ async def test_orphaned_tasks_are_adopted_and_run_once(pg_url: str, search_addr:
         await queue.open()
         try:
             [deferred] = await queue._task.configure(priority=0, queue=QUEUE).batch_defer_async(
-                {"task_id": unrecorded.id})
+                {"task_id": unrecorded.id}
+            )
         finally:
             await queue.close()
 
@@ -81,8 +91,9 @@ async def test_orphaned_tasks_are_adopted_and_run_once(pg_url: str, search_addr:
         assert job_of[unrecorded.id] == deferred
         assert job_of[never_queued.id] != deferred
 
-        worker = await spawn_service("screening_svc", free_port(), {**env, "HIREMESH_SCREENING_WORKERS": "2"}, "",
-                                     args=["--worker-only"])
+        worker = await spawn_service(
+            "screening_svc", free_port(), {**env, "HIREMESH_SCREENING_WORKERS": "2"}, "", args=["--worker-only"]
+        )
         done = [await _wait_succeeded(stub, t.id) for t in (never_queued, unrecorded)]
         for reply in done:
             assert reply.task.attempts == 1 and reply.result.id
@@ -90,8 +101,10 @@ async def test_orphaned_tasks_are_adopted_and_run_once(pg_url: str, search_addr:
         async with pool.connection() as conn:
             cur = await conn.execute("SELECT id::text, queue_job_id FROM screening.tasks")
             assert dict(await cur.fetchall()) == job_of  # nothing re-queued a second time
-            cur = await conn.execute("SELECT count(*) FROM screening.results WHERE task_id = ANY(%s::uuid[])",
-                                     ([never_queued.id, unrecorded.id],))
+            cur = await conn.execute(
+                "SELECT count(*) FROM screening.results WHERE task_id = ANY(%s::uuid[])",
+                ([never_queued.id, unrecorded.id],),
+            )
             row = await cur.fetchone()
             assert row is not None
             [results] = row

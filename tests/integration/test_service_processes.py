@@ -32,8 +32,7 @@ async def _check_process(service: str, env: dict[str, str]) -> None:
     """Health SERVING, reflection lists the service, per-method metrics, then SIGTERM -> exit 0."""
     health_name = HEALTH_NAMES[service]
     # Reflection is opt-in outside `hiremesh up`: turned on here to check it works when asked for.
-    proc = await spawn_service(f"{service}_svc", free_port(), {**env, "HIREMESH_GRPC_REFLECTION": "true"},
-                               health_name)
+    proc = await spawn_service(f"{service}_svc", free_port(), {**env, "HIREMESH_GRPC_REFLECTION": "true"}, health_name)
     try:
         assert await check(proc.addr, health_name) == "SERVING"
         assert await check(proc.addr, "") == "SERVING"
@@ -61,25 +60,31 @@ async def test_guardrail_process() -> None:
 
 
 async def test_search_process(module_db_url: str, embedding_addr: str) -> None:
-    await _check_process("search", {"HIREMESH_DATABASE_URL": module_db_url,
-                                    "HIREMESH_EMBEDDING_ADDR": embedding_addr})
+    await _check_process("search", {"HIREMESH_DATABASE_URL": module_db_url, "HIREMESH_EMBEDDING_ADDR": embedding_addr})
 
 
 async def test_analytics_process(module_db_url: str, tmp_path: Path) -> None:
     await _check_process("analytics", {"HIREMESH_DATABASE_URL": module_db_url, "HIREMESH_HOME": str(tmp_path)})
 
 
-async def test_screening_process(module_db_url: str, embedding_addr: str, search_addr: str,
-                                 guardrail_addr: str) -> None:
-    await _check_process("screening", {"HIREMESH_DATABASE_URL": module_db_url, "HIREMESH_SCREENING_ENGINE": "evidence",
-                                       "HIREMESH_EMBEDDING_ADDR": embedding_addr, "HIREMESH_SEARCH_ADDR": search_addr,
-                                       "HIREMESH_GUARDRAIL_ADDR": guardrail_addr})
+async def test_screening_process(
+    module_db_url: str, embedding_addr: str, search_addr: str, guardrail_addr: str
+) -> None:
+    await _check_process(
+        "screening",
+        {
+            "HIREMESH_DATABASE_URL": module_db_url,
+            "HIREMESH_SCREENING_ENGINE": "evidence",
+            "HIREMESH_EMBEDDING_ADDR": embedding_addr,
+            "HIREMESH_SEARCH_ADDR": search_addr,
+            "HIREMESH_GUARDRAIL_ADDR": guardrail_addr,
+        },
+    )
 
 
 async def test_gateway_process_healthz_and_sigterm(module_db_url: str, tmp_path: Path) -> None:
     port = free_port()
-    env = {"HIREMESH_DATABASE_URL": module_db_url, "HIREMESH_GATEWAY_PORT": str(port),
-           "HIREMESH_HOME": str(tmp_path)}
+    env = {"HIREMESH_DATABASE_URL": module_db_url, "HIREMESH_GATEWAY_PORT": str(port), "HIREMESH_HOME": str(tmp_path)}
     from tests.fixtures.procs import start_process
 
     proc = start_process("gateway", port, env)
@@ -89,7 +94,8 @@ async def test_gateway_process_healthz_and_sigterm(module_db_url: str, tmp_path:
         while time.monotonic() < deadline and proc.alive():
             try:
                 status = await asyncio.to_thread(
-                    lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status)
+                    lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status
+                )
                 break
             except OSError:
                 await asyncio.sleep(0.3)
@@ -103,9 +109,14 @@ async def test_gateway_process_healthz_and_sigterm(module_db_url: str, tmp_path:
 def test_bad_config_value_exits_non_zero_naming_the_variable(service: str) -> None:
     module = service if service == "gateway" else f"{service}_svc"
     variable = f"HIREMESH_{service.upper()}_PORT"
-    result = subprocess.run([sys.executable, "-m", module], cwd=REPO, capture_output=True, text=True, timeout=120,
-                            env={"PATH": "/usr/bin:/bin", variable: "not-a-port",
-                                 "HIREMESH_DATABASE_URL": "postgresql://127.0.0.1:1/x"})
+    result = subprocess.run(
+        [sys.executable, "-m", module],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", variable: "not-a-port", "HIREMESH_DATABASE_URL": "postgresql://127.0.0.1:1/x"},
+    )
     assert result.returncode != 0
     assert variable in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr

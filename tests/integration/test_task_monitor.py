@@ -40,9 +40,16 @@ async def slow_stack(pg_url: str, embedding_addr: str, guardrail_addr: str) -> A
     folder = Path(tempfile.mkdtemp(prefix="hiremesh-monitor-"))
     port = free_port()
     sink = start_sink(folder / "mail", port)
-    stack = await start_mail_stack(pg_url, embedding_addr, guardrail_addr, port, sink,
-                                   HIREMESH_SCREENING_WORKERS="1", HIREMESH_SCREENING_TEST_STAGE_DELAY_MS="3000",
-                                   HIREMESH_SCREENING_TEST_DELAY_STAGE="analyzing")
+    stack = await start_mail_stack(
+        pg_url,
+        embedding_addr,
+        guardrail_addr,
+        port,
+        sink,
+        HIREMESH_SCREENING_WORKERS="1",
+        HIREMESH_SCREENING_TEST_STAGE_DELAY_MS="3000",
+        HIREMESH_SCREENING_TEST_DELAY_STAGE="analyzing",
+    )
     try:
         yield stack
     finally:
@@ -54,15 +61,31 @@ async def slow_stack(pg_url: str, embedding_addr: str, guardrail_addr: str) -> A
 
 async def candidates_for_a_job(search: search_pb2_grpc.SearchServiceAsyncStub, count: int) -> tuple[str, list[str]]:
     tag = uuid.uuid4().hex[:6]
-    job = (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
-        title=f"Welder {tag}", description="TIG and MIG welding, blueprints.", required_skills=["welding"])),
-        timeout=T)).job
+    job = (
+        await search.CreateJob(
+            search_pb2.CreateJobRequest(
+                job=search_pb2.Job(
+                    title=f"Welder {tag}", description="TIG and MIG welding, blueprints.", required_skills=["welding"]
+                )
+            ),
+            timeout=T,
+        )
+    ).job
     ids = []
     for i in range(count):
-        cand = (await search.CreateCandidate(search_pb2.CreateCandidateRequest(
-            candidate=search_pb2.Candidate(name=f"Welder {tag} {i}", skills=["welding"], years_experience=3 + i,
-                                           resume_text=f"Welder {tag} {i}: {3 + i} years of TIG welding.")),
-            timeout=T)).candidate
+        cand = (
+            await search.CreateCandidate(
+                search_pb2.CreateCandidateRequest(
+                    candidate=search_pb2.Candidate(
+                        name=f"Welder {tag} {i}",
+                        skills=["welding"],
+                        years_experience=3 + i,
+                        resume_text=f"Welder {tag} {i}: {3 + i} years of TIG welding.",
+                    )
+                ),
+                timeout=T,
+            )
+        ).candidate
         ids.append(cand.id)
     return job.id, ids
 
@@ -91,9 +114,15 @@ async def test_monitor_shows_depth_workers_jobs_and_cancels_and_retries(slow_sta
     search = search_stub(slow_stack.search_addr)
     stub = screening_stub(slow_stack.screening_addr)
     job_id, [first, second] = await candidates_for_a_job(search, 2)
-    tasks = [(await stub.SubmitScreening(pb.SubmitScreeningRequest(candidate_id=c, job_id=job_id, priority=7,
-                                                                   engine=pb.ENGINE_EVIDENCE), timeout=T)).task
-             for c in (first, second)]
+    tasks = [
+        (
+            await stub.SubmitScreening(
+                pb.SubmitScreeningRequest(candidate_id=c, job_id=job_id, priority=7, engine=pb.ENGINE_EVIDENCE),
+                timeout=T,
+            )
+        ).task
+        for c in (first, second)
+    ]
     watch = stub.WatchTaskQueue(pb.WatchTaskQueueRequest(queue="screening", interval_s=0.5))
     stream = watch.__aiter__()
     initial = (await asyncio.wait_for(stream.__anext__(), T)).snapshot
@@ -106,6 +135,7 @@ async def test_monitor_shows_depth_workers_jobs_and_cancels_and_retries(slow_sta
         running = [j for w in workers for j in w.current_jobs]
         waiting = [d for d in snap.depth if d.queue == "screening" and d.priority == 7 and d.ready == 1]
         return snap if running and waiting else None
+
     snap = await until(busy, "one running and one waiting task")
     worker = next(w for w in snap.workers if w.current_jobs)
     assert worker.name.endswith(":screening") and not worker.stalled and worker.concurrency == 1
@@ -122,9 +152,11 @@ async def test_monitor_shows_depth_workers_jobs_and_cancels_and_retries(slow_sta
 
     async def job_finished() -> pb.QueueJob | None:
         jobs = (await snapshot(stub, queue="screening", limit=50)).jobs
-        found = [j for j in jobs if j.id == running.id and j.state in (pb.QUEUE_JOB_STATE_FAILED,
-                                                                        pb.QUEUE_JOB_STATE_ABORTED)]
+        found = [
+            j for j in jobs if j.id == running.id and j.state in (pb.QUEUE_JOB_STATE_FAILED, pb.QUEUE_JOB_STATE_ABORTED)
+        ]
         return found[0] if found else None
+
     stopped = await until(job_finished, "the cancelled job to stop")
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.CancelQueueJob(pb.CancelQueueJobRequest(id=stopped.id), timeout=T)
@@ -135,8 +167,9 @@ async def test_monitor_shows_depth_workers_jobs_and_cancels_and_retries(slow_sta
     assert retried.job.id != stopped.id and retried.job.reference_id == running.reference_id
     assert "queued again" in retried.message
     for task in tasks:
-        await until(lambda t=task: _is(task_state(stub, t.id), pb.TASK_STATE_SUCCEEDED), "both tasks to succeed",
-                    timeout=120)
+        await until(
+            lambda t=task: _is(task_state(stub, t.id), pb.TASK_STATE_SUCCEEDED), "both tasks to succeed", timeout=120
+        )
 
     done = await snapshot(stub, queue="screening", state=pb.QUEUE_JOB_STATE_SUCCEEDED, throughput_minutes=10)
     mine = [j for j in done.jobs if j.reference_id in {t.id for t in tasks}]
@@ -147,6 +180,7 @@ async def test_monitor_shows_depth_workers_jobs_and_cancels_and_retries(slow_sta
     async def changed() -> bool:
         latest = (await asyncio.wait_for(stream.__anext__(), T)).snapshot
         return any(j.id == retried.job.id for j in latest.jobs)
+
     await until(changed, "the watch stream to show the retried job")
     watch.cancel()
 
@@ -161,8 +195,11 @@ async def test_monitor_rejects_bad_input_naming_the_field(slow_stack: MailStack)
         # state 42 is no QueueJobState, on purpose
         (stub.GetTaskQueue(pb.GetTaskQueueRequest(state=42), timeout=T), grpc.StatusCode.INVALID_ARGUMENT, "state"),  # type: ignore[arg-type]
         (stub.GetTaskQueue(pb.GetTaskQueueRequest(limit=501), timeout=T), grpc.StatusCode.INVALID_ARGUMENT, "limit"),
-        (stub.GetTaskQueue(pb.GetTaskQueueRequest(throughput_minutes=-1), timeout=T),
-         grpc.StatusCode.INVALID_ARGUMENT, "throughput_minutes"),
+        (
+            stub.GetTaskQueue(pb.GetTaskQueueRequest(throughput_minutes=-1), timeout=T),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "throughput_minutes",
+        ),
         (stub.CancelQueueJob(pb.CancelQueueJobRequest(id=0), timeout=T), grpc.StatusCode.INVALID_ARGUMENT, "id"),
         (stub.RetryQueueJob(pb.RetryQueueJobRequest(id=987654321), timeout=T), grpc.StatusCode.NOT_FOUND, "queue job"),
     ]
@@ -180,12 +217,23 @@ async def test_hiremesh_tasks_prints_the_queue(slow_stack: MailStack) -> None:
     # A job of its own, so the listing has one whether or not the tests above ran first.
     job_id, [candidate] = await candidates_for_a_job(search_stub(slow_stack.search_addr), 1)
     stub = screening_stub(slow_stack.screening_addr)
-    mine = (await stub.SubmitScreening(pb.SubmitScreeningRequest(
-        candidate_id=candidate, job_id=job_id, engine=pb.ENGINE_EVIDENCE), timeout=T)).task
+    mine = (
+        await stub.SubmitScreening(
+            pb.SubmitScreeningRequest(candidate_id=candidate, job_id=job_id, engine=pb.ENGINE_EVIDENCE), timeout=T
+        )
+    ).task
     proc = await asyncio.create_subprocess_exec(
-        str(REPO / ".venv" / "bin" / "hiremesh"), "tasks", "--once", "--addr", slow_stack.screening_addr,
-        "--limit", "5", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "160", "HOME": str(REPO), **_TOKEN})
+        str(REPO / ".venv" / "bin" / "hiremesh"),
+        "tasks",
+        "--once",
+        "--addr",
+        slow_stack.screening_addr,
+        "--limit",
+        "5",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "160", "HOME": str(REPO), **_TOKEN},
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     text = out.decode()
     assert proc.returncode == 0, err.decode()
@@ -193,8 +241,16 @@ async def test_hiremesh_tasks_prints_the_queue(slow_stack: MailStack) -> None:
         assert heading in text
     assert ":screening" in text and ":mail" in text and "screening.run" in text
     bad = await asyncio.create_subprocess_exec(
-        str(REPO / ".venv" / "bin" / "hiremesh"), "tasks", "cancel", "987654321", "--addr", slow_stack.screening_addr,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={"PATH": "/usr/bin:/bin", **_TOKEN})
+        str(REPO / ".venv" / "bin" / "hiremesh"),
+        "tasks",
+        "cancel",
+        "987654321",
+        "--addr",
+        slow_stack.screening_addr,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", **_TOKEN},
+    )
     _, err = await asyncio.wait_for(bad.communicate(), 60)
     assert bad.returncode == 1 and "NOT_FOUND" in err.decode()
     # Finished before the next test counts screenings in the warehouse.
@@ -206,8 +262,9 @@ async def test_id_only_screenings_count_in_the_warehouse(slow_stack: MailStack) 
     search = search_stub(slow_stack.search_addr)
     stub = screening_stub(slow_stack.screening_addr)
     home = Path(tempfile.mkdtemp(prefix="hiremesh-count-"))
-    analytics = await spawn_service("analytics_svc", free_port(), analytics_env(slow_stack.database_url, home),
-                                    ANALYTICS_HEALTH)
+    analytics = await spawn_service(
+        "analytics_svc", free_port(), analytics_env(slow_stack.database_url, home), ANALYTICS_HEALTH
+    )
     try:
         warehouse = analytics_stub(analytics.addr)
 
@@ -221,12 +278,17 @@ async def test_id_only_screenings_count_in_the_warehouse(slow_stack: MailStack) 
 
         before = await summary()
         job_id, people = await candidates_for_a_job(search, 3)
-        tasks = [(await stub.SubmitScreening(pb.SubmitScreeningRequest(
-            candidate_id=c, job_id=job_id, engine=pb.ENGINE_EVIDENCE), timeout=T)).task for c in people]
+        tasks = [
+            (
+                await stub.SubmitScreening(
+                    pb.SubmitScreeningRequest(candidate_id=c, job_id=job_id, engine=pb.ENGINE_EVIDENCE), timeout=T
+                )
+            ).task
+            for c in people
+        ]
         assert all(t.application_id for t in tasks)
         for task in tasks:
-            await until(lambda t=task: _is(task_state(stub, t.id), pb.TASK_STATE_SUCCEEDED), "screenings",
-                        timeout=180)
+            await until(lambda t=task: _is(task_state(stub, t.id), pb.TASK_STATE_SUCCEEDED), "screenings", timeout=180)
         after = await summary()
         assert int(after["screened"]) - int(before["screened"]) == 3
         assert int(after["applications"]) - int(before["applications"]) == 3
@@ -236,8 +298,11 @@ async def test_id_only_screenings_count_in_the_warehouse(slow_stack: MailStack) 
         assert by_name["screened"].int_value == 3 and by_name["applications"].int_value == 3
         # The applications were opened for the candidates, who never applied: nobody was mailed about them.
         for task in tasks:
-            rows = (await search.ListNotifications(search_pb2.ListNotificationsRequest(
-                application_id=task.application_id), timeout=T)).notifications
+            rows = (
+                await search.ListNotifications(
+                    search_pb2.ListNotificationsRequest(application_id=task.application_id), timeout=T
+                )
+            ).notifications
             assert [search_pb2.NotificationState.Name(n.state) for n in rows] == ["NOTIFICATION_STATE_SKIPPED"]
     finally:
         await analytics.stop()

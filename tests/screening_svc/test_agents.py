@@ -125,8 +125,11 @@ def call_name(body: dict[str, Any]) -> str:
 
 async def test_llm_analyzer_and_interviewer_run_in_parallel_and_merge(embed: Embed, fake_llm: FakeOpenAI) -> None:
     # Each answer is slow: run one after the other, the server would never hold two requests at once.
-    fake_llm.responder = lambda body: (Reply(questions_json(), delay=0.5) if call_name(body) == "interview_questions"
-                                       else Reply(analysis_json(), delay=0.5))
+    fake_llm.responder = lambda body: (
+        Reply(questions_json(), delay=0.5)
+        if call_name(body) == "interview_questions"
+        else Reply(analysis_json(), delay=0.5)
+    )
     outcome = await pipeline(embed, fake_llm.base_url).run(MATCHING.id, JOB.id, "llm", Stages())
     assert len(fake_llm.requests) == 2 and fake_llm.max_active == 2
     assert outcome.engine == "llm" and outcome.model == "fake-model" and not outcome.degraded
@@ -138,15 +141,18 @@ async def test_llm_analyzer_and_interviewer_run_in_parallel_and_merge(embed: Emb
 
 
 @pytest.mark.parametrize(("engine", "trace_error"), [("llm", "Unavailable"), ("auto", "degraded to evidence")])
-async def test_a_failing_interviewer_keeps_the_analysis(embed: Embed, fake_llm: FakeOpenAI, engine: str,
-                                                        trace_error: str) -> None:
-    fake_llm.responder = lambda body: (Reply(status=500) if call_name(body) == "interview_questions"
-                                       else Reply(analysis_json()))
+async def test_a_failing_interviewer_keeps_the_analysis(
+    embed: Embed, fake_llm: FakeOpenAI, engine: str, trace_error: str
+) -> None:
+    fake_llm.responder = lambda body: (
+        Reply(status=500) if call_name(body) == "interview_questions" else Reply(analysis_json())
+    )
     outcome = await pipeline(embed, fake_llm.base_url).run(MATCHING.id, JOB.id, engine, Stages())
     assert outcome.engine == "llm" and outcome.analysis["match_score"] == 78 and not outcome.degraded
     questions = outcome.analysis["interview_questions"]
-    assert [q["question"] for q in questions] == [q["question"] for q in json.loads(analysis_json())[
-        "interview_questions"]]  # the analyzer's own questions
+    assert [q["question"] for q in questions] == [
+        q["question"] for q in json.loads(analysis_json())["interview_questions"]
+    ]  # the analyzer's own questions
     interviewer = outcome.traces[2]
     assert interviewer.agent == "interviewer" and trace_error in interviewer.error
     assert not outcome.traces[1].error
@@ -220,6 +226,7 @@ async def test_retriever_runs_its_four_lookups_and_its_tools_concurrently(embed:
                 both.set()
             await both.wait()
             return name
+
         return call
 
     p = pipeline(embed, tools={"a": tool("a"), "b": tool("b")})
@@ -228,8 +235,12 @@ async def test_retriever_runs_its_four_lookups_and_its_tools_concurrently(embed:
         outcome = await p.run(MATCHING.id, JOB.id, "evidence", Stages())
     assert outcome.context["a"] == "a" and outcome.context["b"] == "b"
     assert outcome.context["search_rank"] == 1
-    assert outcome.traces[0].tool_calls[:4] == ["SearchService.GetCandidate", "SearchService.GetJob",
-                                                "SearchService.ScoreCandidates", "SearchService.SearchCandidates"]
+    assert outcome.traces[0].tool_calls[:4] == [
+        "SearchService.GetCandidate",
+        "SearchService.GetJob",
+        "SearchService.ScoreCandidates",
+        "SearchService.SearchCandidates",
+    ]
 
 
 async def test_a_failed_lookup_cancels_the_peer_search(embed: Embed) -> None:
@@ -290,12 +301,33 @@ async def test_a_cancelling_on_stage_stops_the_agents(embed: Embed, fake_llm: Fa
 async def test_search_catalog_reads_search_svc(search_addr: str) -> None:
     stub = search_stub(search_addr)
     tag = uuid.uuid4().hex[:8]
-    cand = (await stub.CreateCandidate(search_pb2.CreateCandidateRequest(candidate=search_pb2.Candidate(
-        name=f"Ana {tag}", email=f"ana-{tag}@example.com", years_experience=7, skills=["Python", "Django"],
-        resume_text=MATCHING.resume_text + f" ref {tag}")), timeout=60)).candidate
-    job = (await stub.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(
-        title=JOB.title, description=JOB.description, required_skills=list(JOB.required_skills),
-        min_experience=5)), timeout=60)).job
+    cand = (
+        await stub.CreateCandidate(
+            search_pb2.CreateCandidateRequest(
+                candidate=search_pb2.Candidate(
+                    name=f"Ana {tag}",
+                    email=f"ana-{tag}@example.com",
+                    years_experience=7,
+                    skills=["Python", "Django"],
+                    resume_text=MATCHING.resume_text + f" ref {tag}",
+                )
+            ),
+            timeout=60,
+        )
+    ).candidate
+    job = (
+        await stub.CreateJob(
+            search_pb2.CreateJobRequest(
+                job=search_pb2.Job(
+                    title=JOB.title,
+                    description=JOB.description,
+                    required_skills=list(JOB.required_skills),
+                    min_experience=5,
+                )
+            ),
+            timeout=60,
+        )
+    ).job
     catalog = SearchCatalog(stub, timeout=30)
     got = await catalog.get_candidate(cand.id)
     assert got.name == f"Ana {tag}" and got.years_experience == 7 and "Python" in got.skills
@@ -314,9 +346,16 @@ async def test_guard_scans_and_validates_the_analysis(guardrail_addr: str, embed
     assert isinstance(clean, common_pb2.SafetyReport)
     assert not clean.pii and not any(i.severity >= common_pb2.SEVERITY_MEDIUM for i in clean.validation)
 
-    leaky = PipelineOutcome(**{**outcome.__dict__, "analysis": {
-        **outcome.analysis, "summary": "Call Ana Lopez at ana.lopez@example.com or +1 415 555 0100 to schedule.",
-        "interview_questions": outcome.analysis["interview_questions"][:2]}})
+    leaky = PipelineOutcome(
+        **{
+            **outcome.__dict__,
+            "analysis": {
+                **outcome.analysis,
+                "summary": "Call Ana Lopez at ana.lopez@example.com or +1 415 555 0100 to schedule.",
+                "interview_questions": outcome.analysis["interview_questions"][:2],
+            },
+        }
+    )
     report = await guard.check(leaky, expected_questions=5)
     assert {"EMAIL_ADDRESS"} <= {p.entity_type for p in report.pii}
     assert any(p.json_path.startswith("$.summary") or "summary" in p.json_path for p in report.pii)
@@ -324,16 +363,19 @@ async def test_guard_scans_and_validates_the_analysis(guardrail_addr: str, embed
     assert report.has_issues
 
 
-
 @pytest.mark.parametrize(("questions_delay", "analysis_delay", "early"), [(0.05, 0.6, True), (0.6, 0.05, False)])
 async def test_questions_ready_before_the_analysis_are_handed_over_early(
-        embed: Embed, fake_llm: FakeOpenAI, questions_delay: float, analysis_delay: float, early: bool) -> None:
-    fake_llm.responder = lambda body: (Reply(questions_json(), delay=questions_delay)
-                                       if call_name(body) == "interview_questions"
-                                       else Reply(analysis_json(), delay=analysis_delay))
+    embed: Embed, fake_llm: FakeOpenAI, questions_delay: float, analysis_delay: float, early: bool
+) -> None:
+    fake_llm.responder = lambda body: (
+        Reply(questions_json(), delay=questions_delay)
+        if call_name(body) == "interview_questions"
+        else Reply(analysis_json(), delay=analysis_delay)
+    )
     handed: list[list[dict[str, Any]]] = []
-    outcome = await pipeline(embed, fake_llm.base_url).run(MATCHING.id, JOB.id, "llm", Stages(),
-                                                           on_questions=handed.append)
+    outcome = await pipeline(embed, fake_llm.base_url).run(
+        MATCHING.id, JOB.id, "llm", Stages(), on_questions=handed.append
+    )
     if early:
         assert handed == [outcome.analysis["interview_questions"]]  # exactly what the result carries
     else:
@@ -341,13 +383,24 @@ async def test_questions_ready_before_the_analysis_are_handed_over_early(
 
 
 async def test_the_screener_scans_early_questions_and_reports_the_same_safety(
-        embed: Embed, fake_llm: FakeOpenAI, guardrail_addr: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    embed: Embed, fake_llm: FakeOpenAI, guardrail_addr: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HIREMESH_DATABASE_URL", "postgresql://unused")
-    leaky = json.dumps({"interview_questions": [
-        {"question": f"Ask Maria Gonzalez (maria.gonzalez@example.org) how she ran release {i} in Lisbon?",
-         "rationale": "claimed: go", "skill": "Go"} for i in range(1, 6)]})
-    fake_llm.responder = lambda body: (Reply(leaky, delay=0.05) if call_name(body) == "interview_questions"
-                                       else Reply(analysis_json(), delay=0.6))
+    leaky = json.dumps(
+        {
+            "interview_questions": [
+                {
+                    "question": f"Ask Maria Gonzalez (maria.gonzalez@example.org) how she ran release {i} in Lisbon?",
+                    "rationale": "claimed: go",
+                    "skill": "Go",
+                }
+                for i in range(1, 6)
+            ]
+        }
+    )
+    fake_llm.responder = lambda body: (
+        Reply(leaky, delay=0.05) if call_name(body) == "interview_questions" else Reply(analysis_json(), delay=0.6)
+    )
     stub = guardrail_stub(guardrail_addr)
     reports = {}
     for early in (True, False):
@@ -362,8 +415,9 @@ async def test_the_screener_scans_early_questions_and_reports_the_same_safety(
         guard_trace = result.traces[-1]
         assert guard_trace["agent"] == "guardrail"
         assert any("while the analyzer ran" in call for call in guard_trace["tool_calls"]) == early
-        reports[early] = sorted((p["entity_type"], p["json_path"], p["start"], p["end"])
-                                for p in result.safety.get("pii", []))
+        reports[early] = sorted(
+            (p["entity_type"], p["json_path"], p["start"], p["end"]) for p in result.safety.get("pii", [])
+        )
     assert reports[True] == reports[False]
     assert {t for t, *_ in reports[True]} >= {"PERSON", "EMAIL_ADDRESS", "LOCATION"}
 
@@ -386,10 +440,14 @@ class FirstScanFails:
 
 
 async def test_a_failed_early_scan_costs_nothing_but_the_saving(
-        embed: Embed, fake_llm: FakeOpenAI, guardrail_addr: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    embed: Embed, fake_llm: FakeOpenAI, guardrail_addr: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HIREMESH_DATABASE_URL", "postgresql://unused")
-    fake_llm.responder = lambda body: (Reply(questions_json(), delay=0.05) if call_name(body) == "interview_questions"
-                                       else Reply(analysis_json(), delay=0.6))
+    fake_llm.responder = lambda body: (
+        Reply(questions_json(), delay=0.05)
+        if call_name(body) == "interview_questions"
+        else Reply(analysis_json(), delay=0.6)
+    )
     stub = FirstScanFails(guardrail_stub(guardrail_addr))
     unused_store: Any = None  # screen() stores nothing; run_task/run_now do
     as_stub: Any = stub

@@ -12,16 +12,34 @@ from tests import import_graph as graph
 
 # The config modules, and the local LLM launcher (an operator tool on its way to the ops package).
 READERS = {"screening_svc.config", "screening_svc.mail.config"}
-ENV_CALLS = {"env_str", "env_int", "env_float", "env_bool", "env_choice", "env_path", "service_addr", "service_port",
-             "database_url", "getenv"}
+ENV_CALLS = {
+    "env_str",
+    "env_int",
+    "env_float",
+    "env_bool",
+    "env_choice",
+    "env_path",
+    "service_addr",
+    "service_port",
+    "database_url",
+    "getenv",
+}
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.setenv("HIREMESH_DATABASE_URL", "postgresql://unused")
-    for name in ("HIREMESH_LLM_BASE_URL", "HIREMESH_SCREENING_QUESTIONS", "HIREMESH_SCREENING_PEERS",
-                 "HIREMESH_SCREENING_SCORE_GAP", "HIREMESH_SCREENING_ANALYTICS_TOOLS", "HIREMESH_LLM_COOLDOWN_S",
-                 "HIREMESH_SCREENING_TOOL_TIMEOUT_S", "HIREMESH_EMBEDDING_ADDR", "HIREMESH_ANALYTICS_ADDR"):
+    for name in (
+        "HIREMESH_LLM_BASE_URL",
+        "HIREMESH_SCREENING_QUESTIONS",
+        "HIREMESH_SCREENING_PEERS",
+        "HIREMESH_SCREENING_SCORE_GAP",
+        "HIREMESH_SCREENING_ANALYTICS_TOOLS",
+        "HIREMESH_LLM_COOLDOWN_S",
+        "HIREMESH_SCREENING_TOOL_TIMEOUT_S",
+        "HIREMESH_EMBEDDING_ADDR",
+        "HIREMESH_ANALYTICS_ADDR",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -44,18 +62,23 @@ def test_the_pipeline_settings_come_from_their_variables(env: pytest.MonkeyPatch
     env.setenv("HIREMESH_SCREENING_TOOL_TIMEOUT_S", "0.5")
     cfg = ScreeningConfig.from_env()
     assert cfg.llm.base_url == "http://127.0.0.1:9/v1" and cfg.llm.model == "smol" and cfg.llm.configured
-    assert (cfg.questions, cfg.peers_k, cfg.score_gap, cfg.analytics_tools, cfg.tool_timeout_s) == (7, 0, 20, True,
-                                                                                                    0.5)
+    assert (cfg.questions, cfg.peers_k, cfg.score_gap, cfg.analytics_tools, cfg.tool_timeout_s) == (7, 0, 20, True, 0.5)
 
 
-@pytest.mark.parametrize(("name", "value"), [("HIREMESH_SCREENING_QUESTIONS", "21"),
-                                             ("HIREMESH_SCREENING_PEERS", "51"),
-                                             ("HIREMESH_SCREENING_SCORE_GAP", "0"),
-                                             ("HIREMESH_LLM_COOLDOWN_S", "-1"),
-                                             ("HIREMESH_SCREENING_TOOL_TIMEOUT_S", "0.01"),
-                                             ("HIREMESH_LLM_MAX_TOKENS", "8")])
-def test_an_out_of_bounds_setting_fails_at_start_up_naming_its_variable(env: pytest.MonkeyPatch, name: str,
-                                                                        value: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HIREMESH_SCREENING_QUESTIONS", "21"),
+        ("HIREMESH_SCREENING_PEERS", "51"),
+        ("HIREMESH_SCREENING_SCORE_GAP", "0"),
+        ("HIREMESH_LLM_COOLDOWN_S", "-1"),
+        ("HIREMESH_SCREENING_TOOL_TIMEOUT_S", "0.01"),
+        ("HIREMESH_LLM_MAX_TOKENS", "8"),
+    ],
+)
+def test_an_out_of_bounds_setting_fails_at_start_up_naming_its_variable(
+    env: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     env.setenv(name, value)
     with pytest.raises(ConfigError) as raised:
         ScreeningConfig.from_env()
@@ -70,8 +93,13 @@ def test_only_the_config_modules_read_the_environment() -> None:
         tree = ast.parse(module.path.read_text())
         for node in ast.walk(tree):
             called = node.func if isinstance(node, ast.Call) else None
-            label = (called.id if isinstance(called, ast.Name)
-                     else called.attr if isinstance(called, ast.Attribute) else None)
+            label = (
+                called.id
+                if isinstance(called, ast.Name)
+                else called.attr
+                if isinstance(called, ast.Attribute)
+                else None
+            )
             if label in ENV_CALLS or (isinstance(node, ast.Attribute) and node.attr == "environ"):
                 readers.add(name)
     assert readers <= READERS, readers - READERS

@@ -15,27 +15,35 @@ from screening_svc.engines.base import TextMatch
 from screening_svc.engines.evidence import Embed, EvidenceEngine
 
 JOB = JobInfo(
-    id="job-backend", title="Senior Backend Engineer", company="Acme",
+    id="job-backend",
+    title="Senior Backend Engineer",
+    company="Acme",
     description=(
         "We are looking for a backend engineer to design and build REST APIs in Python with Django, backed by "
         "PostgreSQL. You will deploy services on Kubernetes in AWS and own their reliability.\n\n"
         "Requirements: 5+ years of backend development experience, strong SQL, experience with containers. "
         "Nice to have: Redis, Kafka."
     ),
-    required_skills=("Python", "Django", "PostgreSQL", "Kubernetes", "AWS"), min_experience=5,
+    required_skills=("Python", "Django", "PostgreSQL", "Kubernetes", "AWS"),
+    min_experience=5,
 )
 MATCHING = CandidateInfo(
-    id="cand-match", name="Ana", headline="Backend engineer, Python and Django",
+    id="cand-match",
+    name="Ana",
+    headline="Backend engineer, Python and Django",
     resume_text=(
         "Backend engineer with 7 years of experience building REST APIs in Python and Django.\n\n"
         "Acme Payments (2019-2024): designed a PostgreSQL schema for 40M transactions, wrote Django services "
         "deployed with Docker on AWS, cut p99 latency by 60% with Redis caching.\n\n"
         "Skills: Python, Django, PostgreSQL, Docker, AWS, Redis, SQL."
     ),
-    skills=("python", "django", "postgres"), years_experience=7,
+    skills=("python", "django", "postgres"),
+    years_experience=7,
 )
 NON_MATCHING = CandidateInfo(
-    id="cand-chef", name="Bo", headline="Pastry chef",
+    id="cand-chef",
+    name="Bo",
+    headline="Pastry chef",
     resume_text=(
         "Pastry chef with 4 years of experience in French patisserie.\n\n"
         "Le Petit Four (2020-2024): created seasonal dessert menus, managed a team of three bakers, "
@@ -89,8 +97,7 @@ async def test_catalog_scores_lead_the_text_relevance_and_raise_confidence(embed
 async def test_experience_is_neutral_when_the_job_states_no_years(embed: Embed) -> None:
     job = replace(JOB, min_experience=0, description=JOB.description.replace("5+ years of ", ""))
     senior = (await EvidenceEngine(embed).analyze(ScreeningInput(MATCHING, job))).analysis
-    unknown = (await EvidenceEngine(embed).analyze(ScreeningInput(replace(MATCHING, years_experience=0), job))
-               ).analysis
+    unknown = (await EvidenceEngine(embed).analyze(ScreeningInput(replace(MATCHING, years_experience=0), job))).analysis
     assert senior.experience_score == unknown.experience_score == 100
     assert senior.match_score == unknown.match_score  # years nobody asked for move nothing
 

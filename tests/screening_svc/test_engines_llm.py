@@ -17,16 +17,31 @@ from screening_svc.engines.evidence import EvidenceEngine
 from screening_svc.engines.llm import LLMEngine, parse_json_object
 from tests.fixtures.llm import FakeOpenAI, Reply, analysis_json, questions_json
 
-JOB = JobInfo(id="job-1", title="Backend Engineer", required_skills=("Python", "Django", "Kubernetes"),
-              description="Build REST APIs in Python and Django, deploy on Kubernetes.", min_experience=3)
-CANDIDATE = CandidateInfo(id="cand-1", headline="Python developer", skills=("Python", "Django"),
-                          resume_text="Seven years of Python; built Django REST APIs.", years_experience=7)
+JOB = JobInfo(
+    id="job-1",
+    title="Backend Engineer",
+    required_skills=("Python", "Django", "Kubernetes"),
+    description="Build REST APIs in Python and Django, deploy on Kubernetes.",
+    min_experience=3,
+)
+CANDIDATE = CandidateInfo(
+    id="cand-1",
+    headline="Python developer",
+    skills=("Python", "Django"),
+    resume_text="Seven years of Python; built Django REST APIs.",
+    years_experience=7,
+)
 INPUT = ScreeningInput(CANDIDATE, JOB)
 
 
 def engine(fake: FakeOpenAI, **settings: float) -> LLMEngine:
-    defaults: dict[str, float] = {"backoff_s": 0.01, "backoff_max_s": 0.05, "max_retries": 3,
-                                  "attempt_timeout_s": 10.0, "deadline_s": 30.0}
+    defaults: dict[str, float] = {
+        "backoff_s": 0.01,
+        "backoff_max_s": 0.05,
+        "max_retries": 3,
+        "attempt_timeout_s": 10.0,
+        "deadline_s": 30.0,
+    }
     defaults.update(settings)
     return LLMEngine(ChatClient(LLMSettings(base_url=fake.base_url, model="fake-model", **defaults)))  # type: ignore[arg-type]
 
@@ -96,8 +111,9 @@ async def test_the_whole_call_has_one_deadline(fake_llm: FakeOpenAI) -> None:
 async def test_unreachable_endpoint_is_unavailable() -> None:
     from tests.fixtures.procs import free_port
 
-    settings = LLMSettings(base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", max_retries=1,
-                           backoff_s=0.01, backoff_max_s=0.02)
+    settings = LLMSettings(
+        base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", max_retries=1, backoff_s=0.01, backoff_max_s=0.02
+    )
     with pytest.raises(Unavailable, match="cannot connect"):
         await LLMEngine(ChatClient(settings)).analyze(INPUT)
 
@@ -123,15 +139,19 @@ async def test_out_of_range_scores_are_clamped(fake_llm: FakeOpenAI) -> None:
     assert result.analysis.match_score == 100
 
 
-@pytest.mark.parametrize(("content", "finish", "kind"), [
-    ("I cannot help with that.", "stop", "invalid_output"),
-    (analysis_json(match_score="very high"), "stop", "invalid_output"),
-    (analysis_json(interview_questions=["How do you use Django?"]), "stop", "invalid_output"),
-    ('{"match_score": 80, "summary": "Strong fit for the ro', "length", "truncated"),
-    ("", "stop", "empty"),
-])
-async def test_unusable_answers_raise_llm_output_error(fake_llm: FakeOpenAI, content: str, finish: str,
-                                                       kind: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "finish", "kind"),
+    [
+        ("I cannot help with that.", "stop", "invalid_output"),
+        (analysis_json(match_score="very high"), "stop", "invalid_output"),
+        (analysis_json(interview_questions=["How do you use Django?"]), "stop", "invalid_output"),
+        ('{"match_score": 80, "summary": "Strong fit for the ro', "length", "truncated"),
+        ("", "stop", "empty"),
+    ],
+)
+async def test_unusable_answers_raise_llm_output_error(
+    fake_llm: FakeOpenAI, content: str, finish: str, kind: str
+) -> None:
     fake_llm.default = Reply(content, finish_reason=finish)
     with pytest.raises(LLMOutputError) as caught:
         await engine(fake_llm).analyze(INPUT)
@@ -177,8 +197,10 @@ async def test_auto_without_an_llm_is_plain_evidence() -> None:
     assert result.engine == "evidence" and not result.degraded and result.reason == ""
 
 
-@given(st.dictionaries(st.text(min_size=1, max_size=8), st.integers() | st.text(max_size=20), max_size=5),
-       st.sampled_from(["{}", "Here you go:\n{}\nDone.", "```json\n{}\n```", "```\n{}\n```  trailing {{x}}"]))
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=8), st.integers() | st.text(max_size=20), max_size=5),
+    st.sampled_from(["{}", "Here you go:\n{}\nDone.", "```json\n{}\n```", "```\n{}\n```  trailing {{x}}"]),
+)
 def test_parse_json_object_finds_the_object_in_any_wrapper(data: dict[str, object], wrapper: str) -> None:
     text = wrapper.replace("{}", json.dumps(data), 1) if wrapper != "{}" else json.dumps(data)
     assert parse_json_object(text) == data

@@ -41,8 +41,10 @@ from tests.screening_svc.test_engines_evidence import JOB, MATCHING, NON_MATCHIN
 
 
 def questions(tag: str, n: int = 5) -> list[Question]:
-    return [Question(question=f"{tag}: how did you handle case {i} in production?", rationale=f"{tag} {i}",
-                     skill="Python") for i in range(1, n + 1)]
+    return [
+        Question(question=f"{tag}: how did you handle case {i} in production?", rationale=f"{tag} {i}", skill="Python")
+        for i in range(1, n + 1)
+    ]
 
 
 def analysis(score: int, tag: str) -> Analysis:
@@ -81,15 +83,25 @@ class ScriptedEngine:
         self.analyzed.set()
         if self.fail_analyze is not None:
             raise self.fail_analyze
-        return EngineResult(analysis(self.score, f"{self.name} analysis"), self.name, self.version, model="m-1",
-                            usage=Usage(120, 60), tool_calls=[f"{self.name}.analyze"])
+        return EngineResult(
+            analysis(self.score, f"{self.name} analysis"),
+            self.name,
+            self.version,
+            model="m-1",
+            usage=Usage(120, 60),
+            tool_calls=[f"{self.name}.analyze"],
+        )
 
     async def interview_questions(self, inp: ScreeningInput) -> QuestionsResult:
         await self._wait(self.questions_gate, "questions")
         if self.fail_questions is not None:
             raise self.fail_questions
-        return QuestionsResult(questions(f"{self.name} interviewer", inp.questions), self.name, usage=Usage(30, 40),
-                               tool_calls=[f"{self.name}.questions"])
+        return QuestionsResult(
+            questions(f"{self.name} interviewer", inp.questions),
+            self.name,
+            usage=Usage(30, 40),
+            tool_calls=[f"{self.name}.questions"],
+        )
 
 
 def scripted(llm: ScriptedEngine, evidence: ScriptedEngine | None = None, **kw: Any) -> Pipeline:
@@ -111,14 +123,19 @@ async def test_the_whole_pipeline_runs_on_in_memory_ports() -> None:
             analysis_reported.set()
 
     outcome = await scripted(llm, tools={"analytics.job_title_success": title_success}).run(
-        MATCHING.id, JOB.id, "llm", on_stage)
+        MATCHING.id, JOB.id, "llm", on_stage
+    )
     assert isinstance(outcome, PipelineOutcome)
     assert seen == [("retrieving", 5.0), ("analyzing", 30.0), ("interviewing", 55.0), ("interviewing", 80.0)]
     # The retriever's input reached the engine, with the catalog's text scores.
     assert llm.seen[0].candidate == MATCHING and llm.seen[0].job == JOB
     assert llm.seen[0].match == TextMatch(0.21, 0.62, 3.6, 3.2, 3.4, 0.4)
-    assert (outcome.engine, outcome.engine_version, outcome.model, outcome.degraded) == ("llm", "scripted-1", "m-1",
-                                                                                         False)
+    assert (outcome.engine, outcome.engine_version, outcome.model, outcome.degraded) == (
+        "llm",
+        "scripted-1",
+        "m-1",
+        False,
+    )
     assert outcome.analysis["match_score"] == 82
     # Merge: the interviewer's dedicated questions replace the analyzer's own.
     assert all(q["question"].startswith("llm interviewer") for q in outcome.analysis["interview_questions"])
@@ -132,8 +149,7 @@ async def test_the_whole_pipeline_runs_on_in_memory_ports() -> None:
 
 
 @pytest.mark.parametrize(("llm_score", "evidence_score", "flagged"), [(95, 20, True), (80, 60, False)])
-async def test_the_cross_check_flags_a_gap_over_the_limit(llm_score: int, evidence_score: int,
-                                                          flagged: bool) -> None:
+async def test_the_cross_check_flags_a_gap_over_the_limit(llm_score: int, evidence_score: int, flagged: bool) -> None:
     llm, evidence = ScriptedEngine("llm", score=llm_score), ScriptedEngine("evidence", score=evidence_score)
     outcome = await scripted(llm, evidence, score_gap=35).run(MATCHING.id, JOB.id, "llm", Stages())
     assert outcome.evidence_score == evidence_score
@@ -212,9 +228,11 @@ async def test_the_evidence_engine_runs_in_memory_too() -> None:
 
     engines = build_engines(LLMSettings(base_url=""), embed)
     good = await Pipeline(MemoryCatalog([MATCHING, NON_MATCHING], [JOB]), engines).run(
-        MATCHING.id, JOB.id, "evidence", Stages())
+        MATCHING.id, JOB.id, "evidence", Stages()
+    )
     poor = await Pipeline(MemoryCatalog([MATCHING, NON_MATCHING], [JOB]), engines).run(
-        NON_MATCHING.id, JOB.id, "evidence", Stages())
+        NON_MATCHING.id, JOB.id, "evidence", Stages()
+    )
     assert good.analysis["missing_skills"] == ["Kubernetes"]
     assert good.analysis["match_score"] > poor.analysis["match_score"]
 
@@ -241,12 +259,24 @@ class MemoryResults:
 
     async def save_result(self, result: NewResult) -> ResultRecord:
         self.saved.append(result)
-        return ResultRecord(id="result-1", task_id="", application_id="", candidate_id=result.candidate_id,
-                            job_id=result.job_id, engine=result.engine, engine_version=result.engine_version,
-                            model=result.model, analysis=result.analysis, degraded=result.degraded,
-                            degraded_reason=result.degraded_reason, safety=result.safety,
-                            safety_checked=result.safety_checked, traces=result.traces,
-                            duration_ms=result.duration_ms, created_at=datetime.now(UTC))
+        return ResultRecord(
+            id="result-1",
+            task_id="",
+            application_id="",
+            candidate_id=result.candidate_id,
+            job_id=result.job_id,
+            engine=result.engine,
+            engine_version=result.engine_version,
+            model=result.model,
+            analysis=result.analysis,
+            degraded=result.degraded,
+            degraded_reason=result.degraded_reason,
+            safety=result.safety,
+            safety_checked=result.safety_checked,
+            traces=result.traces,
+            duration_ms=result.duration_ms,
+            created_at=datetime.now(UTC),
+        )
 
 
 def screening_config(monkeypatch: pytest.MonkeyPatch) -> ScreeningConfig:
@@ -258,8 +288,7 @@ async def test_the_screen_stream_yields_every_stage_then_the_stored_result(monke
     results = MemoryResults()
     store: Any = results
     pipeline = scripted(ScriptedEngine("llm", score=95), ScriptedEngine("evidence", score=20))
-    screener = Screener(screening_config(monkeypatch), pipeline, MemoryGuard(),
-                        store)
+    screener = Screener(screening_config(monkeypatch), pipeline, MemoryGuard(), store)
     events = [item async for item in screener.stream_now(Target(MATCHING.id, JOB.id), "llm")]
     stages = [e.stage for e, _ in events]
     assert stages[:2] == ["retrieving", "analyzing"] and stages[-3:] == ["interviewing", "guarding", "done"]
@@ -275,8 +304,7 @@ async def test_the_screen_stream_yields_every_stage_then_the_stored_result(monke
     assert saved.traces[0]["context"]["search_rank"] == 1
 
 
-async def test_a_failing_screening_raises_through_the_stream_after_its_stages(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_screening_raises_through_the_stream_after_its_stages(monkeypatch: pytest.MonkeyPatch) -> None:
     store: Any = MemoryResults()
     llm = ScriptedEngine("llm", fail_analyze=Unavailable("LLM down"))
     screener = Screener(screening_config(monkeypatch), scripted(llm), MemoryGuard(), store)

@@ -30,7 +30,10 @@ def test_other_tags_and_longer_names_stay() -> None:
 
 
 @settings(max_examples=3000, deadline=None)
-@given(st.lists(st.sampled_from(["<", "/", " ", "\n", ">", "resume", "RESUME", "job_posting", "x", "s"]),
-                max_size=40).map("".join))
+@given(
+    st.lists(st.sampled_from(["<", "/", " ", "\n", ">", "resume", "RESUME", "job_posting", "x", "s"]), max_size=40).map(
+        "".join
+    )
+)
 def test_same_result_as_the_plain_pattern(text: str) -> None:
     assert defuse(text) == plain_defuse(text)

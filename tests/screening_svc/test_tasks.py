@@ -35,11 +35,24 @@ def _spec(engine: str = "evidence", candidate: str | None = None, job: str | Non
 
 def _result(task_candidate: str, task_job: str, score: int = 70, version: str = "evidence-1") -> NewResult:
     return NewResult(
-        candidate_id=task_candidate, job_id=task_job, application_id="", engine="evidence",
-        engine_version=version, model="", analysis={"match_score": score, "summary": f"score {score}"},
-        degraded=False, degraded_reason="", safety={"summary": "no issues"}, safety_checked=True,
-        pii_count=0, bias_count=0, toxicity_score=0.0, has_safety_issues=False,
-        traces=[{"agent": "retriever", "duration_ms": 1.0}], duration_ms=3.0)
+        candidate_id=task_candidate,
+        job_id=task_job,
+        application_id="",
+        engine="evidence",
+        engine_version=version,
+        model="",
+        analysis={"match_score": score, "summary": f"score {score}"},
+        degraded=False,
+        degraded_reason="",
+        safety={"summary": "no issues"},
+        safety_checked=True,
+        pii_count=0,
+        bias_count=0,
+        toxicity_score=0.0,
+        has_safety_issues=False,
+        traces=[{"agent": "retriever", "duration_ms": 1.0}],
+        duration_ms=3.0,
+    )
 
 
 async def test_task_lifecycle_stores_one_result_and_counts_attempts(db: tuple[str, Any]) -> None:
@@ -115,15 +128,13 @@ async def test_results_pagination_walks_every_row_once(db: tuple[str, Any]) -> N
     assert info.value.field == "page_token"
 
 
-async def _collect(store: TaskStore, hub: EventHub, task_id: str, into: list[TaskEvent],
-                   first: asyncio.Event) -> None:
+async def _collect(store: TaskStore, hub: EventHub, task_id: str, into: list[TaskEvent], first: asyncio.Event) -> None:
     async for event in watch_task(store, hub, task_id, reread_s=30):
         into.append(event)
         first.set()
 
 
-async def test_watchers_on_two_hubs_see_every_stage_and_late_watcher_gets_current_state(
-        db: tuple[str, Any]) -> None:
+async def test_watchers_on_two_hubs_see_every_stage_and_late_watcher_gets_current_state(db: tuple[str, Any]) -> None:
     url, pool = db
     store = TaskStore(pool)
     hubs = [EventHub(url), EventHub(url)]  # two "replicas", each with its own LISTEN connection

@@ -27,21 +27,45 @@ from screening_svc.tasks import NewResult, TaskRecord, TaskSpec, TaskStore
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATIONS = REPO / "screening_svc" / "migrations"
-FAST = {"HIREMESH_SCREENING_HEARTBEAT_S": "0.5", "HIREMESH_SCREENING_STALLED_AFTER_S": "2",
-        "HIREMESH_SCREENING_STALL_CHECK_S": "0.5", "HIREMESH_SCREENING_POLL_S": "0.5",
-        "HIREMESH_SCREENING_RETRY_WAIT_S": "0.2", "HIREMESH_SCREENING_WORKERS": "2",
-        "HIREMESH_SCREENING_SHUTDOWN_GRACE_S": "1"}
+FAST = {
+    "HIREMESH_SCREENING_HEARTBEAT_S": "0.5",
+    "HIREMESH_SCREENING_STALLED_AFTER_S": "2",
+    "HIREMESH_SCREENING_STALL_CHECK_S": "0.5",
+    "HIREMESH_SCREENING_POLL_S": "0.5",
+    "HIREMESH_SCREENING_RETRY_WAIT_S": "0.2",
+    "HIREMESH_SCREENING_WORKERS": "2",
+    "HIREMESH_SCREENING_SHUTDOWN_GRACE_S": "1",
+}
 
 
 def _result(task: TaskRecord) -> NewResult:
-    return NewResult(task.candidate_id, task.job_id, task.application_id, "evidence", "evidence-test", "",
-                     {"match_score": 66, "summary": "stand-in"}, False, "", {"summary": "no issues"}, True,
-                     0, 0, 0.0, False, [], 1.0)
+    return NewResult(
+        task.candidate_id,
+        task.job_id,
+        task.application_id,
+        "evidence",
+        "evidence-test",
+        "",
+        {"match_score": 66, "summary": "stand-in"},
+        False,
+        "",
+        {"summary": "no issues"},
+        True,
+        0,
+        0,
+        0.0,
+        False,
+        [],
+        1.0,
+    )
 
 
-def staged_attempt(store: TaskStore, hold_s: float = 0.0,
-                   fail: Callable[[TaskRecord], Exception | None] | None = None,
-                   started: asyncio.Event | None = None) -> Callable[[TaskRecord], Awaitable[None]]:
+def staged_attempt(
+    store: TaskStore,
+    hold_s: float = 0.0,
+    fail: Callable[[TaskRecord], Exception | None] | None = None,
+    started: asyncio.Event | None = None,
+) -> Callable[[TaskRecord], Awaitable[None]]:
     """A job body: four stages (holding `hold_s` in analyzing), then the result."""
 
     async def attempt(task: TaskRecord) -> None:
@@ -72,8 +96,9 @@ async def queue_db(fresh_db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncI
         await pool.close()
 
 
-async def _wait_for(store: TaskStore, task_id: str, check: Callable[[TaskRecord], bool],
-                    timeout: float = 60) -> TaskRecord:
+async def _wait_for(
+    store: TaskStore, task_id: str, check: Callable[[TaskRecord], bool], timeout: float = 60
+) -> TaskRecord:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -87,8 +112,10 @@ async def _wait_for(store: TaskStore, task_id: str, check: Callable[[TaskRecord]
 
 async def _count_results(pool: Any, task: TaskRecord) -> int:
     async with pool.connection() as conn:
-        cur = await conn.execute("SELECT count(*) FROM screening.results WHERE candidate_id = %s AND job_id = %s",
-                                 (task.candidate_id, task.job_id))
+        cur = await conn.execute(
+            "SELECT count(*) FROM screening.results WHERE candidate_id = %s AND job_id = %s",
+            (task.candidate_id, task.job_id),
+        )
         row = await cur.fetchone()
     return int(row[0])
 
@@ -121,8 +148,12 @@ async def test_transient_failure_is_retried_with_backoff_then_succeeds(queue_db:
 async def test_permanent_failure_fails_the_task_once(queue_db: tuple[str, Any]) -> None:
     _, pool = queue_db
     store = TaskStore(pool)
-    queue = ScreeningQueue(ScreeningConfig.from_env(), store, pool,
-                           staged_attempt(store, fail=lambda t: InvalidArgument("job", "has no description")))
+    queue = ScreeningQueue(
+        ScreeningConfig.from_env(),
+        store,
+        pool,
+        staged_attempt(store, fail=lambda t: InvalidArgument("job", "has no description")),
+    )
     await queue.open()
     try:
         task = await _submit(store, queue)
@@ -135,8 +166,9 @@ async def test_permanent_failure_fails_the_task_once(queue_db: tuple[str, Any]) 
     assert await _count_results(pool, task) == 0
 
 
-async def test_cancel_stops_a_running_task_and_a_queued_one(queue_db: tuple[str, Any],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_cancel_stops_a_running_task_and_a_queued_one(
+    queue_db: tuple[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, pool = queue_db
     monkeypatch.setenv("HIREMESH_SCREENING_WORKERS", "1")  # the follow-up can only run in the freed slot
     store = TaskStore(pool)
@@ -165,8 +197,13 @@ async def test_cancel_stops_a_running_task_and_a_queued_one(queue_db: tuple[str,
 
 def _spawn_worker(url: str, hold_s: float) -> subprocess.Popen[bytes]:
     env = {**os.environ, **FAST, "HIREMESH_DATABASE_URL": url, "HIREMESH_SCREENING_WORKERS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "tests.screening_svc.test_tasks_queue", str(hold_s)],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.screening_svc.test_tasks_queue", str(hold_s)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def test_sigkilled_worker_task_finishes_once_on_another_worker(queue_db: tuple[str, Any]) -> None:

@@ -77,16 +77,20 @@ def rtf_escape(text: str) -> str:
 
 def rtf_bytes(lines: list[str]) -> bytes:
     body = "\\par\n".join(rtf_escape(line) for line in lines)
-    return ("{\\rtf1\\ansi\\ansicpg1252\\deff0\\nouicompat{\\fonttbl{\\f0\\fnil\\fcharset0 Calibri;}}\n"
-            "{\\*\\generator Riched20 10.0.19041}\\viewkind4\\uc1\n\\pard\\sa200\\sl276\\slmult1\\f0\\fs22\\lang9 "
-            f"{body}\\par\n}}\n").encode("ascii")
+    return (
+        "{\\rtf1\\ansi\\ansicpg1252\\deff0\\nouicompat{\\fonttbl{\\f0\\fnil\\fcharset0 Calibri;}}\n"
+        "{\\*\\generator Riched20 10.0.19041}\\viewkind4\\uc1\n\\pard\\sa200\\sl276\\slmult1\\f0\\fs22\\lang9 "
+        f"{body}\\par\n}}\n"
+    ).encode("ascii")
 
 
 def html_bytes(lines: list[str], title: str = "Resume") -> bytes:
     items = "".join(f"<p>{line.replace('&', '&amp;').replace('<', '&lt;')}</p>\n" for line in lines)
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>"
-            "<style>p { margin: 0 }</style><script>var tracking = 'do not index me';</script></head>\n"
-            f"<body>\n{items}</body></html>\n").encode()
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title>'
+        "<style>p { margin: 0 }</style><script>var tracking = 'do not index me';</script></head>\n"
+        f"<body>\n{items}</body></html>\n"
+    ).encode()
 
 
 def text_image(lines: list[str], size: int = 28, width: int = 1240) -> Image.Image:
@@ -132,8 +136,10 @@ def docx_bomb(inflated: int = 40 * 1024 * 1024) -> bytes:
 
     source = zipfile.ZipFile(io.BytesIO(docx_bytes(RESUME_LINES)))
     out = io.BytesIO()
-    head = (b'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-            b'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>')
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+        b'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>'
+    )
     tail = b"</w:t></w:r></w:p></w:body></w:document>"
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
         for info in source.infolist():
@@ -167,9 +173,10 @@ def pdf_with_content(content: bytes, pages: int = 1, deflated: bytes | None = No
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode())
     for i in range(pages):
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
-                       "/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"
-                       .encode())
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
+            "/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>".encode()
+        )
         objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream")
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
@@ -186,9 +193,14 @@ def pdf_with_content(content: bytes, pages: int = 1, deflated: bytes | None = No
 
 
 def text_pdf(lines: list[str], pages: int = 1) -> bytes:
-    ops = b"BT /F1 12 Tf 72 720 Td 14 TL " + b" ".join(
-        b"(" + line.encode("latin-1").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b") '"
-        for line in lines) + b" ET"
+    ops = (
+        b"BT /F1 12 Tf 72 720 Td 14 TL "
+        + b" ".join(
+            b"(" + line.encode("latin-1").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b") '"
+            for line in lines
+        )
+        + b" ET"
+    )
     return pdf_with_content(ops, pages)
 
 

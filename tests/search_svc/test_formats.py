@@ -47,6 +47,7 @@ def similarity(a: str, b: str) -> float:
 
 # --- legacy Word -------------------------------------------------------------------------------------------
 
+
 def test_a_real_doc_reads_like_its_docx_twin() -> None:
     doc = ingest.extract(REAL_DOC.read_bytes(), "", REAL_DOC.name)
     twin = ingest.extract(REAL_DOCX.read_bytes(), "", REAL_DOCX.name)
@@ -76,6 +77,7 @@ def test_a_truncated_doc_is_unreadable_not_a_crash(cut: int) -> None:
 
 # --- DOCX ----------------------------------------------------------------------------------------------
 
+
 def test_docx_reads_headers_tables_in_place_and_text_boxes_once() -> None:
     document = docx.Document()
     document.sections[0].header.paragraphs[0].text = "Ada Lovelace | ada@example.org"
@@ -85,11 +87,13 @@ def test_docx_reads_headers_tables_in_place_and_text_boxes_once() -> None:
     table.rows[0].cells[1].text = "8 years"
     document.add_paragraph("Experience after the table")
     # A text box the way Word writes it: DrawingML choice plus a VML fallback holding the same text.
-    box = ('<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
-           'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><mc:Choice Requires="wps">'
-           '<w:drawing><w:txbxContent><w:p><w:r><w:t>Side column: Kubernetes</w:t></w:r></w:p></w:txbxContent>'
-           '</w:drawing></mc:Choice><mc:Fallback><w:pict><w:txbxContent><w:p><w:r><w:t>Side column: Kubernetes'
-           '</w:t></w:r></w:p></w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent>')
+    box = (
+        '<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+        'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><mc:Choice Requires="wps">'
+        "<w:drawing><w:txbxContent><w:p><w:r><w:t>Side column: Kubernetes</w:t></w:r></w:p></w:txbxContent>"
+        "</w:drawing></mc:Choice><mc:Fallback><w:pict><w:txbxContent><w:p><w:r><w:t>Side column: Kubernetes"
+        "</w:t></w:r></w:p></w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent>"
+    )
     from docx.oxml import parse_xml
 
     run = document.add_paragraph().add_run()
@@ -104,6 +108,7 @@ def test_docx_reads_headers_tables_in_place_and_text_boxes_once() -> None:
 
 # --- ODT, RTF, HTML ------------------------------------------------------------------------------------
 
+
 def test_odt_paragraphs_headings_tables_and_page_header() -> None:
     out = ingest.extract(odt_bytes(RESUME, header="Maria Gonzalez"), "", "cv.odt")
     assert out.media_type == ingest.ODT
@@ -112,13 +117,20 @@ def test_odt_paragraphs_headings_tables_and_page_header() -> None:
 
 
 def test_rtf_code_pages_unicode_fields_and_pictures() -> None:
-    rtf = (rb"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\fnil\fcharset0 Calibri;}{\f1\fcharset204 Arial;}}"
-           rb"{\*\generator Riched20}{\info{\author Someone Else}}\uc1\pard\f0 Jos\'e9 Garc\'eda\par "
-           rb"{\f1 \'cf\'f0\'e8\'e2\'e5\'f2}\par \u8364? per hour\tab Python\par "
-           rb"{\field{\*\fldinst{HYPERLINK \"https://example.org\"}}{\fldrslt{my site}}}\par "
-           rb"{\pict\pngblip 89504e470d0a1a0a}{\*\shppict{\pict\bin4 \x00\x01{}}}Skills\cell Go\cell\row}")
+    rtf = (
+        rb"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\fnil\fcharset0 Calibri;}{\f1\fcharset204 Arial;}}"
+        rb"{\*\generator Riched20}{\info{\author Someone Else}}\uc1\pard\f0 Jos\'e9 Garc\'eda\par "
+        rb"{\f1 \'cf\'f0\'e8\'e2\'e5\'f2}\par \u8364? per hour\tab Python\par "
+        rb"{\field{\*\fldinst{HYPERLINK \"https://example.org\"}}{\fldrslt{my site}}}\par "
+        rb"{\pict\pngblip 89504e470d0a1a0a}{\*\shppict{\pict\bin4 \x00\x01{}}}Skills\cell Go\cell\row}"
+    )
     assert rtf_text(rtf, LIMITS).splitlines() == [
-        "José García", "Привет", "€ per hour\tPython", "my site", "Skills | Go | "]
+        "José García",
+        "Привет",
+        "€ per hour\tPython",
+        "my site",
+        "Skills | Go | ",
+    ]
     assert ingest.extract(rtf_bytes(["Zoë Müller — café"]), "", "cv.rtf").text == "Zoë Müller — café"
 
 
@@ -140,12 +152,15 @@ def test_html_drops_scripts_styles_and_head() -> None:
     out = ingest.extract(html_bytes(RESUME, title="Page title"), "", "cv.html")
     assert out.media_type == ingest.HTML
     assert out.text.splitlines() == RESUME
-    page = ("<html><head><meta charset='windows-1252'></head><body><h1>Jos\xe9</h1><table><tr><td>Skills</td>"
-            "<td>Go &amp; SQL</td></tr></table><ul><li>one</li><li>two</li></ul>tail</body></html>").encode("cp1252")
+    page = (
+        "<html><head><meta charset='windows-1252'></head><body><h1>Jos\xe9</h1><table><tr><td>Skills</td>"
+        "<td>Go &amp; SQL</td></tr></table><ul><li>one</li><li>two</li></ul>tail</body></html>"
+    ).encode("cp1252")
     assert html_text(page, LIMITS).splitlines() == ["José", "Skills | Go & SQL", "one", "two", "tail"]
 
 
 # --- OCR -----------------------------------------------------------------------------------------------
+
 
 def _found(text: str) -> float:
     expected = {w for line in RESUME for w in words(line)}
@@ -182,6 +197,7 @@ def test_ocr_lines_are_rebuilt_top_to_bottom_left_to_right() -> None:
 
 
 # --- limits --------------------------------------------------------------------------------------------
+
 
 def _refused(content: bytes, name: str, limits: ParseLimits = LIMITS) -> str:
     with pytest.raises(InvalidArgument) as err:

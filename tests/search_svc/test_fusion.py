@@ -11,9 +11,11 @@ REF = Reference(rows=256, cosine_mean=0.2, cosine_std=0.1, lexical_mean=0.02, le
 
 
 def test_weighted_z_puts_strong_evidence_on_both_legs_first() -> None:
-    pool = [Candidate("semantic-only", 0.6, 0.02, 1, 0),   # z 4.0 / 0.0
-            Candidate("both", 0.5, 0.05, 2, 2),            # z 3.0 / 3.0
-            Candidate("lexical-only", 0.2, 0.07, 0, 1)]    # z 0.0 / 5.0
+    pool = [
+        Candidate("semantic-only", 0.6, 0.02, 1, 0),  # z 4.0 / 0.0
+        Candidate("both", 0.5, 0.05, 2, 2),  # z 3.0 / 3.0
+        Candidate("lexical-only", 0.2, 0.07, 0, 1),
+    ]  # z 0.0 / 5.0
     scored = fusion.fuse(pool, REF, Policy("weighted_z", 0.5))
     assert [s.candidate.row_id for s in scored] == ["both", "lexical-only", "semantic-only"]
     assert scored[0].score == pytest.approx(3.0)
@@ -47,8 +49,12 @@ def test_a_catalog_too_small_to_sample_uses_the_pool() -> None:
 
 
 def test_rrf_rewards_rows_in_both_lists() -> None:
-    pool = [Candidate("a", 0.9, 0.0, 1, 0), Candidate("b", 0.8, 0.0, 2, 0), Candidate("c", 0.7, 0.1, 3, 1),
-            Candidate("d", 0.1, 0.05, 0, 2)]
+    pool = [
+        Candidate("a", 0.9, 0.0, 1, 0),
+        Candidate("b", 0.8, 0.0, 2, 0),
+        Candidate("c", 0.7, 0.1, 3, 1),
+        Candidate("d", 0.1, 0.05, 0, 2),
+    ]
     scored = fusion.fuse(pool, REF, Policy("rrf", 0.5))
     assert [s.candidate.row_id for s in scored] == ["c", "a", "b", "d"]  # b and d tie: the vector order first
     assert scored[0].score == pytest.approx(0.5 / 63 + 0.5 / 61)
@@ -65,14 +71,20 @@ def test_policy_refuses_an_unknown_method() -> None:
         Policy("borda")  # type: ignore[arg-type]  # not a FusionMethod, on purpose
 
 
-@pytest.mark.parametrize(("text", "strict"), [
-    ('"welding specialist" -python', True),
-    ("java or python", True),
-    ("kubernetes -openshift", True),
-    ("python django postgres", False),
-    ("C++ & Go; DROP TABLE x --", False),
-    ("Senior Java developer. Spring Boot or Micronaut, Hibernate, Maven and JUnit; you will design REST APIs, "
-     "review code and mentor two juniors in a distributed team.", False),
-])
+@pytest.mark.parametrize(
+    ("text", "strict"),
+    [
+        ('"welding specialist" -python', True),
+        ("java or python", True),
+        ("kubernetes -openshift", True),
+        ("python django postgres", False),
+        ("C++ & Go; DROP TABLE x --", False),
+        (
+            "Senior Java developer. Spring Boot or Micronaut, Hibernate, Maven and JUnit; you will design REST APIs, "
+            "review code and mentor two juniors in a distributed team.",
+            False,
+        ),
+    ],
+)
 def test_short_queries_with_operators_are_strict_and_everything_else_a_bag_of_terms(text: str, strict: bool) -> None:
     assert lexical.classify(text).strict is strict

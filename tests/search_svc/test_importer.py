@@ -21,8 +21,16 @@ FILES_ONLY = Candidates(None, None, InlineParser())  # type: ignore[arg-type]
 
 
 def test_a_record_fills_fields_and_hashes_its_text() -> None:
-    c = record_candidate(json.dumps({"name": "Ana Lima", "years_experience": 4, "skills": ["py", "k8s"],
-                                     "resume_text": "Ana Lima\nBackend engineer"}))
+    c = record_candidate(
+        json.dumps(
+            {
+                "name": "Ana Lima",
+                "years_experience": 4,
+                "skills": ["py", "k8s"],
+                "resume_text": "Ana Lima\nBackend engineer",
+            }
+        )
+    )
     assert c.name == "Ana Lima" and c.years_experience == 4 and c.skills == ["Python", "Kubernetes"]
     assert c.resume_sha256 and len(c.resume_sha256) == 64
     again = record_candidate(json.dumps({"resume_text": "Ana Lima\nBackend engineer", "name": "Ana Lima"}))
@@ -35,15 +43,18 @@ def test_a_record_without_text_is_keyed_by_its_content() -> None:
     assert a.resume_sha256 == b.resume_sha256
 
 
-@pytest.mark.parametrize(("line", "field"), [
-    ("not json", "record"),
-    ("[1, 2]", "record"),
-    ('{"name": 5}', "record.name"),
-    ('{"name": "X Y", "years_experience": "ten"}', "record.years_experience"),
-    ('{"name": "X Y", "skills": "python"}', "record.skills"),
-    ('{"name": "X Y", "years_experience": 500}', "candidate.years_experience"),
-    ("{}", "candidate.name"),
-])
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ("not json", "record"),
+        ("[1, 2]", "record"),
+        ('{"name": 5}', "record.name"),
+        ('{"name": "X Y", "years_experience": "ten"}', "record.years_experience"),
+        ('{"name": "X Y", "skills": "python"}', "record.skills"),
+        ('{"name": "X Y", "years_experience": 500}', "candidate.years_experience"),
+        ("{}", "candidate.name"),
+    ],
+)
 def test_bad_records_name_the_problem(line: str, field: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         record_candidate(line)
@@ -83,7 +94,10 @@ async def test_a_folder_import_reads_every_format_by_content(tmp_path: Path) -> 
     assert loaded["word.doc"].resume_media_type == "application/msword"
     assert loaded["really-a-pdf.txt"].resume_media_type == "application/pdf"
     assert [loaded[n].resume_text.splitlines()[0] for n in ("cv.rtf", "cv.odt", "page.htm")] == [
-        "Rita Rtf", "Otto Odt", "Hana Html"]
+        "Rita Rtf",
+        "Otto Odt",
+        "Hana Html",
+    ]
     with pytest.raises(InvalidArgument, match=r"'big\.pdf' is 50008 bytes; the file size limit is 40000 bytes"):
         await sources["big.pdf"].load(FILES_ONLY)
 

@@ -32,15 +32,18 @@ def test_plain_text_in_utf8_and_utf16() -> None:
     assert ingest.extract("Zoë\nEngineer".encode("utf-16"), "text/plain").text == "Zoë\nEngineer"
 
 
-@pytest.mark.parametrize(("content", "media", "reason"), [
-    (b"%PDF-1.7\n this is not really a pdf", "", "corrupt or unreadable PDF"),
-    (b"PK\x03\x04 broken zip", "", "corrupt or unreadable DOCX"),
-    (b"", "text/plain", "empty"),
-    (b"\x00\x01\x02binary", "text/plain", "binary data"),
-    (b"GIF89a\x01\x00\x01\x00", "image/gif", "unsupported file type: the content is image/gif"),
-    (b"PK\x05\x06" + b"\x00" * 18, "", "unsupported file type: the content is zip archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "", "corrupt or unreadable Word document"),
-])
+@pytest.mark.parametrize(
+    ("content", "media", "reason"),
+    [
+        (b"%PDF-1.7\n this is not really a pdf", "", "corrupt or unreadable PDF"),
+        (b"PK\x03\x04 broken zip", "", "corrupt or unreadable DOCX"),
+        (b"", "text/plain", "empty"),
+        (b"\x00\x01\x02binary", "text/plain", "binary data"),
+        (b"GIF89a\x01\x00\x01\x00", "image/gif", "unsupported file type: the content is image/gif"),
+        (b"PK\x05\x06" + b"\x00" * 18, "", "unsupported file type: the content is zip archive"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "", "corrupt or unreadable Word document"),
+    ],
+)
 def test_broken_inputs_say_why(content: bytes, media: str, reason: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         ingest.extract(content, media, "cv-x.bin")
@@ -71,8 +74,10 @@ def test_files_over_ten_megabytes_are_refused_before_parsing() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=2048), st.sampled_from(["", ingest.PDF, ingest.DOCX, "text/plain", ingest.DOC,
-                                                 ingest.RTF, ingest.HTML, ingest.ODT]))
+@given(
+    st.binary(max_size=2048),
+    st.sampled_from(["", ingest.PDF, ingest.DOCX, "text/plain", ingest.DOC, ingest.RTF, ingest.HTML, ingest.ODT]),
+)
 def test_any_bytes_either_extract_or_fail_with_invalid_argument(content: bytes, media: str) -> None:
     try:
         out = ingest.extract(content, media, "f")

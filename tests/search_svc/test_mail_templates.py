@@ -16,8 +16,10 @@ from search_svc.mail_templates import DEFAULT_PATH, PLACEHOLDERS, Template, Temp
 from search_svc.records import APPLICATION_STATUSES
 from tests.fixtures.procs import REPO
 
-GOOD = {s: {"subject": "Application update: {job_title}", "body": "Dear {candidate_name}, {status}."}
-        for s in APPLICATION_STATUSES}
+GOOD = {
+    s: {"subject": "Application update: {job_title}", "body": "Dear {candidate_name}, {status}."}
+    for s in APPLICATION_STATUSES
+}
 
 
 def write(tmp_path: Path, data: Mapping[str, object] | str) -> Path:
@@ -39,21 +41,25 @@ def test_the_shipped_templates_cover_every_status_and_read_well() -> None:
     assert "Dear candidate," in rejected and "not selected" in rejected and "our company" in rejected
 
 
-@pytest.mark.parametrize(("change", "field", "needle"), [
-    (lambda d: d["rejected"].update(body="Hi {salary}"), "rejected.body", "unknown placeholder {salary}"),
-    (lambda d: d["hired"].update(subject="{job_title.__class__}"), "hired.subject", "unknown placeholder"),
-    (lambda d: d["pending"].update(body="{0}"), "pending.body", "unknown placeholder {0}"),
-    (lambda d: d["accepted"].update(body="{job_title!r}"), "accepted.body", "no format spec"),
-    (lambda d: d["accepted"].update(body="{job_title:>40}"), "accepted.body", "no format spec"),
-    (lambda d: d["reviewing"].update(body="a } b"), "reviewing.body", "literal braces"),
-    (lambda d: d["reviewing"].update(body="   "), "reviewing.body", "is empty"),
-    (lambda d: d.pop("hired"), "hired", "missing"),
-    (lambda d: d.update(promoted=d["hired"]), "promoted", "not an application status"),
-    (lambda d: d["pending"].update(footer="x"), "pending.footer", "unknown field"),
-    (lambda d: d["pending"].update(subject=3), "pending.subject", "not text"),
-])
-def test_a_bad_template_is_named(tmp_path: Path, change: Callable[[dict[str, dict[str, str]]], object], field: str,
-                                 needle: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "field", "needle"),
+    [
+        (lambda d: d["rejected"].update(body="Hi {salary}"), "rejected.body", "unknown placeholder {salary}"),
+        (lambda d: d["hired"].update(subject="{job_title.__class__}"), "hired.subject", "unknown placeholder"),
+        (lambda d: d["pending"].update(body="{0}"), "pending.body", "unknown placeholder {0}"),
+        (lambda d: d["accepted"].update(body="{job_title!r}"), "accepted.body", "no format spec"),
+        (lambda d: d["accepted"].update(body="{job_title:>40}"), "accepted.body", "no format spec"),
+        (lambda d: d["reviewing"].update(body="a } b"), "reviewing.body", "literal braces"),
+        (lambda d: d["reviewing"].update(body="   "), "reviewing.body", "is empty"),
+        (lambda d: d.pop("hired"), "hired", "missing"),
+        (lambda d: d.update(promoted=d["hired"]), "promoted", "not an application status"),
+        (lambda d: d["pending"].update(footer="x"), "pending.footer", "unknown field"),
+        (lambda d: d["pending"].update(subject=3), "pending.subject", "not text"),
+    ],
+)
+def test_a_bad_template_is_named(
+    tmp_path: Path, change: Callable[[dict[str, dict[str, str]]], object], field: str, needle: str
+) -> None:
     data = {k: dict(v) for k, v in GOOD.items()}
     change(data)
     with pytest.raises(TemplateError) as info:
@@ -89,9 +95,14 @@ def test_a_rendered_subject_stays_one_header_line() -> None:
 def test_search_svc_refuses_to_start_with_a_bad_template_file(tmp_path: Path) -> None:
     data = {k: dict(v) for k, v in GOOD.items()}
     data["rejected"]["body"] = "Sorry {candidate_name}, no {salary}."
-    env = {**os.environ, "HIREMESH_MAIL_TEMPLATES": str(write(tmp_path, data)),
-           "HIREMESH_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "HIREMESH_SEARCH_PORT": "0"}
-    done = subprocess.run([sys.executable, "-m", "search_svc"], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=120)
+    env = {
+        **os.environ,
+        "HIREMESH_MAIL_TEMPLATES": str(write(tmp_path, data)),
+        "HIREMESH_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "HIREMESH_SEARCH_PORT": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "search_svc"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2, done.stderr
     assert "HIREMESH_MAIL_TEMPLATES" in done.stderr and "rejected.body: unknown placeholder {salary}" in done.stderr

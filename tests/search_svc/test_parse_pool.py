@@ -52,8 +52,10 @@ def xml_heavy_docx(paragraphs: int) -> bytes:
             target = zipfile.ZipInfo(info.filename)
             target.compress_type = zipfile.ZIP_DEFLATED
             with package.open(target, "w", force_zip64=True) as part:
-                part.write(b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-                           b'wordprocessingml/2006/main"><w:body>')
+                part.write(
+                    b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                    b'wordprocessingml/2006/main"><w:body>'
+                )
                 block = b"<w:p><w:r><w:t>x</w:t></w:r></w:p>" * 1000
                 for _ in range(paragraphs // 1000):
                     part.write(block)
@@ -89,8 +91,7 @@ async def test_a_file_over_the_time_limit_kills_and_replaces_the_worker(pool: Pa
     with pytest.raises(InvalidArgument) as err:
         await pool.extract(job(SLOW_PAGE, "dense-scan.png"))
     assert err.value.field == "resume.content"
-    assert "'dense-scan.png' is over a limit: reading it took longer than the time limit of 2 s" in \
-        err.value.message
+    assert "'dense-scan.png' is over a limit: reading it took longer than the time limit of 2 s" in err.value.message
     assert not alive(before)
     out = await pool.extract(job(b"Ada Lovelace\nEngineer", "next.txt"))  # the pool still serves
     assert out.text == "Ada Lovelace\nEngineer"
@@ -122,8 +123,9 @@ async def test_a_file_over_the_memory_limit_names_it_and_the_pool_serves_on() ->
     try:
         with pytest.raises(InvalidArgument) as err:
             await parsers.extract(job(xml_heavy_docx(3_000_000), "heavy.docx"))
-        assert "'heavy.docx' is over a limit: reading it needs more than the memory limit of 700 MB" in \
-            err.value.message
+        assert (
+            "'heavy.docx' is over a limit: reading it needs more than the memory limit of 700 MB" in err.value.message
+        )
         out = await parsers.extract(job(docx_bytes(RESUME_LINES), "fine.docx"))
         assert out.text.startswith("Maria Gonzalez")
     finally:

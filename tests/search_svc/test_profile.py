@@ -62,13 +62,15 @@ def test_a_title_line_is_not_taken_for_a_name() -> None:
 
 # --- real resumes (public samples in tests/real_resumes.py) ----------------------------------------------------
 
+
 def test_an_indeed_resume_gives_name_title_location_and_education() -> None:
     p = extract_profile(real_resumes.INDEED_ABHISHEK)
     assert (p.name, p.name_source) == ("Abhishek Jha", "resume")
     assert p.headline == "Application Development Associate"  # not "... - Accenture"
     assert p.location == "Bengaluru, Karnataka"  # not where they would relocate to
-    assert p.education[0] == Education("B.E in Information science and engineering",
-                                       "B.v.b college of engineering and technology", 2017)
+    assert p.education[0] == Education(
+        "B.E in Information science and engineering", "B.v.b college of engineering and technology", 2017
+    )
     assert [e.institution for e in p.education[1:]] == ["Woodbine modern school", "Kendriya Vidyalaya"]
 
 
@@ -90,28 +92,53 @@ def test_a_resume_without_a_name_is_unnamed_not_its_first_heading(text: str) -> 
     assert extract_profile(real_resumes.CATEGORY_DATA_SCIENCE).education[0] == Education("B.E", "UIT-RGPV", 2017)
 
 
-@pytest.mark.parametrize(("file_name", "name"), [
-    ("React Developer_Vinay Reddy.docx", "Vinay Reddy"),
-    ("Peoplesoft FSCM_HariNarayana.docx", "Hari Narayana"),
-    ("Madeeswar A_Hexaware.docx", "Madeeswar A"),
-    ("Resume_Subha Santosh_Peoplesoft FSCM.docx", "Subha Santosh"),
-    ("kamballapradeep.docx", "Kamballapradeep"),
-    ("React%20Developer_Vinay%20Reddy.docx", "Vinay Reddy"),  # as some HTTP clients send it
-])
+@pytest.mark.parametrize(
+    ("file_name", "name"),
+    [
+        ("React Developer_Vinay Reddy.docx", "Vinay Reddy"),
+        ("Peoplesoft FSCM_HariNarayana.docx", "Hari Narayana"),
+        ("Madeeswar A_Hexaware.docx", "Madeeswar A"),
+        ("Resume_Subha Santosh_Peoplesoft FSCM.docx", "Subha Santosh"),
+        ("kamballapradeep.docx", "Kamballapradeep"),
+        ("React%20Developer_Vinay%20Reddy.docx", "Vinay Reddy"),  # as some HTTP clients send it
+    ],
+)
 def test_an_unnamed_resume_takes_the_person_in_its_file_name(file_name: str, name: str) -> None:
     p = extract_profile(real_resumes.CATEGORY_HR, file_name=file_name)
     assert (p.name, p.name_source) == (name, "file_name")
 
 
-@pytest.mark.parametrize("file_name", ["Sales Manager.docx", "resume (3).pdf", "Senior Data Engineer.txt",
-                                       "Education Details.docx", "Hyderabad.pdf", "Python Developer_CV.docx"])
+@pytest.mark.parametrize(
+    "file_name",
+    [
+        "Sales Manager.docx",
+        "resume (3).pdf",
+        "Senior Data Engineer.txt",
+        "Education Details.docx",
+        "Hyderabad.pdf",
+        "Python Developer_CV.docx",
+    ],
+)
 def test_a_file_name_without_a_person_leaves_the_resume_unnamed(file_name: str) -> None:
     assert extract_profile(real_resumes.CATEGORY_HR, file_name=file_name).name_source == "unnamed"
 
 
-@pytest.mark.parametrize("line", ["Education Details", "Skill Details", "TECHNICAL SKILLS:", "Automation Testing",
-                                  "Career Objective", "Senior Software Engineer", "Hyderabad", "Python",
-                                  "B.E Information Technology", "Infosys Limited", "Work Experience"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Education Details",
+        "Skill Details",
+        "TECHNICAL SKILLS:",
+        "Automation Testing",
+        "Career Objective",
+        "Senior Software Engineer",
+        "Hyderabad",
+        "Python",
+        "B.E Information Technology",
+        "Infosys Limited",
+        "Work Experience",
+    ],
+)
 def test_headings_titles_places_skills_are_never_names(line: str) -> None:
     assert extract_profile(f"{line}\nPython, SQL and Java\n").name == ""
 

@@ -53,14 +53,26 @@ async def pool(module_db_url: str) -> AsyncIterator[Any]:
         topic = TOPICS[i % len(TOPICS)]
         # 30 rows in Reykjavik, all of them "design" people: far from a python query vector.
         location = "Reykjavik" if i % 100 == 5 else ("50%_off town" if i == 7 else "Berlin")
-        rows.append((f"Person {i}", location, float(i % 15), [topic.title()],
-                     f"{topic} specialist number {i}", standin_vector(topic, i)))
+        rows.append(
+            (
+                f"Person {i}",
+                location,
+                float(i % 15),
+                [topic.title()],
+                f"{topic} specialist number {i}",
+                standin_vector(topic, i),
+            )
+        )
     async with pool.connection() as conn, conn.cursor() as cur:
         await cur.executemany(
             "INSERT INTO catalog.candidates (name, location, years_experience, skills, resume_text, embedding, "
-            "embedded_at) VALUES (%s, %s, %s, %s, %s, %s, now())", rows)
-        await cur.execute("INSERT INTO catalog.jobs (title, status, required_skills) VALUES "
-                          "('Python developer', 'open', '{Python}'), ('Python architect', 'closed', '{Python}')")
+            "embedded_at) VALUES (%s, %s, %s, %s, %s, %s, now())",
+            rows,
+        )
+        await cur.execute(
+            "INSERT INTO catalog.jobs (title, status, required_skills) VALUES "
+            "('Python developer', 'open', '{Python}'), ('Python architect', 'closed', '{Python}')"
+        )
     yield pool
     await pool.close()
 
@@ -101,7 +113,7 @@ async def test_filters_for_experience_and_skills(ranker: Ranker) -> None:
 
 
 async def test_like_metacharacters_in_a_location_are_literal(ranker: Ranker) -> None:
-    hits = (await ranker.candidates_for_text("python", Options(mode="hybrid", filters=Filters(location="50%_off"))))
+    hits = await ranker.candidates_for_text("python", Options(mode="hybrid", filters=Filters(location="50%_off")))
     assert [h.record.name for h in hits.hits] == ["Person 7"]
 
 
@@ -130,8 +142,13 @@ async def test_rare_terms_outweigh_common_ones(ranker: Ranker, pool: Any) -> Non
     async with pool.connection() as conn:
         await conn.execute(
             "INSERT INTO catalog.candidates (name, resume_text) VALUES (%s, %s), (%s, %s)",
-            ["Common Words", f"{tag} specialist specialist specialist number number specialist",
-             "Rare Word", f"{tag} Hibernate"])
+            [
+                "Common Words",
+                f"{tag} specialist specialist specialist number number specialist",
+                "Rare Word",
+                f"{tag} Hibernate",
+            ],
+        )
     hits = (await ranker.candidates_for_text(f"{tag} Hibernate specialist", Options(mode="keyword"))).hits
     # 'specialist' and 'number' are in all of the 3000 fixture rows (which match through 'specialist' alone),
     # 'hibernate' in one: the row with the rare word comes first though the other says 'specialist' four times.
@@ -141,8 +158,10 @@ async def test_rare_terms_outweigh_common_ones(ranker: Ranker, pool: Any) -> Non
 
 
 async def test_a_pasted_job_description_is_a_bag_of_terms(ranker: Ranker) -> None:
-    text = ("We are hiring a welding specialist for our shipyard. You will weld, inspect seams, read drawings "
-            "and keep the workshop safe; certification and a driving licence are a plus.")
+    text = (
+        "We are hiring a welding specialist for our shipyard. You will weld, inspect seams, read drawings "
+        "and keep the workshop safe; certification and a driving licence are a plus."
+    )
     hits = (await ranker.candidates_for_text(text, Options(mode="keyword", top_k=5))).hits
     assert len(hits) == 5  # no resume holds every word, yet the welders come first
     assert all("welding" in h.record.resume_text for h in hits)
@@ -172,12 +191,15 @@ async def test_term_counts_follow_inserts_updates_and_deletes(pool: Any) -> None
             cur = await conn.execute(
                 "SELECT coalesce((SELECT docs FROM catalog.term_stats WHERE corpus = 'candidates' "
                 "AND dim = catalog.term_dim(%s)), 0) + coalesce((SELECT sum(delta) FROM catalog.term_stats_pending "
-                "WHERE corpus = 'candidates' AND dim = catalog.term_dim(%s)), 0)", [lexeme, lexeme])
+                "WHERE corpus = 'candidates' AND dim = catalog.term_dim(%s)), 0)",
+                [lexeme, lexeme],
+            )
             return int((await cur.fetchone())[0])
 
     async with pool.connection() as conn:
-        cur = await conn.execute("INSERT INTO catalog.candidates (name, resume_text) VALUES "
-                                 "('Counted', 'zymurgy zymurgy') RETURNING id")
+        cur = await conn.execute(
+            "INSERT INTO catalog.candidates (name, resume_text) VALUES ('Counted', 'zymurgy zymurgy') RETURNING id"
+        )
         row_id = (await cur.fetchone())[0]
         assert await docs("zymurgy") == 1  # counted once per row, however often the word appears
         await conn.execute("UPDATE catalog.candidates SET resume_text = 'oenology' WHERE id = %s", [row_id])
@@ -203,12 +225,15 @@ async def test_job_search_defaults_to_open_jobs(ranker: Ranker) -> None:
     assert [h.record.title for h in closed.hits] == ["Python architect"]
 
 
-@pytest.mark.parametrize(("opts", "field"), [
-    (Options(top_k=201), "options.top_k"),
-    (Options(min_similarity=1.5), "options.min_similarity"),
-    (Options(ef_search=5000), "options.ef_search"),
-    (Options(filters=Filters(min_years=-1)), "options.filters.min_years_experience"),
-])
+@pytest.mark.parametrize(
+    ("opts", "field"),
+    [
+        (Options(top_k=201), "options.top_k"),
+        (Options(min_similarity=1.5), "options.min_similarity"),
+        (Options(ef_search=5000), "options.ef_search"),
+        (Options(filters=Filters(min_years=-1)), "options.filters.min_years_experience"),
+    ],
+)
 async def test_bad_options_name_the_field(ranker: Ranker, opts: Options, field: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         await ranker.candidates_for_text("python", opts)
@@ -226,8 +251,9 @@ def test_ef_search_grows_with_pool_and_filters() -> None:
 
 async def test_scoring_given_candidates_agrees_with_hybrid_search(ranker: Ranker, pool: Any) -> None:
     async with pool.connection() as conn:
-        job = await (await conn.execute("SELECT id::text FROM catalog.jobs WHERE title = 'Python developer'")
-                     ).fetchone()
+        job = await (
+            await conn.execute("SELECT id::text FROM catalog.jobs WHERE title = 'Python developer'")
+        ).fetchone()
     found = (await ranker.candidates_for_job(job[0], Options(mode="hybrid", top_k=8))).hits
     ids = [h.record.id for h in reversed(found)]
     scored = await ranker.score_candidates(job[0], ids)
@@ -236,8 +262,7 @@ async def test_scoring_given_candidates_agrees_with_hybrid_search(ranker: Ranker
     for hit in scored:
         same = by_id[hit.record.id]
         assert hit.score == pytest.approx(same.score)
-        assert (hit.cosine_similarity, hit.keyword_rank) == pytest.approx((same.cosine_similarity,
-                                                                           same.keyword_rank))
+        assert (hit.cosine_similarity, hit.keyword_rank) == pytest.approx((same.cosine_similarity, same.keyword_rank))
         assert hit.fusion == "weighted_z" and hit.vector_position == 0
 
 
@@ -253,15 +278,19 @@ async def test_scoring_names_a_bad_or_unknown_candidate(ranker: Ranker, pool: An
         await ranker.score_candidates(job[0], ["00000000-0000-4000-8000-000000000001"])
 
 
-async def test_a_job_sourced_vector_search_uses_its_fresh_stored_vector_else_its_text(ranker: Ranker,
-                                                                                      pool: Any) -> None:
+async def test_a_job_sourced_vector_search_uses_its_fresh_stored_vector_else_its_text(
+    ranker: Ranker, pool: Any
+) -> None:
     # The stored vector points at accounting while the text says welding: which rows come back tells which
     # vector the search used.
     async with pool.connection() as conn:
-        row = await (await conn.execute(
-            "INSERT INTO catalog.jobs (title, required_skills, embedding, embedded_at) "
-            "VALUES ('Welding lead', '{Welding}', %s, now() + interval '1 second') RETURNING id::text",
-            (standin_vector("accounting"),))).fetchone()
+        row = await (
+            await conn.execute(
+                "INSERT INTO catalog.jobs (title, required_skills, embedding, embedded_at) "
+                "VALUES ('Welding lead', '{Welding}', %s, now() + interval '1 second') RETURNING id::text",
+                (standin_vector("accounting"),),
+            )
+        ).fetchone()
     job_id = row[0]
     try:
         fresh = await ranker.candidates_for_job(job_id, Options(mode="vector", top_k=5))
@@ -272,8 +301,11 @@ async def test_a_job_sourced_vector_search_uses_its_fresh_stored_vector_else_its
         assert sims == sorted(sims, reverse=True) and sims[0] > 0.3
 
         async with pool.connection() as conn:  # an edit makes the stored vector stale
-            await conn.execute("UPDATE catalog.jobs SET title = 'Welding lead (nights)', updated_at = now() + "
-                               "interval '1 hour' WHERE id = %s", (job_id,))
+            await conn.execute(
+                "UPDATE catalog.jobs SET title = 'Welding lead (nights)', updated_at = now() + "
+                "interval '1 hour' WHERE id = %s",
+                (job_id,),
+            )
         stale = await ranker.candidates_for_job(job_id, Options(mode="vector", top_k=5))
         assert [h.record.skills for h in stale.hits] == [["Welding"]] * 5
         assert all(h.matched_skills == ["Welding"] for h in stale.hits)
@@ -285,15 +317,18 @@ async def test_a_job_sourced_vector_search_uses_its_fresh_stored_vector_else_its
 
 
 async def test_search_settings_end_with_the_search(ranker: Ranker, pool: Any) -> None:
-    result = await ranker.candidates_for_text("java", Options(mode="vector", top_k=5, ef_search=333,
-                                                              filters=Filters(location="reykjavik")))
+    result = await ranker.candidates_for_text(
+        "java", Options(mode="vector", top_k=5, ef_search=333, filters=Filters(location="reykjavik"))
+    )
     assert result.ef_search == 333 and result.hits
     conns = [await pool.getconn() for _ in range(pool.max_size)]
     try:
         for conn in conns:  # whichever connection ran it: no setting outlived the statement
-            cur = await conn.execute("SELECT current_setting('hnsw.ef_search', true), "
-                                     "current_setting('hnsw.iterative_scan', true), "
-                                     "current_setting('hnsw.max_scan_tuples', true)")
+            cur = await conn.execute(
+                "SELECT current_setting('hnsw.ef_search', true), "
+                "current_setting('hnsw.iterative_scan', true), "
+                "current_setting('hnsw.max_scan_tuples', true)"
+            )
             # NULLs on a connection that never loaded pgvector's library; its defaults on the others
             assert await cur.fetchone() in {(None, None, None), ("40", "off", "20000")}
     finally:
@@ -301,15 +336,20 @@ async def test_search_settings_end_with_the_search(ranker: Ranker, pool: Any) ->
             await pool.putconn(conn)
 
 
-async def test_jobs_for_a_candidate_by_vector_use_the_candidates_stored_vector_and_skills(ranker: Ranker,
-                                                                                         pool: Any) -> None:
+async def test_jobs_for_a_candidate_by_vector_use_the_candidates_stored_vector_and_skills(
+    ranker: Ranker, pool: Any
+) -> None:
     async with pool.connection() as conn:
-        job = await (await conn.execute(
-            "INSERT INTO catalog.jobs (title, required_skills, embedding, embedded_at) "
-            "VALUES ('Backend role', '{Java}', %s, now() + interval '1 second') RETURNING id::text",
-            (standin_vector("java"),))).fetchone()
-        cand = await (await conn.execute("SELECT id::text FROM catalog.candidates WHERE skills = '{Java}' "
-                                         "ORDER BY name LIMIT 1")).fetchone()
+        job = await (
+            await conn.execute(
+                "INSERT INTO catalog.jobs (title, required_skills, embedding, embedded_at) "
+                "VALUES ('Backend role', '{Java}', %s, now() + interval '1 second') RETURNING id::text",
+                (standin_vector("java"),),
+            )
+        ).fetchone()
+        cand = await (
+            await conn.execute("SELECT id::text FROM catalog.candidates WHERE skills = '{Java}' ORDER BY name LIMIT 1")
+        ).fetchone()
     try:
         result = await ranker.jobs_for_candidate(cand[0], Options(mode="vector", top_k=3))
         assert [h.record.id for h in result.hits][:1] == [job[0]]
@@ -320,8 +360,9 @@ async def test_jobs_for_a_candidate_by_vector_use_the_candidates_stored_vector_a
 
 
 @pytest.mark.parametrize("text", ["python specialist with java", '"nursing specialist" -welding'])
-async def test_text_hybrid_found_while_embedding_equals_the_one_statement_search(ranker: Ranker, pool: Any,
-                                                                                 text: str) -> None:
+async def test_text_hybrid_found_while_embedding_equals_the_one_statement_search(
+    ranker: Ranker, pool: Any, text: str
+) -> None:
     """Typed text's keyword pool is found while the text is embedded; the result is the one a single
     statement over both legs gives (the path a stored row's search takes)."""
     opts = ranking_policy.check_options(Options(mode="hybrid", top_k=12))

@@ -34,8 +34,9 @@ def test_hybrid_orders_by_the_fused_score_and_says_how() -> None:
     assert ranked.scored[0].score == pytest.approx(3.0)
 
 
-@pytest.mark.parametrize(("weight", "order"), [(0.0, ["semantic", "both", "lexical"]),
-                                               (1.0, ["lexical", "both", "semantic"])])
+@pytest.mark.parametrize(
+    ("weight", "order"), [(0.0, ["semantic", "both", "lexical"]), (1.0, ["lexical", "both", "semantic"])]
+)
 def test_a_request_weight_at_either_end_overrides_the_deployment(weight: float, order: list[str]) -> None:
     ranked = rp.rank_pool(POOL, REF, hybrid(lexical_weight=weight), Policy("weighted_z", 0.5))
     assert ids(ranked) == order
@@ -50,15 +51,23 @@ def test_no_request_weight_keeps_the_deployments() -> None:
 
 
 def test_equal_scores_keep_the_vector_legs_order_then_the_id() -> None:
-    pool = [Candidate("b", 0.4, 0.04, 0, 1), Candidate("z", 0.4, 0.04, 2, 2), Candidate("a", 0.4, 0.04, 0, 3),
-            Candidate("y", 0.4, 0.04, 1, 4)]
+    pool = [
+        Candidate("b", 0.4, 0.04, 0, 1),
+        Candidate("z", 0.4, 0.04, 2, 2),
+        Candidate("a", 0.4, 0.04, 0, 3),
+        Candidate("y", 0.4, 0.04, 1, 4),
+    ]
     # A row the vector leg did not return (position 0) comes after every row it did.
     assert ids(rp.rank_pool(pool, REF, hybrid(), Policy())) == ["y", "z", "a", "b"]
 
 
 def test_keyword_mode_ranks_by_lexical_similarity_even_with_statistics() -> None:
-    pool = [Candidate("second", None, 0.3, 0, 2), Candidate("first", None, 0.5, 0, 1),
-            Candidate("tie-later", None, 0.3, 0, 4), Candidate("tie-earlier", None, 0.3, 0, 3)]
+    pool = [
+        Candidate("second", None, 0.3, 0, 2),
+        Candidate("first", None, 0.5, 0, 1),
+        Candidate("tie-later", None, 0.3, 0, 4),
+        Candidate("tie-earlier", None, 0.3, 0, 3),
+    ]
     ranked = rp.rank_pool(pool, REF, Options(mode="keyword", top_k=10), Policy("weighted_z", 0.2))
     assert ids(ranked) == ["first", "second", "tie-earlier", "tie-later"]
     assert (ranked.method, ranked.lexical_weight) == ("lexical", 1.0)
@@ -104,8 +113,9 @@ def test_the_cut_is_a_prefix_of_the_whole_order(sims: list[tuple[float, float]],
 
 
 def test_explain_carries_both_similarities_and_skips_deleted_rows() -> None:
-    ranked = rp.rank_pool([BOTH, Candidate("gone", 0.9, 0.9, 4, 4), Candidate("new", None, 0.05, 0, 5)], REF,
-                          hybrid(), Policy())
+    ranked = rp.rank_pool(
+        [BOTH, Candidate("gone", 0.9, 0.9, 4, 4), Candidate("new", None, 0.05, 0, 5)], REF, hybrid(), Policy()
+    )
     hits = rp.explain(ranked, {"both": "B", "new": "N"})
     assert [h.record for h in hits] == ["B", "N"]
     b, n = hits
@@ -119,7 +129,9 @@ def test_nearest_hits_score_by_cosine_and_keep_the_legs_positions() -> None:
     rows = [Nearest("a", 0.9), Nearest("b", 0.7), Nearest("c", 0.45), Nearest("d", 0.2)]
     hits = rp.nearest_hits(rows, 0.5)
     assert [(h.record, h.score, h.cosine_similarity, h.vector_position, h.fusion) for h in hits] == [
-        ("a", 0.9, 0.9, 1, "cosine"), ("b", 0.7, 0.7, 2, "cosine")]
+        ("a", 0.9, 0.9, 1, "cosine"),
+        ("b", 0.7, 0.7, 2, "cosine"),
+    ]
     assert [h.vector_position for h in rp.nearest_hits(rows, 0.0)] == [1, 2, 3, 4]
     assert len(rp.nearest_hits(rows, -1.0)) == 4
 
@@ -136,13 +148,23 @@ def test_given_pairs_are_scored_in_the_callers_order_with_weighted_z() -> None:
 
 def test_matched_skills_are_the_records_spelling_in_its_order() -> None:
     assert rp.matched_skills(["Go", "PostgreSQL", "python"], ["POSTGRESQL", "Python", "Rust"]) == [
-        "PostgreSQL", "python"]
+        "PostgreSQL",
+        "python",
+    ]
     assert rp.matched_skills(["Go"], []) == []
 
 
-@pytest.mark.parametrize(("top_k", "mode", "pool"), [
-    (1, "hybrid", 50), (16, "hybrid", 50), (17, "hybrid", 51), (200, "hybrid", 600), (10, "keyword", 10),
-    (200, "vector", 200)])
+@pytest.mark.parametrize(
+    ("top_k", "mode", "pool"),
+    [
+        (1, "hybrid", 50),
+        (16, "hybrid", 50),
+        (17, "hybrid", 51),
+        (200, "hybrid", 600),
+        (10, "keyword", 10),
+        (200, "vector", 200),
+    ],
+)
 def test_pool_size_bounds(top_k: int, mode: rp.Mode, pool: int) -> None:
     assert rp.pool_size(Options(mode=mode, top_k=top_k)) == pool
 
@@ -157,15 +179,18 @@ def test_options_at_their_bounds() -> None:
     assert checked.filters.location == "Berlin" and len(checked.filters.required_skills) == 1
 
 
-@pytest.mark.parametrize(("opts", "field"), [
-    (Options(top_k=rp.MAX_TOP_K + 1), "options.top_k"),
-    (Options(top_k=-1), "options.top_k"),
-    (Options(lexical_weight=1.0001), "options.lexical_weight"),
-    (Options(lexical_weight=float("nan")), "options.lexical_weight"),
-    (Options(min_similarity=float("inf")), "options.min_similarity"),
-    (Options(ef_search=rp.MAX_EF_SEARCH + 1), "options.ef_search"),
-    (Options(filters=Filters(min_years=float("nan"))), "options.filters.min_years_experience"),
-])
+@pytest.mark.parametrize(
+    ("opts", "field"),
+    [
+        (Options(top_k=rp.MAX_TOP_K + 1), "options.top_k"),
+        (Options(top_k=-1), "options.top_k"),
+        (Options(lexical_weight=1.0001), "options.lexical_weight"),
+        (Options(lexical_weight=float("nan")), "options.lexical_weight"),
+        (Options(min_similarity=float("inf")), "options.min_similarity"),
+        (Options(ef_search=rp.MAX_EF_SEARCH + 1), "options.ef_search"),
+        (Options(filters=Filters(min_years=float("nan"))), "options.filters.min_years_experience"),
+    ],
+)
 def test_options_out_of_bounds_name_the_field(opts: Options, field: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         rp.check_options(opts)

@@ -17,7 +17,8 @@ SQL_SHAPE = re.compile(
     r"\b(SELECT\s+(?=\*|DISTINCT\b|[\w.]+\s*(\(|,|\s+FROM\b|\s+AS\b))[\s\S]*?\bFROM|INSERT\s+INTO|UPDATE\b[\s\S]*\bSET|DELETE\s+FROM|CREATE\s+(OR\s+REPLACE\s+)?"
     r"(TEMP\s+)?(TABLE|INDEX|VIEW|SCHEMA)|DROP\s+(TABLE|INDEX|VIEW|SCHEMA)|ALTER\s+TABLE|COPY\b[\s\S]*\b(FROM|TO)\b|TRUNCATE\b|"
     r"\bWHERE\b[\s\S]*(=|\bIN\b|\bLIKE\b))",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,9 @@ def _literal_text(node: ast.AST) -> str | None:
         return node.value
     if isinstance(node, ast.JoinedStr):
         # A placeholder word where each value goes, so "SELECT {cols} FROM" still reads as a statement.
-        return "".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "x"
-                       for v in node.values)
+        return "".join(
+            v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "x" for v in node.values
+        )
     return None
 
 
@@ -49,7 +51,8 @@ def _is_psycopg_sql(node: ast.AST) -> bool:
     """sql.SQL("...") / SQL("...") — its .format() composes Identifiers and Placeholders safely."""
     return isinstance(node, ast.Call) and (
         (isinstance(node.func, ast.Attribute) and node.func.attr == "SQL")
-        or (isinstance(node.func, ast.Name) and node.func.id == "SQL"))
+        or (isinstance(node.func, ast.Name) and node.func.id == "SQL")
+    )
 
 
 def scan_source(source: str, file: str = "<string>") -> Iterator[Finding]:
@@ -68,7 +71,12 @@ def scan_source(source: str, file: str = "<string>") -> Iterator[Finding]:
                 yield Finding(file, node.lineno, "concatenation", ast.unparse(node.right))
             elif _is_sql(right) and left is None and not isinstance(node.left, ast.JoinedStr | ast.BinOp):
                 yield Finding(file, node.lineno, "concatenation", ast.unparse(node.left))
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
-              and not _is_psycopg_sql(node.func.value) and _is_sql(_literal_text(node.func.value))):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+            and not _is_psycopg_sql(node.func.value)
+            and _is_sql(_literal_text(node.func.value))
+        ):
             for arg in [*node.args, *(k.value for k in node.keywords)]:
                 yield Finding(file, node.lineno, ".format()", ast.unparse(arg))

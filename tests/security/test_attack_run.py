@@ -68,8 +68,14 @@ class Up:
         return {"Authorization": f"Bearer {(self.home / 'admin-token').read_text().strip()}"}
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", *args], cwd=REPO, env=self.env,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "hiremesh_ops.cli", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
@@ -78,18 +84,29 @@ class Up:
 def up() -> Iterator[Up]:
     home = Path(tempfile.mkdtemp(prefix="hiremesh-attack-", dir="/tmp"))
     home.chmod(0o755)
-    ports = {name: free_port() for name in ("EMBEDDING", "SEARCH", "SCREENING", "GUARDRAIL", "ANALYTICS",
-                                            "GATEWAY", "PG")}
-    env = {**os.environ, "HIREMESH_HOME": str(home), "HIREMESH_SCREENING_ENGINE": "evidence",
-           "HIREMESH_MODEL_DIR": os.environ.get("HIREMESH_MODEL_DIR", str(REPO / ".hiremesh" / "models")),
-           "HIREMESH_GATEWAY_AUTH_CACHE_SECONDS": "1",
-           **{f"HIREMESH_{k}_PORT": str(v) for k, v in ports.items()}}
-    for name in ("HIREMESH_DATABASE_URL", "HIREMESH_SERVICE_TOKEN", "HIREMESH_SERVICE_TOKEN_FILE",
-                 "HIREMESH_GATEWAY_JWT_SECRET", "HIREMESH_METRICS_PORT"):
+    ports = {
+        name: free_port() for name in ("EMBEDDING", "SEARCH", "SCREENING", "GUARDRAIL", "ANALYTICS", "GATEWAY", "PG")
+    }
+    env = {
+        **os.environ,
+        "HIREMESH_HOME": str(home),
+        "HIREMESH_SCREENING_ENGINE": "evidence",
+        "HIREMESH_MODEL_DIR": os.environ.get("HIREMESH_MODEL_DIR", str(REPO / ".hiremesh" / "models")),
+        "HIREMESH_GATEWAY_AUTH_CACHE_SECONDS": "1",
+        **{f"HIREMESH_{k}_PORT": str(v) for k, v in ports.items()},
+    }
+    for name in (
+        "HIREMESH_DATABASE_URL",
+        "HIREMESH_SERVICE_TOKEN",
+        "HIREMESH_SERVICE_TOKEN_FILE",
+        "HIREMESH_GATEWAY_JWT_SECRET",
+        "HIREMESH_METRICS_PORT",
+    ):
         env.pop(name, None)
     out = open(home / "up.out", "w+b")
-    proc = subprocess.Popen([sys.executable, "-m", "hiremesh_ops.cli", "up"], cwd=REPO, env=env, stdout=out,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hiremesh_ops.cli", "up"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 500
         while time.monotonic() < deadline and proc.poll() is None:
@@ -107,8 +124,9 @@ def up() -> Iterator[Up]:
             proc.kill()
             proc.wait()
         out.close()
-        subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "db", "stop"], cwd=REPO, env=env,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [sys.executable, "-m", "hiremesh_ops.cli", "db", "stop"], cwd=REPO, env=env, capture_output=True, timeout=60
+        )
 
 
 def _token(up: Up) -> str:
@@ -131,13 +149,18 @@ async def test_1_the_credential_was_made_on_first_start_and_every_rpc_needs_it(u
     for service in SERVICES:
         addr = up.addr(service)
         assert await _call(addr, PROBE_CALLS[service]) == grpc.StatusCode.UNAUTHENTICATED, service
-        assert await _call(addr, PROBE_CALLS[service], ((HEADER, "guess-" + secrets.token_urlsafe(32)),)) \
-            == grpc.StatusCode.UNAUTHENTICATED, service
-        assert await _call(addr, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo") \
-            == grpc.StatusCode.UNAUTHENTICATED, service
+        assert (
+            await _call(addr, PROBE_CALLS[service], ((HEADER, "guess-" + secrets.token_urlsafe(32)),))
+            == grpc.StatusCode.UNAUTHENTICATED
+        ), service
+        assert (
+            await _call(addr, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+            == grpc.StatusCode.UNAUTHENTICATED
+        ), service
         async with grpc.aio.insecure_channel(addr) as chan:  # probes keep working
             health = await health_pb2_grpc.HealthStub(chan).Check(
-                health_pb2.HealthCheckRequest(service=HEALTH_NAMES[service]), timeout=10)
+                health_pb2.HealthCheckRequest(service=HEALTH_NAMES[service]), timeout=10
+            )
         assert health.status == health_pb2.HealthCheckResponse.SERVING, service
     # `hiremesh status` probes health, the CLI finds the token itself.
     assert up.cli("status").count("SERVING") == 6
@@ -145,9 +168,11 @@ async def test_1_the_credential_was_made_on_first_start_and_every_rpc_needs_it(u
     meta = ((HEADER, _token(up)),)
     assert await _call(up.addr("search"), PROBE_CALLS["search"], meta) == grpc.StatusCode.OK
     async with grpc.aio.insecure_channel(up.addr("search")) as chan:
-        walk = chan.unary_stream("/hiremesh.v1.SearchService/ImportCandidates",
-                                 request_serializer=search_pb2.ImportCandidatesRequest.SerializeToString,
-                                 response_deserializer=search_pb2.ImportCandidatesResponse.FromString)
+        walk = chan.unary_stream(
+            "/hiremesh.v1.SearchService/ImportCandidates",
+            request_serializer=search_pb2.ImportCandidatesRequest.SerializeToString,
+            response_deserializer=search_pb2.ImportCandidatesResponse.FromString,
+        )
         for folder in ("/", "/etc", "../../.."):
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 async for _ in walk(search_pb2.ImportCandidatesRequest(folder=folder), timeout=30, metadata=meta):
@@ -172,8 +197,9 @@ async def test_3_no_placeholder_secret_mints_an_admin_token(up: Up) -> None:
             forged = issue_jwt(secret or "x", "admin", Role.ADMIN, 600)
             async with http.get(f"{up.url}/api/v1/me", headers={"Authorization": f"Bearer {forged}"}) as resp:
                 assert resp.status == 401, secret
-            async with http.post(f"{up.url}/api/v1/jobs", json={"title": "pwned"},
-                                 headers={"Authorization": f"Bearer {forged}"}) as resp:
+            async with http.post(
+                f"{up.url}/api/v1/jobs", json={"title": "pwned"}, headers={"Authorization": f"Bearer {forged}"}
+            ) as resp:
                 assert resp.status == 401, secret
         none_alg = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhZG1pbiIsInJvbGUiOiJhZG1pbiJ9."
         async with http.get(f"{up.url}/api/v1/me", headers={"Authorization": f"Bearer {none_alg}"}) as resp:
@@ -182,31 +208,49 @@ async def test_3_no_placeholder_secret_mints_an_admin_token(up: Up) -> None:
 
 async def _chunks(body: bytes) -> AsyncIterator[bytes]:
     for i in range(0, len(body), 256 * 1024):
-        yield body[i:i + 256 * 1024]
+        yield body[i : i + 256 * 1024]
 
 
 async def test_4_malformed_and_oversized_bodies_are_4xx(up: Up) -> None:
     nested = b"[" * 100_000 + b"]" * 100_000
     boundary = "b" + secrets.token_hex(6)
-    many_fields = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nv\r\n'
-                          for i in range(5000)) + f"--{boundary}--\r\n"
-    many_files = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="r{i}.txt"\r\n'
-                         f"Content-Type: text/plain\r\n\r\nPerson {i}\r\n" for i in range(80)) + f"--{boundary}--\r\n"
-    huge = (f'--{boundary}\r\nContent-Disposition: form-data; name="resume"; filename="x.txt"\r\n'
-            "Content-Type: text/plain\r\n\r\n").encode() + b"a" * (11 * 1024 * 1024)
+    many_fields = (
+        "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nv\r\n' for i in range(5000))
+        + f"--{boundary}--\r\n"
+    )
+    many_files = (
+        "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="r{i}.txt"\r\n'
+            f"Content-Type: text/plain\r\n\r\nPerson {i}\r\n"
+            for i in range(80)
+        )
+        + f"--{boundary}--\r\n"
+    )
+    huge = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="resume"; filename="x.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode() + b"a" * (11 * 1024 * 1024)
     huge += f"\r\n--{boundary}--\r\n".encode()
     form = f"multipart/form-data; boundary={boundary}"
-    cases = [("POST", "/api/v1/jobs", nested, "application/json", {400}),
-             ("POST", "/api/v1/search/candidates", nested, "application/json", {400}),
-             ("POST", "/api/v1/candidates", many_fields.encode(), form, {400, 413}),
-             ("POST", "/api/v1/imports", many_files.encode(), form, {400}),
-             ("POST", "/api/v1/candidates", _chunks(huge), form, {413}),
-             ("POST", "/api/v1/jobs", _chunks(b'{"title": "' + b"a" * (12 * 1024 * 1024) + b'"}'),
-              "application/json", {413})]
+    cases = [
+        ("POST", "/api/v1/jobs", nested, "application/json", {400}),
+        ("POST", "/api/v1/search/candidates", nested, "application/json", {400}),
+        ("POST", "/api/v1/candidates", many_fields.encode(), form, {400, 413}),
+        ("POST", "/api/v1/imports", many_files.encode(), form, {400}),
+        ("POST", "/api/v1/candidates", _chunks(huge), form, {413}),
+        (
+            "POST",
+            "/api/v1/jobs",
+            _chunks(b'{"title": "' + b"a" * (12 * 1024 * 1024) + b'"}'),
+            "application/json",
+            {413},
+        ),
+    ]
     async with aiohttp.ClientSession() as http:
         for method, path, body, kind, allowed in cases:
-            async with http.request(method, up.url + path, data=body,
-                                    headers={**up.admin(), "Content-Type": kind}) as resp:
+            async with http.request(
+                method, up.url + path, data=body, headers={**up.admin(), "Content-Type": kind}
+            ) as resp:
                 assert resp.status in allowed, (path, resp.status, (await resp.text())[:200])
         async with http.get(f"{up.url}/healthz") as resp:
             assert resp.status == 200
@@ -239,8 +283,9 @@ async def test_6_a_repeated_create_makes_one_row(up: Up) -> None:
     async with aiohttp.ClientSession() as http:
         ids = set()
         for _ in range(3):
-            async with http.post(f"{up.url}/api/v1/jobs", json={"title": title},
-                                 headers={**up.admin(), "Idempotency-Key": key}) as resp:
+            async with http.post(
+                f"{up.url}/api/v1/jobs", json={"title": title}, headers={**up.admin(), "Idempotency-Key": key}
+            ) as resp:
                 assert resp.status == 201
                 ids.add((await resp.json())["job"]["id"])
         async with http.get(f"{up.url}/api/v1/jobs?page_size=500", headers=up.admin()) as resp:
@@ -252,10 +297,12 @@ async def test_7_a_thousand_random_api_keys_are_throttled_before_the_database(up
     statuses: Counter[int] = Counter()
     gate = asyncio.Semaphore(64)
     async with aiohttp.ClientSession() as http:
+
         async def one() -> None:
             key = f"hmk_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
             async with gate, http.get(f"{up.url}/api/v1/me", headers={"Authorization": f"Bearer {key}"}) as resp:
                 statuses[resp.status] += 1
+
         started = time.monotonic()
         await asyncio.gather(*(one() for _ in range(1000)))
         elapsed = time.monotonic() - started

@@ -22,8 +22,10 @@ _ROLE_RANK = {"viewer": 0, "recruiter": 1, "admin": 2}
 
 
 async def _document(mesh: Mesh) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http, \
-            http.get(f"{mesh.url}/api/v1/openapi.json", headers=mesh.headers("viewer")) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{mesh.url}/api/v1/openapi.json", headers=mesh.headers("viewer")) as resp,
+    ):
         assert resp.status == 200
         return dict(await resp.json())
 
@@ -51,9 +53,12 @@ async def test_every_route_without_a_token_is_401(mesh: Mesh) -> None:
     wrong: list[str] = []
     async with aiohttp.ClientSession() as http:
         for method, path, _role in ops:
-            for label, headers in (("none", {}), ("garbage", {"Authorization": "Bearer hmk_not-a-real-key"}),
-                                   ("basic", {"Authorization": "Basic YWRtaW46YWRtaW4="}),
-                                   ("forged-jwt", {"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."})):
+            for label, headers in (
+                ("none", {}),
+                ("garbage", {"Authorization": "Bearer hmk_not-a-real-key"}),
+                ("basic", {"Authorization": "Basic YWRtaW46YWRtaW4="}),
+                ("forged-jwt", {"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."}),
+            ):
                 status, text = await _status(http, method, mesh.url + path, headers)
                 if status != 401:
                     wrong.append(f"{method} {path} [{label}] -> {status} {text[:120]}")
@@ -91,10 +96,20 @@ async def test_every_non_get_route_needs_more_than_viewer(mesh: Mesh) -> None:
     """Read-only searches posted as JSON (and the exchange of one's own token for a session JWT) are the only
     writes-by-verb a viewer may call."""
     doc = await _document(mesh)
-    read_only_posts = {"/api/v1/search/candidates", "/api/v1/search/jobs", "/api/v1/guardrail/redact",
-                       "/api/v1/guardrail/scan", "/api/v1/guardrail/validate",
-                       "/api/v1/analytics/predictions/hire", "/api/v1/analytics/predictions/time-to-hire",
-                       "/api/v1/auth/token"}
-    loose = [f"{m.upper()} {p}" for p, item in doc["paths"].items() for m, op in item.items()
-             if m != "get" and op.get("x-required-role") == "viewer" and p not in read_only_posts]
+    read_only_posts = {
+        "/api/v1/search/candidates",
+        "/api/v1/search/jobs",
+        "/api/v1/guardrail/redact",
+        "/api/v1/guardrail/scan",
+        "/api/v1/guardrail/validate",
+        "/api/v1/analytics/predictions/hire",
+        "/api/v1/analytics/predictions/time-to-hire",
+        "/api/v1/auth/token",
+    }
+    loose = [
+        f"{m.upper()} {p}"
+        for p, item in doc["paths"].items()
+        for m, op in item.items()
+        if m != "get" and op.get("x-required-role") == "viewer" and p not in read_only_posts
+    ]
     assert not loose, f"state-changing routes open to viewers: {loose}"

@@ -29,8 +29,9 @@ def random_key() -> str:
 def _transactions(url: str) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_stat_clear_snapshot()")
-        row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database "
-                           "WHERE datname = current_database()").fetchone()
+        row = conn.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -39,11 +40,13 @@ async def _hammer(url: str, tokens: list[str], concurrency: int = 64) -> tuple[C
     statuses: Counter[int] = Counter()
     gate = asyncio.Semaphore(concurrency)
     async with aiohttp.ClientSession() as http:
+
         async def one(token: str) -> None:
             async with gate, http.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}) as resp:
                 statuses[resp.status] += 1
                 if resp.status == 429:
                     assert int(resp.headers["Retry-After"]) >= 1
+
         started = time.monotonic()
         await asyncio.gather(*(one(t) for t in tokens))
     return statuses, time.monotonic() - started
@@ -72,8 +75,10 @@ async def test_a_thousand_random_api_keys_are_throttled_before_the_database(mesh
 
 
 async def test_the_address_limit_applies_before_authentication(mesh: Mesh) -> None:
-    async with own_gateway(mesh, HIREMESH_GATEWAY_ADDRESS_RATE_LIMIT="5",
-                           HIREMESH_GATEWAY_ADDRESS_RATE_BURST="10") as (url, _proc):
+    async with own_gateway(mesh, HIREMESH_GATEWAY_ADDRESS_RATE_LIMIT="5", HIREMESH_GATEWAY_ADDRESS_RATE_BURST="10") as (
+        url,
+        _proc,
+    ):
         # No token at all: nothing to look up, yet the address is still throttled.
         statuses, _ = await _hammer(url, ["" for _ in range(60)])
         assert statuses[429] >= 40 and statuses[401] <= 20, statuses

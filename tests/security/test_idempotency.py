@@ -50,9 +50,11 @@ class FailAfterCommit(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         self.budget: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
 
-    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails],
-                                                            Awaitable[grpc.RpcMethodHandler[Any, Any]]],
-                                details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[Any, Any]:
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(details)
         name = details.method.rsplit("/", 1)[-1]
         if handler is None or handler.unary_unary is None:
@@ -68,8 +70,9 @@ class FailAfterCommit(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 await context.abort(grpc.StatusCode.UNAVAILABLE, "connection lost after the commit")
             return reply
 
-        return grpc.unary_unary_rpc_method_handler(lossy, request_deserializer=handler.request_deserializer,
-                                                   response_serializer=handler.response_serializer)
+        return grpc.unary_unary_rpc_method_handler(
+            lossy, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
 
 
 @dataclass
@@ -87,8 +90,9 @@ class Flaky:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def flaky(module_db_url: str, embedding_addr: str, tmp_path_factory: pytest.TempPathFactory
-                ) -> AsyncIterator[Flaky]:
+async def flaky(
+    module_db_url: str, embedding_addr: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Flaky]:
     await migrate(module_db_url, "catalog", MIGRATIONS)
     pool = await open_pool(module_db_url, max_size=4)
     embedder = Embedder(embedding_stub(embedding_addr), timeout=20, batch=64)
@@ -96,8 +100,17 @@ async def flaky(module_db_url: str, embedding_addr: str, tmp_path_factory: pytes
     candidates, jobs = Candidates(pool, embedder, InlineParser()), Jobs(pool, embedder)
     outbox = Outbox(pool, Templates.load(DEFAULT_PATH))  # a new application writes its e-mail (issue 18)
     servicer = SearchServicer()
-    servicer.attach(Backend(candidates, jobs, Applications(pool, outbox), outbox, Ranker(pool, embedder),
-                            Reembedder(candidates, jobs), tmp_path_factory.mktemp("imports")))
+    servicer.attach(
+        Backend(
+            candidates,
+            jobs,
+            Applications(pool, outbox),
+            outbox,
+            Ranker(pool, embedder),
+            Reembedder(candidates, jobs),
+            tmp_path_factory.mktemp("imports"),
+        )
+    )
     lossy = FailAfterCommit()
     # The shared server (service token, error mapping) with the lossy step between them and the servicer.
     server = MeshServer("search-flaky", 0, [SERVICE_NAME], metrics_port=-1, interceptors=[lossy])
@@ -123,8 +136,12 @@ async def test_a_create_job_retried_after_its_commit_creates_one_row(flaky: Flak
 async def test_a_create_candidate_retried_after_its_commit_creates_one_row(flaky: Flaky) -> None:
     email = f"retry-{uuid.uuid4().hex[:8]}@example.org"
     flaky.lossy.budget["CreateCandidate"] = 2
-    reply = await flaky.stub.CreateCandidate(search_pb2.CreateCandidateRequest(
-        candidate=search_pb2.Candidate(name="Rita Retry", email=email, skills=["Go"])), timeout=60)
+    reply = await flaky.stub.CreateCandidate(
+        search_pb2.CreateCandidateRequest(
+            candidate=search_pb2.Candidate(name="Rita Retry", email=email, skills=["Go"])
+        ),
+        timeout=60,
+    )
     assert flaky.lossy.calls["CreateCandidate"] == 3
     assert flaky.count("SELECT count(*) FROM catalog.candidates WHERE email = %s", email) == 1
     assert not reply.deduplicated  # the answer the first attempt would have had
@@ -132,11 +149,16 @@ async def test_a_create_candidate_retried_after_its_commit_creates_one_row(flaky
 
 async def test_a_create_application_retried_after_its_commit_is_not_a_conflict(flaky: Flaky) -> None:
     job = (await flaky.stub.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(title="Any")), timeout=60)).job
-    cand = (await flaky.stub.CreateCandidate(search_pb2.CreateCandidateRequest(
-        candidate=search_pb2.Candidate(name="Apply Once")), timeout=60)).candidate
+    cand = (
+        await flaky.stub.CreateCandidate(
+            search_pb2.CreateCandidateRequest(candidate=search_pb2.Candidate(name="Apply Once")), timeout=60
+        )
+    ).candidate
     flaky.lossy.budget["CreateApplication"] = 1
-    reply = await flaky.stub.CreateApplication(search_pb2.CreateApplicationRequest(
-        application=search_pb2.Application(candidate_id=cand.id, job_id=job.id)), timeout=60)
+    reply = await flaky.stub.CreateApplication(
+        search_pb2.CreateApplicationRequest(application=search_pb2.Application(candidate_id=cand.id, job_id=job.id)),
+        timeout=60,
+    )
     assert reply.application.candidate_id == cand.id  # not ALREADY_EXISTS from its own first attempt
     assert flaky.count("SELECT count(*) FROM catalog.applications WHERE job_id = %s", job.id) == 1
 
@@ -146,9 +168,12 @@ async def test_updates_and_deletes_are_not_retried(flaky: Flaky) -> None:
     flaky.lossy.calls.clear()
     flaky.lossy.budget["UpdateJob"] = 1
     with pytest.raises(grpc.aio.AioRpcError) as lost:
-        await flaky.stub.UpdateJob(search_pb2.UpdateJobRequest(job=search_pb2.Job(id=job.id, title="Twice?"),
-                                                               update_mask=field_mask_pb2.FieldMask(paths=["title"])),
-                                   timeout=60)
+        await flaky.stub.UpdateJob(
+            search_pb2.UpdateJobRequest(
+                job=search_pb2.Job(id=job.id, title="Twice?"), update_mask=field_mask_pb2.FieldMask(paths=["title"])
+            ),
+            timeout=60,
+        )
     assert lost.value.code() == grpc.StatusCode.UNAVAILABLE and flaky.lossy.calls["UpdateJob"] == 1
     flaky.lossy.budget["DeleteJob"] = 1
     with pytest.raises(grpc.aio.AioRpcError):
@@ -162,36 +187,64 @@ async def test_updates_and_deletes_are_not_retried(flaky: Flaky) -> None:
 
 async def test_a_request_id_answers_with_what_it_created(flaky: Flaky) -> None:
     rid = str(uuid.uuid4())
-    first = await flaky.stub.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(title="Keyed"), request_id=rid),
-                                       timeout=60)
-    again = await flaky.stub.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(title="Keyed, changed"),
-                                                                   request_id=rid), timeout=60)
+    first = await flaky.stub.CreateJob(
+        search_pb2.CreateJobRequest(job=search_pb2.Job(title="Keyed"), request_id=rid), timeout=60
+    )
+    again = await flaky.stub.CreateJob(
+        search_pb2.CreateJobRequest(job=search_pb2.Job(title="Keyed, changed"), request_id=rid), timeout=60
+    )
     other = await flaky.stub.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(title="Keyed")), timeout=60)
     assert again.job.id == first.job.id and again.job.title == "Keyed" and other.job.id != first.job.id
     # Two attempts racing each other still make one row (the id is locked while it is checked and stored).
     rid = str(uuid.uuid4())
-    raced = await asyncio.gather(*(flaky.stub.CreateJob(search_pb2.CreateJobRequest(
-        job=search_pb2.Job(title=f"Raced {rid}"), request_id=rid), timeout=60) for _ in range(6)))
+    raced = await asyncio.gather(
+        *(
+            flaky.stub.CreateJob(
+                search_pb2.CreateJobRequest(job=search_pb2.Job(title=f"Raced {rid}"), request_id=rid), timeout=60
+            )
+            for _ in range(6)
+        )
+    )
     assert len({r.job.id for r in raced}) == 1
     assert flaky.count("SELECT count(*) FROM catalog.jobs WHERE title = %s", f"Raced {rid}") == 1
     with pytest.raises(grpc.aio.AioRpcError) as bad:
-        await flaky.stub.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(title="x"), request_id="a b/../"),
-                                   timeout=60)
+        await flaky.stub.CreateJob(
+            search_pb2.CreateJobRequest(job=search_pb2.Job(title="x"), request_id="a b/../"), timeout=60
+        )
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "request_id" in (bad.value.details() or "")
 
 
 async def test_submit_screening_with_a_request_id_queues_one_task(search_addr: str, screening_addr: str) -> None:
     search = search_stub(search_addr)
-    job = (await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(title="Screened Once")),
-                                  timeout=60)).job
-    cand = (await search.CreateCandidate(search_pb2.CreateCandidateRequest(candidate=search_pb2.Candidate(
-        name="Sam Screen", resume_text="Python developer, 5 years.")), timeout=60)).candidate
-    app = (await search.CreateApplication(search_pb2.CreateApplicationRequest(application=search_pb2.Application(
-        candidate_id=cand.id, job_id=job.id)), timeout=60)).application
+    job = (
+        await search.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(title="Screened Once")), timeout=60)
+    ).job
+    cand = (
+        await search.CreateCandidate(
+            search_pb2.CreateCandidateRequest(
+                candidate=search_pb2.Candidate(name="Sam Screen", resume_text="Python developer, 5 years.")
+            ),
+            timeout=60,
+        )
+    ).candidate
+    app = (
+        await search.CreateApplication(
+            search_pb2.CreateApplicationRequest(
+                application=search_pb2.Application(candidate_id=cand.id, job_id=job.id)
+            ),
+            timeout=60,
+        )
+    ).application
     screening = screening_stub(screening_addr)
     rid = str(uuid.uuid4())
-    replies = await asyncio.gather(*(screening.SubmitScreening(screening_pb2.SubmitScreeningRequest(
-        application_id=app.id, request_id=rid), timeout=60) for _ in range(4)))
+    replies = await asyncio.gather(
+        *(
+            screening.SubmitScreening(
+                screening_pb2.SubmitScreeningRequest(application_id=app.id, request_id=rid), timeout=60
+            )
+            for _ in range(4)
+        )
+    )
     assert len({r.task.id for r in replies}) == 1
     other = await screening.SubmitScreening(screening_pb2.SubmitScreeningRequest(application_id=app.id), timeout=60)
     assert other.task.id != replies[0].task.id
@@ -203,12 +256,18 @@ async def test_idempotency_key_header_over_rest(mesh: Mesh) -> None:
     ids = []
     async with aiohttp.ClientSession() as http:
         for _ in range(3):
-            async with http.post(f"{mesh.url}/api/v1/jobs", json={"title": title},
-                                 headers={**mesh.headers("recruiter"), "Idempotency-Key": key}) as resp:
+            async with http.post(
+                f"{mesh.url}/api/v1/jobs",
+                json={"title": title},
+                headers={**mesh.headers("recruiter"), "Idempotency-Key": key},
+            ) as resp:
                 assert resp.status == 201, await resp.text()
                 ids.append((await resp.json())["job"]["id"])
-        async with http.post(f"{mesh.url}/api/v1/jobs", json={"title": title},
-                             headers={**mesh.headers("recruiter"), "Idempotency-Key": "not a key!"}) as resp:
+        async with http.post(
+            f"{mesh.url}/api/v1/jobs",
+            json={"title": title},
+            headers={**mesh.headers("recruiter"), "Idempotency-Key": "not a key!"},
+        ) as resp:
             assert resp.status == 400 and "Idempotency-Key" in (await resp.json())["message"]
         async with http.get(f"{mesh.url}/api/v1/jobs?page_size=500", headers=mesh.headers()) as resp:
             listed = [j for j in (await resp.json())["jobs"] if j["title"] == title]

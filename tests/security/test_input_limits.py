@@ -42,7 +42,8 @@ async def _json_routes(http: aiohttp.ClientSession, mesh: Mesh) -> list[tuple[st
     for template, item in doc["paths"].items():
         for method, op in item.items():
             if method in ("post", "patch", "put") and "application/json" in (op.get("requestBody") or {}).get(
-                    "content", {}):
+                "content", {}
+            ):
                 out.append((method.upper(), _PARAM.sub(lambda _m: str(uuid.uuid4()), template)))
     return out
 
@@ -53,10 +54,14 @@ async def test_deeply_nested_json_is_400_on_every_json_route(mesh: Mesh) -> None
         routes = await _json_routes(http, mesh)
         assert len(routes) >= 15, routes
         for method, path in routes:
-            for label, body in (("array", nested_array(DEEP)), ("object", nested_object(DEEP)),
-                                ("object-40", nested_object(40))):
-                async with http.request(method, mesh.url + path, data=body, headers={
-                        **mesh.headers(), "Content-Type": "application/json"}) as resp:
+            for label, body in (
+                ("array", nested_array(DEEP)),
+                ("object", nested_object(DEEP)),
+                ("object-40", nested_object(40)),
+            ):
+                async with http.request(
+                    method, mesh.url + path, data=body, headers={**mesh.headers(), "Content-Type": "application/json"}
+                ) as resp:
                     if resp.status != 400:
                         wrong.append(f"{method} {path} [{label}] -> {resp.status} {(await resp.text())[:100]}")
         async with http.get(f"{mesh.url}/healthz") as resp:
@@ -68,15 +73,19 @@ async def test_nested_json_in_a_form_field_is_400(mesh: Mesh) -> None:
     form = aiohttp.FormData()
     form.add_field("candidate", nested_object(20_000).decode(), content_type="application/json")
     form.add_field("resume", b"Nes Ted\nPython developer\n", filename="n.txt", content_type="text/plain")
-    async with aiohttp.ClientSession() as http, http.post(f"{mesh.url}/api/v1/candidates", data=form,
-                                                          headers=mesh.headers("recruiter")) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{mesh.url}/api/v1/candidates", data=form, headers=mesh.headers("recruiter")) as resp,
+    ):
         assert resp.status == 400, await resp.text()
         assert (await resp.json())["message"].startswith("candidate")
 
 
 async def test_nested_json_on_the_websocket_is_an_error_message_not_a_dead_socket(mesh: Mesh) -> None:
-    async with aiohttp.ClientSession() as http, http.ws_connect(f"{mesh.url}/ws/tasks",
-                                                                headers=mesh.headers("viewer")) as ws:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{mesh.url}/ws/tasks", headers=mesh.headers("viewer")) as ws,
+    ):
         assert (await ws.receive_json(timeout=10))["type"] == "connection"
         await ws.send_str(nested_array(30_000).decode())
         assert (await ws.receive_json(timeout=10))["code"] == 400
@@ -87,8 +96,10 @@ async def test_nested_json_on_the_websocket_is_an_error_message_not_a_dead_socke
 async def test_undecodable_protobuf_is_invalid_argument(search_addr: str, guardrail_addr: str) -> None:
     # A length-delimited field claiming 2 GB, and a nesting bomb of a message field inside itself.
     bombs = [b"\x0a\xff\xff\xff\xff\x07", b"\xff" * 64, b"\x0a\x02" * 200 + b"\x00"]
-    for addr, method in ((search_addr, "/hiremesh.v1.SearchService/GetCandidate"),
-                         (guardrail_addr, "/hiremesh.v1.GuardrailService/Scan")):
+    for addr, method in (
+        (search_addr, "/hiremesh.v1.SearchService/GetCandidate"),
+        (guardrail_addr, "/hiremesh.v1.GuardrailService/Scan"),
+    ):
         async with channel(addr) as chan:
             rpc = chan.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
             for payload in bombs:
@@ -99,6 +110,7 @@ async def test_undecodable_protobuf_is_invalid_argument(search_addr: str, guardr
 
 # --- multipart ------------------------------------------------------------------------------------------
 
+
 def _resume(i: int, size: int) -> bytes:
     head = f"Person {secrets.token_hex(4)} Batchwise\nPython and SQL developer, {i + 1} years.\n".encode()
     words = " ".join(secrets.token_hex(3) for _ in range(size // 7))
@@ -107,38 +119,58 @@ def _resume(i: int, size: int) -> bytes:
 
 def _multipart(files: list[tuple[str, bytes]], fields: Sequence[tuple[str, str]] = ()) -> tuple[bytes, str]:
     boundary = "hm" + secrets.token_hex(8)
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'.encode()
-             for n, v in fields]
-    parts += [(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{n}"\r\n'
-               "Content-Type: text/plain\r\n\r\n").encode() + body + b"\r\n" for n, body in files]
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'.encode() for n, v in fields]
+    parts += [
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{n}"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
+        + body
+        + b"\r\n"
+        for n, body in files
+    ]
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 async def _chunked(body: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
     for i in range(0, len(body), size):
-        yield body[i:i + size]
+        yield body[i : i + size]
 
 
 def _imports_calls(search_addr: str) -> float:
     import urllib.request
 
-    text = urllib.request.urlopen(f"http://127.0.0.1:{process_at(search_addr).metrics_port}/metrics",
-                                  timeout=10).read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("hiremesh_grpc_requests_total{")
-               and 'method="/hiremesh.v1.SearchService/ImportCandidates"' in line)
+    text = (
+        urllib.request.urlopen(f"http://127.0.0.1:{process_at(search_addr).metrics_port}/metrics", timeout=10)
+        .read()
+        .decode()
+    )
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("hiremesh_grpc_requests_total{")
+        and 'method="/hiremesh.v1.SearchService/ImportCandidates"' in line
+    )
 
 
 async def _post(http: aiohttp.ClientSession, url: str, body: Any, content_type: str, token: str) -> tuple[int, Any]:
-    async with http.post(url, data=body, headers={"Authorization": f"Bearer {token}",
-                                                  "Content-Type": content_type}) as resp:
+    async with http.post(
+        url, data=body, headers={"Authorization": f"Bearer {token}", "Content-Type": content_type}
+    ) as resp:
         text = await resp.text()
         return resp.status, text
 
 
 async def test_one_byte_budget_for_every_part_chunked_or_not(mesh: Mesh) -> None:
-    async with own_gateway(mesh, HIREMESH_GATEWAY_MAX_UPLOAD_MB="1", HIREMESH_GATEWAY_MAX_IMPORT_MB="2",
-                           HIREMESH_GATEWAY_IMPORT_BATCH_MB="1") as (url, _proc), aiohttp.ClientSession() as http:
+    async with (
+        own_gateway(
+            mesh,
+            HIREMESH_GATEWAY_MAX_UPLOAD_MB="1",
+            HIREMESH_GATEWAY_MAX_IMPORT_MB="2",
+            HIREMESH_GATEWAY_IMPORT_BATCH_MB="1",
+        ) as (url, _proc),
+        aiohttp.ClientSession() as http,
+    ):
         token = mesh.recruiter_token
         # Three files of 0.9 MB: each under the per-file limit, together over the 2 MB request budget.
         body, kind = _multipart([(f"b{i}.txt", _resume(i, 900_000)) for i in range(3)])
@@ -161,8 +193,15 @@ async def test_one_byte_budget_for_every_part_chunked_or_not(mesh: Mesh) -> None
 
 
 async def test_imports_reach_search_in_batches_as_they_arrive(mesh: Mesh, search_addr: str) -> None:
-    async with own_gateway(mesh, HIREMESH_GATEWAY_MAX_UPLOAD_MB="1", HIREMESH_GATEWAY_MAX_IMPORT_MB="8",
-                           HIREMESH_GATEWAY_IMPORT_BATCH_MB="1") as (url, _proc), aiohttp.ClientSession() as http:
+    async with (
+        own_gateway(
+            mesh,
+            HIREMESH_GATEWAY_MAX_UPLOAD_MB="1",
+            HIREMESH_GATEWAY_MAX_IMPORT_MB="8",
+            HIREMESH_GATEWAY_IMPORT_BATCH_MB="1",
+        ) as (url, _proc),
+        aiohttp.ClientSession() as http,
+    ):
         before = _imports_calls(search_addr)
         # Each under the embedder's 100 KB text limit; 24 x 90 KB make three 1 MB batches.
         body, kind = _multipart([(f"s{i}.txt", _resume(i, 90_000)) for i in range(24)])

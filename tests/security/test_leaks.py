@@ -56,10 +56,13 @@ async def test_an_unusable_llm_answer_is_not_logged(fake_llm: FakeOpenAI, caplog
 
 
 class _DatabaseDown(embedding_pb2_grpc.EmbeddingServiceServicer):
-    async def GetModelInfo(self, request: embedding_pb2.GetModelInfoRequest,
-                           context: grpc.aio.ServicerContext[Any, Any]) -> embedding_pb2.GetModelInfoResponse:
-        raise psycopg.OperationalError('connection to server at "10.20.30.40", port 5432 failed: FATAL:  '
-                                       'password authentication failed for user "svc_catalog_rw"')
+    async def GetModelInfo(
+        self, request: embedding_pb2.GetModelInfoRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> embedding_pb2.GetModelInfoResponse:
+        raise psycopg.OperationalError(
+            'connection to server at "10.20.30.40", port 5432 failed: FATAL:  '
+            'password authentication failed for user "svc_catalog_rw"'
+        )
 
 
 async def test_database_error_text_stays_in_the_service_log(caplog: pytest.LogCaptureFixture) -> None:
@@ -94,8 +97,9 @@ async def test_metrics_on_the_public_port_need_an_admin(mesh: Mesh) -> None:
 
 async def test_operations_are_their_owners_and_admins(mesh: Mesh) -> None:
     async with aiohttp.ClientSession(mesh.url) as http:
-        async with http.post("/api/v1/analytics/sync", json={"mode": "incremental"},
-                             headers=mesh.headers("recruiter")) as resp:
+        async with http.post(
+            "/api/v1/analytics/sync", json={"mode": "incremental"}, headers=mesh.headers("recruiter")
+        ) as resp:
             assert resp.status == 202, await resp.text()
             op_id = (await resp.json())["id"]
         async with http.get("/api/v1/operations", headers=mesh.headers("viewer")) as resp:
@@ -130,8 +134,7 @@ async def test_viewers_do_not_receive_contact_details_or_resume_text(mesh: Mesh)
                 got.append((await resp.json())["candidate"])
             async with http.get("/api/v1/candidates?page_size=500", headers=mesh.headers(role)) as resp:
                 got += [c for c in (await resp.json())["candidates"] if c["id"] == cid]
-            async with http.get(f"/api/v1/search/candidates?q={tag}&mode=keyword",
-                                headers=mesh.headers(role)) as resp:
+            async with http.get(f"/api/v1/search/candidates?q={tag}&mode=keyword", headers=mesh.headers(role)) as resp:
                 got += [h["candidate"] for h in (await resp.json())["hits"] if h["candidate"]["id"] == cid]
             assert len(got) == 3, (role, got)
             seen[role] = got
@@ -167,8 +170,9 @@ async def test_the_ui_keeps_a_session_jwt_not_an_api_key(mesh: Mesh) -> None:
             session = await resp.json()
         assert session["token"] != key and session["token"].count(".") == 2
         assert 0 < session["expires_in"] <= 8 * 3600 and session["role"] == "viewer"
-        async with http.post("/api/v1/auth/token", json={"ttl_seconds": 10 * 86400},
-                             headers={"Authorization": f"Bearer {key}"}) as resp:
+        async with http.post(
+            "/api/v1/auth/token", json={"ttl_seconds": 10 * 86400}, headers={"Authorization": f"Bearer {key}"}
+        ) as resp:
             assert resp.status == 400  # no session outlives the lifetime cap
         jwt_headers = {"Authorization": f"Bearer {session['token']}"}
         async with http.get("/api/v1/me", headers=jwt_headers) as resp:
@@ -182,13 +186,15 @@ async def test_the_ui_keeps_a_session_jwt_not_an_api_key(mesh: Mesh) -> None:
 
 # --- the same in a real browser (`pytest -m browser`) ------------------------------------------------------
 
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def chromium() -> AsyncIterator[Browser]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                           args=["--no-sandbox", "--headless", "--disable-gpu"])
+        browser = await pw.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox", "--headless", "--disable-gpu"]
+        )
         try:
             yield browser
         finally:

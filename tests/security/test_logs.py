@@ -27,19 +27,23 @@ def _planted(n: int) -> list[dict[str, str]]:
     for _ in range(n):
         tag = secrets.token_hex(4)
         digits = f"{secrets.randbelow(9000) + 1000}"
-        out.append({
-            "name": f"Quillon Vanderpfister{tag.upper()[:3]}x",
-            "email": f"pii.{tag}@plantedmail.example",
-            "phone": f"+1 415 555 {digits}",
-            "phone_digits": f"415555{digits}",
-        })
+        out.append(
+            {
+                "name": f"Quillon Vanderpfister{tag.upper()[:3]}x",
+                "email": f"pii.{tag}@plantedmail.example",
+                "phone": f"+1 415 555 {digits}",
+                "phone_digits": f"415555{digits}",
+            }
+        )
     return out
 
 
 def _resume(p: dict[str, str]) -> str:
-    return (f"{p['name']}\n{p['email']} | {p['phone']}\nSenior Python developer\n\n"
-            "Experience: 7 years building Django and PostgreSQL services, Kubernetes, AWS, Docker.\n"
-            "Led a team of 4 engineers; built REST APIs and data pipelines with Airflow.\n")
+    return (
+        f"{p['name']}\n{p['email']} | {p['phone']}\nSenior Python developer\n\n"
+        "Experience: 7 years building Django and PostgreSQL services, Kubernetes, AWS, Docker.\n"
+        "Led a team of 4 engineers; built REST APIs and data pipelines with Airflow.\n"
+    )
 
 
 def _log_files() -> list[Path]:
@@ -56,9 +60,11 @@ async def _create(http: aiohttp.ClientSession, mesh: Mesh, p: dict[str, str]) ->
 
 
 async def _screen(http: aiohttp.ClientSession, mesh: Mesh, application_id: str) -> dict[str, Any]:
-    async with http.post(f"{mesh.url}/api/v1/screenings", json={"application_id": application_id,
-                                                               "engine": "ENGINE_EVIDENCE"},
-                         headers=mesh.headers("recruiter")) as resp:
+    async with http.post(
+        f"{mesh.url}/api/v1/screenings",
+        json={"application_id": application_id, "engine": "ENGINE_EVIDENCE"},
+        headers=mesh.headers("recruiter"),
+    ) as resp:
         body = await resp.json()
         assert resp.status == 202, body
     task_id = body["task"]["id"]
@@ -76,20 +82,31 @@ async def test_no_pii_and_no_token_in_any_service_log(mesh: Mesh) -> None:
     wrong_token = "hmk_" + secrets.token_urlsafe(24)
     async with aiohttp.ClientSession() as http:
         ids = [await _create(http, mesh, p) for p in planted]
-        async with http.post(f"{mesh.url}/api/v1/jobs", headers=mesh.headers("recruiter"), json={
-                "title": "Senior Python Developer", "description": "Django, PostgreSQL, Kubernetes, AWS.",
-                "required_skills": ["Python", "Django", "Kubernetes"], "location": "Remote",
-                "status": "JOB_STATUS_OPEN"}) as resp:
+        async with http.post(
+            f"{mesh.url}/api/v1/jobs",
+            headers=mesh.headers("recruiter"),
+            json={
+                "title": "Senior Python Developer",
+                "description": "Django, PostgreSQL, Kubernetes, AWS.",
+                "required_skills": ["Python", "Django", "Kubernetes"],
+                "location": "Remote",
+                "status": "JOB_STATUS_OPEN",
+            },
+        ) as resp:
             job = await resp.json()
             assert resp.status == 201, job
-        async with http.post(f"{mesh.url}/api/v1/applications", headers=mesh.headers("recruiter"),
-                             json={"candidate_id": ids[0], "job_id": job["job"]["id"]}) as resp:
+        async with http.post(
+            f"{mesh.url}/api/v1/applications",
+            headers=mesh.headers("recruiter"),
+            json={"candidate_id": ids[0], "job_id": job["job"]["id"]},
+        ) as resp:
             application = await resp.json()
             assert resp.status == 201, application
         # Searches carrying PII in the query (a recruiter pasting an e-mail) must not echo it to a log either.
         for q in (planted[1]["email"], f"python django {planted[2]['name']}"):
-            async with http.get(f"{mesh.url}/api/v1/search/candidates", params={"q": q},
-                                headers=mesh.headers("viewer")) as resp:
+            async with http.get(
+                f"{mesh.url}/api/v1/search/candidates", params={"q": q}, headers=mesh.headers("viewer")
+            ) as resp:
                 assert resp.status == 200, await resp.text()
         async with http.get(f"{mesh.url}/api/v1/candidates/{ids[1]}", headers=mesh.headers("admin")) as resp:
             assert resp.status == 200
@@ -99,8 +116,12 @@ async def test_no_pii_and_no_token_in_any_service_log(mesh: Mesh) -> None:
         assert done["task"]["state"] == "TASK_STATE_SUCCEEDED", done
     await asyncio.sleep(1.0)  # let buffered log lines reach the files
 
-    secrets_to_find = {"admin token": mesh.admin_token, "recruiter token": mesh.recruiter_token,
-                       "viewer token": mesh.viewer_token, "rejected token": wrong_token}
+    secrets_to_find = {
+        "admin token": mesh.admin_token,
+        "recruiter token": mesh.recruiter_token,
+        "viewer token": mesh.viewer_token,
+        "rejected token": wrong_token,
+    }
     for i, p in enumerate(planted):
         for kind in ("name", "email", "phone", "phone_digits"):
             secrets_to_find[f"resume {i} {kind}"] = p[kind]

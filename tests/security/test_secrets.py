@@ -24,9 +24,17 @@ from tests.fixtures.mesh import gateway_database
 from tests.fixtures.procs import REPO, free_port, start_process
 
 DEPLOY = REPO / "deploy"
-PLACEHOLDERS = ["change-me", "change-me-to-64-random-bytes", "changeme", "secret", "CHANGE_ME_PLEASE_0123456789abcdef",
-                "replace-me-with-a-long-random-string-0000", "your-secret-here-your-secret-here-1234", "x" * 64,
-                "not-needed-for-vllm"]
+PLACEHOLDERS = [
+    "change-me",
+    "change-me-to-64-random-bytes",
+    "changeme",
+    "secret",
+    "CHANGE_ME_PLEASE_0123456789abcdef",
+    "replace-me-with-a-long-random-string-0000",
+    "your-secret-here-your-secret-here-1234",
+    "x" * 64,
+    "not-needed-for-vllm",
+]
 
 
 @pytest.mark.parametrize("value", PLACEHOLDERS)
@@ -56,8 +64,11 @@ async def test_the_gateway_refuses_to_start_with_a_placeholder_jwt_secret(pg_url
     url = await gateway_database(pg_url)
     for secret in ("change-me", "change-me-to-64-random-bytes"):
         port = free_port()
-        proc = start_process("gateway", port, {"HIREMESH_DATABASE_URL": url, "HIREMESH_HOME": str(tmp_path),
-                                               "HIREMESH_GATEWAY_JWT_SECRET": secret})
+        proc = start_process(
+            "gateway",
+            port,
+            {"HIREMESH_DATABASE_URL": url, "HIREMESH_HOME": str(tmp_path), "HIREMESH_GATEWAY_JWT_SECRET": secret},
+        )
         try:
             code = proc.proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
@@ -68,8 +79,11 @@ async def test_the_gateway_refuses_to_start_with_a_placeholder_jwt_secret(pg_url
 
 
 def _deploy_texts() -> dict[str, str]:
-    return {str(p.relative_to(REPO)): p.read_text() for p in sorted(DEPLOY.rglob("*"))
-            if p.is_file() and p.suffix in {".yaml", ".yml", ".env", ""} and p.name != "secrets.env"}
+    return {
+        str(p.relative_to(REPO)): p.read_text()
+        for p in sorted(DEPLOY.rglob("*"))
+        if p.is_file() and p.suffix in {".yaml", ".yml", ".env", ""} and p.name != "secrets.env"
+    }
 
 
 def test_deploy_files_carry_no_secret_values() -> None:
@@ -92,8 +106,9 @@ def test_kubernetes_and_compose_get_generated_secrets() -> None:
     [generator] = kustomization["secretGenerator"]
     assert generator["name"] == "hiremesh-secrets" and generator["envs"] == ["secrets.env"]
     for svc in ("embedding", "search", "screening", "guardrail", "analytics", "gateway"):
-        deployment = next(d for d in yaml.safe_load_all((DEPLOY / "k8s" / f"{svc}.yaml").read_text())
-                          if d["kind"] == "Deployment")
+        deployment = next(
+            d for d in yaml.safe_load_all((DEPLOY / "k8s" / f"{svc}.yaml").read_text()) if d["kind"] == "Deployment"
+        )
         env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
         ref = env["HIREMESH_SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"]
         assert ref == {"name": "hiremesh-secrets", "key": "service-token"}, svc
@@ -108,8 +123,14 @@ def test_kubernetes_and_compose_get_generated_secrets() -> None:
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hiremesh_ops.cli", "secrets", *args], cwd=REPO,
-                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "hiremesh_ops.cli", "secrets", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_hiremesh_secrets_generate_makes_private_random_files_once(tmp_path: Path) -> None:

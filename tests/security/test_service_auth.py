@@ -39,24 +39,34 @@ CALLS = {
     "embedding": ("/hiremesh.v1.EmbeddingService/GetModelInfo", embedding_pb2.GetModelInfoRequest()),
     "search": ("/hiremesh.v1.SearchService/ListCandidates", search_pb2.ListCandidatesRequest(page_size=1)),
     "guardrail": ("/hiremesh.v1.GuardrailService/Redact", guardrail_pb2.RedactRequest(text="call 555 0100")),
-    "screening": ("/hiremesh.v1.ScreeningService/ListScreeningResults",
-                  screening_pb2.ListScreeningResultsRequest(page_size=1)),
+    "screening": (
+        "/hiremesh.v1.ScreeningService/ListScreeningResults",
+        screening_pb2.ListScreeningResultsRequest(page_size=1),
+    ),
     "analytics": ("/hiremesh.v1.AnalyticsService/GetReport", analytics_pb2.GetReportRequest(name="funnel")),
 }
 
 
 @pytest.fixture(scope="module")
-def addrs(embedding_addr: str, search_addr: str, guardrail_addr: str, screening_addr: str,
-          analytics_addr: str) -> dict[str, str]:
-    return {"embedding": embedding_addr, "search": search_addr, "guardrail": guardrail_addr,
-            "screening": screening_addr, "analytics": analytics_addr}
+def addrs(
+    embedding_addr: str, search_addr: str, guardrail_addr: str, screening_addr: str, analytics_addr: str
+) -> dict[str, str]:
+    return {
+        "embedding": embedding_addr,
+        "search": search_addr,
+        "guardrail": guardrail_addr,
+        "screening": screening_addr,
+        "analytics": analytics_addr,
+    }
 
 
-async def _raw_call(addr: str, method: str, request: object, metadata: tuple[tuple[str, str], ...] = ()
-                    ) -> grpc.StatusCode:
+async def _raw_call(
+    addr: str, method: str, request: object, metadata: tuple[tuple[str, str], ...] = ()
+) -> grpc.StatusCode:
     async with grpc.aio.insecure_channel(addr) as chan:  # what anyone on the network can open
-        rpc = chan.unary_unary(method, request_serializer=lambda m: m.SerializeToString(),
-                               response_deserializer=lambda b: b)
+        rpc = chan.unary_unary(
+            method, request_serializer=lambda m: m.SerializeToString(), response_deserializer=lambda b: b
+        )
         try:
             await rpc(request, timeout=60, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
@@ -67,14 +77,17 @@ async def _raw_call(addr: str, method: str, request: object, metadata: tuple[tup
 async def test_every_service_refuses_a_call_without_the_credential(addrs: dict[str, str]) -> None:
     outcomes = {}
     for name, (method, request) in CALLS.items():
-        outcomes[name] = (await _raw_call(addrs[name], method, request),
-                          await _raw_call(addrs[name], method, request, ((HEADER, "x" * 43),)))
+        outcomes[name] = (
+            await _raw_call(addrs[name], method, request),
+            await _raw_call(addrs[name], method, request, ((HEADER, "x" * 43),)),
+        )
     assert outcomes == {name: (grpc.StatusCode.UNAUTHENTICATED,) * 2 for name in CALLS}, outcomes
     # The same calls through hiremesh.clients (which sends the session's token) go through.
     for name, (method, request) in CALLS.items():
         async with channel(addrs[name]) as chan:
-            rpc = chan.unary_unary(method, request_serializer=lambda m: m.SerializeToString(),
-                                   response_deserializer=lambda b: b)
+            rpc = chan.unary_unary(
+                method, request_serializer=lambda m: m.SerializeToString(), response_deserializer=lambda b: b
+            )
             await rpc(request, timeout=120)
 
 
@@ -82,15 +95,18 @@ async def test_health_needs_no_credential_so_probes_keep_working(addrs: dict[str
     for name, addr in addrs.items():
         async with grpc.aio.insecure_channel(addr) as chan:
             reply = await health_pb2_grpc.HealthStub(chan).Check(
-                health_pb2.HealthCheckRequest(service=HEALTH_NAMES[name]), timeout=10)
+                health_pb2.HealthCheckRequest(service=HEALTH_NAMES[name]), timeout=10
+            )
         assert reply.status == health_pb2.HealthCheckResponse.SERVING, name
 
 
 async def test_the_refusal_names_the_credential(search_addr: str) -> None:
     async with grpc.aio.insecure_channel(search_addr) as chan:
-        stub = chan.unary_unary("/hiremesh.v1.SearchService/DeleteCandidate",
-                                request_serializer=search_pb2.DeleteCandidateRequest.SerializeToString,
-                                response_deserializer=search_pb2.DeleteCandidateResponse.FromString)
+        stub = chan.unary_unary(
+            "/hiremesh.v1.SearchService/DeleteCandidate",
+            request_serializer=search_pb2.DeleteCandidateRequest.SerializeToString,
+            response_deserializer=search_pb2.DeleteCandidateResponse.FromString,
+        )
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub(search_pb2.DeleteCandidateRequest(id="00000000-0000-0000-0000-000000000000"), timeout=10)
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -130,6 +146,7 @@ async def test_a_service_process_without_a_credential_exits_naming_it(tmp_path: 
 
 # --- ImportCandidates.folder ---------------------------------------------------------------------------
 
+
 def test_the_import_root_defaults_to_home_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HIREMESH_HOME", str(tmp_path))
     monkeypatch.setenv("HIREMESH_DATABASE_URL", "postgresql://u@127.0.0.1:1/db")
@@ -160,6 +177,7 @@ async def test_folders_outside_the_import_root_are_refused(tmp_path: Path) -> No
 
 # --- the embedded PostgreSQL -----------------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -184,8 +202,9 @@ def test_the_embedded_cluster_wants_a_password_over_tcp(pg_cluster: Cluster) -> 
     with pytest.raises(psycopg.OperationalError, match="password"):
         psycopg.connect(_without_password(url), connect_timeout=5).close()
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-        psycopg.connect(url.replace(pg_cluster.password(), "wrong-" + pg_cluster.password()[6:]),
-                        connect_timeout=5).close()
+        psycopg.connect(
+            url.replace(pg_cluster.password(), "wrong-" + pg_cluster.password()[6:]), connect_timeout=5
+        ).close()
     with psycopg.connect(url, connect_timeout=5) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert pg_cluster.password_file.stat().st_mode & 0o077 == 0  # the operator's alone
@@ -211,7 +230,6 @@ def test_a_cluster_that_trusted_tcp_is_migrated_to_a_password(scratch: Path) -> 
             psycopg.connect(open_url, connect_timeout=5).close()
         with psycopg.connect(cluster.url("postgres"), connect_timeout=5) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
-        assert "trust" not in "".join(line for line in hba.read_text().splitlines()
-                                      if line.strip().startswith("host"))
+        assert "trust" not in "".join(line for line in hba.read_text().splitlines() if line.strip().startswith("host"))
     finally:
         cluster.stop("immediate")

@@ -41,8 +41,9 @@ async def until(check: Callable[[], Awaitable[bool]], seconds: float = PATIENCE)
     raise AssertionError(f"not within {seconds:.0f}s")
 
 
-async def status_of(http: aiohttp.ClientSession, method: str, url: str, token: str,
-                    body: Mapping[str, object] | None = None) -> int:
+async def status_of(
+    http: aiohttp.ClientSession, method: str, url: str, token: str, body: Mapping[str, object] | None = None
+) -> int:
     async with http.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"}) as resp:
         return resp.status
 
@@ -54,8 +55,10 @@ def new_user(mesh: Mesh, role: str) -> tuple[str, str]:
 
 
 async def test_a_revoked_users_jwt_and_websocket_stop_within_the_cache_time(mesh: Mesh) -> None:
-    async with own_gateway(mesh, HIREMESH_GATEWAY_AUTH_CACHE_SECONDS=str(CACHE)) as (url, _), \
-            aiohttp.ClientSession() as http:
+    async with (
+        own_gateway(mesh, HIREMESH_GATEWAY_AUTH_CACHE_SECONDS=str(CACHE)) as (url, _),
+        aiohttp.ClientSession() as http,
+    ):
         name, _key = await asyncio.to_thread(new_user, mesh, "recruiter")
         jwt = await asyncio.to_thread(users_cli, mesh.env, "token", name, "--ttl", "600")
         assert await status_of(http, "GET", f"{url}/api/v1/me", jwt) == 200
@@ -65,6 +68,7 @@ async def test_a_revoked_users_jwt_and_websocket_stop_within_the_cache_time(mesh
 
             async def refused() -> bool:
                 return await status_of(http, "GET", f"{url}/api/v1/me", jwt) == 401
+
             await until(refused)
             closing = await ws.receive(timeout=PATIENCE)
             assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == 4401, closing
@@ -75,8 +79,10 @@ async def test_a_revoked_users_jwt_and_websocket_stop_within_the_cache_time(mesh
 
 
 async def test_demoted_and_disabled_users_lose_their_rights(mesh: Mesh) -> None:
-    async with own_gateway(mesh, HIREMESH_GATEWAY_AUTH_CACHE_SECONDS=str(CACHE)) as (url, _), \
-            aiohttp.ClientSession() as http:
+    async with (
+        own_gateway(mesh, HIREMESH_GATEWAY_AUTH_CACHE_SECONDS=str(CACHE)) as (url, _),
+        aiohttp.ClientSession() as http,
+    ):
         name, key = await asyncio.to_thread(new_user, mesh, "recruiter")
         jwt = await asyncio.to_thread(users_cli, mesh.env, "token", name, "--ttl", "600")
         job = {"title": f"Demotion test {uuid.uuid4().hex[:6]}"}
@@ -85,6 +91,7 @@ async def test_demoted_and_disabled_users_lose_their_rights(mesh: Mesh) -> None:
 
         async def demoted() -> bool:
             return await status_of(http, "POST", f"{url}/api/v1/jobs", key, job) == 403
+
         await until(demoted)
         assert await status_of(http, "GET", f"{url}/api/v1/jobs", key) == 200  # still a viewer
         assert await status_of(http, "GET", f"{url}/api/v1/me", jwt) == 401  # JWTs of the old role end
@@ -92,29 +99,40 @@ async def test_demoted_and_disabled_users_lose_their_rights(mesh: Mesh) -> None:
 
         async def disabled() -> bool:
             return await status_of(http, "GET", f"{url}/api/v1/me", key) == 401
+
         await until(disabled)
 
 
 async def test_jwt_lifetimes_are_capped(mesh: Mesh) -> None:
     name, _key = await asyncio.to_thread(new_user, mesh, "viewer")
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "hiremesh_ops.cli", "users", "token", name, "--ttl", "31536000"],
-        cwd=REPO, env={**os.environ, **mesh.env}, capture_output=True, text=True, timeout=60)
+        subprocess.run,
+        [sys.executable, "-m", "hiremesh_ops.cli", "users", "token", name, "--ttl", "31536000"],
+        cwd=REPO,
+        env={**os.environ, **mesh.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "at most" in done.stderr
     with psycopg.connect(mesh.database_url) as conn:
         row = conn.execute("SELECT value FROM auth.settings WHERE name = 'jwt_secret'").fetchone()
     assert row is not None
     forever = issue_jwt(row[0], name, Role.VIEWER, 365 * 86400)  # minted by hand with the real secret
-    async with aiohttp.ClientSession() as http, http.get(
-            f"{mesh.url}/api/v1/me", headers={"Authorization": f"Bearer {forever}"}) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{mesh.url}/api/v1/me", headers={"Authorization": f"Bearer {forever}"}) as resp,
+    ):
         assert resp.status == 401 and "lifetime" in (await resp.json())["message"]
 
 
 async def test_a_websocket_closes_when_its_token_expires(mesh: Mesh) -> None:
     name, _key = await asyncio.to_thread(new_user, mesh, "viewer")
     short = await asyncio.to_thread(users_cli, mesh.env, "token", name, "--ttl", "3")
-    async with aiohttp.ClientSession() as http, http.ws_connect(
-            f"{mesh.url}/ws/tasks", protocols=("hiremesh.v1", f"bearer.{short}")) as ws:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{mesh.url}/ws/tasks", protocols=("hiremesh.v1", f"bearer.{short}")) as ws,
+    ):
         assert (await ws.receive_json(timeout=10))["type"] == "connection"
         closing = await ws.receive(timeout=PATIENCE)
         assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == 4401, closing

@@ -13,15 +13,22 @@ from tests.fixtures.mesh import Mesh
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-HOSTILE_NAMES = ["../../etc/passwd", "../../../../tmp/hiremesh-pwned.txt", "/etc/shadow",
-                 "..\\..\\windows\\win.ini", "../" * 20 + "root/.bashrc"]
+HOSTILE_NAMES = [
+    "../../etc/passwd",
+    "../../../../tmp/hiremesh-pwned.txt",
+    "/etc/shadow",
+    "..\\..\\windows\\win.ini",
+    "../" * 20 + "root/.bashrc",
+]
 
 
 def _multipart(field: str, file_name: str, content: bytes) -> tuple[bytes, str]:
     """A form with the file name sent verbatim, as a browser or curl would (aiohttp's FormData %-quotes it)."""
     boundary = "hiremesh" + secrets.token_hex(8)
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{file_name}"\r\n'
-            "Content-Type: text/plain\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{file_name}"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
     return head + content + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -37,15 +44,19 @@ async def test_hostile_file_names_are_not_paths(mesh: Mesh) -> None:
         for name in HOSTILE_NAMES:
             text = f"Ada Pathwalker {secrets.token_hex(4)}\nPython and Go developer, 5 years.\n"
             body_bytes, content_type = _multipart("resume", name, text.encode())
-            async with http.post(f"{mesh.url}/api/v1/candidates", data=body_bytes,
-                                 headers={**mesh.headers("recruiter"), "Content-Type": content_type}) as resp:
+            async with http.post(
+                f"{mesh.url}/api/v1/candidates",
+                data=body_bytes,
+                headers={**mesh.headers("recruiter"), "Content-Type": content_type},
+            ) as resp:
                 body = await resp.json()
             if resp.status == 400:
                 continue  # refusing a hostile name outright is fine too
             assert resp.status == 201, body
             stored = body["candidate"]["resume_file_name"]
             assert "/" not in stored and "\\" not in stored and ".." not in stored and "\x00" not in stored, (
-                f"client path kept as the stored file name: {name!r} -> {stored!r}")
+                f"client path kept as the stored file name: {name!r} -> {stored!r}"
+            )
     assert await asyncio.to_thread(pwned.exists) == existed, "an upload name escaped into /tmp"
     created = _snapshot(mesh.home) - before
     assert not [p for p in created if p.name in {"passwd", "shadow", "win.ini", ".bashrc"}], created
@@ -54,9 +65,12 @@ async def test_hostile_file_names_are_not_paths(mesh: Mesh) -> None:
 async def test_imports_keep_hostile_names_as_labels_only(mesh: Mesh) -> None:
     text = f"Bo Traversal {secrets.token_hex(4)}\nRust and Python engineer.\n"
     body, content_type = _multipart("files", "../../../etc/cron.d/evil", text.encode())
-    async with aiohttp.ClientSession() as http, \
-            http.post(f"{mesh.url}/api/v1/imports", data=body,
-                      headers={**mesh.headers("recruiter"), "Content-Type": content_type}) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{mesh.url}/api/v1/imports", data=body, headers={**mesh.headers("recruiter"), "Content-Type": content_type}
+        ) as resp,
+    ):
         assert resp.status in (202, 400), await resp.text()
     assert not await asyncio.to_thread(Path("/etc/cron.d/evil").exists)
 
