@@ -14,7 +14,6 @@ from aiohttp import web
 from gateway.app import build_app, create_gateway
 from gateway.config import GatewayConfig
 from gateway.users import UserStore
-from hiremesh import config as hc
 from hiremesh.metrics import serve_metrics
 from hiremesh.server import run
 
@@ -77,7 +76,7 @@ async def main() -> None:
     log.info("gateway listening on http://%s:%d/", config.host, config.port)
     # Prometheus scrapes this port without a token (fence it with the network policy); /metrics on the
     # public port needs an admin token.
-    metrics_port = hc.env_int("HIREMESH_METRICS_PORT", config.port + 1000, min=-1, max=65535)
+    metrics_port = config.port + 1000 if config.metrics_port is None else config.metrics_port
     if metrics_port >= 0:
         bound = serve_metrics(metrics_port, config.host)
         log.info("gateway metrics on http://%s:%d/metrics", config.host, bound)

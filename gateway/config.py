@@ -29,6 +29,8 @@ class BackendAddrs:
 class GatewayConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    # Prometheus scrapes this port without a token; -1 turns it off, None means port + 1000.
+    metrics_port: int | None = None
     database_url: str = ""
     backends: BackendAddrs | None = None
     # Deadline for a gRPC call when the request names none, and the most a request may ask for.
@@ -68,9 +70,11 @@ class GatewayConfig:
     def from_env(cls) -> GatewayConfig:
         origins = tuple(o.strip() for o in hc.env_str("HIREMESH_GATEWAY_CORS_ORIGINS", "").split(",") if o.strip())
         proxies = tuple(p.strip() for p in hc.env_str("HIREMESH_GATEWAY_TRUSTED_PROXIES", "").split(",") if p.strip())
+        port = hc.service_port("gateway")
         return cls(
             host=hc.env_str("HIREMESH_GATEWAY_HOST", "127.0.0.1"),
-            port=hc.service_port("gateway"),
+            port=port,
+            metrics_port=hc.env_int("HIREMESH_METRICS_PORT", port + 1000, min=-1, max=65535),
             database_url=hc.database_url(),
             backends=BackendAddrs.from_env(),
             default_timeout=hc.env_float("HIREMESH_GATEWAY_TIMEOUT", 30.0, min=0.1, max=3600),

@@ -62,7 +62,9 @@ def _pipeline(cfg: ScreeningConfig, search: SearchServiceAsyncStub) -> tuple[Pip
         tools=tools,
         score_gap=cfg.score_gap,
     )
-    return pipeline, GuardrailGuard(guardrail_stub(cfg.guardrail_addr), scan_timeout=cfg.call_timeout_s)
+    return pipeline, GuardrailGuard(
+        guardrail_stub(cfg.guardrail_addr), scan_timeout=cfg.call_timeout_s, check_timeout=cfg.guard_timeout_s
+    )
 
 
 def mail_worker_options(cfg: ScreeningConfig) -> WorkerOptions:

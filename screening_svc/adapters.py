@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("screening_svc.adapters")
 
 EMBED_BATCH = 256
-GUARD_TIMEOUT_S = 30.0  # Scan + ValidateOutput of a whole result
 
 
 # --- search_svc: the catalog the retriever reads ---------------------------------------------------------
@@ -127,9 +126,7 @@ def grpc_embedder(stub: EmbeddingServiceAsyncStub, timeout: float) -> Embed:
 class GuardrailGuard:
     """The runner's Guard over guardrail_svc's Scan and ValidateOutput RPCs."""
 
-    def __init__(
-        self, stub: GuardrailServiceAsyncStub, *, scan_timeout: float, check_timeout: float = GUARD_TIMEOUT_S
-    ) -> None:
+    def __init__(self, stub: GuardrailServiceAsyncStub, *, scan_timeout: float, check_timeout: float) -> None:
         self._stub = stub
         self._scan_timeout = scan_timeout
         self._check_timeout = check_timeout

@@ -74,6 +74,7 @@ class ScreeningConfig:
     analytics_tools: bool  # the retriever asks analytics_svc for context
     analytics_addr: str
     tool_timeout_s: float  # deadline of each analytics tool call
+    guard_timeout_s: float  # deadline of guardrail's Scan + ValidateOutput of a whole result
 
     @classmethod
     def from_env(cls) -> ScreeningConfig:
@@ -112,6 +113,7 @@ class ScreeningConfig:
             analytics_tools=env_bool("HIREMESH_SCREENING_ANALYTICS_TOOLS", False),
             analytics_addr=service_addr("analytics"),
             tool_timeout_s=env_float("HIREMESH_SCREENING_TOOL_TIMEOUT_S", 2.0, min=0.05, max=60),
+            guard_timeout_s=env_float("HIREMESH_SCREENING_GUARD_TIMEOUT_S", 30.0, min=0.1, max=3600),
         )
 
 

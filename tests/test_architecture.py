@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
+
+import pytest
 
 from tests import import_graph as graph
 
@@ -119,3 +122,53 @@ def test_production_code_has_no_test_switch() -> None:
         (name, match) for name, module in graph.modules().items() for match in pattern.findall(module.path.read_text())
     }
     assert found == set()
+
+
+# Functions of hiremesh.config (and os) that read the process environment.
+_ENV_READS = {
+    "env_str",
+    "env_int",
+    "env_float",
+    "env_bool",
+    "env_choice",
+    "env_path",
+    "service_addr",
+    "service_port",
+    "database_url",
+    "getenv",
+}
+# Modules that touch os.environ without reading a setting: search's parser pool hands its environment to the
+# child process it starts.
+_PASSES_THE_ENVIRONMENT_ON = {"search_svc.parse_pool"}
+
+
+def _environment_readers(package: str) -> set[str]:
+    readers = set()
+    for name, module in graph.modules().items():
+        if graph.top_package(name) != package:
+            continue
+        for node in ast.walk(ast.parse(module.path.read_text())):
+            called = node.func if isinstance(node, ast.Call) else None
+            label = (
+                called.id
+                if isinstance(called, ast.Name)
+                else called.attr
+                if isinstance(called, ast.Attribute)
+                else None
+            )
+            if label in _ENV_READS or (isinstance(node, ast.Attribute) and node.attr == "environ"):
+                readers.add(name)
+    return readers
+
+
+@pytest.mark.parametrize("service", graph.SERVICES)
+def test_every_setting_comes_through_the_service_config(service: str) -> None:
+    # A setting read where it is used bypasses the config object: no start-up check, no one list of settings.
+    readers = _environment_readers(service) - _PASSES_THE_ENVIRONMENT_ON
+    assert {name for name in readers if name.rsplit(".", 1)[-1] != "config"} == set()
+
+
+def test_the_environment_reader_sees_every_way_of_reading() -> None:
+    # hiremesh.config reads through os.environ and hiremesh_ops' CLI through the env_* helpers.
+    assert "hiremesh.config" in _environment_readers("hiremesh")
+    assert _environment_readers("hiremesh_ops") - {"hiremesh_ops.config"}

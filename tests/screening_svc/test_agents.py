@@ -341,7 +341,7 @@ async def test_search_catalog_reads_search_svc(search_addr: str) -> None:
 
 async def test_guard_scans_and_validates_the_analysis(guardrail_addr: str, embed: Embed) -> None:
     outcome = await pipeline(embed).run(MATCHING.id, JOB.id, "evidence", Stages())
-    guard = GuardrailGuard(guardrail_stub(guardrail_addr), scan_timeout=30)
+    guard = GuardrailGuard(guardrail_stub(guardrail_addr), scan_timeout=30, check_timeout=30)
     clean = await guard.check(outcome)
     assert isinstance(clean, common_pb2.SafetyReport)
     assert not clean.pii and not any(i.severity >= common_pb2.SEVERITY_MEDIUM for i in clean.validation)
@@ -405,7 +405,7 @@ async def test_the_screener_scans_early_questions_and_reports_the_same_safety(
     reports = {}
     for early in (True, False):
         cfg = replace(ScreeningConfig.from_env(), early_scan=early)
-        guard = GuardrailGuard(stub, scan_timeout=cfg.call_timeout_s)
+        guard = GuardrailGuard(stub, scan_timeout=cfg.call_timeout_s, check_timeout=cfg.guard_timeout_s)
         screener = Screener(cfg, pipeline(embed, fake_llm.base_url), guard, None)  # type: ignore[arg-type]
 
         async def progress(stage: str, percent: float, message: str) -> bool:
@@ -451,7 +451,7 @@ async def test_a_failed_early_scan_costs_nothing_but_the_saving(
     stub = FirstScanFails(guardrail_stub(guardrail_addr))
     unused_store: Any = None  # screen() stores nothing; run_task/run_now do
     as_stub: Any = stub
-    guard = GuardrailGuard(as_stub, scan_timeout=30)
+    guard = GuardrailGuard(as_stub, scan_timeout=30, check_timeout=30)
     screener = Screener(ScreeningConfig.from_env(), pipeline(embed, fake_llm.base_url), guard, unused_store)
 
     async def progress(stage: str, percent: float, message: str) -> bool:

@@ -1,29 +1,12 @@
-"""ScreeningConfig is the one reader of screening_svc's environment: pipeline and LLM settings included."""
+"""ScreeningConfig reads screening_svc's environment, pipeline and LLM settings included (that it is the only
+reader is tests/test_architecture.py's rule for every service)."""
 
 from __future__ import annotations
-
-import ast
 
 import pytest
 
 from hiremesh.config import ConfigError
 from screening_svc.config import LLMSettings, ScreeningConfig
-from tests import import_graph as graph
-
-# The config modules, and the local LLM launcher (an operator tool on its way to the ops package).
-READERS = {"screening_svc.config", "screening_svc.mail.config"}
-ENV_CALLS = {
-    "env_str",
-    "env_int",
-    "env_float",
-    "env_bool",
-    "env_choice",
-    "env_path",
-    "service_addr",
-    "service_port",
-    "database_url",
-    "getenv",
-}
 
 
 @pytest.fixture
@@ -37,6 +20,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         "HIREMESH_SCREENING_ANALYTICS_TOOLS",
         "HIREMESH_LLM_COOLDOWN_S",
         "HIREMESH_SCREENING_TOOL_TIMEOUT_S",
+        "HIREMESH_SCREENING_GUARD_TIMEOUT_S",
         "HIREMESH_EMBEDDING_ADDR",
         "HIREMESH_ANALYTICS_ADDR",
     ):
@@ -47,7 +31,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def test_the_pipeline_settings_have_their_documented_defaults(env: pytest.MonkeyPatch) -> None:
     cfg = ScreeningConfig.from_env()
     assert (cfg.questions, cfg.peers_k, cfg.score_gap, cfg.analytics_tools) == (5, 5, 35, False)
-    assert (cfg.llm_cooldown_s, cfg.tool_timeout_s) == (30.0, 2.0)
+    assert (cfg.llm_cooldown_s, cfg.tool_timeout_s, cfg.guard_timeout_s) == (30.0, 2.0, 30.0)
     assert cfg.embedding_addr == "127.0.0.1:50051" and cfg.analytics_addr == "127.0.0.1:50055"
     assert cfg.llm == LLMSettings(base_url="") and not cfg.llm.configured
 
@@ -60,9 +44,11 @@ def test_the_pipeline_settings_come_from_their_variables(env: pytest.MonkeyPatch
     env.setenv("HIREMESH_SCREENING_SCORE_GAP", "20")
     env.setenv("HIREMESH_SCREENING_ANALYTICS_TOOLS", "on")
     env.setenv("HIREMESH_SCREENING_TOOL_TIMEOUT_S", "0.5")
+    env.setenv("HIREMESH_SCREENING_GUARD_TIMEOUT_S", "12")
     cfg = ScreeningConfig.from_env()
     assert cfg.llm.base_url == "http://127.0.0.1:9/v1" and cfg.llm.model == "smol" and cfg.llm.configured
     assert (cfg.questions, cfg.peers_k, cfg.score_gap, cfg.analytics_tools, cfg.tool_timeout_s) == (7, 0, 20, True, 0.5)
+    assert cfg.guard_timeout_s == 12.0
 
 
 @pytest.mark.parametrize(
@@ -73,6 +59,7 @@ def test_the_pipeline_settings_come_from_their_variables(env: pytest.MonkeyPatch
         ("HIREMESH_SCREENING_SCORE_GAP", "0"),
         ("HIREMESH_LLM_COOLDOWN_S", "-1"),
         ("HIREMESH_SCREENING_TOOL_TIMEOUT_S", "0.01"),
+        ("HIREMESH_SCREENING_GUARD_TIMEOUT_S", "0"),
         ("HIREMESH_LLM_MAX_TOKENS", "8"),
     ],
 )
@@ -83,23 +70,3 @@ def test_an_out_of_bounds_setting_fails_at_start_up_naming_its_variable(
     with pytest.raises(ConfigError) as raised:
         ScreeningConfig.from_env()
     assert raised.value.name == name
-
-
-def test_only_the_config_modules_read_the_environment() -> None:
-    readers = set()
-    for name, module in graph.modules().items():
-        if graph.top_package(name) != "screening_svc":
-            continue
-        tree = ast.parse(module.path.read_text())
-        for node in ast.walk(tree):
-            called = node.func if isinstance(node, ast.Call) else None
-            label = (
-                called.id
-                if isinstance(called, ast.Name)
-                else called.attr
-                if isinstance(called, ast.Attribute)
-                else None
-            )
-            if label in ENV_CALLS or (isinstance(node, ast.Attribute) and node.attr == "environ"):
-                readers.add(name)
-    assert readers <= READERS, readers - READERS
