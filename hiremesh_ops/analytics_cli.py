@@ -15,6 +15,7 @@ from rich.table import Table
 from hiremesh.clients import analytics_stub
 from hiremesh.config import service_addr
 from hiremesh.v1 import analytics_pb2 as pb
+from hiremesh_ops.rpc_failure import describe
 
 console = Console()
 
@@ -155,5 +156,5 @@ def analytics_command(argv: list[str]) -> int:
     try:
         return asyncio.run(_run(args))
     except grpc.aio.AioRpcError as exc:
-        print(f"hiremesh analytics: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        print(f"hiremesh analytics: {describe(exc, 'analytics')}", file=sys.stderr)
         return 1

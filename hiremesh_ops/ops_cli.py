@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 from google.protobuf import json_format
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,6 +19,7 @@ from hiremesh import config
 from hiremesh.clients import screening_stub, search_stub
 from hiremesh.v1 import common_pb2, screening_pb2, search_pb2, search_pb2_grpc
 from hiremesh_ops import demo
+from hiremesh_ops.rpc_failure import describe
 
 console = Console()
 TIMEOUT = 600.0
@@ -224,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "migrate":
             return asyncio.run(migrate())
     except grpc.aio.AioRpcError as exc:
-        console.print(f"[red]{exc.code().name}[/red]: {exc.details()}")
+        backend = "screening" if args.command == "screen" else "search"
+        console.print(f"[red]hiremesh {args.command}[/red]: {escape(describe(exc, backend))}")
         return 1
     return 2

@@ -23,6 +23,7 @@ from rich.text import Text
 from hiremesh.clients import screening_stub
 from hiremesh.config import service_addr
 from hiremesh.v1 import screening_pb2 as pb
+from hiremesh_ops.rpc_failure import describe
 
 STATES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
 _STATE_STYLE = {
@@ -195,7 +196,7 @@ def tasks_command(argv: list[str]) -> int:
     try:
         return asyncio.run(_run(args, console))
     except grpc.aio.AioRpcError as exc:
-        print(f"hiremesh tasks: {exc.code().name}: {exc.details()}", file=sys.stderr)
+        print(f"hiremesh tasks: {describe(exc, 'screening')}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -21,4 +21,6 @@ async def test_cli_sync_info_export(analytics_service: AnalyticsService, capsys:
     assert await asyncio.to_thread(analytics_command, [*addr, "export", "--folder", "cli"]) == 0
     assert (analytics_service.home / "exports" / "cli" / "fact_applications.parquet").exists()
     assert await asyncio.to_thread(analytics_command, [*addr, "info", "--report", "nope"]) == 1
-    assert "INVALID_ARGUMENT" in capsys.readouterr().err
+    # The operator reads the error policy's account: code, reason, and the message naming the bad field.
+    err = capsys.readouterr().err
+    assert "INVALID_ARGUMENT (FIELD_INVALID): name: unknown report" in err, err
