@@ -10,6 +10,7 @@ Serving and calling:
 - `service_auth`: the per-deployment service credential on every RPC; `tls`: optional TLS / mTLS (internal)
 - `errors`: the domain exceptions, each with its AIP-193 reason (the reason catalogue)
 - `rpc_errors`: the one mapping between domain errors and gRPC statuses with google.rpc details, both ways
+- `request_text`: the NUL check every server applies to the text of a request
 - `pending`: a servicer's dependency that arrives after start-up (UNAVAILABLE until then)
 - `metrics`: the Prometheus metrics of every server
 - `idempotency`: AIP-155 request ids; `page_tokens`: the one page-token codec of every List RPC

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from typing import Any
 
 import grpc
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
@@ -27,6 +27,7 @@ from grpc_reflection.v1alpha import reflection
 from hiremesh import metrics, rpc_errors
 from hiremesh.config import env_bool, log_level
 from hiremesh.errors import DeadlineExceeded, HiremeshError, Internal, InvalidArgument, Unavailable
+from hiremesh.request_text import nul_field
 from hiremesh.service_auth import ServerAuth
 from hiremesh.tls import TlsConfig
 
@@ -181,13 +182,16 @@ def _parser(deserializer: Callable[[bytes], Any] | None, method: str) -> Callabl
         if not isinstance(raw, bytes | bytearray | memoryview):
             return raw
         try:
-            return deserializer(bytes(raw))
+            request = deserializer(bytes(raw))
         except (DecodeError, RecursionError, ValueError):
             raise InvalidArgument(
                 "",
                 f"the {message} request is not a valid protobuf message (malformed, or nested too deeply)",
                 reason="REQUEST_MALFORMED",
             ) from None
+        if isinstance(request, Message) and (field := nul_field(request)):
+            raise InvalidArgument(field, "must not contain NUL characters (U+0000)")
+        return request
 
     return parse
 
