@@ -29,7 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 MIGRATIONS = REPO / "screening_svc" / "migrations"
 FAST = {
     "HIREMESH_SCREENING_HEARTBEAT_S": "0.5",
-    "HIREMESH_SCREENING_STALLED_AFTER_S": "2",
+    # 5 s, not less: on 2 loaded cores a live worker's heartbeat can lag a few seconds, and a live task judged
+    # stalled is run twice (attempts 3 where the tests expect 2).
+    "HIREMESH_SCREENING_STALLED_AFTER_S": "5",
     "HIREMESH_SCREENING_STALL_CHECK_S": "0.5",
     "HIREMESH_SCREENING_POLL_S": "0.5",
     "HIREMESH_SCREENING_RETRY_WAIT_S": "0.2",
