@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from hiremesh.errors import HiremeshError, Unavailable
+from hiremesh.errors import HiremeshError
 from hiremesh.rpc_errors import code_of, from_rpc_error
 from hiremesh.v1 import common_pb2, embedding_pb2, guardrail_pb2, search_pb2
 from screening_svc.agents import Embed, SimilarCandidate
@@ -145,7 +145,7 @@ class GuardrailGuard:
         )
         scanned, validated = await asyncio.gather(scan, validate, return_exceptions=True)
         if isinstance(scanned, grpc.aio.AioRpcError):
-            raise Unavailable(scanned.details() or type(scanned).__name__) from scanned
+            raise from_rpc_error(scanned, backend="guardrail", during="scanning the result") from scanned
         if isinstance(scanned, BaseException):
             raise scanned
         report = common_pb2.SafetyReport()

@@ -65,10 +65,11 @@ class Targets:
             reply = await self._search.CreateApplication(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
             err = _mapped(exc, f"the application of candidate {candidate_id} to job {job_id}")
-            if isinstance(err, NotFound):  # search names its own field (application.job_id): name ours
-                which = "job" if "job" in err.message.split(":")[0] else "candidate"
+            # search names its own field (application.job_id) and, in the ErrorInfo, the missing resource: name ours
+            which = err.metadata.get("resource") if isinstance(err, NotFound) else None
+            if which in ("job", "candidate"):
                 what = f"job {job_id}" if which == "job" else f"candidate {candidate_id}"
-                raise NotFound(f"{which}_id: {what} not found") from None
+                raise NotFound(f"{which}_id: {what} not found", metadata=err.metadata) from None
             raise err from None
         return Target(candidate_id, job_id, reply.application.id)
 

@@ -72,8 +72,14 @@ class Applications:
         except ForeignKeyViolation as exc:
             constraint = getattr(exc.diag, "constraint_name", "") or ""
             if "candidate" in constraint:
-                raise NotFound(f"application.candidate_id: candidate {candidate_id} not found") from None
-            raise NotFound(f"application.job_id: job {job_id} not found") from None
+                raise NotFound(
+                    f"application.candidate_id: candidate {candidate_id} not found",
+                    metadata={"resource": "candidate", "field": "application.candidate_id"},
+                ) from None
+            raise NotFound(
+                f"application.job_id: job {job_id} not found",
+                metadata={"resource": "job", "field": "application.job_id"},
+            ) from None
         if row is not None:
             return await self.get(str(row[0])), True
         if not reuse_existing:

@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 
 from hiremesh.clients import search_stub
-from hiremesh.errors import InvalidArgument
+from hiremesh.errors import InvalidArgument, NotFound
+from hiremesh.v1 import search_pb2
 from screening_svc.targets import Targets
 from tests.fixtures.mesh import Mesh
 
@@ -67,3 +68,24 @@ async def test_screening_search_adapter_keeps_search_field(search_addr: str) -> 
     err = info.value
     assert err.field and err.message.startswith(f"{err.field}: ") and "not a valid id" in err.message
     assert err.reason == "FIELD_INVALID" and err.metadata == {"service": "search"}
+
+
+async def test_an_unknown_candidate_or_job_is_named_from_search_details_not_its_message(search_addr: str) -> None:
+    # search reports which resource is missing in its ErrorInfo; screening names its own field from that.
+    stub = search_stub(search_addr)
+    job = (await stub.CreateJob(search_pb2.CreateJobRequest(job=search_pb2.Job(title="Details probe")), timeout=30)).job
+    candidate = (
+        await stub.CreateCandidate(
+            search_pb2.CreateCandidateRequest(candidate=search_pb2.Candidate(name="Dee Tails")), timeout=30
+        )
+    ).candidate
+    targets = Targets(stub, timeout=10)
+    missing = str(uuid.uuid4())
+    with pytest.raises(NotFound) as no_candidate:
+        await targets.application_for(missing, job.id)
+    assert no_candidate.value.message == f"candidate_id: candidate {missing} not found"
+    assert no_candidate.value.metadata["resource"] == "candidate"
+    with pytest.raises(NotFound) as no_job:
+        await targets.application_for(candidate.id, missing)
+    assert no_job.value.message == f"job_id: job {missing} not found"
+    assert no_job.value.metadata["resource"] == "job"
