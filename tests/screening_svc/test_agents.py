@@ -99,7 +99,7 @@ async def test_evidence_run_reports_stages_and_traces_every_agent(embed: Embed) 
 
 async def test_without_catalog_scores_the_analysis_falls_back_to_embeddings(embed: Embed) -> None:
     run = pipeline(embed)
-    run.retriever.catalog.match_fails = True  # type: ignore[attr-defined]
+    run.retriever.catalog.match_fails = True  # type: ignore[attr-defined]  # the in-memory catalog's switch
     outcome = await run.run(MATCHING.id, JOB.id, "evidence", Stages())
     retriever, analyzer = outcome.traces[0], outcome.traces[1]
     assert not retriever.error  # a missing score is noted, never fatal
@@ -175,7 +175,7 @@ async def test_optional_tools_fail_softly(embed: Embed) -> None:
         raise ConnectionError("analytics down")
 
     p = pipeline(embed, tools={"analytics.PredictHire": hire_probability, "analytics.Broken": broken})
-    p.retriever.catalog.similar_fails = True  # type: ignore[attr-defined]
+    p.retriever.catalog.similar_fails = True  # type: ignore[attr-defined]  # the in-memory catalog's switch
     outcome = await p.run(MATCHING.id, JOB.id, "evidence", Stages())
     assert outcome.context["analytics.PredictHire"] == {"probability": 0.7}
     calls = outcome.traces[0].tool_calls
@@ -255,7 +255,7 @@ async def test_a_failed_lookup_cancels_the_peer_search(embed: Embed) -> None:
             raise
         return []
 
-    catalog.similar_candidates = slow_peers  # type: ignore[method-assign]
+    catalog.similar_candidates = slow_peers  # type: ignore[method-assign]  # a slow peer look-up, on purpose
     p = pipeline(embed)
     p.retriever.catalog = catalog
     with pytest.raises(NotFound):
@@ -272,7 +272,7 @@ async def test_a_late_peer_search_failure_is_noted_on_its_own_call(embed: Embed)
         raise ConnectionError("search went away")
 
     p = pipeline(embed, tools={"analytics.ok": ok_tool})
-    p.retriever.catalog.similar_candidates = late_failure  # type: ignore[method-assign]
+    p.retriever.catalog.similar_candidates = late_failure  # type: ignore[method-assign]  # fails late, on purpose
     outcome = await p.run(MATCHING.id, JOB.id, "evidence", Stages())
     calls = outcome.traces[0].tool_calls
     assert calls[3].startswith("SearchService.SearchCandidates (failed: search went away")
@@ -406,7 +406,7 @@ async def test_the_screener_scans_early_questions_and_reports_the_same_safety(
     for early in (True, False):
         cfg = replace(ScreeningConfig.from_env(), early_scan=early)
         guard = GuardrailGuard(stub, scan_timeout=cfg.call_timeout_s, check_timeout=cfg.guard_timeout_s)
-        screener = Screener(cfg, pipeline(embed, fake_llm.base_url), guard, None)  # type: ignore[arg-type]
+        screener = Screener(cfg, pipeline(embed, fake_llm.base_url), guard, None)  # type: ignore[arg-type]  # no store: Screen only
 
         async def progress(stage: str, percent: float, message: str) -> bool:
             return True

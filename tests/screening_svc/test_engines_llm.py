@@ -43,6 +43,7 @@ def engine(fake: FakeOpenAI, **settings: float) -> LLMEngine:
         "deadline_s": 30.0,
     }
     defaults.update(settings)
+    # `defaults` mixes floats and ints, so mypy sees object values; each matches its LLMSettings field.
     return LLMEngine(ChatClient(LLMSettings(base_url=fake.base_url, model="fake-model", **defaults)))  # type: ignore[arg-type]
 
 

@@ -158,7 +158,8 @@ async def test_the_cross_check_flags_a_gap_over_the_limit(llm_score: int, eviden
     assert check.agent == "score_check"
     assert check.tool_calls == [f"EvidenceEngine.analyze (match_score {evidence_score})"]
     if flagged:
-        assert "75 points above" in outcome.score_issue.message  # type: ignore[union-attr]
+        assert outcome.score_issue is not None
+        assert "75 points above" in outcome.score_issue.message
 
 
 async def test_a_failed_cross_check_is_noted_and_never_fails_the_screening() -> None:
